@@ -1,0 +1,33 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'test-artifacts/**', '**/*.html'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Libraries take an injected logger; only the CLI talks to the terminal.
+      'no-console': 'error',
+    },
+  },
+  {
+    files: [
+      'gateway-core/src/cli/**',
+      'test/**',
+      'gateway-core/test/**',
+      '**/scripts/**',
+      'nodes/test/**',
+      'homebridge-plugin/test/**',
+    ],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['gateway-core/src/hub/viewer/static/**', 'test/fixtures/browser/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+);

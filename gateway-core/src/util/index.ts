@@ -1,0 +1,14 @@
+export { CamgateError, hasCode } from './errors.js';
+export { redact, redactString, REDACTED } from './redact.js';
+export {
+  createLogger,
+  debugSink,
+  defaultLogger,
+  memorySink,
+  SecretSet,
+  type Logger,
+  type LogFields,
+  type LogLevel,
+  type LogRecord,
+  type LogSink,
+} from './logger.js';
