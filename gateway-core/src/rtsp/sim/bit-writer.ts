@@ -61,9 +61,7 @@ export class BitWriter {
       throw new RangeError(`BitWriter: ue(v) value must be an integer 0..4294967294, got ${value}`);
     }
     const v = value + 1;
-    const len = Math.floor(Math.log2(v)) + 1;
-    // Math.log2 is exact for powers of two, but guard the boundary anyway.
-    const bits = 2 ** (len - 1) > v ? len - 1 : 2 ** len <= v ? len + 1 : len;
+    const bits = v.toString(2).length; // codeNum + 1 has leadingZeroBits + 1 significant bits
     for (let i = 0; i < bits - 1; i++) this.writeBit(0);
     this.writeBits(v, bits);
   }
