@@ -1,0 +1,18 @@
+/** The built-in engine's media plane: shared RTSP pulls with a GOP cache, and WebRTC viewers (werift). */
+export { WebRtcPeer, type IceCandidateInfo, type ReplayedAccessUnit, type WebRtcPeerEvents } from './webrtc-peer.js';
+export {
+  DEFAULT_WEBRTC_PEER_OPTIONS,
+  resolveWebRtcPeerOptions,
+  type IceServer,
+  type WebRtcPeerOptions,
+} from './webrtc-peer-options.js';
+export { buildPeerConfig, OFFER_H264 } from './werift-config.js';
+export {
+  FALLBACK_PROFILE_LEVEL_ID,
+  MAX_SDP_BYTES,
+  parseH264Payloads,
+  selectH264Payload,
+  type H264Payload,
+} from './h264-sdp.js';
+export { GopCache } from './gop-cache.js';
+export { TimestampRebaser, type TimestampRebaserOptions } from './timestamp-rebaser.js';

@@ -1,0 +1,470 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { RTCPeerConnection, type RTCRtpSender, type RTCRtpTransceiver, type RtcpPacket } from 'werift';
+import { H264Packetizer, type H264AccessUnit } from '../../rtsp/index.js';
+import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
+import { GopCache } from './gop-cache.js';
+import { assertSdp, parseH264Payloads, selectH264Payload, type H264Payload } from './h264-sdp.js';
+import { TimestampRebaser } from './timestamp-rebaser.js';
+import { buildPeerConfig, OFFER_H264 } from './werift-config.js';
+import {
+  resolveWebRtcPeerOptions,
+  type ResolvedWebRtcPeerOptions,
+  type WebRtcPeerOptions,
+} from './webrtc-peer-options.js';
+
+/** A local ICE candidate as Kurento's `IceCandidateFound` event carries it. */
+export interface IceCandidateInfo {
+  candidate: string;
+  sdpMid: string;
+  sdpMLineIndex: number;
+}
+
+export interface WebRtcPeerEvents {
+  iceCandidate: [IceCandidateInfo];
+  iceGatheringDone: [];
+  iceComponentState: [{ streamId: number; componentId: number; state: string }];
+  connectionState: ['CONNECTED' | 'DISCONNECTED'];
+  mediaFlowOut: ['FLOWING' | 'NOT_FLOWING'];
+}
+
+/** An access unit replayed from a GOP cache rather than received live (see SharedRtspSources). */
+export type ReplayedAccessUnit = H264AccessUnit & { readonly replay?: true };
+
+// Kurento IceComponentState names for werift's RTCIceConnectionState.
+const ICE_STATE: Record<string, string> = {
+  new: 'DISCONNECTED',
+  checking: 'CONNECTING',
+  connected: 'CONNECTED',
+  completed: 'READY',
+  failed: 'FAILED',
+  disconnected: 'DISCONNECTED',
+  closed: 'DISCONNECTED',
+};
+
+const PSFB = 206; // RTCP payload-specific feedback (RFC 4585 §6.1)
+const FIR_FMT = 4; // Full Intra Request (RFC 5104 §4.3.1)
+const MAX_CANDIDATE_CHARS = 1024;
+const MAX_REMOTE_CANDIDATES = 256; // a browser sends < 20; more is hostile
+
+type Phase = 'NEW' | 'NEGOTIATING' | 'NEGOTIATED' | 'CLOSING' | 'CLOSED';
+
+/**
+ * One WebRTC viewer of one camera: sends the camera's H.264 unchanged (no
+ * transcoding) over werift. Offer/answer and trickle ICE follow Kurento's
+ * WebRtcEndpoint: the answer is returned at once, local candidates are emitted
+ * only after `gatherCandidates()`, then `iceGatheringDone`.
+ */
+export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
+  readonly #o: ResolvedWebRtcPeerOptions;
+  readonly #log: Logger;
+  #phase: Phase = 'NEW';
+  #pc: RTCPeerConnection | undefined;
+  #sender: RTCRtpSender | undefined;
+  #payload: H264Payload | undefined;
+  #packetizer: H264Packetizer | undefined;
+  readonly #rebaser = new TimestampRebaser();
+  readonly #gop: GopCache;
+  #unsubs: (() => void)[] = [];
+  /** setLocalDescription runs in the background (werift awaits gathering in it). */
+  #sld: Promise<void> | undefined;
+  #gatherRequested = false;
+  #gatheringDone = false;
+  #gatherDoneEmitted = false;
+  #pendingLocal: IceCandidateInfo[] = [];
+  #pendingRemote: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[] = [];
+  #remoteCount = 0;
+  #connected = false;
+  #flowing = false;
+  #lastSentAt = 0;
+  #lastReplayAt = -Infinity;
+  #flowTimer: NodeJS.Timeout | undefined;
+  #closePromise: Promise<void> | undefined;
+
+  constructor(opts: WebRtcPeerOptions) {
+    super();
+    this.#o = resolveWebRtcPeerOptions(opts);
+    this.#log = opts.logger ?? defaultLogger('engine:webrtc');
+    this.#gop = new GopCache(this.#o.gopMaxBytes);
+  }
+
+  /** The werift configuration used (after negotiation started), for inspection. */
+  get peerConfig(): RTCPeerConnection['config'] | undefined {
+    return this.#pc?.config;
+  }
+
+  /** The H.264 payload negotiated (after processOffer/generateOffer). */
+  get payload(): H264Payload | undefined {
+    return this.#payload ? { ...this.#payload } : undefined;
+  }
+
+  /** Answers a viewer's offer (which must accept H.264 packetization-mode=1 video). */
+  async processOffer(sdp: string): Promise<string> {
+    assertSdp(sdp, 'offer');
+    this.#enter();
+    const payload = selectH264Payload(parseH264Payloads(sdp), this.#o.profileLevelId);
+    if (/^a=sendonly\r?$/m.test(videoSection(sdp))) {
+      throw this.#fail(
+        new CamgateError('CAMGATE_ENGINE_SDP', 'the offer wants to send video only; the engine sends video'),
+      );
+    }
+    const pc = this.#create(payload);
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      const t = pc.getTransceivers().find((x) => x.kind === 'video');
+      if (!t) throw new CamgateError('CAMGATE_ENGINE_SDP', 'the offer has no video section');
+      t.setDirection('sendonly');
+      this.#attach(t);
+      const answer = await pc.createAnswer();
+      this.#startLocal(pc, answer);
+      this.#flushRemote();
+      return answer.sdp;
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  /** Makes an offer (sendonly H.264 42e01f, mode 1) for a viewer that answers. */
+  async generateOffer(): Promise<string> {
+    this.#enter();
+    const pc = this.#create(OFFER_H264);
+    try {
+      const t = pc.addTransceiver('video', { direction: 'sendonly' });
+      this.#attach(t);
+      const offer = await pc.createOffer();
+      this.#startLocal(pc, offer);
+      return offer.sdp;
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  /** Applies the viewer's answer to our offer. */
+  async processAnswer(sdp: string): Promise<void> {
+    assertSdp(sdp, 'answer');
+    const pc = this.#pc;
+    if (!pc || this.#phase !== 'NEGOTIATING' || this.#sld === undefined || pc.signalingState === 'stable') {
+      throw new CamgateError('CAMGATE_ENGINE_STATE', 'processAnswer needs a pending offer from generateOffer');
+    }
+    try {
+      await this.#sld;
+      if (!/^a=rtpmap:\d+ H264\/90000/im.test(sdp)) {
+        throw new CamgateError('CAMGATE_ENGINE_NO_H264', 'the answer accepts no H.264 payload');
+      }
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+      this.#phase = 'NEGOTIATED';
+      this.#flushRemote();
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  /** Starts emitting local candidates (Kurento trickle semantics); `iceGatheringDone` follows the last one. */
+  async gatherCandidates(): Promise<void> {
+    if (this.#phase === 'CLOSING' || this.#phase === 'CLOSED') {
+      throw new CamgateError('CAMGATE_ENGINE_STATE', 'the WebRTC peer is closed');
+    }
+    if (this.#gatherRequested) return;
+    this.#gatherRequested = true;
+    const pending = this.#pendingLocal;
+    this.#pendingLocal = [];
+    for (const c of pending) this.emit('iceCandidate', c);
+    this.#maybeGatheringDone();
+  }
+
+  /** Adds one remote candidate. `.local` (mDNS) candidates are dropped; see docs/engine-media.md. */
+  async addIceCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void> {
+    if (this.#phase === 'CLOSING' || this.#phase === 'CLOSED') {
+      throw new CamgateError('CAMGATE_ENGINE_STATE', 'the WebRTC peer is closed');
+    }
+    const cand = validateCandidate(c);
+    if (cand.candidate === '') return; // end-of-candidates (RFC 8838 §8.2): nothing to do
+    if (++this.#remoteCount > MAX_REMOTE_CANDIDATES) {
+      throw new CamgateError('CAMGATE_ENGINE_ICE', `more than ${MAX_REMOTE_CANDIDATES} remote ICE candidates`);
+    }
+    // Chromium hides host addresses behind mDNS names (draft-ietf-mmusic-mdns-ice-candidates).
+    // werift has no switch to turn its mDNS resolver off and would multicast a query to
+    // 224.0.0.251 for each: we drop them. The browser's checks still reach our candidates and
+    // werift learns its address as peer-reflexive (RFC 8445 §7.3.1.3).
+    if (/\s[^\s]+\.local\s/i.test(cand.candidate)) {
+      this.#log.debug('dropped mDNS ICE candidate', {
+        candidate: cand.candidate.replace(/\s[^\s]+\.local\s/i, ' <mdns> '),
+      });
+      return;
+    }
+    const pc = this.#pc;
+    if (!pc || !pc.remoteDescription) {
+      this.#pendingRemote.push(cand);
+      return;
+    }
+    await this.#applyRemote(pc, cand);
+  }
+
+  /** Sends one access unit (live or replayed) to this viewer; non-IDR units before the first IDR are dropped. */
+  feed(au: ReplayedAccessUnit): void {
+    if (this.#phase === 'CLOSING' || this.#phase === 'CLOSED') return;
+    if (!au || !Array.isArray(au.nalus) || typeof au.timestamp !== 'number') return;
+    if (!au.keyframe && this.#gop.length === 0) return; // undecodable without its IDR
+    const unit = this.#gop.push(au);
+    if (this.#connected) this.#send(unit, au.replay === true);
+  }
+
+  /** Frees the connection, its sockets and timers. Idempotent. */
+  close(): Promise<void> {
+    this.#closePromise ??= this.#close();
+    return this.#closePromise;
+  }
+
+  async #close(): Promise<void> {
+    this.#phase = 'CLOSING';
+    if (this.#flowTimer) clearInterval(this.#flowTimer);
+    this.#flowTimer = undefined;
+    for (const u of this.#unsubs) {
+      try {
+        u();
+      } catch {
+        /* one failing unsubscribe must not leak the rest */
+      }
+    }
+    this.#unsubs = [];
+    this.#gop.reset();
+    this.#pendingLocal = [];
+    this.#pendingRemote = [];
+    const pc = this.#pc;
+    if (pc) {
+      try {
+        await this.#sld;
+      } catch {
+        /* already logged */
+      }
+      try {
+        await pc.close();
+      } catch (err) {
+        this.#log.warn('closing the peer connection failed', { err });
+      }
+    }
+    if (this.#connected) {
+      this.#connected = false;
+      this.emit('connectionState', 'DISCONNECTED');
+    }
+    this.#phase = 'CLOSED';
+  }
+
+  #enter(): void {
+    if (this.#phase !== 'NEW') {
+      throw new CamgateError(
+        'CAMGATE_ENGINE_STATE',
+        this.#phase === 'CLOSED' || this.#phase === 'CLOSING'
+          ? 'the WebRTC peer is closed'
+          : 'the WebRTC peer was already negotiated (renegotiation is not supported)',
+      );
+    }
+    this.#phase = 'NEGOTIATING';
+  }
+
+  #fail(err: unknown): CamgateError {
+    const e =
+      err instanceof CamgateError
+        ? err
+        : new CamgateError('CAMGATE_ENGINE_SDP', `SDP negotiation failed: ${(err as Error)?.message ?? String(err)}`, {
+            cause: err,
+          });
+    this.#log.warn('negotiation failed', { err: e });
+    void this.close();
+    return e;
+  }
+
+  #create(payload: H264Payload): RTCPeerConnection {
+    this.#payload = payload;
+    const pc = new RTCPeerConnection(buildPeerConfig(this.#o, payload));
+    this.#pc = pc;
+    const subs = [
+      pc.onIceCandidate.subscribe((c) => {
+        if (!c || typeof c.candidate !== 'string' || c.candidate === '') return;
+        // werift binds every host socket to interfaceAddress but, when that address is not
+        // in its own interface list (loopback never is), still labels candidates with the
+        // other interfaces' addresses. Those candidates would be false: advertise only ours.
+        const ifAddr = this.#o.interfaceAddress;
+        if (ifAddr && c.candidate.split(' ')[4] !== ifAddr) {
+          this.#log.debug('skipped a local candidate outside interfaceAddress');
+          return;
+        }
+        const info: IceCandidateInfo = {
+          candidate: c.candidate,
+          sdpMid: c.sdpMid ?? '0',
+          sdpMLineIndex: c.sdpMLineIndex ?? 0,
+        };
+        if (this.#gatherRequested) this.emit('iceCandidate', info);
+        else this.#pendingLocal.push(info);
+      }),
+      pc.iceConnectionStateChange.subscribe((s) => {
+        this.emit('iceComponentState', { streamId: 1, componentId: 1, state: ICE_STATE[s] ?? 'DISCONNECTED' });
+      }),
+      pc.connectionStateChange.subscribe((s) => this.#onConnectionState(s)),
+    ];
+    for (const s of subs) this.#unsubs.push(() => s.unSubscribe());
+    return pc;
+  }
+
+  #attach(t: RTCRtpTransceiver): void {
+    const sender = t.sender;
+    this.#sender = sender;
+    this.#packetizer = new H264Packetizer({
+      payloadType: this.#payload!.payloadType,
+      ssrc: sender.ssrc,
+      mtu: this.#o.mtu,
+    });
+    const pli = sender.onPictureLossIndication.subscribe(() => this.#onKeyframeRequest('PLI'));
+    const rtcp = sender.onRtcp.subscribe((p: RtcpPacket) => {
+      const fb = (p as { type?: number; feedback?: { count?: number } }).feedback;
+      if (p.type === PSFB && fb?.count === FIR_FMT) this.#onKeyframeRequest('FIR');
+    });
+    this.#unsubs.push(
+      () => pli.unSubscribe(),
+      () => rtcp.unSubscribe(),
+    );
+  }
+
+  #startLocal(pc: RTCPeerConnection, desc: { type: 'offer' | 'answer'; sdp: string }): void {
+    // Not awaited: werift's setLocalDescription waits for candidate gathering, which can
+    // take seconds with STUN/TURN servers. Kurento answers at once and trickles instead.
+    this.#sld = pc.setLocalDescription(desc).then(
+      () => {
+        if (desc.type === 'answer') this.#phase = 'NEGOTIATED';
+        this.#gatheringDone = true;
+        this.#maybeGatheringDone();
+      },
+      (err: unknown) => {
+        this.#log.warn('setLocalDescription failed', { err });
+        throw err;
+      },
+    );
+    this.#sld.catch(() => undefined); // observed by close() and processAnswer()
+  }
+
+  #maybeGatheringDone(): void {
+    if (this.#gatherRequested && this.#gatheringDone && !this.#gatherDoneEmitted && this.#phase !== 'CLOSED') {
+      this.#gatherDoneEmitted = true;
+      this.emit('iceGatheringDone');
+    }
+  }
+
+  #flushRemote(): void {
+    const pc = this.#pc;
+    if (!pc) return;
+    const pending = this.#pendingRemote;
+    this.#pendingRemote = [];
+    for (const c of pending) void this.#applyRemote(pc, c).catch(() => undefined);
+  }
+
+  async #applyRemote(
+    pc: RTCPeerConnection,
+    c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number },
+  ): Promise<void> {
+    try {
+      await pc.addIceCandidate(c);
+    } catch (err) {
+      const e = new CamgateError(
+        'CAMGATE_ENGINE_ICE',
+        `invalid ICE candidate: ${(err as Error)?.message ?? String(err)}`,
+      );
+      this.#log.debug('remote candidate rejected', { err: e });
+      throw e;
+    }
+  }
+
+  #onConnectionState(s: string): void {
+    if (this.#phase === 'CLOSING' || this.#phase === 'CLOSED') return;
+    if (s === 'connected' && !this.#connected) {
+      this.#connected = true;
+      this.emit('connectionState', 'CONNECTED');
+      this.#flowTimer ??= setInterval(() => this.#checkFlow(), Math.max(50, this.#o.flowTimeoutMs / 4));
+      this.#flowTimer.unref();
+      // Frames fed before DTLS completed were cached, not sent: start with the cached GOP.
+      this.#replay();
+    } else if ((s === 'disconnected' || s === 'failed' || s === 'closed') && this.#connected) {
+      this.#connected = false;
+      this.emit('connectionState', 'DISCONNECTED');
+    }
+  }
+
+  #onKeyframeRequest(kind: 'PLI' | 'FIR'): void {
+    const now = performance.now();
+    if (now - this.#lastReplayAt < this.#o.keyframeReplayIntervalMs) {
+      this.#log.debug('keyframe request rate-limited', { kind });
+      return;
+    }
+    this.#log.debug('keyframe request answered from the GOP cache', { kind, aus: this.#gop.length });
+    this.#replay();
+  }
+
+  #replay(): void {
+    this.#lastReplayAt = performance.now();
+    if (!this.#connected) return;
+    for (const au of this.#gop.snapshot()) this.#send(au, true);
+  }
+
+  #send(au: H264AccessUnit, replay: boolean): void {
+    const sender = this.#sender;
+    const packetizer = this.#packetizer;
+    if (!sender || !packetizer) return;
+    const timestamp = this.#rebaser.map(au.timestamp, replay);
+    // Packetized per viewer: werift rewrites headers of what it sends, and each
+    // viewer has its own SSRC, sequence and timeline.
+    for (const pkt of packetizer.packetize({ nalus: au.nalus, timestamp, keyframe: au.keyframe })) {
+      sender.sendRtp(pkt).catch((err: unknown) => this.#log.debug('sendRtp failed', { err }));
+    }
+    this.#lastSentAt = performance.now();
+    if (!this.#flowing) {
+      this.#flowing = true;
+      this.emit('mediaFlowOut', 'FLOWING');
+    }
+  }
+
+  #checkFlow(): void {
+    if (this.#flowing && performance.now() - this.#lastSentAt >= this.#o.flowTimeoutMs) {
+      this.#flowing = false;
+      this.emit('mediaFlowOut', 'NOT_FLOWING');
+    }
+  }
+}
+
+/** The first video m-section of an SDP (for direction checks). */
+function videoSection(sdp: string): string {
+  const start = sdp.search(/^m=video /m);
+  if (start < 0) return '';
+  const rest = sdp.slice(start + 1);
+  const end = rest.search(/^m=/m);
+  return end < 0 ? sdp.slice(start) : sdp.slice(start, start + 1 + end);
+}
+
+function validateCandidate(c: unknown): { candidate: string; sdpMid?: string; sdpMLineIndex?: number } {
+  if (c === null || typeof c !== 'object')
+    throw new CamgateError('CAMGATE_ENGINE_ICE', 'an ICE candidate must be an object');
+  const { candidate, sdpMid, sdpMLineIndex } = c as Record<string, unknown>;
+  if (typeof candidate !== 'string' || candidate.length > MAX_CANDIDATE_CHARS) {
+    throw new CamgateError(
+      'CAMGATE_ENGINE_ICE',
+      `candidate must be a string of at most ${MAX_CANDIDATE_CHARS} characters`,
+    );
+  }
+  if (candidate !== '' && !/^(a=)?candidate:\S+ \d+ (udp|tcp) \d+ \S+ \d+ typ \w+/i.test(candidate)) {
+    throw new CamgateError('CAMGATE_ENGINE_ICE', 'candidate is not an ICE candidate line (RFC 8839 §5.1)');
+  }
+  if (sdpMid !== undefined && sdpMid !== null && (typeof sdpMid !== 'string' || sdpMid.length > 64)) {
+    throw new CamgateError('CAMGATE_ENGINE_ICE', 'sdpMid must be a string of at most 64 characters');
+  }
+  if (
+    sdpMLineIndex !== undefined &&
+    sdpMLineIndex !== null &&
+    (typeof sdpMLineIndex !== 'number' || !Number.isInteger(sdpMLineIndex) || sdpMLineIndex < 0 || sdpMLineIndex > 255)
+  ) {
+    throw new CamgateError('CAMGATE_ENGINE_ICE', 'sdpMLineIndex must be an integer 0..255');
+  }
+  const out: { candidate: string; sdpMid?: string; sdpMLineIndex?: number } = {
+    candidate: candidate.replace(/^a=/, ''),
+  };
+  if (typeof sdpMid === 'string') out.sdpMid = sdpMid;
+  if (typeof sdpMLineIndex === 'number') out.sdpMLineIndex = sdpMLineIndex;
+  return out;
+}
