@@ -1,0 +1,396 @@
+import { EventEmitter } from 'node:events';
+import type { TLSSocket } from 'node:tls';
+import { WebSocket } from 'ws';
+import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+import type { Channel } from './channel.js';
+import { CHANNEL_CLOSE, FrameType, TUNNEL_CLOSE, TUNNEL_PROTOCOL_VERSION } from './constants.js';
+import {
+  checkHubUrl,
+  describeConnectError,
+  normaliseFingerprint,
+  tlsClientOptions,
+  verifyPin,
+  type TunnelTlsOptions,
+} from './client-tls.js';
+import { decodeJson, encodeFrame, encodeJson, type Frame } from './frame.js';
+import { parseWelcome, type Hello } from './handshake.js';
+import { Link } from './link.js';
+import { GATEWAY_ID_PATTERN } from './auth.js';
+import {
+  checkInt,
+  checkNumber,
+  resolveCommonOptions,
+  type ResolvedCommonOptions,
+  type TunnelCommonOptions,
+} from './options.js';
+import { Wire } from './wire.js';
+
+export interface TunnelBackoffOptions {
+  /** First retry delay. */
+  initialMs?: number;
+  /** Upper bound of any retry delay (jitter included). */
+  maxMs?: number;
+  /** Growth per failed attempt. */
+  factor?: number;
+  /** Random spread as a fraction of the delay (0.25 = ±25 %), so many gateways do not return in lockstep. */
+  jitter?: number;
+}
+
+export interface TunnelClientOptions extends TunnelCommonOptions {
+  /** Hub tunnel URL, `wss://hub.example/tunnel` (ws:// only to loopback or with allowInsecure). */
+  url: string;
+  /** This gateway's id as registered at the hub. */
+  gatewayId: string;
+  /** This gateway's secret; sent only inside the hello over the (TLS) tunnel, never logged. */
+  secret: string;
+  /** Returns the announce object (camera ids and names) sent in every hello and by updateAnnounce(). */
+  announce?: () => unknown;
+  /** Permit ws:// to a non-loopback host. */
+  allowInsecure?: boolean;
+  /** Certificate trust: a CA or a pinned fingerprint instead of the system CAs. */
+  tls?: TunnelTlsOptions;
+  /** Reconnect delays. */
+  backoff?: TunnelBackoffOptions;
+  /** How long detached channels wait for the hub before they close (session lost). */
+  resumeGraceMs?: number;
+  /** Connect + TLS + upgrade + welcome must finish within this, or the attempt is retried. */
+  handshakeTimeoutMs?: number;
+  /** Delay before retrying after 4429 (rate limited) — longer than backoff on purpose. */
+  rateLimitedRetryMs?: number;
+}
+
+export const DEFAULT_TUNNEL_CLIENT_OPTIONS = {
+  backoff: { initialMs: 250, maxMs: 2_000, factor: 2, jitter: 0.25 }, // 250 ms doubling to 2 s, ±25 %
+  resumeGraceMs: 60_000, // 60 s, like the hub
+  handshakeTimeoutMs: 10_000, // 10 s
+  rateLimitedRetryMs: 30_000, // 30 s
+} as const;
+
+export type TunnelState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
+export interface TunnelStateInfo {
+  reason?: string;
+  code?: string;
+  nextRetryMs?: number;
+}
+
+const REFUSALS: Record<number, string> = {
+  [TUNNEL_CLOSE.AUTH]: 'CAMGATE_TUNNEL_AUTH',
+  [TUNNEL_CLOSE.VERSION]: 'CAMGATE_TUNNEL_VERSION',
+  [TUNNEL_CLOSE.REPLACED]: 'CAMGATE_TUNNEL_REPLACED',
+};
+
+/**
+ * The gateway end: dials out, authenticates, accepts channels the hub opens,
+ * and keeps them across reconnects (docs/tunnel.md). `refused` (4401, 4426,
+ * 4409) stops retrying so wrong credentials do not hammer the hub.
+ */
+export class TunnelClient extends EventEmitter<{
+  state: [TunnelState, TunnelStateInfo];
+  channel: [Channel];
+  control: [unknown];
+}> {
+  readonly #url: string;
+  readonly #gatewayId: string;
+  readonly #secret: string;
+  readonly #announce: () => unknown;
+  readonly #pin: string | undefined;
+  readonly #tls: TunnelTlsOptions | undefined;
+  readonly #opts: ResolvedCommonOptions;
+  readonly #backoff: Required<TunnelBackoffOptions>;
+  readonly #resumeGraceMs: number;
+  readonly #handshakeTimeoutMs: number;
+  readonly #rateLimitedRetryMs: number;
+  readonly #log: Logger;
+  readonly #link: Link;
+  #state: TunnelState = 'idle';
+  #ws: WebSocket | undefined;
+  #wire: Wire | undefined;
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+  #closePromise: Promise<void> | undefined;
+
+  constructor(opts: TunnelClientOptions) {
+    super();
+    const owner = 'TunnelClient';
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`${owner}: options must be an object`);
+    if (opts.allowInsecure !== undefined && typeof opts.allowInsecure !== 'boolean') {
+      throw new TypeError(`${owner}: option allowInsecure must be a boolean`);
+    }
+    this.#url = checkHubUrl(opts.url, opts.allowInsecure === true).href;
+    if (typeof opts.gatewayId !== 'string' || !GATEWAY_ID_PATTERN.test(opts.gatewayId)) {
+      throw new TypeError(`${owner}: option gatewayId must be 1-128 characters of A-Z a-z 0-9 . _ -`);
+    }
+    if (typeof opts.secret !== 'string' || opts.secret.length === 0 || opts.secret.length > 1024) {
+      throw new TypeError(`${owner}: option secret must be a string of 1-1024 characters`);
+    }
+    if (opts.announce !== undefined && typeof opts.announce !== 'function') {
+      throw new TypeError(`${owner}: option announce must be a function returning a JSON value`);
+    }
+    if (opts.tls !== undefined && (opts.tls === null || typeof opts.tls !== 'object')) {
+      throw new TypeError(`${owner}: option tls must be an object`);
+    }
+    if (opts.tls?.ca !== undefined && typeof opts.tls.ca !== 'string' && !Buffer.isBuffer(opts.tls.ca)) {
+      throw new TypeError(`${owner}: option tls.ca must be a PEM string or Buffer`);
+    }
+    this.#pin = opts.tls?.fingerprint256 !== undefined ? normaliseFingerprint(opts.tls.fingerprint256) : undefined;
+    this.#tls = opts.tls;
+    this.#gatewayId = opts.gatewayId;
+    this.#secret = opts.secret;
+    this.#announce = opts.announce ?? (() => null);
+    this.#opts = resolveCommonOptions(owner, opts);
+    const b = { ...DEFAULT_TUNNEL_CLIENT_OPTIONS.backoff, ...(opts.backoff ?? {}) };
+    this.#backoff = {
+      initialMs: checkInt(owner, 'backoff.initialMs', b.initialMs, 1, 3_600_000),
+      maxMs: checkInt(owner, 'backoff.maxMs', b.maxMs, 1, 3_600_000),
+      factor: checkNumber(owner, 'backoff.factor', b.factor, 1, 100),
+      jitter: checkNumber(owner, 'backoff.jitter', b.jitter, 0, 1),
+    };
+    if (this.#backoff.maxMs < this.#backoff.initialMs) {
+      throw new RangeError(`${owner}: option backoff.maxMs (${b.maxMs}) must be >= backoff.initialMs (${b.initialMs})`);
+    }
+    const d = DEFAULT_TUNNEL_CLIENT_OPTIONS;
+    this.#resumeGraceMs = checkInt(owner, 'resumeGraceMs', opts.resumeGraceMs ?? d.resumeGraceMs, 0, 86_400_000);
+    this.#handshakeTimeoutMs = checkInt(
+      owner,
+      'handshakeTimeoutMs',
+      opts.handshakeTimeoutMs ?? d.handshakeTimeoutMs,
+      10,
+      600_000,
+    );
+    this.#rateLimitedRetryMs = checkInt(
+      owner,
+      'rateLimitedRetryMs',
+      opts.rateLimitedRetryMs ?? d.rateLimitedRetryMs,
+      1,
+      86_400_000,
+    );
+    this.#log = opts.logger ?? defaultLogger('gateway:tunnel');
+    this.#link = new Link('gateway', this.#opts, this.#log, {
+      onOpen: (ch) => {
+        if (this.listenerCount('channel') === 0) ch.close(CHANNEL_CLOSE.GOING_AWAY, 'gateway has no channel handler');
+        else this.emit('channel', ch);
+      },
+      onControl: (msg) => this.emit('control', msg),
+    });
+  }
+
+  get state(): TunnelState {
+    return this.#state;
+  }
+
+  /** Session counters (diagnostics and tests). */
+  stats(): ReturnType<Link['stats']> & { session: string } {
+    return { ...this.#link.stats(), session: this.#link.session };
+  }
+
+  /** Starts dialling. Calling it again is a no-op; after close() it throws. */
+  start(): void {
+    if (this.#state === 'closed') throw new CamgateError('CAMGATE_TUNNEL_CLOSED', 'TunnelClient is closed');
+    if (this.#state !== 'idle') return;
+    this.#setState('connecting', {});
+    this.#dial();
+  }
+
+  /** Sends a control message to the hub; queued while the tunnel is down. */
+  sendControl(msg: unknown): void {
+    if (this.#state === 'closed') throw new CamgateError('CAMGATE_TUNNEL_CLOSED', 'TunnelClient is closed');
+    this.#link.sendControl(FrameType.CONTROL, msg);
+  }
+
+  /** Sends a fresh announce now if connected (otherwise the next hello carries it). */
+  updateAnnounce(): void {
+    if (this.#state === 'connected') this.#link.sendControl(FrameType.ANNOUNCE, this.#announce());
+  }
+
+  /** Closes the tunnel (4001) and every channel; clears every timer. Idempotent. */
+  close(): Promise<void> {
+    this.#closePromise ??= this.#close();
+    return this.#closePromise;
+  }
+
+  async #close(): Promise<void> {
+    this.#clearTimers();
+    this.#link.dispose(CHANNEL_CLOSE.GOING_AWAY, 'gateway shutting down');
+    const wire = this.#wire;
+    const ws = this.#ws;
+    this.#wire = undefined;
+    this.#ws = undefined;
+    this.#setState('closed', { reason: 'closed by the gateway' });
+    try {
+      if (wire) await wire.close(TUNNEL_CLOSE.SHUTDOWN, 'gateway shutting down');
+      else if (ws && ws.readyState !== ws.CLOSED) {
+        const closed = new Promise<void>((r) => ws.once('close', () => r()));
+        ws.terminate();
+        await closed;
+      }
+    } catch (err) {
+      this.#log.debug('close failed', { err });
+    }
+  }
+
+  #setState(s: TunnelState, info: TunnelStateInfo): void {
+    this.#state = s;
+    this.emit('state', s, info);
+  }
+
+  #clearTimers(): void {
+    for (const t of [this.#retryTimer, this.#handshakeTimer, this.#graceTimer]) if (t) clearTimeout(t);
+    this.#retryTimer = this.#handshakeTimer = this.#graceTimer = undefined;
+  }
+
+  #dial(): void {
+    this.#retryTimer = undefined;
+    let failure: { code: string; reason: string } | undefined;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.#url, {
+        maxPayload: this.#opts.maxFrameBytes,
+        handshakeTimeout: this.#handshakeTimeoutMs,
+        perMessageDeflate: false,
+        followRedirects: false,
+        ...tlsClientOptions(this.#tls, this.#pin),
+      });
+    } catch (err) {
+      this.#retry(describeConnectError(err));
+      return;
+    }
+    this.#ws = ws;
+    ws.on('upgrade', (res) => {
+      // With a pin, the certificate is checked here, before hello (and the secret) is sent.
+      if (!this.#pin) return;
+      try {
+        verifyPin(res.socket as TLSSocket, this.#pin);
+      } catch (err) {
+        failure = describeConnectError(err);
+        ws.terminate();
+      }
+    });
+    ws.on('error', (err) => {
+      failure ??= describeConnectError(err);
+    });
+    const onEarlyClose = (): void => {
+      if (this.#ws !== ws) return;
+      this.#ws = undefined;
+      this.#retry(failure ?? { code: 'CAMGATE_TUNNEL_CONNECT', reason: 'connection closed during handshake' });
+    };
+    ws.once('close', onEarlyClose);
+    ws.once('open', () => {
+      ws.off('close', onEarlyClose);
+      if (this.#ws !== ws) return;
+      this.#onOpen(ws);
+    });
+  }
+
+  #onOpen(ws: WebSocket): void {
+    const wire = new Wire(ws, this.#opts, this.#log);
+    this.#wire = wire;
+    wire.onTick = () => this.#link.sendAck();
+    wire.on('close', (code, reason) => this.#onWireClose(wire, code, reason));
+    const onWelcome = (f: Frame): void => this.#onWelcome(wire, f, onWelcome);
+    wire.on('frame', onWelcome);
+    const hello: Hello = {
+      v: TUNNEL_PROTOCOL_VERSION,
+      gatewayId: this.#gatewayId,
+      secret: this.#secret,
+      announce: this.#safeAnnounce(),
+    };
+    if (this.#link.session) hello.resume = { session: this.#link.session, recv: this.#link.recvSeq };
+    wire.send(encodeFrame({ type: FrameType.HELLO, channel: 0, seq: 0, ack: 0, payload: encodeJson(hello) }));
+    this.#handshakeTimer = setTimeout(() => {
+      this.#handshakeTimer = undefined;
+      void wire.close(TUNNEL_CLOSE.PROTOCOL, `no welcome within ${this.#handshakeTimeoutMs} ms`);
+    }, this.#handshakeTimeoutMs);
+  }
+
+  #safeAnnounce(): unknown {
+    try {
+      return this.#announce();
+    } catch (err) {
+      this.#log.error('announce() threw; announcing null', { err });
+      return null;
+    }
+  }
+
+  #onWelcome(wire: Wire, f: Frame, self: (f: Frame) => void): void {
+    if (f.type !== FrameType.WELCOME) throw new CamgateError('CAMGATE_TUNNEL_PROTOCOL', 'expected welcome');
+    const w = parseWelcome(decodeJson(f.payload));
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+    wire.off('frame', self);
+    const resumed = w.resumed && w.session === this.#link.session && this.#link.canResume(w.recv);
+    if (w.resumed && !resumed) {
+      // The hub believes it resumed a session we cannot continue: start over cleanly next time.
+      this.#link.reset(CHANNEL_CLOSE.SESSION_LOST, 'tunnel session lost: inconsistent resume point');
+      throw new CamgateError('CAMGATE_TUNNEL_PROTOCOL', 'inconsistent resume');
+    }
+    if (!resumed && this.#link.session) {
+      this.#link.reset(
+        CHANNEL_CLOSE.SESSION_LOST,
+        'tunnel session lost: the hub did not resume it (hub restarted or resume grace expired)',
+      );
+    }
+    this.#link.session = w.session;
+    wire.on('frame', (fr) => this.#link.handleFrame(fr));
+    this.#link.attach(wire, resumed ? w.recv : 0);
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    this.#attempt = 0;
+    this.#log.info('tunnel connected', { resumed });
+    this.#setState('connected', {});
+  }
+
+  #onWireClose(wire: Wire, code: number, reason: string): void {
+    if (wire !== this.#wire) return;
+    this.#wire = undefined;
+    this.#ws = undefined;
+    this.#link.detach();
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+    if (this.#state === 'closed') return;
+    const refusal = REFUSALS[code];
+    if (refusal) {
+      this.#clearTimers();
+      this.#link.reset(CHANNEL_CLOSE.GOING_AWAY, `tunnel refused: ${reason}`);
+      this.#log.warn('tunnel refused', { code, reason });
+      this.#setState('refused', { code: refusal, reason });
+      return;
+    }
+    if (code === TUNNEL_CLOSE.SHUTDOWN) {
+      this.#link.reset(CHANNEL_CLOSE.SESSION_LOST, `tunnel session lost: ${reason || 'hub shut down'}`);
+    }
+    if (code === TUNNEL_CLOSE.RATE_LIMITED) {
+      this.#retry({ code: 'CAMGATE_TUNNEL_RATE_LIMITED', reason }, this.#rateLimitedRetryMs);
+      return;
+    }
+    const why = code === TUNNEL_CLOSE.PROTOCOL ? 'CAMGATE_TUNNEL_PROTOCOL' : 'CAMGATE_TUNNEL_CONNECTION_LOST';
+    this.#retry({ code: why, reason: `tunnel closed (${code}${reason ? `: ${reason}` : ''})` });
+  }
+
+  /** Next delay: initial·factorⁿ, capped at maxMs, then jittered downward-or-upward but never above maxMs. */
+  #nextDelay(): number {
+    const { initialMs, maxMs, factor, jitter } = this.#backoff;
+    const base = Math.min(maxMs, initialMs * factor ** Math.min(this.#attempt, 64));
+    this.#attempt++;
+    const spread = 1 + jitter * (2 * Math.random() - 1);
+    return Math.max(1, Math.min(maxMs, Math.round(base * spread)));
+  }
+
+  #retry(info: { code: string; reason: string }, delayMs?: number): void {
+    if (this.#state === 'closed' || this.#state === 'refused') return;
+    const nextRetryMs = delayMs ?? this.#nextDelay();
+    this.#log.info('tunnel down, retrying', { ...info, nextRetryMs });
+    if (this.#link.session && !this.#graceTimer) {
+      this.#graceTimer = setTimeout(() => {
+        this.#graceTimer = undefined;
+        this.#link.reset(
+          CHANNEL_CLOSE.SESSION_LOST,
+          `tunnel session lost: the hub was unreachable for ${this.#resumeGraceMs} ms`,
+        );
+      }, this.#resumeGraceMs);
+    }
+    this.#retryTimer = setTimeout(() => this.#dial(), nextRetryMs);
+    this.#setState('reconnecting', { ...info, nextRetryMs });
+  }
+}

@@ -1,0 +1,21 @@
+export { TUNNEL_PROTOCOL_VERSION, TUNNEL_CLOSE, CHANNEL_CLOSE } from './constants.js';
+export { hashSecret, verifySecret, generateSecret, generateGatewayId } from './auth.js';
+export { Channel, type ChannelState, type ChannelCloseInfo } from './channel.js';
+export {
+  TunnelServer,
+  DEFAULT_TUNNEL_SERVER_OPTIONS,
+  type AuthRequest,
+  type AuthDecision,
+  type TunnelServerOptions,
+} from './server.js';
+export { TunnelPeer } from './peer.js';
+export {
+  TunnelClient,
+  DEFAULT_TUNNEL_CLIENT_OPTIONS,
+  type TunnelClientOptions,
+  type TunnelBackoffOptions,
+  type TunnelState,
+  type TunnelStateInfo,
+} from './client.js';
+export type { TunnelTlsOptions } from './client-tls.js';
+export { DEFAULT_TUNNEL_COMMON_OPTIONS, type TunnelCommonOptions } from './options.js';

@@ -1,0 +1,264 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { defaultLogger, type Logger } from '../util/index.js';
+import { CHANNEL_CLOSE, FrameType, TUNNEL_CLOSE, TUNNEL_PROTOCOL_VERSION } from './constants.js';
+import { decodeJson, type Frame } from './frame.js';
+import { helloVersion, parseHello, type Hello } from './handshake.js';
+import { checkInt, resolveCommonOptions, type ResolvedCommonOptions, type TunnelCommonOptions } from './options.js';
+import { TunnelPeer } from './peer.js';
+import { AddressLimiter } from './rate-limit.js';
+import { Wire } from './wire.js';
+
+/** What the injected `authenticate` hook is asked. */
+export interface AuthRequest {
+  gatewayId: string;
+  secret: string;
+  version: number;
+  announce: unknown;
+  remoteAddress: string;
+}
+export type AuthDecision = { ok: true } | { ok: false; reason: string };
+
+export interface TunnelServerOptions extends TunnelCommonOptions {
+  /** Decides whether a hello is accepted (look the id up, `verifySecret`). The reason of a refusal is logged, never sent. */
+  authenticate(req: AuthRequest): Promise<AuthDecision>;
+  /** How long a gateway's channels and session survive a dropped tunnel. */
+  resumeGraceMs?: number;
+  /** A new connection must send hello within this time or is closed (4400). */
+  helloTimeoutMs?: number;
+  /** Connections from one address that may be waiting for hello/authentication at once; beyond it HTTP 429. */
+  maxPendingHellosPerIp?: number;
+  /** Failed authentications from one address within authFailureWindowMs before it gets 4429. */
+  maxAuthFailuresPerIp?: number;
+  /** Sliding window for maxAuthFailuresPerIp. */
+  authFailureWindowMs?: number;
+}
+
+export const DEFAULT_TUNNEL_SERVER_OPTIONS = {
+  resumeGraceMs: 60_000, // 60 s
+  helloTimeoutMs: 5_000, // 5 s
+  maxPendingHellosPerIp: 8,
+  maxAuthFailuresPerIp: 10,
+  authFailureWindowMs: 60_000, // 60 s
+} as const;
+
+type State = 'running' | 'closing' | 'closed';
+
+/**
+ * The hub end. The caller's http(s) server routes `/tunnel` upgrades to
+ * `handleUpgrade`. One TunnelPeer per gateway id, kept across reconnects.
+ */
+export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
+  readonly #opts: ResolvedCommonOptions & typeof DEFAULT_TUNNEL_SERVER_OPTIONS;
+  readonly #authenticate: TunnelServerOptions['authenticate'];
+  readonly #log: Logger;
+  readonly #wss: WebSocketServer;
+  readonly #peers = new Map<string, TunnelPeer>();
+  readonly #handshakes = new Set<Wire>();
+  readonly #limiter: AddressLimiter;
+  #state: State = 'running';
+  #closePromise: Promise<void> | undefined;
+
+  constructor(opts: TunnelServerOptions) {
+    super();
+    const owner = 'TunnelServer';
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`${owner}: options must be an object`);
+    if (typeof opts.authenticate !== 'function') {
+      throw new TypeError(`${owner}: option authenticate must be a function (req) => Promise<AuthDecision>`);
+    }
+    const d = DEFAULT_TUNNEL_SERVER_OPTIONS;
+    this.#opts = {
+      ...resolveCommonOptions(owner, opts),
+      resumeGraceMs: checkInt(owner, 'resumeGraceMs', opts.resumeGraceMs ?? d.resumeGraceMs, 0, 86_400_000),
+      helloTimeoutMs: checkInt(owner, 'helloTimeoutMs', opts.helloTimeoutMs ?? d.helloTimeoutMs, 10, 600_000),
+      maxPendingHellosPerIp: checkInt(
+        owner,
+        'maxPendingHellosPerIp',
+        opts.maxPendingHellosPerIp ?? d.maxPendingHellosPerIp,
+        1,
+        100_000,
+      ),
+      maxAuthFailuresPerIp: checkInt(
+        owner,
+        'maxAuthFailuresPerIp',
+        opts.maxAuthFailuresPerIp ?? d.maxAuthFailuresPerIp,
+        1,
+        1_000_000,
+      ),
+      authFailureWindowMs: checkInt(
+        owner,
+        'authFailureWindowMs',
+        opts.authFailureWindowMs ?? d.authFailureWindowMs,
+        1,
+        86_400_000,
+      ),
+    } as ResolvedCommonOptions & typeof DEFAULT_TUNNEL_SERVER_OPTIONS;
+    this.#authenticate = opts.authenticate;
+    this.#log = opts.logger ?? defaultLogger('hub:tunnel');
+    this.#limiter = new AddressLimiter({
+      maxFailures: this.#opts.maxAuthFailuresPerIp,
+      windowMs: this.#opts.authFailureWindowMs,
+      maxPending: this.#opts.maxPendingHellosPerIp,
+    });
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#opts.maxFrameBytes, clientTracking: false });
+  }
+
+  /** Routes one HTTP upgrade request (already matched to the tunnel path by the caller). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    if (this.#state !== 'running') {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    if (!this.#limiter.acquirePending(ip)) {
+      this.#log.warn('too many pending hellos', { remoteAddress: ip });
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    let released = false;
+    const release = (): void => {
+      if (!released) this.#limiter.releasePending(ip);
+      released = true;
+    };
+    socket.once('close', release);
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, ip, release));
+  }
+
+  peer(gatewayId: string): TunnelPeer | undefined {
+    return this.#peers.get(gatewayId);
+  }
+
+  peers(): TunnelPeer[] {
+    return [...this.#peers.values()];
+  }
+
+  /** Closes every tunnel (4001) and channel, clears every timer. Idempotent. */
+  close(): Promise<void> {
+    this.#closePromise ??= this.#close();
+    return this.#closePromise;
+  }
+
+  async #close(): Promise<void> {
+    this.#state = 'closing';
+    const waits: Promise<void>[] = [];
+    for (const w of this.#handshakes) {
+      try {
+        waits.push(w.close(TUNNEL_CLOSE.SHUTDOWN, 'hub shutting down'));
+      } catch (err) {
+        this.#log.debug('close failed', { err });
+      }
+    }
+    for (const p of [...this.#peers.values()]) {
+      try {
+        waits.push(p._end(CHANNEL_CLOSE.GOING_AWAY, 'hub shutting down'));
+      } catch (err) {
+        this.#log.debug('close failed', { err });
+      }
+    }
+    await Promise.allSettled(waits);
+    await new Promise<void>((r) => this.#wss.close(() => r()));
+    this.#state = 'closed';
+  }
+
+  #onConnection(ws: WebSocket, ip: string, release: () => void): void {
+    const wire = new Wire(ws, this.#opts, this.#log);
+    if (this.#state !== 'running') {
+      void wire.close(TUNNEL_CLOSE.SHUTDOWN, 'hub shutting down');
+      return;
+    }
+    if (this.#limiter.blocked(ip)) {
+      this.#log.warn('rate limited', { remoteAddress: ip });
+      void wire.close(
+        TUNNEL_CLOSE.RATE_LIMITED,
+        'too many failed authentication attempts from this address; retry later',
+      );
+      return;
+    }
+    this.#handshakes.add(wire);
+    const timer = setTimeout(() => {
+      void wire.close(TUNNEL_CLOSE.PROTOCOL, `no hello within ${this.#opts.helloTimeoutMs} ms`);
+    }, this.#opts.helloTimeoutMs);
+    let gotHello = false;
+    const done = (): void => {
+      clearTimeout(timer);
+      this.#handshakes.delete(wire);
+      release();
+    };
+    wire.on('close', done);
+    wire.on('frame', (f: Frame) => {
+      if (gotHello) {
+        // Nothing may follow hello before welcome (the gateway waits for it).
+        void wire.close(TUNNEL_CLOSE.PROTOCOL, 'frame before welcome');
+        return;
+      }
+      gotHello = true;
+      clearTimeout(timer);
+      void this.#onHello(wire, f, ip).finally(() => {
+        done();
+        wire.off('close', done);
+      });
+    });
+  }
+
+  async #onHello(wire: Wire, f: Frame, ip: string): Promise<void> {
+    let hello: Hello;
+    try {
+      if (f.type !== FrameType.HELLO || f.channel !== 0) {
+        void wire.close(TUNNEL_CLOSE.PROTOCOL, 'first frame must be hello');
+        return;
+      }
+      const body = decodeJson(f.payload);
+      const v = helloVersion(body);
+      if (v !== TUNNEL_PROTOCOL_VERSION) {
+        void wire.close(
+          TUNNEL_CLOSE.VERSION,
+          `unsupported tunnel protocol version ${v}; this hub speaks version ${TUNNEL_PROTOCOL_VERSION}`,
+        );
+        return;
+      }
+      hello = parseHello(body);
+    } catch (err) {
+      void wire.close(TUNNEL_CLOSE.PROTOCOL, (err as Error).message);
+      return;
+    }
+    let decision: AuthDecision;
+    try {
+      decision = await this.#authenticate({
+        gatewayId: hello.gatewayId,
+        secret: hello.secret,
+        version: hello.v,
+        announce: hello.announce,
+        remoteAddress: ip,
+      });
+    } catch (err) {
+      this.#log.error('authenticate hook failed', { gatewayId: hello.gatewayId, err });
+      void wire.close(1011, 'internal error during authentication');
+      return;
+    }
+    if (wire.closed || this.#state !== 'running') return;
+    if (!decision || decision.ok !== true) {
+      this.#limiter.recordFailure(ip);
+      this.#log.warn('authentication failed', {
+        gatewayId: hello.gatewayId,
+        remoteAddress: ip,
+        why: decision && 'reason' in decision ? decision.reason : 'no decision',
+      });
+      // One reason text for unknown id and wrong secret: no oracle for valid ids.
+      void wire.close(TUNNEL_CLOSE.AUTH, 'authentication failed');
+      return;
+    }
+    wire.removeAllListeners('frame');
+    let peer = this.#peers.get(hello.gatewayId);
+    if (!peer) {
+      peer = new TunnelPeer(hello.gatewayId, this.#opts, this.#log.child(hello.gatewayId), (p) => {
+        if (this.#peers.get(p.gatewayId) === p) this.#peers.delete(p.gatewayId);
+      });
+      this.#peers.set(hello.gatewayId, peer);
+      this.emit('peer', peer);
+    }
+    peer._attach(wire, hello, ip);
+  }
+}

@@ -1,0 +1,155 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { WebSocket, RawData } from 'ws';
+import { CamgateError, type Logger } from '../util/index.js';
+import { TUNNEL_CLOSE } from './constants.js';
+import { decodeFrame, type Frame } from './frame.js';
+
+export interface WireOptions {
+  heartbeatMs: number;
+  deadAfterMs: number;
+  maxFrameBytes: number;
+}
+
+/** After close() a peer that does not finish the closing handshake is cut off after this long. */
+const CLOSE_TIMEOUT_MS = 2_000;
+
+/** ws `close` reasons are limited to 123 bytes (RFC 6455 §5.5: control frame payload ≤ 125 bytes). */
+export function clampReason(reason: string): string {
+  let r = reason;
+  while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+  return r;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/**
+ * One WebSocket carrying tunnel frames: decodes binary messages, keeps the
+ * heartbeat (ping every heartbeatMs, terminate after deadAfterMs without any
+ * traffic or pong), turns framing errors into close 4400, and emits `close`
+ * exactly once.
+ */
+export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, reason: string] }> {
+  readonly ws: WebSocket;
+  /** Called on every heartbeat tick while open (the owner sends a standalone ACK). */
+  onTick: (() => void) | undefined;
+  #opts: WireOptions;
+  #log: Logger;
+  #lastSeen = performance.now();
+  #heartbeat: NodeJS.Timeout;
+  #closeTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #closedPromise: Promise<void>;
+  #resolveClosed!: () => void;
+  /** Set when we decide why the socket goes (dead peer), since ws reports 1006 then. */
+  #localReason: { code: number; reason: string } | undefined;
+
+  constructor(ws: WebSocket, opts: WireOptions, log: Logger) {
+    super();
+    this.ws = ws;
+    this.#opts = opts;
+    this.#log = log;
+    this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
+    ws.on('message', this.#onMessage);
+    ws.on('pong', this.#touch);
+    ws.on('ping', this.#touch);
+    ws.on('error', this.#onError);
+    ws.on('close', this.#onClose);
+    this.#heartbeat = setInterval(this.#tick, opts.heartbeatMs);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  send(buf: Buffer): void {
+    if (this.#closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(buf, { binary: true }, (err) => {
+      if (err) this.#log.debug('send failed', { err });
+    });
+  }
+
+  /** Starts the closing handshake; resolves once the socket is fully closed. */
+  close(code: number, reason: string): Promise<void> {
+    if (!this.#closed && !this.#closeTimer) {
+      this.#localReason ??= { code, reason };
+      try {
+        this.ws.close(code, clampReason(reason));
+      } catch {
+        this.ws.terminate();
+      }
+      this.#closeTimer = setTimeout(() => this.ws.terminate(), CLOSE_TIMEOUT_MS);
+    }
+    return this.#closedPromise;
+  }
+
+  /** Drops the TCP connection at once (dead peer). */
+  terminate(code: number, reason: string): void {
+    this.#localReason ??= { code, reason };
+    this.ws.terminate();
+  }
+
+  whenClosed(): Promise<void> {
+    return this.#closedPromise;
+  }
+
+  #touch = (): void => {
+    this.#lastSeen = performance.now();
+  };
+
+  #tick = (): void => {
+    const idle = performance.now() - this.#lastSeen;
+    if (idle > this.#opts.deadAfterMs) {
+      this.#log.info('peer dead', { idleMs: Math.round(idle) });
+      this.terminate(1006, `peer dead: no traffic for ${this.#opts.deadAfterMs} ms`);
+      return;
+    }
+    if (this.ws.readyState === this.ws.OPEN) {
+      this.ws.ping();
+      this.onTick?.();
+    }
+  };
+
+  #onMessage = (data: RawData, isBinary: boolean): void => {
+    this.#touch();
+    if (this.#closed || this.#closeTimer) return;
+    try {
+      if (!isBinary)
+        throw new CamgateError('CAMGATE_TUNNEL_FRAMING', 'text messages are not part of the tunnel protocol');
+      const frame = decodeFrame(toBuffer(data), this.#opts.maxFrameBytes);
+      this.emit('frame', frame);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'CAMGATE_TUNNEL_FRAMING' || code === 'CAMGATE_TUNNEL_PROTOCOL') {
+        this.#log.warn('protocol violation', { err });
+        void this.close(TUNNEL_CLOSE.PROTOCOL, (err as Error).message);
+      } else {
+        // A listener of ours threw (e.g. a user's `message` handler): log it, keep the tunnel.
+        this.#log.error('frame handler failed', { err });
+      }
+    }
+  };
+
+  #onError = (err: Error): void => {
+    this.#log.debug('socket error', { err });
+  };
+
+  #onClose = (code: number, reasonBuf: Buffer): void => {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    this.ws.off('message', this.#onMessage);
+    this.ws.off('pong', this.#touch);
+    this.ws.off('ping', this.#touch);
+    // 'error' stays attached: ws may still report late errors and an unhandled one would crash.
+    // What we decided (close/terminate) is the better explanation than ws's echo or 1006.
+    const why = this.#localReason ?? { code, reason: reasonBuf.toString('utf8') };
+    this.emit('close', why.code, why.reason);
+    this.#resolveClosed();
+  };
+}
