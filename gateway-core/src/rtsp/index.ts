@@ -12,3 +12,39 @@ export {
   type H264PacketizerOptions,
 } from './h264-rtp.js';
 export { parseRtpHeader, buildRtpPacket, seqDelta, type RtpHeader } from './rtp.js';
+export {
+  RtspParser,
+  getHeader,
+  getHeaders,
+  serializeInterleaved,
+  serializeRequest,
+  serializeResponse,
+  DEFAULT_RTSP_PARSER_OPTIONS,
+  type RtspFrame,
+  type RtspHeaders,
+  type RtspInterleavedFrame,
+  type RtspParserOptions,
+  type RtspRequest,
+  type RtspResponse,
+} from './rtsp-message.js';
+export {
+  parseSdp,
+  findH264Track,
+  resolveControl,
+  decodeSpropParameterSets,
+  type SdpH264Track,
+  type SdpMedia,
+  type SdpSession,
+} from './sdp.js';
+export {
+  parseWwwAuthenticate,
+  chooseChallenge,
+  basicAuthorization,
+  digestAuthorization,
+  digestResponse,
+  type AuthChallenge,
+  type DigestInput,
+} from './digest-auth.js';
+export { parseRtspUrl, DEFAULT_RTSP_PORT, type ParsedRtspUrl } from './rtsp-url.js';
+export { RtspClient, type RtspClientEvents, type RtspClientState, type RtspVideoInfo } from './rtsp-client.js';
+export { DEFAULT_RTSP_CLIENT_OPTIONS, insertParameterSets, type RtspClientOptions } from './rtsp-client-options.js';

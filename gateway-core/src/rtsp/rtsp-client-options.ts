@@ -1,0 +1,113 @@
+/** Options of RtspClient, their defaults and validation; and the SPS/PPS injection it applies to keyframes. */
+import type { Logger } from '../util/logger.js';
+import { NAL_TYPE, nalType } from './h264-rtp.js';
+import type { H264AccessUnit } from './h264-rtp.js';
+
+export interface RtspClientOptions {
+  /** Where to log; defaults to the `camgate:rtsp` debug logger. */
+  logger?: Logger;
+  /** TCP connect timeout, ms. */
+  connectTimeoutMs?: number;
+  /** Time to wait for each RTSP response, ms. */
+  requestTimeoutMs?: number;
+  /** Reconnect when no video RTP arrives for this long while playing, ms. */
+  stallTimeoutMs?: number;
+  /** Longest interval between keep-alive requests, ms; the session timeout / 2 applies when shorter. */
+  keepAliveMs?: number;
+  /** Reconnect delay: starts at `initialMs`, doubles per failed attempt, capped at `maxMs`. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Limit for one RTSP header block and for one body (the SDP), bytes. */
+  maxMessageBytes?: number;
+  /** Largest H.264 access unit kept, bytes; larger ones are dropped. */
+  maxAccessUnitBytes?: number;
+  /** User-Agent header (RFC 2326 §12.41). */
+  userAgent?: string;
+}
+
+export const DEFAULT_RTSP_CLIENT_OPTIONS = {
+  connectTimeoutMs: 5_000, // 5 s
+  requestTimeoutMs: 10_000, // 10 s
+  stallTimeoutMs: 10_000, // 10 s
+  keepAliveMs: 30_000, // 30 s: half of the 60 s default session timeout (RFC 2326 §12.37)
+  backoff: { initialMs: 500, maxMs: 10_000 }, // 0.5 s doubling up to 10 s
+  maxMessageBytes: 64 * 1024, // 64 KiB
+  maxAccessUnitBytes: 4 * 1024 * 1024, // 4 MiB
+  userAgent: 'camgate',
+  teardownTimeoutMs: 2_000, // 2 s: close() waits at most this for the TEARDOWN answer
+} as const;
+
+export interface ResolvedRtspClientOptions {
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  stallTimeoutMs: number;
+  keepAliveMs: number;
+  backoff: { initialMs: number; maxMs: number };
+  maxMessageBytes: number;
+  maxAccessUnitBytes: number;
+  userAgent: string;
+  teardownTimeoutMs: number;
+}
+
+function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(
+      `RtspClient: ${name} must be an integer, got ${typeof value === 'number' ? value : typeof value}`,
+    );
+  }
+  if (value < min || value > max) throw new RangeError(`RtspClient: ${name} must be ${min}..${max}, got ${value}`);
+  return value;
+}
+
+/** Merges options with the defaults; throws TypeError/RangeError naming the option. */
+export function validateClientOptions(opts: RtspClientOptions): ResolvedRtspClientOptions {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('RtspClient: options must be an object');
+  const d = DEFAULT_RTSP_CLIENT_OPTIONS;
+  if (opts.backoff !== undefined && (opts.backoff === null || typeof opts.backoff !== 'object')) {
+    throw new TypeError('RtspClient: backoff must be an object { initialMs, maxMs }');
+  }
+  const initialMs = int('backoff.initialMs', opts.backoff?.initialMs, d.backoff.initialMs, 1, 3_600_000);
+  const maxMs = int('backoff.maxMs', opts.backoff?.maxMs, Math.max(d.backoff.maxMs, initialMs), initialMs, 3_600_000);
+  const userAgent = opts.userAgent ?? d.userAgent;
+  if (typeof userAgent !== 'string' || !/^[\x20-\x7e]{1,200}$/.test(userAgent)) {
+    throw new TypeError('RtspClient: userAgent must be 1..200 printable ASCII characters');
+  }
+  if (opts.logger !== undefined && typeof opts.logger?.debug !== 'function') {
+    throw new TypeError('RtspClient: logger must implement the Logger interface');
+  }
+  const requestTimeoutMs = int('requestTimeoutMs', opts.requestTimeoutMs, d.requestTimeoutMs, 1, 600_000);
+  return {
+    connectTimeoutMs: int('connectTimeoutMs', opts.connectTimeoutMs, d.connectTimeoutMs, 1, 600_000),
+    requestTimeoutMs,
+    stallTimeoutMs: int('stallTimeoutMs', opts.stallTimeoutMs, d.stallTimeoutMs, 1, 3_600_000),
+    keepAliveMs: int('keepAliveMs', opts.keepAliveMs, d.keepAliveMs, 1_000, 3_600_000),
+    backoff: { initialMs, maxMs },
+    maxMessageBytes: int('maxMessageBytes', opts.maxMessageBytes, d.maxMessageBytes, 1024, 16 * 1024 * 1024),
+    maxAccessUnitBytes: int('maxAccessUnitBytes', opts.maxAccessUnitBytes, d.maxAccessUnitBytes, 1024, 256 << 20),
+    userAgent,
+    teardownTimeoutMs: Math.min(requestTimeoutMs, d.teardownTimeoutMs),
+  };
+}
+
+/**
+ * Puts SPS and PPS in front of a keyframe that lacks them, for cameras that
+ * only announce them in the SDP (RFC 6184 §8.1 sprop-parameter-sets): a
+ * decoder joining at this IDR needs both. They go after an access unit
+ * delimiter, which must stay first (H.264 §7.4.1.2.3).
+ */
+export function insertParameterSets(au: H264AccessUnit, sps: Buffer | undefined, pps: Buffer | undefined): void {
+  const types = new Set(au.nalus.map(nalType));
+  if (sps && !types.has(NAL_TYPE.SPS)) {
+    // The SPS goes first (after an AUD): a PPS already in the unit refers to it.
+    const at = au.nalus.length > 0 && nalType(au.nalus[0]!) === NAL_TYPE.AUD ? 1 : 0;
+    au.nalus.splice(at, 0, sps);
+  }
+  if (pps && !types.has(NAL_TYPE.PPS)) {
+    // The PPS goes just before the first slice, so after the SPS and any SEI.
+    const firstSlice = au.nalus.findIndex((n) => {
+      const t = nalType(n);
+      return t >= NAL_TYPE.NON_IDR && t <= NAL_TYPE.IDR;
+    });
+    au.nalus.splice(firstSlice < 0 ? au.nalus.length : firstSlice, 0, pps);
+  }
+}

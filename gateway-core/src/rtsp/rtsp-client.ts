@@ -1,0 +1,335 @@
+/**
+ * Pulls one H.264 stream from a camera: OPTIONS → DESCRIBE → SETUP (TCP
+ * interleaved) → aggregate PLAY over one TCP connection (RFC 2326 §10, §C.1.1),
+ * keeps the session alive, and reconnects with exponential backoff when the
+ * camera drops or stalls. Authentication failures, 404 and unsupported
+ * streams end in state `failed` instead of being retried forever.
+ *
+ * The URL's userinfo is split off in the constructor; nothing this class
+ * emits, throws or logs contains the credentials.
+ */
+import { EventEmitter } from 'node:events';
+import { CamgateError } from '../util/errors.js';
+import { defaultLogger } from '../util/logger.js';
+import type { Logger } from '../util/logger.js';
+import { redactString } from '../util/redact.js';
+import { H264Depacketizer, NAL_TYPE, nalType } from './h264-rtp.js';
+import type { H264AccessUnit } from './h264-rtp.js';
+import { RtspConnection } from './rtsp-connection.js';
+import { getHeader } from './rtsp-message.js';
+import type { RtspResponse } from './rtsp-message.js';
+import { parseRtspUrl } from './rtsp-url.js';
+import type { ParsedRtspUrl } from './rtsp-url.js';
+import { findH264Track, parseSdp, resolveControl } from './sdp.js';
+import type { SdpH264Track } from './sdp.js';
+import { insertParameterSets, validateClientOptions } from './rtsp-client-options.js';
+import type { ResolvedRtspClientOptions, RtspClientOptions } from './rtsp-client-options.js';
+
+export type RtspClientState = 'connecting' | 'playing' | 'retrying' | 'failed' | 'closed';
+
+/** What a viewer pipeline needs to know about the camera's video. */
+export interface RtspVideoInfo {
+  codec: 'H264';
+  payloadType: number;
+  clockRate: number;
+  profileLevelId?: string;
+  /** From sprop-parameter-sets (RFC 6184 §8.1), when the SDP has them. */
+  sps?: Buffer;
+  pps?: Buffer;
+  packetizationMode?: number;
+}
+
+export interface RtspClientEvents {
+  state: [state: RtspClientState, detail: { error?: CamgateError; nextRetryMs?: number }];
+  /** After DESCRIBE/SETUP, and again after every reconnect. */
+  video: [info: RtspVideoInfo];
+  accessUnit: [au: H264AccessUnit];
+  /** Every RTP packet of the video track, as received. */
+  rtp: [packet: Buffer];
+}
+
+/** Errors that a retry cannot fix. */
+const FATAL = new Set([
+  'CAMGATE_RTSP_AUTH',
+  'CAMGATE_RTSP_NOT_FOUND',
+  'CAMGATE_RTSP_UNSUPPORTED',
+  'CAMGATE_RTSP_STATUS',
+]);
+
+export class RtspClient extends EventEmitter<RtspClientEvents> {
+  readonly #target: ParsedRtspUrl;
+  readonly #opts: ResolvedRtspClientOptions;
+  readonly #log: Logger;
+  #state: RtspClientState = 'connecting';
+  #started = false;
+  #conn: RtspConnection | undefined;
+  #abort: AbortController | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stallTimer: NodeJS.Timeout | undefined;
+  #keepAliveTimer: NodeJS.Timeout | undefined;
+  #attempt = 0;
+  #video: RtspVideoInfo | undefined;
+  #rtpChannel = 0;
+  #playUrl = '';
+  #keepAliveMethod = 'OPTIONS';
+  #depacketizer: H264Depacketizer;
+  /** Latest parameter sets: in-band ones replace the SDP's as they arrive. */
+  #sps: Buffer | undefined;
+  #pps: Buffer | undefined;
+  #closePromise: Promise<void> | undefined;
+
+  /** Throws TypeError/RangeError for a bad URL or option (the URL is redacted in the message). */
+  constructor(url: string, opts: RtspClientOptions = {}) {
+    super();
+    this.#target = parseRtspUrl(url);
+    this.#opts = validateClientOptions(opts);
+    this.#log = opts.logger ?? defaultLogger('rtsp');
+    this.#depacketizer = new H264Depacketizer({ maxAccessUnitBytes: this.#opts.maxAccessUnitBytes });
+  }
+
+  /** `connecting` until the first PLAY succeeds (also before `start()`). */
+  get state(): RtspClientState {
+    return this.#state;
+  }
+
+  get videoInfo(): RtspVideoInfo | undefined {
+    return this.#video;
+  }
+
+  /** The camera URL without credentials. */
+  get url(): string {
+    return this.#target.url;
+  }
+
+  /** Starts connecting. Calling it twice, or after close(), throws. */
+  start(): void {
+    if (this.#started) throw new Error('RtspClient.start() called twice');
+    this.#started = true;
+    void this.#connect();
+  }
+
+  /** Tears the session down (TEARDOWN when playing), clears every timer and socket. Idempotent. */
+  close(): Promise<void> {
+    this.#closePromise ??= this.#doClose();
+    return this.#closePromise;
+  }
+
+  async #doClose(): Promise<void> {
+    const wasPlaying = this.#state === 'playing';
+    this.#state = 'closed'; // from here on, nothing reconnects and late failures are ignored
+    this.#clearTimers();
+    this.#abort?.abort();
+    const conn = this.#conn;
+    this.#conn = undefined;
+    if (conn && !conn.closed && wasPlaying && conn.session) {
+      try {
+        await conn.request('TEARDOWN', this.#playUrl, {}, this.#opts.teardownTimeoutMs); // RFC 2326 §10.7
+      } catch (err) {
+        this.#log.debug('TEARDOWN failed', { error: this.#safeError(err) });
+      }
+    }
+    conn?.close();
+    this.emit('state', 'closed', {});
+  }
+
+  #setState(state: RtspClientState, detail: { error?: CamgateError; nextRetryMs?: number } = {}): void {
+    if (this.#state === 'closed') return;
+    this.#state = state;
+    this.#log.debug('state', { state, code: detail.error?.code, nextRetryMs: detail.nextRetryMs });
+    this.emit('state', state, detail);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#setState('connecting');
+    this.#abort = new AbortController();
+    let conn: RtspConnection;
+    try {
+      conn = await RtspConnection.connect(
+        {
+          host: this.#target.host,
+          port: this.#target.port,
+          ...(this.#target.username !== undefined ? { username: this.#target.username } : {}),
+          ...(this.#target.password !== undefined ? { password: this.#target.password } : {}),
+          userAgent: this.#opts.userAgent,
+          maxMessageBytes: this.#opts.maxMessageBytes,
+          connectTimeoutMs: this.#opts.connectTimeoutMs,
+          requestTimeoutMs: this.#opts.requestTimeoutMs,
+          logger: this.#log,
+        },
+        this.#abort.signal,
+      );
+    } catch (err) {
+      this.#fail(err, undefined);
+      return;
+    }
+    if (this.#state === 'closed') {
+      conn.close();
+      return;
+    }
+    this.#conn = conn;
+    this.#depacketizer.reset();
+    conn.on('close', (err) => this.#fail(err ?? this.#err('CAMGATE_RTSP_DISCONNECTED', 'connection closed'), conn));
+    conn.on('interleaved', (channel, data) => this.#onInterleaved(channel, data));
+    try {
+      await this.#handshake(conn);
+    } catch (err) {
+      this.#fail(err, conn);
+    }
+  }
+
+  async #handshake(conn: RtspConnection): Promise<void> {
+    const url = this.#target.url;
+    const options = await conn.request('OPTIONS', url); // RFC 2326 §10.1
+    const pub = options.status === 200 ? (getHeader(options.headers, 'public') ?? '') : '';
+    this.#keepAliveMethod = /\bGET_PARAMETER\b/.test(pub) ? 'GET_PARAMETER' : 'OPTIONS';
+
+    const describe = this.#expectOk('DESCRIBE', await conn.request('DESCRIBE', url, { Accept: 'application/sdp' }));
+    const base = this.#contentBase(describe, url);
+    const sdp = parseSdp(describe.body.toString('utf8'));
+    const track = findH264Track(sdp, base);
+    if (!track) throw this.#err('CAMGATE_RTSP_UNSUPPORTED', 'the camera offers no H.264 video track');
+    if (track.packetizationMode > 1) {
+      throw this.#err('CAMGATE_RTSP_UNSUPPORTED', `packetization-mode ${track.packetizationMode} is not supported`);
+    }
+
+    // RFC 2326 §10.12, §12.39: ask for RTP/RTCP on channels 0-1 of this connection.
+    const setup = this.#expectOk(
+      'SETUP',
+      await conn.request('SETUP', track.controlUrl, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' }),
+    );
+    conn.adoptSession(setup);
+    this.#rtpChannel = this.#interleavedChannel(setup);
+    this.#publishVideo(track);
+
+    this.#playUrl = resolveControl(sdp.control, base);
+    this.#expectOk('PLAY', await conn.request('PLAY', this.#playUrl, { Range: 'npt=0.000-' }));
+    if (conn !== this.#conn || this.#state === 'closed') return;
+    this.#startTimers(conn);
+    this.#setState('playing');
+  }
+
+  /** RFC 2326 §C.1.1: Content-Base, else Content-Location, else the request URL; never with userinfo. */
+  #contentBase(res: RtspResponse, requestUrl: string): string {
+    const raw = getHeader(res.headers, 'content-base') ?? getHeader(res.headers, 'content-location');
+    if (!raw) return requestUrl;
+    try {
+      return parseRtspUrl(raw).url;
+    } catch {
+      return requestUrl; // not an rtsp URL: ignore it rather than send requests somewhere odd
+    }
+  }
+
+  #interleavedChannel(setup: RtspResponse): number {
+    const transport = getHeader(setup.headers, 'transport') ?? '';
+    if (transport && !/RTP\/AVP\/TCP/i.test(transport)) {
+      throw this.#err('CAMGATE_RTSP_UNSUPPORTED', 'the camera did not accept RTP over TCP');
+    }
+    const m = /interleaved=(\d{1,3})(?:-(\d{1,3}))?/i.exec(transport);
+    return m ? Math.min(255, Number(m[1])) : 0;
+  }
+
+  #publishVideo(track: SdpH264Track): void {
+    const info: RtspVideoInfo = {
+      codec: 'H264',
+      payloadType: track.payloadType,
+      clockRate: track.clockRate,
+      packetizationMode: track.packetizationMode,
+    };
+    if (track.profileLevelId) info.profileLevelId = track.profileLevelId;
+    if (track.sps) info.sps = track.sps;
+    if (track.pps) info.pps = track.pps;
+    this.#video = info;
+    this.#sps = track.sps;
+    this.#pps = track.pps;
+    this.emit('video', info);
+  }
+
+  #expectOk(method: string, res: RtspResponse): RtspResponse {
+    if (res.status >= 200 && res.status < 300) return res;
+    const what = `${method} ${this.#target.url}: ${res.status} ${res.reason}`;
+    if (res.status === 404) throw this.#err('CAMGATE_RTSP_NOT_FOUND', what);
+    if (res.status === 461) throw this.#err('CAMGATE_RTSP_UNSUPPORTED', what); // §11.4.14 Unsupported Transport
+    // 5xx (busy, too many sessions) may pass; other 4xx will not.
+    throw this.#err(res.status >= 500 ? 'CAMGATE_RTSP_SERVER' : 'CAMGATE_RTSP_STATUS', what);
+  }
+
+  #startTimers(conn: RtspConnection): void {
+    this.#stallTimer = setTimeout(() => {
+      this.#fail(this.#err('CAMGATE_RTSP_STALLED', `no video for ${this.#opts.stallTimeoutMs} ms`), conn);
+    }, this.#opts.stallTimeoutMs);
+    // RFC 2326 §12.37: the session expires after `timeout` seconds without a request; refresh at half of it.
+    const every = Math.max(1000, Math.min(this.#opts.keepAliveMs, (conn.sessionTimeoutS * 1000) / 2));
+    this.#keepAliveTimer = setInterval(() => {
+      conn.request(this.#keepAliveMethod, this.#playUrl).catch((err: unknown) => {
+        this.#log.debug('keep-alive failed', { error: this.#safeError(err) });
+      });
+    }, every);
+  }
+
+  #onInterleaved(channel: number, data: Buffer): void {
+    if (channel !== this.#rtpChannel || this.#state !== 'playing') return; // RTCP and other tracks
+    this.#stallTimer?.refresh();
+    this.emit('rtp', data);
+    for (const au of this.#depacketizer.pushAll(data)) {
+      this.#attempt = 0; // media flows: the next drop starts the backoff afresh
+      for (const n of au.nalus) {
+        const t = nalType(n);
+        if (t === NAL_TYPE.SPS) this.#sps = n;
+        else if (t === NAL_TYPE.PPS) this.#pps = n;
+      }
+      if (au.keyframe) insertParameterSets(au, this.#sps, this.#pps);
+      this.emit('accessUnit', au);
+    }
+  }
+
+  #fail(err: unknown, conn: RtspConnection | undefined): void {
+    if (this.#state === 'closed' || this.#state === 'failed') return;
+    if (conn !== undefined && conn !== this.#conn) return; // a connection we already gave up on
+    // Rebuilt through #err so that no message can carry the credentials.
+    const error =
+      err instanceof CamgateError
+        ? this.#err(err.code, err.message)
+        : this.#err('CAMGATE_RTSP_PROTOCOL', this.#safeError(err).message);
+    this.#clearTimers();
+    const old = this.#conn;
+    this.#conn = undefined;
+    old?.close();
+    if (FATAL.has(error.code)) {
+      this.#log.warn('camera stream failed', { error });
+      this.#setState('failed', { error });
+      return;
+    }
+    const delay = Math.min(this.#opts.backoff.maxMs, this.#opts.backoff.initialMs * 2 ** Math.min(this.#attempt, 30));
+    this.#attempt++;
+    this.#log.info('camera stream lost; retrying', { error, nextRetryMs: delay });
+    this.#setState('retrying', { error, nextRetryMs: delay });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#connect();
+    }, delay);
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#stallTimer);
+    clearInterval(this.#keepAliveTimer);
+    this.#retryTimer = this.#stallTimer = this.#keepAliveTimer = undefined;
+  }
+
+  /** A CamgateError whose message cannot carry the credentials, even if a camera echoed them. */
+  #err(code: string, message: string): CamgateError {
+    // A very short user name would redact ordinary words; passwords are removed at any length above 1.
+    const { username, password } = this.#target;
+    const secrets = [password && password.length > 1 ? password : '', username && username.length > 3 ? username : ''];
+    let msg = redactString(message);
+    for (const s of secrets) if (s) msg = msg.split(s).join('[redacted]');
+    return new CamgateError(code, msg);
+  }
+
+  #safeError(err: unknown): { code?: string; message: string } {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const safe = this.#err((e as { code?: string }).code ?? 'ERROR', e.message);
+    return { code: safe.code, message: safe.message };
+  }
+}
