@@ -203,7 +203,10 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
   /** Sends one access unit (live or replayed) to this viewer; non-IDR units before the first IDR are dropped. */
   feed(au: ReplayedAccessUnit): void {
     if (this.#phase === 'CLOSING' || this.#phase === 'CLOSED') return;
-    if (!au || !Array.isArray(au.nalus) || typeof au.timestamp !== 'number') return;
+    if (!isAccessUnit(au)) {
+      this.#log.debug('feed: ignored something that is not an H.264 access unit');
+      return;
+    }
     if (!au.keyframe && this.#gop.length === 0) return; // undecodable without its IDR
     const unit = this.#gop.push(au);
     if (this.#connected) this.#send(unit, au.replay === true);
@@ -427,6 +430,17 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
       this.emit('mediaFlowOut', 'NOT_FLOWING');
     }
   }
+}
+
+function isAccessUnit(au: unknown): au is ReplayedAccessUnit {
+  if (au === null || typeof au !== 'object') return false;
+  const { nalus, timestamp } = au as Partial<H264AccessUnit>;
+  return (
+    Array.isArray(nalus) &&
+    nalus.every((n) => Buffer.isBuffer(n)) &&
+    typeof timestamp === 'number' &&
+    Number.isFinite(timestamp)
+  );
 }
 
 /** The first video m-section of an SDP (for direction checks). */

@@ -1,0 +1,236 @@
+import { EventEmitter } from 'node:events';
+import { RtspClient, type RtspVideoInfo } from '../../rtsp/rtsp-client.js';
+import type { H264AccessUnit } from '../../rtsp/index.js';
+import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
+import { GopCache } from './gop-cache.js';
+import type { ReplayedAccessUnit } from './webrtc-peer.js';
+
+/** RtspClient's options, whatever module declares them. */
+export type RtspClientOptions = NonNullable<ConstructorParameters<typeof RtspClient>[1]>;
+
+export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed';
+
+export interface RtspSourceHandleEvents {
+  state: [state: string, detail: { error?: CamgateError }];
+}
+
+/** One user's reference to a shared camera pull. */
+export interface RtspSourceHandle extends EventEmitter<RtspSourceHandleEvents> {
+  /** 'connecting' | 'playing' | 'retrying' | 'failed' (see the `state` event for the error). */
+  readonly state: string;
+  /** The camera's video description (profile, SDP parameter sets) once DESCRIBE succeeded. */
+  readonly videoInfo: RtspVideoInfo | undefined;
+  /**
+   * Calls `sink` at once with the cached GOP (SPS/PPS + IDR + the frames after it,
+   * marked `replay: true`), then with every live access unit. Without a cached GOP,
+   * live units are held back until the next IDR. Returns the (idempotent) unsubscribe.
+   */
+  subscribe(sink: (au: H264AccessUnit) => void): () => void;
+  /** Drops this reference; the last release closes the RTSP session. Idempotent. */
+  release(): void;
+}
+
+export interface SharedRtspSourcesOptions {
+  /** Options for every RtspClient (timeouts, backoff, limits). */
+  rtsp?: RtspClientOptions;
+  /** Bound of each camera's GOP cache, in bytes. */
+  gopMaxBytes?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_SHARED_RTSP_SOURCES_OPTIONS = {
+  gopMaxBytes: 8 * 1024 * 1024, // 8 MiB: a 4 s GOP of 1080p at 8 Mbit/s is ~4 MiB
+} as const;
+
+const MAX_URI_CHARS = 2048;
+
+interface Subscriber {
+  sink: (au: H264AccessUnit) => void;
+  /** True until this subscriber has seen an IDR (a P frame alone cannot be decoded). */
+  needKeyframe: boolean;
+}
+
+/** One camera pull, shared by every handle on the same uri. */
+class Source {
+  readonly client: RtspClient;
+  readonly gop: GopCache;
+  readonly handles = new Set<Handle>();
+  readonly subscribers = new Set<Subscriber>();
+  state: RtspSourceState = 'connecting';
+  error: CamgateError | undefined;
+  readonly #log: Logger;
+
+  constructor(uri: string, opts: RtspClientOptions | undefined, gopMaxBytes: number, log: Logger) {
+    this.client = new RtspClient(uri, { ...opts, logger: opts?.logger ?? log.child('rtsp') });
+    this.gop = new GopCache(gopMaxBytes);
+    this.#log = log;
+    this.client.on('state', (state, detail) => this.#onState(state, detail.error));
+    this.client.on('video', (info) => this.gop.setParameterSets(info.sps, info.pps));
+    this.client.on('accessUnit', (au) => this.#onAccessUnit(au));
+  }
+
+  #onState(state: string, error: CamgateError | undefined): void {
+    if (state === 'closed') return; // we closed it: the handles are gone
+    if (state === 'retrying' || state === 'connecting') {
+      // The next session may restart the stream and its parameter sets: old frames
+      // are no longer a valid reference for what follows.
+      this.gop.reset();
+      for (const s of this.subscribers) s.needKeyframe = true;
+    }
+    this.state = state as RtspSourceState;
+    this.error = error;
+    const detail = error ? { error } : {};
+    for (const h of this.handles) h.emit('state', state, detail);
+  }
+
+  #onAccessUnit(au: H264AccessUnit): void {
+    const unit = this.gop.push(au);
+    for (const s of this.subscribers) {
+      if (s.needKeyframe) {
+        if (!unit.keyframe) continue;
+        s.needKeyframe = false;
+      }
+      this.deliver(s, unit);
+    }
+  }
+
+  deliver(s: Subscriber, au: H264AccessUnit): void {
+    try {
+      s.sink(au);
+    } catch (err) {
+      // One broken viewer must not stop the camera's other viewers.
+      this.#log.warn('a subscriber threw; it stays subscribed', { err, url: this.client.url });
+    }
+  }
+}
+
+class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceHandle {
+  readonly #source: Source;
+  readonly #onRelease: (h: Handle) => void;
+  readonly #mine = new Set<Subscriber>();
+  #released = false;
+
+  constructor(source: Source, onRelease: (h: Handle) => void) {
+    super();
+    this.#source = source;
+    this.#onRelease = onRelease;
+  }
+
+  get state(): string {
+    return this.#source.state;
+  }
+
+  get videoInfo(): RtspVideoInfo | undefined {
+    return this.#source.client.videoInfo;
+  }
+
+  subscribe(sink: (au: H264AccessUnit) => void): () => void {
+    if (typeof sink !== 'function') throw new TypeError('subscribe: sink must be a function');
+    if (this.#released) throw new CamgateError('CAMGATE_ENGINE_STATE', 'subscribe on a released RTSP source handle');
+    const src = this.#source;
+    const cached = src.gop.snapshot();
+    const sub: Subscriber = { sink, needKeyframe: cached.length === 0 };
+    // Replay first, synchronously, so no live unit can slip in between.
+    for (const au of cached) src.deliver(sub, { ...au, replay: true } as ReplayedAccessUnit);
+    src.subscribers.add(sub);
+    this.#mine.add(sub);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      src.subscribers.delete(sub);
+      this.#mine.delete(sub);
+    };
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    for (const s of this.#mine) this.#source.subscribers.delete(s);
+    this.#mine.clear();
+    this.#onRelease(this);
+  }
+}
+
+/**
+ * One RTSP pull per camera uri, shared by all its viewers and reference-counted:
+ * the first `acquire` starts the pull, the last `release` closes it.
+ * Credentials in a uri stay inside RtspClient; logs, errors and events carry
+ * only the redacted url.
+ */
+export class SharedRtspSources {
+  readonly #sources = new Map<string, Source>();
+  readonly #closing = new Set<Promise<void>>();
+  readonly #opts: SharedRtspSourcesOptions;
+  readonly #gopMaxBytes: number;
+  readonly #log: Logger;
+  #closed = false;
+  #closePromise: Promise<void> | undefined;
+
+  constructor(opts: SharedRtspSourcesOptions = {}) {
+    if (opts === null || typeof opts !== 'object') throw new TypeError('SharedRtspSources: options must be an object');
+    const gop = opts.gopMaxBytes ?? DEFAULT_SHARED_RTSP_SOURCES_OPTIONS.gopMaxBytes;
+    if (typeof gop !== 'number' || !Number.isInteger(gop)) {
+      throw new TypeError(`SharedRtspSources: gopMaxBytes must be an integer (bytes), got ${String(gop)}`);
+    }
+    if (gop < 64 * 1024 || gop > 256 * 1024 * 1024) {
+      throw new RangeError(`SharedRtspSources: gopMaxBytes must be 65536..268435456 bytes, got ${gop}`);
+    }
+    this.#opts = opts;
+    this.#gopMaxBytes = gop;
+    this.#log = opts.logger ?? defaultLogger('engine:sources');
+  }
+
+  /** Camera pulls currently open. */
+  get size(): number {
+    return this.#sources.size;
+  }
+
+  /** A new reference to the pull of `uri` (started on first use). Throws TypeError for a bad uri. */
+  acquire(uri: string): RtspSourceHandle {
+    if (this.#closed) throw new CamgateError('CAMGATE_ENGINE_CLOSED', 'SharedRtspSources is closed');
+    if (typeof uri !== 'string' || uri.length > MAX_URI_CHARS || !/^rtsps?:\/\//i.test(uri)) {
+      throw new TypeError(`acquire: uri must be an rtsp:// or rtsps:// URL of at most ${MAX_URI_CHARS} characters`);
+    }
+    let src = this.#sources.get(uri);
+    if (!src) {
+      src = new Source(uri, this.#opts.rtsp, this.#gopMaxBytes, this.#log); // throws (redacted) for a bad URL
+      this.#sources.set(uri, src);
+      this.#log.debug('camera pull started', { url: src.client.url });
+      src.client.start();
+    }
+    const source = src;
+    const handle = new Handle(source, (h) => this.#release(uri, source, h));
+    source.handles.add(handle);
+    return handle;
+  }
+
+  #release(uri: string, src: Source, h: Handle): void {
+    src.handles.delete(h);
+    if (src.handles.size > 0 || this.#sources.get(uri) !== src) return;
+    this.#sources.delete(uri);
+    this.#log.debug('camera pull closed (last viewer left)', { url: src.client.url });
+    this.#track(src.client.close());
+  }
+
+  #track(p: Promise<void>): void {
+    const tracked = p.catch((err: unknown) => this.#log.warn('closing a camera pull failed', { err }));
+    this.#closing.add(tracked);
+    void tracked.finally(() => this.#closing.delete(tracked));
+  }
+
+  /** Closes every pull (handles stop receiving). Idempotent. */
+  close(): Promise<void> {
+    this.#closePromise ??= (async () => {
+      this.#closed = true;
+      for (const src of this.#sources.values()) {
+        src.subscribers.clear();
+        src.handles.clear();
+        this.#track(src.client.close());
+      }
+      this.#sources.clear();
+      await Promise.all([...this.#closing]);
+    })();
+    return this.#closePromise;
+  }
+}
