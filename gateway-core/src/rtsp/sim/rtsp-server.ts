@@ -1,0 +1,369 @@
+/**
+ * The simulated camera's RTSP server (RFC 2326): OPTIONS, DESCRIBE, SETUP
+ * (RTP over the RTSP connection only, §10.12), PLAY, GET_PARAMETER,
+ * TEARDOWN, with Digest authentication on every method. One media track,
+ * H.264 (RFC 6184, packetization-mode 1).
+ *
+ * Each session has its own SSRC, sequence numbers and timestamp base, and,
+ * like a real camera, starts at the next IDR picture. A viewer that cannot
+ * keep up (too many bytes queued on its socket) loses pictures until the next
+ * IDR rather than growing memory without bound.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import net from 'node:net';
+import type { Logger } from '../../util/index.js';
+import { H264Packetizer } from '../h264-rtp.js';
+import type { DigestAuthenticator } from './digest-auth.js';
+import { RtspRequestReader, type RtspRequest } from './rtsp-request.js';
+
+/** What the server streams: parameter sets and the SDP facts of the encoder. */
+export interface RtspStreamInfo {
+  fps: number;
+  width: number;
+  height: number;
+  profileLevelId: string;
+  spropParameterSets: string;
+  sps: Buffer;
+  pps: Buffer;
+  /** Repeat SPS/PPS before every IDR (true) or only announce them in the SDP (false). */
+  parameterSetsInBand: boolean;
+}
+
+export interface RtspServerOptions {
+  path: string;
+  auth: DigestAuthenticator | undefined;
+  stream: RtspStreamInfo;
+  logger: Logger;
+  /** Seconds without any input from the client before the connection is closed (RFC 2326 §12.37). */
+  sessionTimeoutS: number;
+  /** Bytes queued on a viewer's socket above which pictures are dropped until the next IDR. */
+  maxQueuedBytes: number;
+  maxConnections: number;
+  /** Called whenever the number of playing sessions changes. */
+  onPlayingChange: (playing: number) => void;
+}
+
+const PUBLIC_METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER';
+const SERVER_HEADER = 'camgate-camera-sim/0.1';
+const TRACK = 'trackID=0';
+const RTP_MTU = 1400; // payload bytes per RTP packet, what cameras use on TCP as on UDP
+
+const REASONS: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  413: 'Request Entity Too Large',
+  454: 'Session Not Found',
+  455: 'Method Not Valid in This State',
+  461: 'Unsupported Transport',
+  501: 'Not Implemented',
+  505: 'RTSP Version Not Supported',
+};
+
+interface Session {
+  id: string;
+  playing: boolean;
+  channel: number;
+  packetizer: H264Packetizer;
+  tsBase: number;
+  firstFrame: number | undefined;
+  waitingForIdr: boolean;
+}
+
+interface Connection {
+  socket: net.Socket;
+  reader: RtspRequestReader;
+  session: Session | undefined;
+  idle: NodeJS.Timeout;
+}
+
+/** One encoded picture handed to `deliver`. */
+export interface SimPicture {
+  frameNumber: number;
+  keyframe: boolean;
+  nalus: Buffer[];
+}
+
+export class RtspServer {
+  readonly #opts: RtspServerOptions;
+  readonly #server: net.Server;
+  readonly #conns = new Set<Connection>();
+  readonly #log: Logger;
+  #sessionsOpened = 0;
+  #playing = 0;
+
+  constructor(opts: RtspServerOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.#server = net.createServer((s) => this.#accept(s));
+    this.#server.maxConnections = opts.maxConnections;
+    this.#server.on('error', (err) => this.#log.warn('rtsp server error', { err }));
+  }
+
+  get sessionsOpened(): number {
+    return this.#sessionsOpened;
+  }
+
+  get playing(): number {
+    return this.#playing;
+  }
+
+  get listening(): boolean {
+    return this.#server.listening;
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.#server.once('error', onError);
+      this.#server.listen({ host, port, exclusive: true }, () => {
+        this.#server.off('error', onError);
+        resolve((this.#server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops listening and drops every connection. */
+  async shutdown(): Promise<void> {
+    for (const c of [...this.#conns]) c.socket.destroy();
+    if (!this.#server.listening) return;
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Sends one picture to every playing session. */
+  deliver(pic: SimPicture): void {
+    const { stream, maxQueuedBytes } = this.#opts;
+    for (const c of this.#conns) {
+      const s = c.session;
+      if (!s?.playing || c.socket.destroyed) continue;
+      if (s.waitingForIdr && !pic.keyframe) continue;
+      if (c.socket.writableLength > maxQueuedBytes) {
+        // The viewer is too slow: drop this picture and every one up to the next IDR (H.264 needs the chain).
+        if (!s.waitingForIdr) this.#log.debug('viewer too slow, waiting for next IDR', { session: s.id });
+        s.waitingForIdr = true;
+        continue;
+      }
+      s.waitingForIdr = false;
+      s.firstFrame ??= pic.frameNumber;
+      const nalus = pic.keyframe && stream.parameterSetsInBand ? [stream.sps, stream.pps, ...pic.nalus] : pic.nalus;
+      // 90 kHz RTP clock (RFC 6184 §5.1), counted from this session's random base.
+      const timestamp = (s.tsBase + Math.round(((pic.frameNumber - s.firstFrame) * 90000) / stream.fps)) >>> 0;
+      const packets = s.packetizer.packetize({ nalus, timestamp, keyframe: pic.keyframe });
+      const framed: Buffer[] = [];
+      for (const p of packets) {
+        const h = Buffer.allocUnsafe(4);
+        h[0] = 0x24; // RFC 2326 §10.12: '$', channel, 16-bit length
+        h[1] = s.channel;
+        h.writeUInt16BE(p.length, 2);
+        framed.push(h, p);
+      }
+      c.socket.write(Buffer.concat(framed));
+    }
+  }
+
+  #accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    const idle = setTimeout(() => {
+      this.#log.debug('closing idle RTSP connection');
+      socket.destroy();
+    }, this.#opts.sessionTimeoutS * 1000);
+    const conn: Connection = { socket, reader: new RtspRequestReader(), session: undefined, idle };
+    this.#conns.add(conn);
+    socket.on('data', (chunk: Buffer) => {
+      idle.refresh();
+      for (const input of conn.reader.push(chunk)) {
+        if (input.kind === 'request') this.#handle(conn, input.request);
+        else if (input.kind === 'error') {
+          this.#log.debug('bad RTSP request', { status: input.status, reason: input.reason });
+          this.#respond(conn, input.cseq, input.status, { Connection: 'close' });
+          socket.end();
+          return;
+        }
+        // Interleaved frames from the client are its RTCP receiver reports: they only keep the session alive.
+      }
+      // Pipelined requests whose responses the client does not read: stop reading until it does.
+      if (socket.writableNeedDrain && !conn.session?.playing) {
+        socket.pause();
+        socket.once('drain', () => socket.resume());
+      }
+    });
+    socket.on('error', (err) => this.#log.debug('rtsp connection error', { err }));
+    socket.on('close', () => {
+      clearTimeout(idle);
+      this.#conns.delete(conn);
+      this.#endSession(conn);
+    });
+  }
+
+  #respond(
+    conn: Connection,
+    cseq: number | undefined,
+    status: number,
+    headers: Record<string, string> = {},
+    body?: string,
+  ): void {
+    if (conn.socket.destroyed || conn.socket.writableEnded) return;
+    const lines = [`RTSP/1.0 ${status} ${REASONS[status] ?? 'Error'}`];
+    if (cseq !== undefined) lines.push(`CSeq: ${cseq}`);
+    lines.push(`Server: ${SERVER_HEADER}`, `Date: ${new Date().toUTCString()}`);
+    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
+    if (payload) lines.push(`Content-Length: ${payload.length}`);
+    const head = Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1');
+    conn.socket.write(payload ? Buffer.concat([head, payload]) : head);
+  }
+
+  /** The stream's URL as the client addressed it: scheme, host and port taken from the request when valid. */
+  #baseUrl(req: RtspRequest): string | undefined {
+    let u: URL;
+    try {
+      u = new URL(req.uri);
+    } catch {
+      return undefined;
+    }
+    if (u.protocol !== 'rtsp:') return undefined;
+    const path = u.pathname.replace(/\/+$/, '');
+    const want = this.#opts.path.replace(/\/+$/, '');
+    const isTrack = path === `${want}/${TRACK}`;
+    if (path !== want && !isTrack) return undefined;
+    return `rtsp://${u.host}${want}`;
+  }
+
+  #handle(conn: Connection, req: RtspRequest): void {
+    const { auth } = this.#opts;
+    if (auth) {
+      const r = auth.verify(req.headers.get('authorization'), req.method);
+      if (!r.ok) {
+        this.#respond(conn, req.cseq, 401, { 'WWW-Authenticate': auth.challenge(r.stale) });
+        return;
+      }
+    }
+    switch (req.method) {
+      case 'OPTIONS':
+        return this.#respond(conn, req.cseq, 200, { Public: PUBLIC_METHODS });
+      case 'DESCRIBE':
+        return this.#describe(conn, req);
+      case 'SETUP':
+        return this.#setup(conn, req);
+      case 'PLAY':
+        return this.#play(conn, req);
+      case 'GET_PARAMETER':
+        return this.#respond(conn, req.cseq, 200, this.#sessionHeader(conn));
+      case 'TEARDOWN':
+        this.#endSession(conn);
+        conn.session = undefined;
+        return this.#respond(conn, req.cseq, 200);
+      default:
+        return this.#respond(conn, req.cseq, 501, { Public: PUBLIC_METHODS });
+    }
+  }
+
+  #sessionHeader(conn: Connection): Record<string, string> {
+    return conn.session ? { Session: `${conn.session.id};timeout=${this.#opts.sessionTimeoutS}` } : {};
+  }
+
+  #describe(conn: Connection, req: RtspRequest): void {
+    const base = this.#baseUrl(req);
+    if (!base) return this.#respond(conn, req.cseq, 404);
+    const { stream } = this.#opts;
+    const local = conn.socket.localAddress ?? '127.0.0.1';
+    const ipv6 = net.isIPv6(local);
+    // RFC 4566 SDP; RFC 6184 §8.2.1 fmtp parameters; RFC 2326 §C.1.1 a=control.
+    const sdp = [
+      'v=0',
+      `o=- ${randomInt(1, 2 ** 31)} 1 IN ${ipv6 ? 'IP6' : 'IP4'} ${local}`,
+      's=camgate camera-sim',
+      `c=IN ${ipv6 ? 'IP6 ::' : 'IP4 0.0.0.0'}`,
+      't=0 0',
+      'a=control:*',
+      'a=range:npt=now-',
+      'm=video 0 RTP/AVP 96',
+      'a=rtpmap:96 H264/90000',
+      `a=fmtp:96 packetization-mode=1;profile-level-id=${stream.profileLevelId};sprop-parameter-sets=${stream.spropParameterSets}`,
+      `a=framerate:${stream.fps}`,
+      `a=x-dimensions:${stream.width},${stream.height}`,
+      `a=control:${TRACK}`,
+      '',
+    ].join('\r\n');
+    this.#respond(conn, req.cseq, 200, { 'Content-Base': `${base}/`, 'Content-Type': 'application/sdp' }, sdp);
+  }
+
+  #setup(conn: Connection, req: RtspRequest): void {
+    if (!this.#baseUrl(req)) return this.#respond(conn, req.cseq, 404);
+    const sessionId = req.headers.get('session')?.split(';')[0]?.trim();
+    if (sessionId !== undefined && conn.session?.id !== sessionId) return this.#respond(conn, req.cseq, 454);
+    const transport = chooseTcpTransport(req.headers.get('transport') ?? '');
+    if (!transport) return this.#respond(conn, req.cseq, 461);
+    if (!conn.session) {
+      const ssrc = randomBytes(4).readUInt32BE(0);
+      conn.session = {
+        id: randomBytes(8).toString('hex').toUpperCase(),
+        playing: false,
+        channel: transport.channel,
+        packetizer: new H264Packetizer({ payloadType: 96, ssrc, mtu: RTP_MTU }),
+        tsBase: randomBytes(4).readUInt32BE(0),
+        firstFrame: undefined,
+        waitingForIdr: true,
+      };
+      this.#sessionsOpened++;
+    }
+    const s = conn.session;
+    s.channel = transport.channel;
+    const ssrc = s.packetizer.ssrc.toString(16).padStart(8, '0').toUpperCase();
+    this.#respond(conn, req.cseq, 200, {
+      ...this.#sessionHeader(conn),
+      Transport: `RTP/AVP/TCP;unicast;interleaved=${s.channel}-${s.channel + 1};ssrc=${ssrc};mode="PLAY"`,
+    });
+  }
+
+  #play(conn: Connection, req: RtspRequest): void {
+    const sessionId = req.headers.get('session')?.split(';')[0]?.trim();
+    const s = conn.session;
+    if (!s) return this.#respond(conn, req.cseq, sessionId === undefined ? 455 : 454);
+    if (sessionId !== s.id) return this.#respond(conn, req.cseq, 454);
+    const base = req.uri === '*' ? undefined : this.#baseUrl(req);
+    if (req.uri !== '*' && !base) return this.#respond(conn, req.cseq, 404);
+    const trackUrl = `${base ?? `rtsp://${conn.socket.localAddress}:${conn.socket.localPort}${this.#opts.path}`}/${TRACK}`;
+    // RFC 2326 §12.33: the first packet this session sends carries this seq and rtptime.
+    this.#respond(conn, req.cseq, 200, {
+      ...this.#sessionHeader(conn),
+      Range: 'npt=now-',
+      'RTP-Info': `url=${trackUrl};seq=${s.packetizer.nextSequence};rtptime=${s.tsBase}`,
+    });
+    if (!s.playing) {
+      s.playing = true;
+      s.waitingForIdr = true;
+      this.#setPlaying(this.#playing + 1);
+    }
+  }
+
+  #endSession(conn: Connection): void {
+    if (conn.session?.playing) {
+      conn.session.playing = false;
+      this.#setPlaying(this.#playing - 1);
+    }
+  }
+
+  #setPlaying(n: number): void {
+    this.#playing = n;
+    this.#opts.onPlayingChange(n);
+  }
+}
+
+/** Picks the first `RTP/AVP/TCP` entry of a Transport header (RFC 2326 §12.39); UDP ones are not served. */
+export function chooseTcpTransport(header: string): { channel: number } | undefined {
+  for (const spec of header.split(',')) {
+    const [proto, ...params] = spec.split(';').map((p) => p.trim());
+    if (proto?.toUpperCase() !== 'RTP/AVP/TCP') continue;
+    let channel = 0;
+    for (const p of params) {
+      const m = /^interleaved=(\d{1,3})(?:-(\d{1,3}))?$/i.exec(p);
+      if (m) channel = Number(m[1]);
+    }
+    // Channel n carries RTP and n+1 RTCP, both must fit in the one-byte channel field.
+    if (channel > 254) return undefined;
+    return { channel };
+  }
+  return undefined;
+}
