@@ -1,22 +1,12 @@
 /**
- * Evidence and flag shapes used by the exposure folder. They mirror the
- * interface of `src/alerts/` (FlagStore) structurally, so the monitor and the
- * audit can feed any store with a matching `reconcile()` without this library
- * folder depending on the alerts implementation.
+ * Evidence shapes of the exposure folder. Flag types come from `src/alerts/`;
+ * the monitor and the audit only need `FlagSink.reconcile()`, which
+ * `FlagStore` implements, so tests and other stores can stand in.
  */
 
-export type FlagKind = 'exposed' | 'telnet-open' | 'upnp-mapping' | 'default-credentials' | 'direct-connection';
+import type { Evidence, FlagKind, FlagObservation } from '../alerts/index.js';
 
-/** What a probe saw, attached to flags as proof. */
-export interface Evidence {
-  host: string;
-  port?: number;
-  protocol?: string;
-  banner?: string;
-  detail?: string;
-  /** ISO 8601 time of the observation. */
-  at: string;
-}
+export type { Evidence, FlagKind, FlagObservation };
 
 /** The outcome of one probe of one port. */
 export interface ProbeEvidence extends Evidence {
@@ -26,18 +16,6 @@ export interface ProbeEvidence extends Evidence {
   open: boolean;
   /** Protocol facts (status code, realm, title, certificate subject…), all printable. */
   facts?: Record<string, string | number | boolean>;
-}
-
-export interface FlagObservation {
-  kind: FlagKind;
-  gatewayId: string;
-  cameraId?: string;
-  /** Distinguishes several flags of one kind (for example the port). */
-  key?: string;
-  evidence: Evidence[];
-  /** Plain words telling the owner what to do. */
-  advice: string;
-  source: 'hub' | 'gateway';
 }
 
 export interface FlagScope {

@@ -35,7 +35,7 @@ export interface ExposureScannerOptions {
   policy: TargetPolicy;
   /** `auto` uses nmap when found, else the built-in probes; or force one. */
   engine?: 'auto' | ScanEngine;
-  /** nmap binary; found on PATH when omitted. */
+  /** nmap binary; found on PATH when omitted; `''` means "no nmap here". */
   nmapPath?: string;
   /** nmap `--host-timeout`, in ms. */
   nmapTimeoutMs?: number;
@@ -120,7 +120,7 @@ export class ExposureScanner {
     let nmapPath: string | undefined;
     let version: string | undefined;
     if (engine !== 'builtin') {
-      nmapPath = opts.nmapPath ?? (await findNmap());
+      nmapPath = opts.nmapPath === '' ? undefined : (opts.nmapPath ?? (await findNmap()));
       if (nmapPath) {
         try {
           version = await nmapVersion(nmapPath);
