@@ -1,0 +1,146 @@
+import { redactString } from '../../util/index.js';
+import type { CamgateError } from '../../util/index.js';
+import { KurentoRpcError } from '../errors.js';
+import type { RtspSourceHandleLike } from '../media-plane.js';
+import { optionalBoolean, optionalInt, requireString, type Params } from '../params.js';
+import { MediaElement } from './media-element.js';
+import type { ObjectHost } from './media-object.js';
+import type { MediaPipeline } from './media-pipeline.js';
+import { PLAYER_ENDPOINT_TYPE } from './types.js';
+
+/** UriEndpointState (core.kmd.json). */
+export type UriEndpointState = 'STOP' | 'START' | 'PAUSE';
+
+/** URIs are capped like any string from the network; RTSP URLs are short. */
+const MAX_URI_CHARS = 2048;
+
+/**
+ * Accepts only RTSP: a player of `http://` or `file://` would make the media
+ * host fetch or read whatever the client names (ARCHITECTURE.md, control path).
+ */
+export function validateRtspUri(uri: string): void {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    // The URI is not echoed: it may carry the camera's password.
+    throw new KurentoRpcError('MEDIA_OBJECT_ILLEGAL_PARAM_ERROR', "'uri' is not a valid URI");
+  }
+  if ((url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:') || url.hostname === '') {
+    throw new KurentoRpcError(
+      'MEDIA_OBJECT_ILLEGAL_PARAM_ERROR',
+      "'uri' must be an rtsp:// or rtsps:// URI with a host",
+    );
+  }
+}
+
+/**
+ * A PlayerEndpoint of one RTSP camera. `play()` takes a reference on the
+ * shared source for its URI (one pull per camera however many viewers);
+ * `stop()` and release give it back.
+ */
+export class PlayerEndpoint extends MediaElement {
+  readonly uri: string;
+  #state: UriEndpointState = 'STOP';
+  #handle: RtspSourceHandleLike | undefined;
+  #onSourceState: ((state: string, info?: { error?: CamgateError }) => void) | undefined;
+  #networkCache: number;
+
+  constructor(host: ObjectHost, ownerSession: string, pipeline: MediaPipeline, params: Params) {
+    const uri = requireString(params, 'uri', MAX_URI_CHARS);
+    validateRtspUri(uri);
+    optionalBoolean(params, 'useEncodedMedia'); // always true here: the engine never decodes
+    const networkCache = optionalInt(params, 'networkCache', 0, 60_000) ?? 2000; // ms, KMS default
+    super(host, PLAYER_ENDPOINT_TYPE, pipeline.childId('PlayerEndpoint'), ownerSession, pipeline);
+    this.uri = uri;
+    this.#networkCache = networkCache;
+    this.define('play', () => this.#play());
+    this.define('pause', () => this.#pause());
+    this.define('stop', () => this.#stop());
+    // Engine-local: the gateway policy never lets the hub call it (it echoes the password).
+    this.define('getUri', () => this.uri);
+    this.define('getState', () => this.#state);
+    this.define('getNetworkCache', () => this.#networkCache);
+    this.refuse(['getElementGstreamerDot'], 'debug dumps would reveal source URIs');
+  }
+
+  get state(): UriEndpointState {
+    return this.#state;
+  }
+
+  /** True while this player holds a reference on a shared RTSP source. */
+  get holdsSource(): boolean {
+    return this.#handle !== undefined;
+  }
+
+  protected override mediaSource(): RtspSourceHandleLike | undefined {
+    return this.#state === 'START' && this.#handle?.state === 'playing' ? this.#handle : undefined;
+  }
+
+  #setState(state: UriEndpointState): void {
+    if (state === this.#state) return;
+    this.#state = state;
+    this.raise('UriEndpointStateChanged', { state });
+  }
+
+  #play(): void {
+    const media = this.host.media;
+    if (!media) throw new KurentoRpcError('NOT_IMPLEMENTED', 'The media plane is not available in this engine build');
+    if (!this.#handle) {
+      const handle = media.sources.acquire(this.uri);
+      this.#handle = handle;
+      this.#onSourceState = (state, info) => this.#sourceStateChanged(state, info?.error);
+      handle.on('state', this.#onSourceState);
+    }
+    this.#setState('START');
+    this.#sourceStateChanged(this.#handle.state, undefined);
+  }
+
+  #pause(): void {
+    if (this.#state !== 'START') return;
+    this.#setState('PAUSE');
+    this.refreshLinks();
+    this.setFlowOut('NOT_FLOWING');
+  }
+
+  #stop(): void {
+    this.#dropHandle();
+    this.#setState('STOP');
+    this.refreshLinks();
+    this.setFlowOut('NOT_FLOWING');
+  }
+
+  #dropHandle(): void {
+    const handle = this.#handle;
+    if (!handle) return;
+    this.#handle = undefined;
+    if (this.#onSourceState) handle.off('state', this.#onSourceState);
+    this.#onSourceState = undefined;
+    handle.release();
+  }
+
+  #sourceStateChanged(state: string, error: CamgateError | undefined): void {
+    if (this.released) return;
+    if (state === 'failed') {
+      // A wrong camera password must reach the viewer as an error, not a hang.
+      const why = error ? `${error.code}: ${error.message}` : 'the camera could not be reached';
+      this.#dropHandle();
+      this.refreshLinks();
+      this.setFlowOut('NOT_FLOWING');
+      this.raise('Error', {
+        description: redactString(`RTSP source failed (${why})`),
+        errorCode: 40004, // CONNECT_ERROR (KurentoException.hpp)
+        type: 'CONNECT_ERROR',
+      });
+      this.#setState('STOP');
+      return;
+    }
+    this.refreshLinks();
+    this.setFlowOut(this.#state === 'START' && state === 'playing' ? 'FLOWING' : 'NOT_FLOWING');
+  }
+
+  protected override async onRelease(): Promise<void> {
+    await super.onRelease();
+    this.#dropHandle();
+  }
+}

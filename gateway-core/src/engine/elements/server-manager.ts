@@ -1,0 +1,55 @@
+import { availableParallelism } from 'node:os';
+import { MediaObject, type ObjectHost } from './media-object.js';
+import { SERVER_MANAGER_TYPE } from './types.js';
+
+/** The fixed id KMS gives its ServerManager; kurento-client asks for it by name. */
+export const SERVER_MANAGER_ID = 'manager_ServerManager';
+
+/** Version the engine reports: the protocol level of the kurento-client it is tested with. */
+export const ENGINE_KMS_VERSION = '7.3.0';
+
+export interface ServerManagerView {
+  pipelineIds(): string[];
+  sessionIds(): string[];
+  /** Factories per module name, as `getInfo` lists them. */
+  factories(): Record<'core' | 'elements' | 'filters', string[]>;
+}
+
+/**
+ * The ServerManager. `getInfo` lists the modules `core`, `elements` and
+ * `filters` because kurento-client's strict mode refuses a server that lacks
+ * one of the modules it registered (KurentoClient.js, `options.strict`);
+ * each module lists only the factories the engine really provides.
+ */
+export class ServerManager extends MediaObject {
+  constructor(host: ObjectHost, view: ServerManagerView) {
+    super(host, SERVER_MANAGER_TYPE, SERVER_MANAGER_ID, '');
+    const generationTime = new Date().toISOString();
+    this.define('getInfo', () => {
+      const factories = view.factories();
+      return {
+        __module__: 'kurento',
+        __type__: 'ServerInfo',
+        version: ENGINE_KMS_VERSION,
+        type: 'KMS', // ServerType enum: KMS | KCS
+        capabilities: ['transactions'],
+        modules: (['core', 'elements', 'filters'] as const).map((name) => ({
+          __module__: 'kurento',
+          __type__: 'ModuleInfo',
+          name,
+          version: ENGINE_KMS_VERSION,
+          generationTime,
+          factories: factories[name],
+        })),
+      };
+    });
+    this.define('getKmsVersion', () => ENGINE_KMS_VERSION);
+    this.define('getPipelines', () => view.pipelineIds());
+    this.define('getSessions', () => view.sessionIds());
+    this.define('getMetadata', () => JSON.stringify({ server: 'camgate-engine' }));
+    this.define('getCpuCount', () => availableParallelism());
+    this.define('getUsedMemory', () => Math.round(process.memoryUsage().rss / 1024)); // KiB, like KMS
+    this.refuse(['getKmd'], 'module descriptors are not served');
+    this.refuse(['getUsedCpu'], 'CPU sampling is not implemented');
+  }
+}

@@ -1,0 +1,279 @@
+import { redactString } from '../../util/index.js';
+import { KurentoRpcError, type KurentoErrorName } from '../errors.js';
+import type { AccessUnit, IceServer, PeerIceCandidate, WebRtcPeerLike } from '../media-plane.js';
+import {
+  isPlainObject,
+  optionalBoolean,
+  optionalInt,
+  optionalString,
+  requireInt,
+  requireString,
+  type Params,
+} from '../params.js';
+import { MediaElement } from './media-element.js';
+import type { ObjectHost } from './media-object.js';
+import type { MediaPipeline } from './media-pipeline.js';
+import { WEBRTC_ENDPOINT_TYPE } from './types.js';
+
+/** SDP blobs are a few kB; 64 kB leaves room for many candidates and codecs. */
+const MAX_SDP_CHARS = 65_536;
+/** Candidates a client may send before the SDP exchange (they are queued until then). */
+const MAX_EARLY_CANDIDATES = 64;
+const BANDWIDTH_PROPERTIES = [
+  'minVideoRecvBandwidth',
+  'minVideoSendBandwidth',
+  'maxVideoSendBandwidth',
+  'maxVideoRecvBandwidth',
+  'maxAudioRecvBandwidth',
+  'mtu',
+];
+
+type ConnState = 'CONNECTED' | 'DISCONNECTED';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- listeners of differently typed peer events
+type Listener = (...args: any[]) => void;
+
+/**
+ * Parses KMS's `turnUrl` format, `user:password@address:port?transport=udp|tcp|tls`
+ * (elements.kmd.json, WebRtcEndpoint.turnUrl). Errors never echo the value.
+ */
+export function parseTurnUrl(turnUrl: string): IceServer {
+  const m = /^([^:@\s]+):([^@\s]+)@([^:@/\s?]+|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?(?:\?transport=(udp|tcp|tls))?$/.exec(
+    turnUrl,
+  );
+  if (!m) {
+    throw new KurentoRpcError(
+      'MEDIA_OBJECT_ILLEGAL_PARAM_ERROR',
+      "'turnUrl' must look like user:password@address:port?transport=udp|tcp|tls",
+    );
+  }
+  const [, username, credential, address, port, transport] = m;
+  const scheme = transport === 'tls' ? 'turns' : 'turn';
+  const url = `${scheme}:${address}:${port ?? (transport === 'tls' ? '5349' : '3478')}`;
+  return {
+    urls: transport && transport !== 'tls' ? `${url}?transport=${transport}` : url,
+    username: username!,
+    credential: credential!,
+  };
+}
+
+/**
+ * A WebRtcEndpoint that sends the connected player's video to one viewer.
+ * The peer is created on the first SDP operation, with the engine's ICE
+ * servers plus whatever STUN/TURN the client set on this endpoint.
+ */
+export class WebRtcEndpoint extends MediaElement {
+  #peer: WebRtcPeerLike | undefined;
+  #listeners: [string, Listener][] = [];
+  #earlyCandidates: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[] = [];
+  #negotiated = false;
+  #localSdp: string | null = null;
+  #remoteSdp: string | null = null;
+  #stunAddress = '';
+  #stunPort = 3478; // IANA STUN port, KMS default
+  #turn: IceServer | undefined;
+  #turnUrl = '';
+  #connectionState: ConnState = 'DISCONNECTED';
+  #mediaState: ConnState = 'DISCONNECTED';
+
+  constructor(host: ObjectHost, ownerSession: string, pipeline: MediaPipeline, params: Params) {
+    if (optionalBoolean(params, 'recvonly') === true) {
+      throw new KurentoRpcError(
+        'MEDIA_OBJECT_OPERATION_NOT_SUPPORTED',
+        'The camgate engine only sends media (recvonly)',
+      );
+    }
+    optionalBoolean(params, 'sendonly');
+    if (optionalBoolean(params, 'useDataChannels') === true) {
+      throw new KurentoRpcError('MEDIA_OBJECT_OPERATION_NOT_SUPPORTED', 'Data channels are not supported');
+    }
+    optionalString(params, 'certificateKeyType', 16);
+    optionalString(params, 'qosDscp', 32);
+    super(host, WEBRTC_ENDPOINT_TYPE, pipeline.childId('WebRtcEndpoint'), ownerSession, pipeline);
+    this.define('processOffer', (p) => this.#processOffer(p));
+    this.define('generateOffer', (p) => this.#generateOffer(p));
+    this.define('processAnswer', (p) => this.#processAnswer(p));
+    this.define('getLocalSessionDescriptor', () => this.#localSdp);
+    this.define('getRemoteSessionDescriptor', () => this.#remoteSdp);
+    this.define('gatherCandidates', () => this.#gatherCandidates());
+    this.define('addIceCandidate', (p) => this.#addIceCandidate(p));
+    this.define('getStunServerAddress', () => this.#stunAddress);
+    this.define('setStunServerAddress', (p) => {
+      this.#stunAddress = requireString(p, 'stunServerAddress', 255);
+    });
+    this.define('getStunServerPort', () => this.#stunPort);
+    this.define('setStunServerPort', (p) => {
+      this.#stunPort = requireInt(p, 'stunServerPort', 1, 65_535);
+    });
+    // The password is never sent back: answers may travel through the tunnel to the hub.
+    this.define('getTurnUrl', () => this.#turnUrl.replace(/:[^@]*@/, ':[redacted]@'));
+    this.define('setTurnUrl', (p) => {
+      const turnUrl = requireString(p, 'turnUrl', 1024);
+      this.#turn = turnUrl === '' ? undefined : parseTurnUrl(turnUrl);
+      this.#turnUrl = turnUrl;
+    });
+    this.define('getConnectionState', () => this.#connectionState);
+    this.define('getMediaState', () => this.#mediaState);
+    this.defineIntProperties(BANDWIDTH_PROPERTIES, 0, 10_000_000);
+    this.refuse(['requestKeyframe'], 'viewers start from the cached GOP of the source');
+    this.refuse(['createDataChannel', 'closeDataChannel'], 'data channels are not supported');
+  }
+
+  /** Whether a peer (and so a DTLS/ICE transport) exists for this endpoint. */
+  get hasPeer(): boolean {
+    return this.#peer !== undefined;
+  }
+
+  protected override mediaSink(): ((au: AccessUnit) => void) | undefined {
+    const peer = this.#negotiated ? this.#peer : undefined;
+    return peer ? (au) => peer.feed(au) : undefined;
+  }
+
+  #iceServers(): IceServer[] {
+    const servers = [...this.host.iceServers];
+    if (this.#stunAddress) servers.push({ urls: `stun:${this.#stunAddress}:${this.#stunPort}` });
+    if (this.#turn) servers.push(this.#turn);
+    return servers;
+  }
+
+  #ensurePeer(): WebRtcPeerLike {
+    if (this.#peer) return this.#peer;
+    const media = this.host.media;
+    if (!media) throw new KurentoRpcError('NOT_IMPLEMENTED', 'The media plane is not available in this engine build');
+    const peer = media.createPeer({
+      iceServers: this.#iceServers(),
+      additionalHostAddresses: [...this.host.additionalHostAddresses],
+      logger: this.host.logger.child('peer'),
+    });
+    this.#peer = peer;
+    this.#on(peer, 'iceCandidate', (c: PeerIceCandidate) =>
+      // IceCandidateFound carries a kurento.IceCandidate complex type (elements.kmd.json).
+      this.raise('IceCandidateFound', {
+        candidate: {
+          __module__: 'kurento',
+          __type__: 'IceCandidate',
+          candidate: c.candidate,
+          sdpMid: c.sdpMid,
+          sdpMLineIndex: c.sdpMLineIndex,
+        },
+      }),
+    );
+    this.#on(peer, 'iceGatheringDone', () => this.raise('IceGatheringDone'));
+    this.#on(peer, 'iceComponentState', (s: { streamId: number; componentId: number; state: string }) =>
+      this.raise('IceComponentStateChanged', { streamId: s.streamId, componentId: s.componentId, state: s.state }),
+    );
+    this.#on(peer, 'connectionState', (s: ConnState) => this.#connectionChanged(s));
+    this.#on(peer, 'mediaFlowOut', (s: 'FLOWING' | 'NOT_FLOWING') => this.setFlowOut(s));
+    return peer;
+  }
+
+  #on(peer: WebRtcPeerLike, event: string, fn: Listener): void {
+    peer.on(event, fn);
+    this.#listeners.push([event, fn]);
+  }
+
+  #connectionChanged(s: ConnState): void {
+    if (s !== this.#connectionState) {
+      const oldState = this.#connectionState;
+      this.#connectionState = s;
+      this.raise('ConnectionStateChanged', { oldState, newState: s });
+    }
+    // The engine has no RTCP-level notion of media state; it follows the transport.
+    if (s !== this.#mediaState) {
+      const oldState = this.#mediaState;
+      this.#mediaState = s;
+      this.raise('MediaStateChanged', { oldState, newState: s });
+    }
+  }
+
+  async #sdp<T>(errorType: KurentoErrorName, what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (err instanceof KurentoRpcError) throw err;
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new KurentoRpcError(errorType, redactString(`Error ${what}: ${msg}`).slice(0, 512));
+    }
+  }
+
+  async #processOffer(p: Params): Promise<string> {
+    const offer = requireString(p, 'offer', MAX_SDP_CHARS);
+    if (this.#negotiated) throw new KurentoRpcError('SDP_END_POINT_PROCESS_OFFER_ERROR', 'Endpoint already negotiated');
+    const peer = this.#ensurePeer();
+    const answer = await this.#sdp('SDP_END_POINT_PROCESS_OFFER_ERROR', 'processing offer', () =>
+      peer.processOffer(offer),
+    );
+    this.#remoteSdp = offer;
+    this.#localSdp = answer;
+    await this.#negotiatedNow(peer);
+    return answer;
+  }
+
+  async #generateOffer(p: Params): Promise<string> {
+    if (p.options !== undefined && p.options !== null && !isPlainObject(p.options)) {
+      throw new KurentoRpcError('MARSHALL_ERROR', "'options' parameter should be an OfferOptions");
+    }
+    if (this.#localSdp !== null) throw new KurentoRpcError('SDP_END_POINT_GENERATE_OFFER_ERROR', 'Offer already made');
+    const peer = this.#ensurePeer();
+    const offer = await this.#sdp('SDP_END_POINT_GENERATE_OFFER_ERROR', 'generating offer', () => peer.generateOffer());
+    this.#localSdp = offer;
+    return offer;
+  }
+
+  async #processAnswer(p: Params): Promise<string> {
+    const answer = requireString(p, 'answer', MAX_SDP_CHARS);
+    const peer = this.#peer;
+    if (!peer || this.#localSdp === null || this.#remoteSdp !== null) {
+      throw new KurentoRpcError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer waiting for an answer');
+    }
+    await this.#sdp('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'processing answer', () => peer.processAnswer(answer));
+    this.#remoteSdp = answer;
+    await this.#negotiatedNow(peer);
+    return this.#localSdp;
+  }
+
+  async #negotiatedNow(peer: WebRtcPeerLike): Promise<void> {
+    this.#negotiated = true;
+    const early = this.#earlyCandidates;
+    this.#earlyCandidates = [];
+    for (const c of early) {
+      await this.#sdp('ICE_ADD_CANDIDATE_ERROR', 'adding candidate', () => peer.addIceCandidate(c));
+    }
+    this.refreshSources();
+  }
+
+  async #gatherCandidates(): Promise<void> {
+    const peer = this.#ensurePeer();
+    await this.#sdp('ICE_GATHER_CANDIDATES_ERROR', 'gathering candidates', () => peer.gatherCandidates());
+  }
+
+  async #addIceCandidate(p: Params): Promise<void> {
+    const raw = p.candidate;
+    if (!isPlainObject(raw))
+      throw new KurentoRpcError('MARSHALL_ERROR', "'candidate' parameter should be an IceCandidate");
+    const c = {
+      candidate: requireString(raw, 'candidate', 2048),
+      sdpMid: optionalString(raw, 'sdpMid', 64),
+      sdpMLineIndex: optionalInt(raw, 'sdpMLineIndex', 0, 255),
+    };
+    if (!this.#negotiated || !this.#peer) {
+      // Browsers trickle candidates as soon as they have them, often before the answer.
+      if (this.#earlyCandidates.length >= MAX_EARLY_CANDIDATES) {
+        throw new KurentoRpcError('ICE_ADD_CANDIDATE_ERROR', `At most ${MAX_EARLY_CANDIDATES} candidates before SDP`);
+      }
+      this.#earlyCandidates.push(c);
+      return;
+    }
+    const peer = this.#peer;
+    await this.#sdp('ICE_ADD_CANDIDATE_ERROR', 'adding candidate', () => peer.addIceCandidate(c));
+  }
+
+  protected override async onRelease(): Promise<void> {
+    await super.onRelease();
+    const peer = this.#peer;
+    this.#peer = undefined;
+    if (!peer) return;
+    for (const [event, fn] of this.#listeners) peer.off(event, fn);
+    this.#listeners = [];
+    await peer.close();
+  }
+}

@@ -1,0 +1,60 @@
+import type { EventEmitter } from 'node:events';
+import type { Logger } from '../util/index.js';
+
+/**
+ * The media plane as the control plane sees it: the shape of
+ * `src/engine/media/` (SharedRtspSources + WebRtcPeer), written as structural
+ * interfaces so the control plane builds and is tested on its own. Access
+ * units are opaque here: they go from a source's `subscribe` sink straight to
+ * a peer's `feed`, untouched.
+ */
+export type AccessUnit = unknown;
+
+export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed' | (string & {});
+
+export interface RtspSourceHandleLike extends EventEmitter {
+  readonly state: RtspSourceState;
+  /** Starts `sink` with the cached GOP, then live access units; returns the unsubscribe function. */
+  subscribe(sink: (au: AccessUnit) => void): () => void;
+  release(): void;
+}
+
+export interface RtspSourcesLike {
+  /** One RTSP pull per uri, reference-counted. */
+  acquire(uri: string): RtspSourceHandleLike;
+  close(): Promise<void>;
+}
+
+export interface IceServer {
+  urls: string;
+  username?: string;
+  credential?: string;
+}
+
+export interface WebRtcPeerLikeOptions {
+  iceServers: IceServer[];
+  additionalHostAddresses?: string[];
+  logger?: Logger;
+}
+
+export interface PeerIceCandidate {
+  candidate: string;
+  sdpMid: string;
+  sdpMLineIndex: number;
+}
+
+export interface WebRtcPeerLike extends EventEmitter {
+  processOffer(sdp: string): Promise<string>;
+  generateOffer(): Promise<string>;
+  processAnswer(sdp: string): Promise<void>;
+  gatherCandidates(): Promise<void>;
+  addIceCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void>;
+  feed(au: AccessUnit): void;
+  close(): Promise<void>;
+}
+
+/** What the engine needs from a media plane: shared sources and a peer factory. */
+export interface MediaPlane {
+  readonly sources: RtspSourcesLike;
+  createPeer(opts: WebRtcPeerLikeOptions): WebRtcPeerLike;
+}

@@ -1,0 +1,102 @@
+import { isIP } from 'node:net';
+import type { Logger } from '../util/index.js';
+import type { IceServer, MediaPlane } from './media-plane.js';
+
+export interface EngineOptions {
+  /** Address to listen on. Loopback by default: the engine is for the gateway beside it. */
+  host?: string;
+  /** TCP port; 0 picks an ephemeral port (tests). */
+  port?: number;
+  /** WebSocket path, `/kurento` like KMS. */
+  path?: string;
+  /** Largest accepted WebSocket message (bytes); bigger ones close the connection with 1009. */
+  maxMessageBytes?: number;
+  /** How long a session outlives its connection before its objects are released (ms). */
+  sessionGcMs?: number;
+  /** Sessions held at once, connected or not. */
+  maxSessions?: number;
+  /** Objects one session may hold. */
+  maxObjectsPerSession?: number;
+  /** Event subscriptions one session may hold. */
+  maxSubscriptionsPerSession?: number;
+  /** Requests queued per connection behind the running one. */
+  maxPendingRequests?: number;
+  /** STUN/TURN servers every WebRtcEndpoint uses (TURN credentials are never logged). */
+  iceServers?: IceServer[];
+  /** Extra host candidate addresses (e.g. the LAN address when behind Docker). */
+  additionalHostAddresses?: string[];
+  /** The media plane (shared RTSP sources, WebRTC peers). Without one, media methods answer NOT_IMPLEMENTED. */
+  media?: MediaPlane;
+  logger?: Logger;
+}
+
+export const DEFAULT_ENGINE_OPTIONS = {
+  host: '127.0.0.1',
+  port: 8888, // KMS's port
+  path: '/kurento',
+  maxMessageBytes: 1_048_576, // 1 MiB: SDP offers are ~10 kB, transactions a few kB
+  sessionGcMs: 120_000, // 120 s
+  maxSessions: 256,
+  maxObjectsPerSession: 512,
+  maxSubscriptionsPerSession: 2048,
+  maxPendingRequests: 256,
+} as const;
+
+export type ResolvedEngineOptions = Required<Omit<EngineOptions, 'media' | 'logger'>> & {
+  media: MediaPlane | undefined;
+  logger: Logger | undefined;
+};
+
+function int(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw new TypeError(`EngineOptions.${name} must be an integer, got ${typeof v === 'number' ? v : typeof v}`);
+  }
+  if (v < min || v > max) throw new RangeError(`EngineOptions.${name} must be in [${min}, ${max}], got ${v}`);
+  return v;
+}
+
+/** Merges defaults and validates every field, naming the option, the value and what is allowed. */
+export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOptions {
+  const d = DEFAULT_ENGINE_OPTIONS;
+  const host = opts.host ?? d.host;
+  if (typeof host !== 'string' || (isIP(host) === 0 && host !== 'localhost')) {
+    throw new TypeError(`EngineOptions.host must be an IP address or 'localhost', got ${String(host)}`);
+  }
+  const path = opts.path ?? d.path;
+  if (typeof path !== 'string' || !/^\/[A-Za-z0-9/_.-]*$/.test(path)) {
+    throw new TypeError(`EngineOptions.path must be an absolute URL path like '/kurento', got ${String(path)}`);
+  }
+  const iceServers = opts.iceServers ?? [];
+  if (!Array.isArray(iceServers) || !iceServers.every((s) => typeof s?.urls === 'string')) {
+    throw new TypeError('EngineOptions.iceServers must be an array of { urls: string, username?, credential? }');
+  }
+  const additionalHostAddresses = opts.additionalHostAddresses ?? [];
+  if (!Array.isArray(additionalHostAddresses) || !additionalHostAddresses.every((a) => isIP(a) !== 0)) {
+    throw new TypeError('EngineOptions.additionalHostAddresses must be an array of IP addresses');
+  }
+  return {
+    host,
+    port: int('port', opts.port ?? d.port, 0, 65_535),
+    path,
+    maxMessageBytes: int('maxMessageBytes', opts.maxMessageBytes ?? d.maxMessageBytes, 1024, 64 * 1_048_576),
+    sessionGcMs: int('sessionGcMs', opts.sessionGcMs ?? d.sessionGcMs, 1, 86_400_000),
+    maxSessions: int('maxSessions', opts.maxSessions ?? d.maxSessions, 1, 1_000_000),
+    maxObjectsPerSession: int(
+      'maxObjectsPerSession',
+      opts.maxObjectsPerSession ?? d.maxObjectsPerSession,
+      1,
+      1_000_000,
+    ),
+    maxSubscriptionsPerSession: int(
+      'maxSubscriptionsPerSession',
+      opts.maxSubscriptionsPerSession ?? d.maxSubscriptionsPerSession,
+      1,
+      1_000_000,
+    ),
+    maxPendingRequests: int('maxPendingRequests', opts.maxPendingRequests ?? d.maxPendingRequests, 1, 100_000),
+    iceServers: iceServers.map((s) => ({ ...s })),
+    additionalHostAddresses: [...additionalHostAddresses],
+    media: opts.media,
+    logger: opts.logger,
+  };
+}
