@@ -1,4 +1,12 @@
 /** The built-in engine's media plane: shared RTSP pulls with a GOP cache, and WebRTC viewers (werift). */
+export {
+  SharedRtspSources,
+  DEFAULT_SHARED_RTSP_SOURCES_OPTIONS,
+  type RtspSourceHandle,
+  type RtspSourceHandleEvents,
+  type RtspSourceState,
+  type SharedRtspSourcesOptions,
+} from './shared-rtsp-sources.js';
 export { WebRtcPeer, type IceCandidateInfo, type ReplayedAccessUnit, type WebRtcPeerEvents } from './webrtc-peer.js';
 export {
   DEFAULT_WEBRTC_PEER_OPTIONS,

@@ -1,12 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { RtspClient, type RtspVideoInfo } from '../../rtsp/rtsp-client.js';
-import type { H264AccessUnit } from '../../rtsp/index.js';
+import { RtspClient, type H264AccessUnit, type RtspClientOptions, type RtspVideoInfo } from '../../rtsp/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
 import { GopCache } from './gop-cache.js';
 import type { ReplayedAccessUnit } from './webrtc-peer.js';
-
-/** RtspClient's options, whatever module declares them. */
-export type RtspClientOptions = NonNullable<ConstructorParameters<typeof RtspClient>[1]>;
 
 export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed';
 

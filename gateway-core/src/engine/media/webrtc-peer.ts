@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { RTCPeerConnection, type RTCRtpSender, type RTCRtpTransceiver, type RtcpPacket } from 'werift';
+import {
+  RTCPeerConnection,
+  type RTCSessionDescription,
+  type RTCRtpSender,
+  type RTCRtpTransceiver,
+  type RtcpPacket,
+} from 'werift';
 import { H264Packetizer, type H264AccessUnit } from '../../rtsp/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
 import { GopCache } from './gop-cache.js';
@@ -328,7 +334,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     );
   }
 
-  #startLocal(pc: RTCPeerConnection, desc: { type: 'offer' | 'answer'; sdp: string }): void {
+  #startLocal(pc: RTCPeerConnection, desc: RTCSessionDescription): void {
     // Not awaited: werift's setLocalDescription waits for candidate gathering, which can
     // take seconds with STUN/TURN servers. Kurento answers at once and trickles instead.
     this.#sld = pc.setLocalDescription(desc).then(
