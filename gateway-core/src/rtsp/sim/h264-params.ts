@@ -17,6 +17,9 @@ export const CONSTRAINT_FLAGS = 0xe0;
 /** log2_max_frame_num_minus4 = 4: frame_num counts 0..255 and wraps (§7.4.2.1.1). */
 export const LOG2_MAX_FRAME_NUM = 8;
 
+/** Level 3.1, see chooseLevel. */
+const MIN_LEVEL_IDC = 31;
+
 interface Level {
   idc: number;
   /** MaxMBPS, macroblocks per second. */
@@ -45,14 +48,21 @@ const LEVELS: readonly Level[] = [
 ];
 
 /**
- * The lowest level whose frame size and macroblock rate fit (A.3.1 a, b, f:
- * PicWidthInMbs and FrameHeightInMbs each <= sqrt(8 * MaxFS)). Bit-rate
- * limits are deliberately not applied: I_PCM keyframes exceed every level's
- * MaxBR, and decoders (FFmpeg, Chromium, GStreamer) do not enforce it.
+ * Level 3.1 or, for pictures too big or fast for it, the lowest level whose
+ * frame size and macroblock rate fit (A.3.1 a, b, f: PicWidthInMbs and
+ * FrameHeightInMbs each <= sqrt(8 * MaxFS)).
+ *
+ * Why never below 3.1: the level is only an upper bound, cameras commonly
+ * signal 3.x or 4.x even for sub-streams, and 42e01f is the profile-level-id
+ * every WebRTC stack offers, so small test pictures negotiate without
+ * surprises. Bit-rate limits are deliberately not applied: I_PCM keyframes
+ * exceed every level's MaxBR, and decoders (FFmpeg, Chromium, GStreamer) do
+ * not enforce it.
  */
 export function chooseLevel(widthMbs: number, heightMbs: number, fps: number): number {
   const fs = widthMbs * heightMbs;
   for (const l of LEVELS) {
+    if (l.idc < MIN_LEVEL_IDC) continue;
     const side = Math.sqrt(8 * l.maxFs);
     if (fs <= l.maxFs && widthMbs <= side && heightMbs <= side && fs * fps <= l.maxMbps) return l.idc;
   }

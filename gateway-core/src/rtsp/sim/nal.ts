@@ -34,10 +34,18 @@ export function addEmulationPrevention(rbsp: Buffer): Buffer {
       hit = rbsp.indexOf(ZERO_ZERO, hit + 1);
     }
   }
-  // §7.4.1: a final 00 00 at the end of the RBSP is impossible here (rbsp_trailing_bits end in a 1 bit
-  // followed by < 8 zeros, so the last byte is non-zero), but escape it anyway for arbitrary input:
-  // the NAL would otherwise run into the next start code.
-  if (rbsp.length >= 2 && rbsp[rbsp.length - 1] === 0 && rbsp[rbsp.length - 2] === 0) cuts.push(rbsp.length);
+  // §7.4.1: an RBSP ending in 0x0000 (a cabac_zero_word) gets a final 0x03, or the zeros would read as
+  // trailing_zero_8bits of the byte stream (Annex B). Our RBSPs end in rbsp_trailing_bits (a non-zero last
+  // byte), so this only guards arbitrary input.
+  if (
+    rbsp.length >= 2 &&
+    rbsp[rbsp.length - 1] === 0 &&
+    rbsp[rbsp.length - 2] === 0 &&
+    cuts.at(-1) !== rbsp.length - 1
+  ) {
+    // (when a 03 was already inserted before the last byte, the output ends in 03 00 and needs nothing)
+    cuts.push(rbsp.length);
+  }
   if (cuts.length === 0) return rbsp;
   const out = Buffer.allocUnsafe(rbsp.length + cuts.length);
   let src = 0;
