@@ -44,3 +44,19 @@ export {
   type MonitoredGateway,
   type MonitorScanEvent,
 } from './monitor.js';
+export {
+  auditDefaultCredentials,
+  auditTelnet,
+  auditUpnp,
+  DEFAULT_CREDENTIALS,
+  DEFAULT_TELNET_PORTS,
+  DEFAULT_UPNP_OPTIONS,
+  discoverIgd,
+  LanAudit,
+  listPortMappings,
+  type AuditCamera,
+  type AuditResult,
+  type LanAuditOptions,
+  type PortMapping,
+  type UpnpOptions,
+} from './audit/index.js';
