@@ -69,7 +69,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #keepAliveTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
   #video: RtspVideoInfo | undefined;
-  #rtpChannel = 0;
+  /** Interleaved channel of video RTP; -1 until SETUP has answered on the current connection. */
+  #rtpChannel = -1;
   #playUrl = '';
   #keepAliveMethod = 'OPTIONS';
   #depacketizer: H264Depacketizer;
@@ -132,6 +133,11 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.emit('state', 'closed', {});
   }
 
+  /** A method, not a field test, because close() may change the state across an await. */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
   #setState(state: RtspClientState, detail: { error?: CamgateError; nextRetryMs?: number } = {}): void {
     if (this.#state === 'closed') return;
     this.#state = state;
@@ -163,12 +169,14 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       this.#fail(err, undefined);
       return;
     }
-    if (this.#state === 'closed') {
+    if (this.#isClosed()) {
+      // close() ran while the TCP connect was in flight.
       conn.close();
       return;
     }
     this.#conn = conn;
     this.#depacketizer.reset();
+    this.#rtpChannel = -1;
     conn.on('close', (err) => this.#fail(err ?? this.#err('CAMGATE_RTSP_DISCONNECTED', 'connection closed'), conn));
     conn.on('interleaved', (channel, data) => this.#onInterleaved(channel, data));
     try {
@@ -268,7 +276,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   }
 
   #onInterleaved(channel: number, data: Buffer): void {
-    if (channel !== this.#rtpChannel || this.#state !== 'playing') return; // RTCP and other tracks
+    // RTP may share a TCP segment with the PLAY response, so it counts from SETUP on, not from `playing`.
+    if (channel !== this.#rtpChannel || this.#state === 'closed') return; // RTCP and other tracks
     this.#stallTimer?.refresh();
     this.emit('rtp', data);
     for (const au of this.#depacketizer.pushAll(data)) {
