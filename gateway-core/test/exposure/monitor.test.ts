@@ -73,7 +73,6 @@ describe('ExposureMonitor', () => {
     });
 
     it('never runs two scans of one gateway at once', async (t) => {
-      const { monitor } = await setup(t);
       let calls = 0;
       const { flags } = await setup(t);
       const m2 = new ExposureMonitor({
@@ -94,7 +93,6 @@ describe('ExposureMonitor', () => {
       await a;
       await m2.scanNow('g');
       assert.equal(calls, 2);
-      assert.ok(monitor.gateways().length === 0);
     });
 
     it('rejects a target outside the policy and reconciles nothing', async (t) => {
