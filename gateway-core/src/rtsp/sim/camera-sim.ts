@@ -101,6 +101,26 @@ function validate(o: CameraSimOptions): void {
     }
   };
   (['host', 'path', 'username', 'password'] as const).forEach(str);
+  for (const name of [
+    'port',
+    'width',
+    'height',
+    'fps',
+    'gopSeconds',
+    'sessionTimeoutS',
+    'maxConnections',
+    'maxQueuedBytes',
+  ] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'number') {
+      throw new TypeError(`${name} must be a number, got ${typeof o[name]}`);
+    }
+  }
+  for (const name of ['sendParameterSetsInBand'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'boolean') {
+      throw new TypeError(`${name} must be a boolean, got ${typeof o[name]}`);
+    }
+  }
+  if (o.clock !== undefined && typeof o.clock !== 'function') throw new TypeError('clock must be a function');
   if (o.host !== undefined && net.isIP(o.host) === 0) throw new TypeError(`host must be an IP address, got ${o.host}`);
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) {
     throw new RangeError(`port must be an integer 0..65535, got ${String(o.port)}`);
