@@ -44,7 +44,7 @@ export class Connection implements RequestConnection, SessionPeer {
       session: (params) => this.#sessionFor(params),
       dispatch: async (method, params) => handlerFor(method)(params, this.#ctx),
     };
-    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('message', (data) => this.#onMessage(data));
     ws.on('close', () => this.#onClose());
     ws.on('error', (err) => opts.logger.debug('socket error', { err }));
   }
@@ -91,12 +91,9 @@ export class Connection implements RequestConnection, SessionPeer {
     this.#ws.send(frame);
   }
 
-  #onMessage(data: RawData, isBinary: boolean): void {
+  // kurento-client writes through websocket-stream, which sends binary frames: both kinds carry JSON text.
+  #onMessage(data: RawData): void {
     if (this.#closed) return;
-    if (isBinary) {
-      this.#send(errorFrame(null, new KurentoRpcError('INVALID_REQUEST', 'Invalid request').toJSON()));
-      return;
-    }
     const text = Array.isArray(data)
       ? Buffer.concat(data).toString('utf8')
       : Buffer.from(data as Buffer).toString('utf8');

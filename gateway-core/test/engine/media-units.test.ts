@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   GopCache,
   parseH264Payloads,
+  restrictVideoPayloads,
   selectH264Payload,
   TimestampRebaser,
   type H264Payload,
@@ -71,6 +72,18 @@ describe('h264-sdp', () => {
     assert.equal(selectH264Payload(only).payloadType, 120);
     assert.throws(() => selectH264Payload([{ ...only[0]!, packetizationMode: 0 }]), { code: 'CAMGATE_ENGINE_NO_H264' });
     assert.throws(() => selectH264Payload([]), { code: 'CAMGATE_ENGINE_NO_H264' });
+  });
+
+  it('narrows the offer handed to werift to the chosen payload (RFC 3264 §6.1: the answer is a subset)', () => {
+    const narrowed = restrictVideoPayloads(CHROMIUM_OFFER, 106);
+    assert.match(narrowed, /^m=video 9 UDP\/TLS\/RTP\/SAVPF 106\r$/m);
+    assert.doesNotMatch(narrowed, /a=(rtpmap|fmtp|rtcp-fb):(96|102|103|104|107|127) /);
+    assert.match(narrowed, /a=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f/);
+    assert.match(narrowed, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r\na=rtpmap:111 /m, 'other sections untouched');
+    assert.deepEqual(
+      parseH264Payloads(narrowed).map((p) => p.payloadType),
+      [106],
+    );
   });
 
   it('survives hostile SDP lines', () => {

@@ -1,0 +1,82 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SharedRtspSources, WebRtcPeer } from '../../src/engine/media/index.js';
+import { startCameraSim } from '../../src/rtsp/sim/index.js';
+import { launchChromium, openViewerPage, servePage, VIEWER_PAGE_HTML, type ViewerStats } from '../helpers/browser.js';
+
+describe('WebRtcPeer -> Chromium', () => {
+  it(
+    'Chromium decodes the simulated camera: framesDecoded grows and the picture changes',
+    { timeout: 90_000 },
+    async (t) => {
+      const cam = await startCameraSim({
+        username: 'admin',
+        password: 'chromium-cam-pw',
+        width: 320,
+        height: 240,
+        fps: 25,
+        gopSeconds: 2,
+      });
+      t.after(() => cam.close());
+      const sources = new SharedRtspSources({ rtsp: { backoff: { initialMs: 50, maxMs: 200 } } });
+      t.after(() => sources.close());
+      const handle = sources.acquire(cam.urlWithCredentials);
+      t.after(() => handle.release());
+      const peer = new WebRtcPeer({ iceServers: [], interfaceAddress: '127.0.0.1' });
+      t.after(() => peer.close());
+      t.after(handle.subscribe((au) => peer.feed(au)));
+
+      const site = await servePage(VIEWER_PAGE_HTML);
+      t.after(() => site.close());
+      const browser = await launchChromium();
+      t.after(() => browser.close());
+      const viewer = await openViewerPage(browser, site.url, (c) => {
+        peer.addIceCandidate(c).catch(() => undefined);
+      });
+      peer.on('iceCandidate', (c) => {
+        viewer.addCandidate(c).catch(() => undefined);
+      });
+
+      const offer = await viewer.offer();
+      assert.doesNotMatch(offer, /profile-level-id=64/, 'Chromium 156 offers no High profile');
+      const answer = await peer.processOffer(offer);
+      // The answer carries exactly one H.264 payload, one the browser offered with packetization-mode=1.
+      assert.equal(peer.payload?.packetizationMode, 1);
+      assert.match(offer, new RegExp(`a=fmtp:${peer.payload!.payloadType} .*packetization-mode=1`));
+      assert.equal(answer.match(/^a=rtpmap:\d+ H264\/90000/gm)?.length, 1);
+      assert.match(answer, new RegExp(`^a=rtpmap:${peer.payload!.payloadType} H264/90000`, 'm'));
+      assert.equal(peer.payload!.profileLevelId, '42e01f');
+      await viewer.answer(answer);
+      await peer.gatherCandidates();
+
+      const stats = (): Promise<ViewerStats> => viewer.stats();
+      const hash = (): Promise<string> => viewer.pictureHash();
+
+      // Polled from here: page.waitForFunction does not await an async predicate.
+      const untilDecoded = async (n: number): Promise<ViewerStats> => {
+        for (;;) {
+          const st = await stats();
+          if (st.framesDecoded >= n) return st;
+          await sleep(100);
+        }
+      };
+      const s1 = await untilDecoded(10);
+      const h1 = await hash();
+      await untilDecoded(s1.framesDecoded + 25);
+      const s2 = await stats();
+      const h2 = await hash();
+      assert.equal(s2.connectionState, 'connected');
+      assert.ok(
+        s2.framesDecoded > s1.framesDecoded,
+        `framesDecoded grows (${s1.framesDecoded} -> ${s2.framesDecoded})`,
+      );
+      assert.equal(s2.frameWidth, 320);
+      assert.equal(s2.frameHeight, 240);
+      // Chromium decodes what it receives under the payload we chose (42e01f: RFC 7742 §6.2 mandatory profile).
+      assert.match(s2.codec, /^video\/H264 .*profile-level-id=42e01f/i);
+      assert.ok(h1.endsWith(':320x240') && h2.endsWith(':320x240'), `picture drawn (${h1}, ${h2})`);
+      assert.notEqual(h1, h2, 'the picture changes');
+    },
+  );
+});
