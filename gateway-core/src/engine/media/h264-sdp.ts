@@ -133,3 +133,35 @@ export function selectH264Payload(payloads: readonly H264Payload[], cameraProfil
     usable[0]!
   );
 }
+
+/**
+ * The offer as werift should see it: the first video section keeps only
+ * `payloadType`. werift matches codecs by MIME type and answers with the first
+ * H.264 payload of the offer, whatever its profile or our configuration; an
+ * answer must be a subset of the offer (RFC 3264 §6.1), so narrowing the offer
+ * we hand to werift makes its answer carry exactly the payload we chose.
+ */
+export function restrictVideoPayloads(sdp: string, payloadType: number): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const lines = sdp.split(/\r?\n/);
+  const out: string[] = [];
+  let section: 'none' | 'video' | 'done' = 'none';
+  const attr = /^a=(rtpmap|fmtp|rtcp-fb):(\d{1,3})[ ]/;
+  for (const line of lines) {
+    if (line.startsWith('m=')) {
+      if (section === 'video') section = 'done';
+      if (section === 'none' && line.startsWith('m=video ')) {
+        section = 'video';
+        const parts = line.split(' ');
+        out.push([...parts.slice(0, 3), String(payloadType)].join(' '));
+        continue;
+      }
+    }
+    if (section === 'video') {
+      const m = attr.exec(line);
+      if (m && Number(m[2]) !== payloadType) continue;
+    }
+    out.push(line);
+  }
+  return out.join(eol);
+}

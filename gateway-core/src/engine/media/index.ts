@@ -19,6 +19,7 @@ export {
   FALLBACK_PROFILE_LEVEL_ID,
   MAX_SDP_BYTES,
   parseH264Payloads,
+  restrictVideoPayloads,
   selectH264Payload,
   type H264Payload,
 } from './h264-sdp.js';

@@ -10,7 +10,13 @@ import {
 import { H264Packetizer, type H264AccessUnit } from '../../rtsp/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
 import { GopCache } from './gop-cache.js';
-import { assertSdp, parseH264Payloads, selectH264Payload, type H264Payload } from './h264-sdp.js';
+import {
+  assertSdp,
+  parseH264Payloads,
+  restrictVideoPayloads,
+  selectH264Payload,
+  type H264Payload,
+} from './h264-sdp.js';
 import { TimestampRebaser } from './timestamp-rebaser.js';
 import { buildPeerConfig, OFFER_H264 } from './werift-config.js';
 import {
@@ -116,7 +122,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     }
     const pc = this.#create(payload);
     try {
-      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await pc.setRemoteDescription({ type: 'offer', sdp: restrictVideoPayloads(sdp, payload.payloadType) });
       const t = pc.getTransceivers().find((x) => x.kind === 'video');
       if (!t) throw new CamgateError('CAMGATE_ENGINE_SDP', 'the offer has no video section');
       t.setDirection('sendonly');
