@@ -14,6 +14,8 @@ export class TcpProxy {
   #blackholed = false;
   /** Connections accepted so far (tests assert reconnects happened). */
   accepted = 0;
+  /** Every byte sent from the client side to the upstream, in order (tests inspect what the server received). */
+  readonly upstreamBytes: Buffer[] = [];
 
   private constructor(target: { host: string; port: number }) {
     this.#target = target;
@@ -88,8 +90,10 @@ export class TcpProxy {
       [client, upstream],
       [upstream, client],
     ] as const) {
-      from.on('data', (chunk) => {
-        if (!this.#blackholed) to.write(chunk);
+      from.on('data', (chunk: Buffer) => {
+        if (this.#blackholed) return;
+        if (from === client) this.upstreamBytes.push(chunk);
+        to.write(chunk);
       });
       from.on('error', end);
       from.on('close', end);

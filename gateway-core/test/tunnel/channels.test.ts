@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { FrameType } from '../../src/tunnel/constants.js';
 import { decodeFrame, encodeFrame, type Frame } from '../../src/tunnel/frame.js';
 import { CHANNEL_CLOSE, type Channel, type TunnelClient } from '../../src/tunnel/index.js';
-import { collect, makeClient, startHub, waitEvent, waitState } from '../helpers/tunnel.js';
+import { collect, makeClient, startHub, waitState } from '../helpers/tunnel.js';
 
 const SECRET = 'channel-test-secret-xyz';
 
@@ -73,8 +73,14 @@ describe('tunnel channels', () => {
       const id = hubChannels[i]!.id;
       assert.deepEqual(gwChannels[i]!.meta, { n: i });
       assert.equal(gwChannels[i]!.id, id);
-      assert.deepEqual(gw[i], Array.from({ length: M }, (_, j) => `${id}:${j}`));
-      assert.deepEqual(back[i], Array.from({ length: M }, (_, j) => `echo:${id}:${j}`));
+      assert.deepEqual(
+        gw[i],
+        Array.from({ length: M }, (_, j) => `${id}:${j}`),
+      );
+      assert.deepEqual(
+        back[i],
+        Array.from({ length: M }, (_, j) => `echo:${id}:${j}`),
+      );
     }
   });
 
@@ -163,7 +169,9 @@ describe('tunnel channels', () => {
     await raw.next((f) => f.type === FrameType.OPEN && f.channel === c2.id);
     const closed = once(c1, 'close');
     // Invalid UTF-8 (0xC3 0x28) in a DATA frame for c1.
-    raw.ws.send(encodeFrame({ type: FrameType.DATA, channel: c1.id, seq: 1, ack: 2, payload: Buffer.from([0xc3, 0x28]) }));
+    raw.ws.send(
+      encodeFrame({ type: FrameType.DATA, channel: c1.id, seq: 1, ack: 2, payload: Buffer.from([0xc3, 0x28]) }),
+    );
     assert.deepEqual((await closed)[0], {
       code: CHANNEL_CLOSE.INVALID_DATA,
       reason: 'malformed frame: payload is not valid UTF-8',
@@ -205,7 +213,15 @@ describe('tunnel channels', () => {
         wake?.();
         if (f.type !== FrameType.HELLO) return;
         const welcome = { v: 1, session: 'sess1', resumed: false, recv: 0 };
-        ws.send(encodeFrame({ type: FrameType.WELCOME, channel: 0, seq: 0, ack: 0, payload: Buffer.from(JSON.stringify(welcome)) }));
+        ws.send(
+          encodeFrame({
+            type: FrameType.WELCOME,
+            channel: 0,
+            seq: 0,
+            ack: 0,
+            payload: Buffer.from(JSON.stringify(welcome)),
+          }),
+        );
         ws.send(encodeFrame({ type: FrameType.OPEN, channel: 7, seq: 1, ack: 0, payload: Buffer.from('[1,2]') }));
         ws.send(encodeFrame({ type: FrameType.OPEN, channel: 8, seq: 2, ack: 0, payload: Buffer.from('{"ok":true}') }));
       });

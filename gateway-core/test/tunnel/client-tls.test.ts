@@ -124,10 +124,13 @@ describe('TunnelClient', () => {
         'state',
         (s) => s === 'reconnecting',
       );
-      assert.deepEqual({ code: info.code, reason: info.reason }, {
-        code: 'CAMGATE_TUNNEL_TLS',
-        reason: 'certificate fingerprint mismatch',
-      });
+      assert.deepEqual(
+        { code: info.code, reason: info.reason },
+        {
+          code: 'CAMGATE_TUNNEL_TLS',
+          reason: 'certificate fingerprint mismatch',
+        },
+      );
       assert.equal(hub.authCalls(), 0, 'the secret never left the gateway');
     });
   });

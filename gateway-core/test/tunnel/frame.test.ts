@@ -36,19 +36,26 @@ describe('tunnel frame codec', () => {
     assert.equal(buf.length, HEADER_BYTES + Buffer.byteLength('héllo'));
     assert.equal(buf.toString('hex', 0, HEADER_BYTES), '11deadbeefffffffff00000007');
     const f = decodeFrame(buf, MAX);
-    assert.deepEqual({ ...f, payload: f.payload.toString() }, {
-      type: FrameType.DATA,
-      channel: 0xdeadbeef,
-      seq: 0xffffffff,
-      ack: 7,
-      payload: 'héllo',
-    });
+    assert.deepEqual(
+      { ...f, payload: f.payload.toString() },
+      {
+        type: FrameType.DATA,
+        channel: 0xdeadbeef,
+        seq: 0xffffffff,
+        ack: 7,
+        payload: 'héllo',
+      },
+    );
   });
 
   it('rejects truncated headers (0..12 bytes) with CAMGATE_TUNNEL_FRAMING', () => {
     const full = encodeFrame({ type: FrameType.ACK, channel: 0, seq: 0, ack: 1 });
     for (let n = 0; n < HEADER_BYTES; n++) {
-      assert.equal(code(() => decodeFrame(full.subarray(0, n), MAX)), 'CAMGATE_TUNNEL_FRAMING', `length ${n}`);
+      assert.equal(
+        code(() => decodeFrame(full.subarray(0, n), MAX)),
+        'CAMGATE_TUNNEL_FRAMING',
+        `length ${n}`,
+      );
     }
   });
 
