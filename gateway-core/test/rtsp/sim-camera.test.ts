@@ -12,6 +12,7 @@ import {
   digestAuthorization,
   DVR_SERVER_HEADER,
   DVR_TITLE,
+  readFrameCounter,
   startCameraSim,
   TELNET_PROMPT,
   type CameraSim,
@@ -203,7 +204,12 @@ describe('startCameraSim', () => {
       const size = 320 * 240 * 1.5;
       assert.equal(r.stdout.length, 10 * size);
       const frames = Array.from({ length: 10 }, (_, i) => r.stdout.subarray(i * size, i * size + 320 * 240));
-      for (let i = 1; i < 10; i++) assert.notDeepEqual(frames[i], frames[i - 1]);
+      const counters = frames.map((f) => readFrameCounter(f, 320, 240));
+      for (let i = 1; i < 10; i++) {
+        assert.notDeepEqual(frames[i], frames[i - 1]);
+        assert.ok(counters[i]! > counters[i - 1]!, `counter ${counters[i]} after ${counters[i - 1]}`);
+      }
+      assert.ok(counters[9]! <= s.encoder.frameNumber);
       assert.equal(s.stats.sessions, 1);
     });
   });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { H264TestPatternEncoder } from '../../src/rtsp/sim/index.js';
+import { H264TestPatternEncoder, readFrameCounter } from '../../src/rtsp/sim/index.js';
 import { makeLayout } from '../../src/rtsp/sim/test-pattern.js';
 import { annexB, decodeLuma, region, runTool } from '../helpers/rtsp-sim.js';
 
@@ -125,6 +125,7 @@ describe('H264TestPatternEncoder', () => {
       const l = makeLayout(width, height);
       // The counter's last digit cell and the block's band.
       const lastDigitX = l.counter.x + 7 * l.pitch;
+      for (let i = 0; i < frames.length; i++) assert.equal(readFrameCounter(frames[i]!, width, height), i);
       for (let i = 1; i < frames.length; i++) {
         assert.notDeepEqual(frames[i], frames[i - 1], `frame ${i} equals frame ${i - 1}`);
         const a = region(frames[i - 1]!, width, lastDigitX, l.counter.y, l.digitW, l.digitH);
@@ -146,6 +147,22 @@ describe('H264TestPatternEncoder', () => {
       const frames = await decodeLuma(stream, 1280, 720);
       assert.equal(frames.length, 6);
       assertMatchesPicture(frames[5]!, enc);
+      assert.equal(readFrameCounter(frames[5]!, 1280, 720), 5);
+    });
+
+    it('readFrameCounter reads large counters at several sizes and refuses a picture without digits', async () => {
+      for (const [w, h] of [
+        [320, 240],
+        [1920, 1080],
+        [96, 64],
+      ] as const) {
+        const enc = new H264TestPatternEncoder({ width: w, height: h });
+        const nalus = [enc.sps, enc.pps, ...enc.encode(98_765_432).nalus];
+        const [frame] = await decodeLuma(annexB(nalus), w, h);
+        assert.equal(readFrameCounter(frame!, w, h), 98_765_432, `${w}x${h}`);
+      }
+      assert.equal(readFrameCounter(Buffer.alloc(320 * 240, 16), 320, 240), undefined);
+      assert.throws(() => readFrameCounter(Buffer.alloc(10), 320, 240), RangeError);
     });
 
     it('shows the wall clock: a later clock changes the clock line', async () => {

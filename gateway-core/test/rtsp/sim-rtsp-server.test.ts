@@ -257,6 +257,23 @@ describe('camera-sim RTSP server', () => {
         const d = (aus[i]!.timestamp - aus[i - 1]!.timestamp) >>> 0;
         assert.ok(d > 0 && d % 3600 === 0, `timestamp step ${d}`);
       }
+      // An RTCP sender report + SDES CNAME on channel 1 (RFC 3550 §6.4.1) describes a picture we received.
+      await c.waitFor(() => c.frames.some((f) => f.channel === 1), 'RTCP SR');
+      const sr = c.frames.find((f) => f.channel === 1)!.data;
+      assert.equal(sr[0]! >> 6, 2);
+      assert.equal(sr[1], 200);
+      assert.equal(sr.readUInt32BE(4), ssrc);
+      assert.ok(sr.readUInt32BE(8) > 2_208_988_800 + 1_700_000_000, 'NTP seconds since 1900');
+      assert.ok(
+        aus.some((a) => a.timestamp === sr.readUInt32BE(16)),
+        'SR RTP timestamp is a sent picture',
+      );
+      assert.ok(sr.readUInt32BE(20) > 0 && sr.readUInt32BE(20) <= packets.length + 1000);
+      const sdes = sr.subarray(28);
+      assert.equal(sdes[1], 202);
+      assert.equal(sdes.length, (sdes.readUInt16BE(2) + 1) * 4);
+      assert.equal(sdes[8], 1); // CNAME
+      assert.equal(sdes.toString('utf8', 10, 10 + sdes[9]!), 'camera-sim@camgate');
       // And the stream decodes to live pictures.
       const frames = await decodeLuma(annexB(aus.flatMap((a) => a.nalus)), W, H);
       assert.equal(frames.length, 6);
@@ -265,6 +282,7 @@ describe('camera-sim RTSP server', () => {
 
     it('with sendParameterSetsInBand false, SPS/PPS come only from the SDP and the stream still decodes', async (t) => {
       const s = await sim(t, { sendParameterSetsInBand: false });
+      assert.equal(s.stats.framesEncoded, 0); // nothing is encoded before someone plays
       const c = await client(t, s);
       await play(c, s, false);
       const { aus } = await accessUnits(c, 3);

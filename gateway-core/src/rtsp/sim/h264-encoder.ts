@@ -27,7 +27,15 @@ import {
 } from './h264-params.js';
 import { MbPicture } from './mb-picture.js';
 import { makeNalUnit, NAL_UNIT_TYPE } from './nal.js';
-import { blockRect, drawBackground, drawOverlays, makeLayout, type PatternLayout, type Rect } from './test-pattern.js';
+import {
+  blockRect,
+  drawBackground,
+  drawOverlays,
+  drawTextBox,
+  makeLayout,
+  type PatternLayout,
+  type Rect,
+} from './test-pattern.js';
 
 /** I-slice mb_type of I_PCM (Table 7-11). */
 const MB_TYPE_I_PCM = 25;
@@ -124,6 +132,7 @@ export class H264TestPatternEncoder {
     this.#layout = makeLayout(this.width, this.height);
     this.#background = new MbPicture(this.#geometry.widthMbs, this.#geometry.heightMbs);
     drawBackground(this.#background, this.width, this.height);
+    drawTextBox(this.#background, this.#layout);
     this.#picture = new MbPicture(this.#geometry.widthMbs, this.#geometry.heightMbs);
     this.#background.data.copy(this.#picture.data);
     this.#scratch = Buffer.alloc(this.#picture.data.length);

@@ -13,4 +13,5 @@ export {
   type H264TestPatternEncoderOptions,
 } from './h264-encoder.js';
 export { DigestAuthenticator, digestAuthorization, parseDigestHeader, type DigestCredentials } from './digest-auth.js';
+export { readFrameCounter } from './test-pattern.js';
 export { DVR_SERVER_HEADER, DVR_TITLE, TELNET_PROMPT } from './vulnerable-services.js';

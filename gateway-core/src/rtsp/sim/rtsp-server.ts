@@ -11,9 +11,11 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../util/index.js';
 import { H264Packetizer } from '../h264-rtp.js';
 import type { DigestAuthenticator } from './digest-auth.js';
+import { buildSenderReport } from './rtcp-sr.js';
 import { RtspRequestReader, type RtspRequest } from './rtsp-request.js';
 
 /** What the server streams: parameter sets and the SDP facts of the encoder. */
@@ -46,6 +48,10 @@ export interface RtspServerOptions {
 const PUBLIC_METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER';
 const SERVER_HEADER = 'camgate-camera-sim/0.1';
 const TRACK = 'trackID=0';
+// RTCP sender report period: RFC 3550 §6.2 allows a "reduced minimum" of 360 / (session kbit/s) seconds,
+// ~0.1 s for our multi-megabit stream, so one per second is well within the rules and lets receivers sync fast.
+const SR_INTERVAL_MS = 1000; // 1 s
+const CNAME = 'camera-sim@camgate';
 const RTP_MTU = 1400; // payload bytes per RTP packet, what cameras use on TCP as on UDP
 
 const REASONS: Record<number, string> = {
@@ -69,6 +75,11 @@ interface Session {
   tsBase: number;
   firstFrame: number | undefined;
   waitingForIdr: boolean;
+  /** RTP packets and payload octets sent, for RTCP sender reports (RFC 3550 §6.4.1). */
+  packets: number;
+  octets: number;
+  /** performance.now() of the last sender report; undefined before the first. */
+  lastSrAt: number | undefined;
 }
 
 interface Connection {
@@ -152,11 +163,23 @@ export class RtspServer {
       const packets = s.packetizer.packetize({ nalus, timestamp, keyframe: pic.keyframe });
       const framed: Buffer[] = [];
       for (const p of packets) {
-        const h = Buffer.allocUnsafe(4);
-        h[0] = 0x24; // RFC 2326 §10.12: '$', channel, 16-bit length
-        h[1] = s.channel;
-        h.writeUInt16BE(p.length, 2);
-        framed.push(h, p);
+        framed.push(interleavedHeader(s.channel, p.length), p);
+        s.packets++;
+        s.octets += p.length - 12; // payload octets only (RFC 3550 §6.4.1)
+      }
+      // One sender report per second on the RTCP channel (n+1), describing the picture just sent.
+      const now = performance.now();
+      if (s.lastSrAt === undefined || now - s.lastSrAt >= SR_INTERVAL_MS) {
+        s.lastSrAt = now;
+        const sr = buildSenderReport({
+          ssrc: s.packetizer.ssrc,
+          wallClockMs: Date.now(),
+          rtpTimestamp: timestamp,
+          packetCount: s.packets,
+          octetCount: s.octets,
+          cname: CNAME,
+        });
+        framed.push(interleavedHeader(s.channel + 1, sr.length), sr);
       }
       c.socket.write(Buffer.concat(framed));
     }
@@ -305,6 +328,9 @@ export class RtspServer {
         tsBase: randomBytes(4).readUInt32BE(0),
         firstFrame: undefined,
         waitingForIdr: true,
+        packets: 0,
+        octets: 0,
+        lastSrAt: undefined,
       };
       this.#sessionsOpened++;
     }
@@ -349,6 +375,15 @@ export class RtspServer {
     this.#playing = n;
     this.#opts.onPlayingChange(n);
   }
+}
+
+/** RFC 2326 §10.12: '$', channel, 16-bit length. */
+function interleavedHeader(channel: number, length: number): Buffer {
+  const h = Buffer.allocUnsafe(4);
+  h[0] = 0x24;
+  h[1] = channel;
+  h.writeUInt16BE(length, 2);
+  return h;
 }
 
 /** Picks the first `RTP/AVP/TCP` entry of a Transport header (RFC 2326 §12.39); UDP ones are not served. */

@@ -117,9 +117,17 @@ export function clockText(epochMs: number): string {
   return `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${p2(Math.floor(d.getMilliseconds() / 10))}`;
 }
 
-/** Draws the text box, both text lines and the block. Everything drawn lies in `box` or `blockRect(n)`. */
-export function drawOverlays(pic: MbPicture, l: PatternLayout, frameNumber: number, epochMs: number): void {
+/** Draws the dark text box; part of the static background, so it is drawn once. */
+export function drawTextBox(pic: MbPicture, l: PatternLayout): void {
   pic.fillRect(l.box.x, l.box.y, l.box.w, l.box.h, BOX_Y, NEUTRAL, NEUTRAL);
+}
+
+/**
+ * Draws both text lines and the block over a picture whose overlay
+ * macroblocks were restored to the background. Everything drawn lies in
+ * `l.box` or `blockRect(l, frameNumber)`.
+ */
+export function drawOverlays(pic: MbPicture, l: PatternLayout, frameNumber: number, epochMs: number): void {
   drawText(pic, l, l.counter.x, l.counter.y, counterText(frameNumber));
   drawText(pic, l, l.clock.x, l.clock.y, clockText(epochMs));
   const b = blockRect(l, frameNumber);
@@ -158,4 +166,46 @@ function drawDigit(pic: MbPicture, l: PatternLayout, x: number, y: number, mask:
   seg(4, x, y + h - half, t, half); // e
   seg(5, x, y, t, half); // f
   seg(6, x, mid, w, t); // g
+}
+
+/**
+ * Reads the frame counter back from a decoded picture: for tests that must
+ * tell live video from a frozen frame, or correlate a decoded picture with
+ * `encoder.frameNumber`. `plane` is any 8-bit brightness plane at the
+ * stream's native size (the luma plane, or grey computed from a browser
+ * canvas); each segment's centre is compared with mid-grey. Returns
+ * undefined when a digit cell holds no valid seven-segment digit.
+ */
+export function readFrameCounter(plane: Uint8Array, width: number, height: number, stride = width): number | undefined {
+  if (plane.length < stride * height) throw new RangeError(`plane has ${plane.length} bytes, need ${stride * height}`);
+  const l = makeLayout(width, height);
+  const { digitW: w, digitH: h, stroke: t } = l;
+  const half = Math.ceil(h / 2);
+  const mid = Math.floor((h - t) / 2);
+  // Segment centres relative to the digit cell, in SEGMENTS bit order a..g.
+  const centres: [number, number][] = [
+    [w / 2, t / 2],
+    [w - t / 2, half / 2],
+    [w - t / 2, h - half / 2],
+    [w / 2, h - t / 2],
+    [t / 2, h - half / 2],
+    [t / 2, half / 2],
+    [w / 2, mid + t / 2],
+  ];
+  let value = 0;
+  for (let d = 0; d < COUNTER_DIGITS; d++) {
+    const x0 = l.counter.x + d * l.pitch;
+    let mask = 0;
+    for (let bit = 0; bit < 7; bit++) {
+      const [cx, cy] = centres[bit]!;
+      const x = Math.floor(x0 + cx);
+      const y = Math.floor(l.counter.y + cy);
+      if (x >= width || y >= height) return undefined;
+      if (plane[y * stride + x]! > 128) mask |= 1 << bit;
+    }
+    const digit = SEGMENTS.indexOf(mask);
+    if (digit < 0) return undefined;
+    value = value * 10 + digit;
+  }
+  return value;
 }
