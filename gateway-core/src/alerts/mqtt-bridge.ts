@@ -1,0 +1,302 @@
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { CamgateError, defaultLogger, redactString, type Logger } from '../util/index.js';
+import type { Flag, FlagTransition } from './flag.js';
+import type { FlagStore } from './flag-store.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
+import { binarySensorDiscovery } from './ha-discovery.js';
+import { assertTopicLevel, exposureOf, topicsFor, type Topics } from './topics.js';
+import {
+  DEFAULT_MQTT_BRIDGE_OPTIONS,
+  resolveBridgeOptions,
+  type MqttBridgeOptions,
+  type ResolvedBridge,
+} from './mqtt-options.js';
+
+const QOS1_RETAINED = { qos: 1, retain: true } as const;
+
+function swVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Publishes the flag store to MQTT as retained state. Nothing is lost while
+ * the broker is away: publishes are not queued in the client (whose queue
+ * dies with the process); instead every connect — first, reconnect or after
+ * a restart — republishes the current state from the store, with the flags
+ * that changed while offline last and in the order they changed, so the
+ * retained messages always end current.
+ */
+export type { MqttBridgeOptions };
+
+export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error: [CamgateError] }> {
+  readonly #o: ResolvedBridge;
+  readonly #store: FlagStore;
+  readonly #logger: Logger;
+  readonly #topics: Topics;
+  readonly #client: MqttClient;
+  readonly #broker: EmbeddedBroker | undefined;
+  readonly #startedAt = new Date().toISOString();
+  /** Flag ids changed since they were last published, in order of change (Map keeps insertion order). */
+  readonly #dirty = new Map<string, number>();
+  #seq = 0;
+  #status: 'online' | 'offline' = 'online';
+  #connected = false;
+  #lastErrorCode: string | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  #state: 'running' | 'closing' | 'closed' = 'running';
+  readonly #onTransition = (t: FlagTransition): void => this.#changed(t.flag);
+
+  /** The broker URL without credentials (the embedded broker's when none was configured). */
+  readonly brokerUrl: string;
+
+  private constructor(
+    o: ResolvedBridge,
+    store: FlagStore,
+    logger: Logger,
+    broker: EmbeddedBroker | undefined,
+    tls: MqttBridgeOptions['tls'],
+  ) {
+    super();
+    this.#o = o;
+    this.#store = store;
+    this.#logger = logger;
+    this.#broker = broker;
+    this.#topics = topicsFor(o.baseTopic, o.gatewayId, o.discoveryPrefix);
+    this.brokerUrl = o.url ?? broker!.url;
+    const opts: IClientOptions = {
+      clientId: `camgate-${o.gatewayId.slice(0, 40)}-${randomBytes(4).toString('hex')}`,
+      protocolVersion: 4, // MQTT 3.1.1: aedes speaks nothing newer
+      clean: true,
+      keepalive: DEFAULT_MQTT_BRIDGE_OPTIONS.keepaliveS,
+      connectTimeout: DEFAULT_MQTT_BRIDGE_OPTIONS.connectTimeoutMs,
+      reconnectPeriod: o.reconnectMs,
+      queueQoSZero: false,
+      // MQTT 3.1.1 §3.1.2.5: the broker publishes this if we vanish without DISCONNECT.
+      will: { topic: this.#topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
+    };
+    if (o.username !== undefined) opts.username = o.username;
+    if (o.password !== undefined) opts.password = o.password;
+    if (tls?.ca !== undefined) opts.ca = tls.ca;
+    if (tls?.cert !== undefined) opts.cert = tls.cert;
+    if (tls?.key !== undefined) opts.key = tls.key;
+    if (tls?.rejectUnauthorized !== undefined) opts.rejectUnauthorized = tls.rejectUnauthorized;
+    this.#client = mqtt.connect(this.brokerUrl, opts);
+    this.#client.on('connect', () => this.#onConnect());
+    this.#client.on('close', () => this.#onClose());
+    this.#client.on('error', (err) => this.#onError(err));
+    store.on('transition', this.#onTransition);
+  }
+
+  /** Starts the bridge (and the embedded broker when no `url` is given); resolves before the first connect. */
+  static async start(opts: MqttBridgeOptions & { store: FlagStore }): Promise<MqttBridge> {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');
+    if (typeof opts.store?.on !== 'function') throw new TypeError('store must be a FlagStore');
+    const o = resolveBridgeOptions(opts);
+    const logger = opts.logger ?? defaultLogger('alerts:mqtt');
+    const broker =
+      o.url === undefined
+        ? await startEmbeddedBroker({ port: opts.embeddedPort ?? 0, logger: logger.child('broker') })
+        : undefined;
+    const bridge = new MqttBridge(o, opts.store, logger, broker, opts.tls);
+    logger.info('mqtt bridge starting', {
+      url: bridge.brokerUrl,
+      gatewayId: o.gatewayId,
+      user: o.username !== undefined,
+    });
+    return bridge;
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** The topics this bridge publishes to (for docs, Node-RED and tests). */
+  get topics(): Topics {
+    return this.#topics;
+  }
+
+  /** Sets the retained status; published now when connected, else on the next connect. */
+  async publishStatus(status: 'online' | 'offline'): Promise<void> {
+    if (status !== 'online' && status !== 'offline')
+      throw new RangeError(`status must be 'online' or 'offline', got ${String(status)}`);
+    this.#status = status;
+    if (this.#connected) await this.#enqueue(() => this.#publish(this.#topics.status, status));
+  }
+
+  /** Serialises publishing batches so the broker sees them in the order they were decided. */
+  #enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.#chain.then(fn);
+    this.#chain = next.catch((err: unknown) =>
+      this.#logger.debug('publish batch failed; republished on reconnect', { error: err }),
+    );
+    return next;
+  }
+
+  async #publish(topic: string, payload: string): Promise<void> {
+    await this.#client.publishAsync(topic, payload, QOS1_RETAINED);
+  }
+
+  #changed(flag: Flag): void {
+    if (flag.gatewayId !== this.#o.gatewayId) return;
+    this.#dirty.delete(flag.id);
+    this.#dirty.set(flag.id, ++this.#seq);
+    if (this.#connected) void this.#enqueue(() => this.#flushDirty()).catch(() => undefined);
+  }
+
+  #cameraIds(flags: Flag[]): string[] {
+    const ids = new Set(this.#o.cameras.map((c) => c.id));
+    for (const f of flags) {
+      if (f.cameraId === undefined || ids.has(f.cameraId)) continue;
+      try {
+        ids.add(assertTopicLevel('cameraId', f.cameraId));
+      } catch {
+        this.#logger.warn('flag camera id is not a valid topic level; no exposure topic for it', { flag: f.id });
+      }
+    }
+    return [...ids];
+  }
+
+  /** Publishes the dirty flags (in change order) and the summaries they affect. */
+  async #flushDirty(): Promise<void> {
+    if (this.#dirty.size === 0 || !this.#connected) return;
+    const taken = [...this.#dirty];
+    const ids = taken.map(([id]) => id);
+    const all = this.#store.list({ gatewayId: this.#o.gatewayId });
+    const byId = new Map(all.map((f) => [f.id, f]));
+    const pending: Promise<void>[] = [];
+    const cams = new Set<string>();
+    for (const id of ids) {
+      const f = byId.get(id);
+      if (!f) continue;
+      pending.push(this.#publish(this.#topics.flag(id), JSON.stringify(f)));
+      if (f.cameraId !== undefined) cams.add(f.cameraId);
+    }
+    pending.push(
+      ...this.#summaries(
+        all,
+        this.#cameraIds(all).filter((c) => cams.has(c)),
+      ),
+    );
+    await Promise.all(pending);
+    this.#settle(taken);
+  }
+
+  /** Forgets what was published, unless the flag changed again meanwhile (then it is published again). */
+  #settle(taken: [string, number][]): void {
+    for (const [id, seq] of taken) if (this.#dirty.get(id) === seq) this.#dirty.delete(id);
+  }
+
+  #summaries(all: Flag[], cameraIds: string[]): Promise<void>[] {
+    const out = cameraIds.map((cam) =>
+      this.#publish(
+        this.#topics.exposure(cam),
+        JSON.stringify(
+          exposureOf(
+            all.filter((f) => f.cameraId === cam),
+            this.#startedAt,
+          ),
+        ),
+      ),
+    );
+    out.push(this.#publish(this.#topics.gatewayExposure, JSON.stringify(exposureOf(all, this.#startedAt))));
+    return out;
+  }
+
+  /** Everything, on every connect: status, discovery, unchanged flags, changed flags in order, summaries. */
+  async #snapshot(): Promise<void> {
+    const all = this.#store.list({ gatewayId: this.#o.gatewayId });
+    const taken = [...this.#dirty];
+    const changed = taken.map(([id]) => id);
+    const pending: Promise<void>[] = [this.#publish(this.#topics.status, this.#status)];
+    if (this.#o.homeAssistant) {
+      for (const camera of this.#o.cameras) {
+        const d = binarySensorDiscovery({
+          topics: this.#topics,
+          gatewayId: this.#o.gatewayId,
+          gatewayName: this.#o.gatewayName,
+          camera,
+          swVersion: swVersion(),
+        });
+        pending.push(this.#publish(d.topic, JSON.stringify(d.config)));
+      }
+    }
+    const byId = new Map(all.map((f) => [f.id, f]));
+    for (const f of all)
+      if (!this.#dirty.has(f.id)) pending.push(this.#publish(this.#topics.flag(f.id), JSON.stringify(f)));
+    for (const id of changed) {
+      const f = byId.get(id);
+      if (f) pending.push(this.#publish(this.#topics.flag(id), JSON.stringify(f)));
+    }
+    pending.push(...this.#summaries(all, this.#cameraIds(all)));
+    await Promise.all(pending);
+    this.#settle(taken);
+    this.#logger.debug('mqtt state republished', { flags: all.length, changed: changed.length });
+  }
+
+  #onConnect(): void {
+    if (this.#state !== 'running') return;
+    this.#connected = true;
+    this.#lastErrorCode = undefined;
+    this.#logger.info('mqtt connected', { url: this.brokerUrl });
+    this.#enqueue(() => this.#snapshot()).then(
+      () => this.emit('connected'),
+      () => undefined, // the connection dropped mid-snapshot; the next connect repeats it
+    );
+  }
+
+  #onClose(): void {
+    if (!this.#connected) return;
+    this.#connected = false;
+    this.#logger.warn('mqtt connection lost; will reconnect', { url: this.brokerUrl });
+    if (this.#state === 'running') this.emit('offline');
+  }
+
+  #onError(err: Error & { code?: unknown }): void {
+    // mqtt.js: CONNACK return codes 4/5 (MQTT 3.1.1 §3.2.2.3) are bad credentials / not authorised.
+    const auth = err.code === 4 || err.code === 5;
+    const code = auth ? 'CAMGATE_MQTT_AUTH' : 'CAMGATE_MQTT';
+    const message = redactString(err.message, this.#o.password ? [this.#o.password] : []);
+    const key = `${code}:${String(err.code)}`;
+    if (key === this.#lastErrorCode) return; // one report per distinct failure, not one per retry
+    this.#lastErrorCode = key;
+    const e = new CamgateError(code, auth ? `MQTT broker refused the credentials: ${message}` : `MQTT: ${message}`);
+    this.#logger.warn('mqtt error', { code, error: message, url: this.brokerUrl });
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+
+  /** Publishes `offline`, disconnects cleanly, stops the embedded broker. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'closing';
+    this.#store.off('transition', this.#onTransition);
+    try {
+      if (this.#connected) {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((r) => (timer = setTimeout(r, this.#o.closeTimeoutMs)));
+        await Promise.race([this.#publish(this.#topics.status, 'offline').catch(() => undefined), timeout]);
+        clearTimeout(timer);
+      }
+    } finally {
+      try {
+        await this.#client.endAsync(!this.#connected);
+      } catch (err) {
+        this.#logger.warn('mqtt end failed', { error: err });
+      }
+      this.#connected = false;
+      try {
+        await this.#broker?.close();
+      } catch (err) {
+        this.#logger.warn('embedded broker close failed', { error: err });
+      }
+      this.#state = 'closed';
+      this.#logger.info('mqtt bridge closed');
+    }
+  }
+}
