@@ -6,6 +6,8 @@ import { WebSocketServer } from 'ws';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { Connection } from './connection.js';
 import { EngineCore, type EngineStats } from './core.js';
+import { createDefaultMediaPlane } from './default-media.js';
+import type { MediaPlane } from './media-plane.js';
 import { resolveEngineOptions, type EngineOptions } from './options.js';
 
 export type KurentoEngineEvents = {
@@ -28,6 +30,8 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
   readonly #core: EngineCore;
   readonly #connections = new Set<Connection>();
   readonly #logger: Logger;
+  /** Set when the engine created its media plane itself and so must close it. */
+  #ownMedia: MediaPlane | undefined;
   #state: 'RUNNING' | 'CLOSING' | 'CLOSED' = 'RUNNING';
   #closing: Promise<void> | undefined;
 
@@ -44,9 +48,16 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
   static async start(options?: EngineOptions): Promise<KurentoEngine> {
     const opts = resolveEngineOptions(options);
     const logger = opts.logger ?? defaultLogger('engine');
+    const ownMedia = opts.media
+      ? undefined
+      : createDefaultMediaPlane({
+          logger: logger.child('media'),
+          ...(opts.interfaceAddress ? { interfaceAddress: opts.interfaceAddress } : {}),
+        });
+    const media = opts.media ?? ownMedia;
     const core = new EngineCore({
       logger,
-      media: opts.media,
+      media,
       iceServers: opts.iceServers,
       additionalHostAddresses: opts.additionalHostAddresses,
       sessionGcMs: opts.sessionGcMs,
@@ -61,6 +72,7 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
     const wss = new WebSocketServer({ server: http, path: opts.path, maxPayload: opts.maxMessageBytes });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
+        void ownMedia?.sources.close();
         reject(
           new CamgateError(
             'CAMGATE_ENGINE_LISTEN',
@@ -77,6 +89,7 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
     const addr = http.address() as AddressInfo;
     const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const engine = new KurentoEngine(http, wss, core, `ws://${hostPart}:${addr.port}${opts.path}`, logger);
+    engine.#ownMedia = ownMedia;
     const serverId = randomUUID();
     wss.on('connection', (ws) => {
       if (engine.#state !== 'RUNNING') {
@@ -94,7 +107,7 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
       ws.once('close', () => engine.#connections.delete(conn));
     });
     wss.on('error', (err) => logger.warn('websocket server error', { err }));
-    logger.info('engine listening', { url: engine.url, media: opts.media ? 'yes' : 'no' });
+    logger.info('engine listening', { url: engine.url, media: opts.media ? 'injected' : 'built-in' });
     return engine;
   }
 
@@ -127,6 +140,11 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
       await this.#core.close();
     } catch (err) {
       this.#logger.warn('release on close failed', { err });
+    }
+    try {
+      await this.#ownMedia?.sources.close();
+    } catch (err) {
+      this.#logger.warn('closing the media plane failed', { err });
     }
     try {
       await new Promise<void>((resolve) => this.#wss.close(() => resolve()));

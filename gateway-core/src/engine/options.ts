@@ -25,8 +25,14 @@ export interface EngineOptions {
   iceServers?: IceServer[];
   /** Extra host candidate addresses (e.g. the LAN address when behind Docker). */
   additionalHostAddresses?: string[];
-  /** The media plane (shared RTSP sources, WebRTC peers). Without one, media methods answer NOT_IMPLEMENTED. */
+  /**
+   * The media plane (shared RTSP sources, WebRTC peers). Default: the engine's
+   * own (src/engine/media), created at start and closed with the engine. An
+   * injected one belongs to the caller.
+   */
   media?: MediaPlane;
+  /** Gather WebRTC host candidates on this IPv4 address only (e.g. '127.0.0.1' in tests, the LAN address). */
+  interfaceAddress?: string;
   logger?: Logger;
 }
 
@@ -42,7 +48,8 @@ export const DEFAULT_ENGINE_OPTIONS = {
   maxPendingRequests: 256,
 } as const;
 
-export type ResolvedEngineOptions = Required<Omit<EngineOptions, 'media' | 'logger'>> & {
+export type ResolvedEngineOptions = Required<Omit<EngineOptions, 'media' | 'logger' | 'interfaceAddress'>> & {
+  interfaceAddress: string | undefined;
   media: MediaPlane | undefined;
   logger: Logger | undefined;
 };
@@ -74,7 +81,11 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
   if (!Array.isArray(additionalHostAddresses) || !additionalHostAddresses.every((a) => isIP(a) !== 0)) {
     throw new TypeError('EngineOptions.additionalHostAddresses must be an array of IP addresses');
   }
+  if (opts.interfaceAddress !== undefined && isIP(opts.interfaceAddress) !== 4) {
+    throw new TypeError(`EngineOptions.interfaceAddress must be an IPv4 address, got ${String(opts.interfaceAddress)}`);
+  }
   return {
+    interfaceAddress: opts.interfaceAddress,
     host,
     port: int('port', opts.port ?? d.port, 0, 65_535),
     path,
