@@ -108,6 +108,55 @@ describe('WebRtcPeer', () => {
     });
   });
 
+  describe('keyframe requests and media flow', () => {
+    it('answers a PLI by replaying the cached GOP, and rate-limits repeats', { timeout: 30_000 }, async (t) => {
+      const sink = memorySink();
+      const peer = new WebRtcPeer({ ...LOOPBACK, keyframeReplayIntervalMs: 60_000, logger: createLogger('t', sink) });
+      t.after(() => peer.close());
+      const src = new SyntheticH264(1000); // one IDR, then P frames only
+      const viewer = await connectViewer(peer);
+      t.after(() => viewer.close());
+      const pump = setInterval(() => peer.feed(src.next()), 20);
+      t.after(() => clearInterval(pump));
+      await viewer.waitFor((v) => v.aus.length >= 10);
+      const receiver = viewer.pc.getTransceivers()[0]!.receiver;
+      const ssrc = [...viewer.ssrcs][0]!;
+      const before = viewer.aus.length;
+      await receiver.sendRtcpPLI(ssrc);
+      // RFC 4585 §6.3.1: the sender must make the decoder whole again; the camera cannot be
+      // asked over RTSP, so the IDR comes again from the cache.
+      await viewer.waitFor((v) => v.aus.slice(before).some((au) => au.keyframe));
+      const again = viewer.aus.slice(before).find((au) => au.keyframe)!;
+      assert.equal(frameNumber(again), 0);
+      assert.deepEqual(nalTypes(again), [7, 8, 5]);
+      await receiver.sendRtcpPLI(ssrc);
+      const limited = (): boolean => sink.records.some((r) => r.msg === 'keyframe request rate-limited');
+      await viewer.waitFor(() => limited()); // re-checked on every access unit that arrives
+      assert.equal(viewer.aus.filter((au) => au.keyframe).length, 2, 'first IDR + one replay, not two');
+    });
+
+    it('reports NOT_FLOWING when the camera stops feeding', { timeout: 30_000 }, async (t) => {
+      const peer = new WebRtcPeer({ ...LOOPBACK, flowTimeoutMs: 200 });
+      t.after(() => peer.close());
+      const src = new SyntheticH264(10);
+      const flow: string[] = [];
+      const stopped = new Promise<void>((resolve) =>
+        peer.on('mediaFlowOut', (s) => {
+          flow.push(s);
+          if (s === 'NOT_FLOWING') resolve();
+        }),
+      );
+      const viewer = await connectViewer(peer);
+      t.after(() => viewer.close());
+      const pump = setInterval(() => peer.feed(src.next()), 20);
+      t.after(() => clearInterval(pump));
+      await viewer.waitFor((v) => v.aus.length >= 5);
+      clearInterval(pump);
+      await stopped;
+      assert.deepEqual(flow, ['FLOWING', 'NOT_FLOWING']);
+    });
+  });
+
   describe('configuration', () => {
     it('passes our own (empty) iceServers to werift, never its public STUN default', async (t) => {
       const peer = new WebRtcPeer(LOOPBACK);

@@ -55,6 +55,7 @@ const ICE_STATE: Record<string, string> = {
 };
 
 const PSFB = 206; // RTCP payload-specific feedback (RFC 4585 §6.1)
+const PLI_FMT = 1; // Picture Loss Indication (RFC 4585 §6.3.1)
 const FIR_FMT = 4; // Full Intra Request (RFC 5104 §4.3.1)
 const MAX_CANDIDATE_CHARS = 1024;
 const MAX_REMOTE_CANDIDATES = 256; // a browser sends < 20; more is hostile
@@ -329,14 +330,24 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
       ssrc: sender.ssrc,
       mtu: this.#o.mtu,
     });
-    const pli = sender.onPictureLossIndication.subscribe(() => this.#onKeyframeRequest('PLI'));
-    const rtcp = sender.onRtcp.subscribe((p: RtcpPacket) => {
-      const fb = (p as { type?: number; feedback?: { count?: number } }).feedback;
-      if (p.type === PSFB && fb?.count === FIR_FMT) this.#onKeyframeRequest('FIR');
-    });
+    // werift's router hands payload-specific feedback to whichever of its tables knows the
+    // packet's *sender* SSRC first, which for a viewer that also has a (recvonly) sender is
+    // our receiver, not our sender. So both are watched, and the media SSRC decides.
+    const onRtcp = (p: RtcpPacket): void => {
+      if (p.type !== PSFB) return;
+      const fb = (p as { feedback?: { count?: number; mediaSsrc?: number; fir?: { ssrc: number }[] } }).feedback;
+      if (!fb) return;
+      if (fb.count === PLI_FMT && fb.mediaSsrc === sender.ssrc) this.#onKeyframeRequest('PLI');
+      // RFC 5104 §4.3.1.2: a FIR names its target SSRC in the FCI entries (the header's media SSRC is 0).
+      else if (fb.count === FIR_FMT && (fb.mediaSsrc === sender.ssrc || fb.fir?.some((e) => e.ssrc === sender.ssrc))) {
+        this.#onKeyframeRequest('FIR');
+      }
+    };
+    const a = sender.onRtcp.subscribe(onRtcp);
+    const b = t.receiver.onRtcp.subscribe(onRtcp);
     this.#unsubs.push(
-      () => pli.unSubscribe(),
-      () => rtcp.unSubscribe(),
+      () => a.unSubscribe(),
+      () => b.unSubscribe(),
     );
   }
 
@@ -410,11 +421,12 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
       return;
     }
     this.#log.debug('keyframe request answered from the GOP cache', { kind, aus: this.#gop.length });
+    this.#lastReplayAt = now;
     this.#replay();
   }
 
+  /** Sends the cached GOP (on connect, and for PLI/FIR; only the latter are rate-limited). */
   #replay(): void {
-    this.#lastReplayAt = performance.now();
     if (!this.#connected) return;
     for (const au of this.#gop.snapshot()) this.#send(au, true);
   }
