@@ -72,6 +72,8 @@ export interface CameraSimStats {
   readonly playing: number;
   /** Pictures encoded so far. */
   readonly framesEncoded: number;
+  /** Pictures skipped for viewers that could not keep up (each then waits for the next IDR). */
+  readonly framesDropped: number;
 }
 
 export interface CameraSim {
@@ -262,7 +264,12 @@ class Sim implements CameraSim {
   }
 
   get stats(): CameraSimStats {
-    return { sessions: this.#server.sessionsOpened, playing: this.#server.playing, framesEncoded: this.#framesEncoded };
+    return {
+      sessions: this.#server.sessionsOpened,
+      playing: this.#server.playing,
+      framesEncoded: this.#framesEncoded,
+      framesDropped: this.#server.framesDropped,
+    };
   }
 
   async start(): Promise<void> {

@@ -103,6 +103,7 @@ export class RtspServer {
   readonly #log: Logger;
   #sessionsOpened = 0;
   #playing = 0;
+  #framesDropped = 0;
 
   constructor(opts: RtspServerOptions) {
     this.#opts = opts;
@@ -118,6 +119,11 @@ export class RtspServer {
 
   get playing(): number {
     return this.#playing;
+  }
+
+  /** Pictures not sent to some viewer because it was too slow (summed over viewers). */
+  get framesDropped(): number {
+    return this.#framesDropped;
   }
 
   get listening(): boolean {
@@ -148,8 +154,12 @@ export class RtspServer {
     for (const c of this.#conns) {
       const s = c.session;
       if (!s?.playing || c.socket.destroyed) continue;
-      if (s.waitingForIdr && !pic.keyframe) continue;
+      if (s.waitingForIdr && !pic.keyframe) {
+        if (s.firstFrame !== undefined) this.#framesDropped++; // not counted while a new viewer waits for its first IDR
+        continue;
+      }
       if (c.socket.writableLength > maxQueuedBytes) {
+        this.#framesDropped++;
         // The viewer is too slow: drop this picture and every one up to the next IDR (H.264 needs the chain).
         if (!s.waitingForIdr) this.#log.debug('viewer too slow, waiting for next IDR', { session: s.id });
         s.waitingForIdr = true;
