@@ -140,6 +140,21 @@ describe('SharedRtspSources', () => {
     },
   );
 
+  it(
+    'delivers IDRs with SPS/PPS from a camera that sends them only in sprop-parameter-sets',
+    { timeout: 30_000 },
+    async (t) => {
+      const cam = await sim(t, { ...SMALL, gopSeconds: 1, sendParameterSetsInBand: false });
+      const sources = new SharedRtspSources({ rtsp: RTSP });
+      t.after(() => sources.close());
+      const h = sources.acquire(cam.urlWithCredentials);
+      const aus = collect(h);
+      await until(() => aus.filter((au) => au.keyframe).length >= 2);
+      assert.ok(h.videoInfo?.sps && h.videoInfo.pps, 'the SDP carried the parameter sets');
+      for (const au of aus.filter((x) => x.keyframe)) assert.deepEqual(nalTypes(au).slice(0, 3), [7, 8, 5]);
+    },
+  );
+
   it('validates its inputs and is closed for good after close()', async () => {
     const sources = new SharedRtspSources();
     assert.throws(() => sources.acquire('http://x/'), TypeError);
@@ -161,21 +176,36 @@ describe('SharedRtspSources', () => {
 });
 
 describe('SharedRtspSources -> WebRtcPeer -> werift viewer', () => {
-  it('delivers the simulated camera to a viewer starting with SPS/PPS/IDR', { timeout: 30_000 }, async (t) => {
-    const cam = await sim(t, { ...SMALL, gopSeconds: 4 });
-    const sources = new SharedRtspSources({ rtsp: RTSP });
-    t.after(() => sources.close());
-    const h = sources.acquire(cam.urlWithCredentials);
-    t.after(() => h.release());
-    const peer = new WebRtcPeer({ iceServers: [], interfaceAddress: '127.0.0.1' });
-    t.after(() => peer.close());
-    const unsubscribe = h.subscribe((au) => peer.feed(au));
-    t.after(unsubscribe);
-    const viewer = await connectViewer(peer);
-    t.after(() => viewer.close());
-    await viewer.waitFor((v) => v.aus.length >= 30);
-    assert.deepEqual(nalTypes(viewer.aus[0]!).slice(0, 3), [7, 8, 5]);
-    assert.equal(viewer.ssrcs.size, 1);
-    for (let i = 1; i < viewer.timestamps.length; i++) assert.ok(viewer.timestamps[i]! > viewer.timestamps[i - 1]!);
-  });
+  it(
+    'delivers the simulated camera to a viewer starting with SPS/PPS/IDR, across a camera restart',
+    { timeout: 30_000 },
+    async (t) => {
+      const cam = await sim(t, { ...SMALL, gopSeconds: 4 });
+      const sources = new SharedRtspSources({ rtsp: RTSP });
+      t.after(() => sources.close());
+      const h = sources.acquire(cam.urlWithCredentials);
+      t.after(() => h.release());
+      const peer = new WebRtcPeer({ iceServers: [], interfaceAddress: '127.0.0.1' });
+      t.after(() => peer.close());
+      const unsubscribe = h.subscribe((au) => peer.feed(au));
+      t.after(unsubscribe);
+      const viewer = await connectViewer(peer);
+      t.after(() => viewer.close());
+      await viewer.waitFor((v) => v.aus.length >= 30);
+      assert.deepEqual(nalTypes(viewer.aus[0]!).slice(0, 3), [7, 8, 5]);
+
+      // The camera goes away and comes back: its RTP clock restarts, the viewer's must not.
+      const retrying = once(h, 'state');
+      await cam.stop();
+      assert.equal((await retrying)[0], 'retrying');
+      const before = viewer.aus.length;
+      await cam.resume();
+      await viewer.waitFor((v) => v.aus.length >= before + 30);
+      assert.ok(viewer.aus[before]!.keyframe, 'after the reconnect the viewer resumes at an IDR');
+      assert.equal(viewer.ssrcs.size, 1, 'same SSRC throughout');
+      for (let i = 1; i < viewer.timestamps.length; i++) {
+        assert.ok(viewer.timestamps[i]! > viewer.timestamps[i - 1]!, `timestamp ${i} advances`);
+      }
+    },
+  );
 });

@@ -185,7 +185,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     this.#maybeGatheringDone();
   }
 
-  /** Adds one remote candidate. `.local` (mDNS) candidates are dropped; see docs/engine-media.md. */
+  /** Adds one remote candidate. `.local` (mDNS) candidates are dropped; see README.md in this folder. */
   async addIceCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void> {
     if (this.#phase === 'CLOSING' || this.#phase === 'CLOSED') {
       throw new CamgateError('CAMGATE_ENGINE_STATE', 'the WebRTC peer is closed');
