@@ -4,6 +4,13 @@ import { WebSocket } from 'ws';
 import { KurentoEngine, type EngineOptions } from '../../src/engine/index.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
 
+// kurento-client ships no types; the tests use the few calls below.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Kc = any;
+
+/** kurento-clients per engine url, closed before their engine. */
+const clients = new Map<string, Kc[]>();
+
 /** Starts an engine on an ephemeral loopback port, closed after the test. */
 export async function startEngine(
   t: TestContext,
@@ -11,21 +18,24 @@ export async function startEngine(
 ): Promise<{ engine: KurentoEngine; logs: ReturnType<typeof memorySink> }> {
   const logs = memorySink();
   const engine = await KurentoEngine.start({ port: 0, logger: createLogger('engine', logs), ...opts });
-  t.after(() => engine.close());
+  t.after(async () => {
+    // Clients first: a kurento-client that sees its server vanish starts reconnecting.
+    for (const c of clients.get(engine.url) ?? []) c.close();
+    clients.delete(engine.url);
+    await engine.close();
+  });
   return { engine, logs };
 }
 
-// kurento-client ships no types; the tests use the few calls below.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Kc = any;
-
 /** Connects the official kurento-client (strict mode, as applications use it); closed after the test. */
-export async function connectClient(t: TestContext, url: string): Promise<Kc> {
+export async function connectClient(_t: TestContext, url: string): Promise<Kc> {
   // kurento-jsonrpc keeps a timer per answered request for `duplicates_timeout` (20 s by default),
   // which would hold the test process open long after the test.
   const client: Kc = await kurentoClient(url, { failAfter: 1, duplicates_timeout: 50 });
-  // Registered after startEngine's hook, so it runs first: the client never sees the engine vanish.
-  t.after(() => client.close());
+  // Closed by startEngine's hook, before the engine.
+  const list = clients.get(url) ?? [];
+  list.push(client);
+  clients.set(url, list);
   return client;
 }
 

@@ -142,12 +142,13 @@ export abstract class MediaObject {
     if (this.#released) return;
     const now = Date.now();
     this.host.raise(this, type, {
-      ...data,
       source: this.id,
       type,
       tags: this.#sendTagsInEvents ? this.tags() : [],
       timestamp: String(Math.floor(now / 1000)),
       timestampMillis: String(now),
+      // After the RaiseBase fields: the Error event's own `type` (the error's type) wins, as in KMS.
+      ...data,
     });
   }
 
