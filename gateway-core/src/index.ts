@@ -1,6 +1,7 @@
 /**
  * @camgate/core — the public face. Node-RED nodes, the Homebridge plugin and
- * the CLI import from here only.
+ * the CLI import from here only; everything else is internal. See README.md
+ * (API) and docs/ for each part.
  */
 export {
   CamgateError,
@@ -14,3 +15,61 @@ export {
   type LogRecord,
   type LogSink,
 } from './util/index.js';
+export {
+  loadConfigFile,
+  validateConfig,
+  gatewayConfigSchema,
+  hubConfigSchema,
+  cameraSchema,
+  type CameraConfig,
+  type GatewayConfig,
+  type HubConfig,
+} from './config/index.js';
+
+// The LAN side and the internet side.
+export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEvents } from './gateway/index.js';
+export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type GatewayStatus } from './hub/index.js';
+export {
+  hashSecret,
+  verifySecret,
+  generateSecret,
+  generateGatewayId,
+  type TunnelState,
+  type TunnelStateInfo,
+} from './tunnel/index.js';
+
+// Kurento: the built-in engine, our typed client, the policy.
+export { KurentoEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './engine/index.js';
+export {
+  KurentoClient,
+  KurentoRpcError,
+  KurentoPolicy,
+  DEFAULT_KURENTO_RULES,
+  type KurentoRules,
+} from './kurento/index.js';
+
+// Cameras.
+export { startCameraSim, type CameraSim, type CameraSimOptions } from './rtsp/index.js';
+
+// Exposure and flags.
+export {
+  ExposureScanner,
+  ExposureMonitor,
+  LanAudit,
+  TargetPolicy,
+  findNmap,
+  DEFAULT_EXPOSURE_PORTS,
+} from './exposure/index.js';
+export {
+  FlagStore,
+  MqttBridge,
+  startEmbeddedBroker,
+  adviceFor,
+  FLAG_KINDS,
+  type Flag,
+  type FlagKind,
+  type FlagObservation,
+  type FlagTransition,
+  type Evidence,
+  type MqttBridgeOptions,
+} from './alerts/index.js';

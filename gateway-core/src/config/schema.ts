@@ -1,0 +1,121 @@
+import { z } from 'zod';
+
+/** Ids become URL path segments and MQTT topic levels: keep them plain. */
+export const idSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'must be 1-63 letters, digits, "-" or "_", starting with a letter or digit');
+
+const portSchema = z.number().int().min(0).max(65535);
+const portList = z.array(z.number().int().min(1).max(65535)).max(64);
+
+export const cameraSchema = z
+  .object({
+    id: idSchema,
+    name: z.string().min(1).max(100),
+    /** The camera's RTSP URL on the LAN, without credentials. */
+    url: z
+      .string()
+      .max(2048)
+      .refine((u) => /^rtsps?:\/\/[^\s]+$/i.test(u), 'must be an rtsp:// or rtsps:// URL')
+      .refine((u) => !/^rtsps?:\/\/[^/]*@/i.test(u), 'must not contain credentials; use username and password'),
+    username: z.string().max(256).optional(),
+    password: z.string().max(256).optional(),
+    /** LAN address the audit checks (defaults to the URL's host). */
+    host: z.string().max(255).optional(),
+    /** Service ports the audit and the outside monitor look at for this camera. */
+    ports: portList.optional(),
+    snapshotUrl: z.string().url().max(2048).optional(),
+  })
+  .strict();
+
+export type CameraConfig = z.output<typeof cameraSchema>;
+
+const tlsClientSchema = z
+  .object({
+    /** PEM file with the CA that signed the hub's certificate. */
+    caFile: z.string().optional(),
+    /** SHA-256 fingerprint of the hub's certificate (AA:BB:…), for self-signed hubs. */
+    fingerprint256: z
+      .string()
+      .regex(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/i, 'must be 32 hex bytes separated by ":"')
+      .optional(),
+  })
+  .strict();
+
+export const gatewayConfigSchema = z
+  .object({
+    hub: z
+      .object({
+        /** wss://HUB/tunnel */
+        url: z.string().regex(/^wss?:\/\/[^\s]+$/i, 'must be a ws:// or wss:// URL'),
+        gatewayId: idSchema,
+        secret: z.string().min(16, 'must be at least 16 characters (use `camgate hub add-gateway`)').max(512),
+        tls: tlsClientSchema.optional(),
+        /** Allow plain ws:// to a host that is not loopback. */
+        allowInsecure: z.boolean().optional(),
+      })
+      .strict(),
+    /** The Kurento-protocol media backend (KMS or `camgate engine`). */
+    mediaBackend: z
+      .object({ url: z.string().regex(/^wss?:\/\/[^\s]+$/i, 'must be a ws:// or wss:// URL') })
+      .strict()
+      .default({ url: 'ws://127.0.0.1:8888/kurento' }),
+    cameras: z.array(cameraSchema).max(256).default([]),
+    /** How long a Kurento session whose viewers vanished keeps its objects. */
+    sessionGraceMs: z.number().int().min(0).max(3_600_000).optional(),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.cameras.forEach((c, i) => {
+      if (seen.has(c.id))
+        ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `duplicate camera id "${c.id}"` });
+      seen.add(c.id);
+    });
+  });
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+
+export const hubGatewaySchema = z
+  .object({
+    id: idSchema,
+    name: z.string().max(100).optional(),
+    /** scrypt hash of the gateway secret (`camgate hub add-gateway` writes it). */
+    secretHash: z.string().regex(/^scrypt\$/, 'must be a scrypt hash made by `camgate hub add-gateway`'),
+    /** The home's public address, when it differs from the address the tunnel arrives from. */
+    publicAddress: z.string().max(255).optional(),
+  })
+  .strict();
+
+export const hubConfigSchema = z
+  .object({
+    listen: z
+      .object({ host: z.string().default('127.0.0.1'), port: portSchema.default(8443) })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8443 }),
+    /** Certificate and key (PEM files) for https/wss. Without them the hub serves plain http, on loopback only unless allowInsecure. */
+    tls: z.object({ certFile: z.string(), keyFile: z.string() }).strict().optional(),
+    allowInsecure: z.boolean().optional(),
+    /** Where the Kurento endpoints for each gateway listen (loopback by default). */
+    kurento: z
+      .object({ host: z.string().default('127.0.0.1'), port: portSchema.default(8889) })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8889 }),
+    gateways: z.array(hubGatewaySchema).max(10_000).default([]),
+    /** scrypt hashes of API tokens (`camgate hub add-token`). */
+    apiTokens: z
+      .array(z.string().regex(/^scrypt\$/))
+      .max(100)
+      .default([]),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.gateways.forEach((g, i) => {
+      if (seen.has(g.id))
+        ctx.addIssue({ code: 'custom', path: ['gateways', i, 'id'], message: `duplicate gateway id "${g.id}"` });
+      seen.add(g.id);
+    });
+  });
+
+export type HubConfig = z.output<typeof hubConfigSchema>;

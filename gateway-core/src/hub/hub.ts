@@ -1,0 +1,206 @@
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { TunnelServer, type TunnelPeer, type TunnelServerOptions } from '../tunnel/index.js';
+import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+import { HubApi } from './api.js';
+import { GatewayDirectory, type GatewayRecord } from './gateway-directory.js';
+import { KurentoEndpoint } from './kurento-endpoint.js';
+import { isLoopbackHost } from './loopback.js';
+
+export interface HubOptions {
+  /** Where gateways and browsers reach the hub (`/tunnel`, `/api/`). Port 0 picks a free port. */
+  listen?: { host?: string; port?: number };
+  /** PEM certificate and key: the hub then serves https/wss. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Serve plain http/ws on a non-loopback address. Only for a hub behind a TLS-terminating proxy. */
+  allowInsecure?: boolean;
+  /** Where the per-gateway Kurento endpoints listen; loopback only. Port 0 picks a free port. */
+  kurento?: { host?: string; port?: number };
+  gateways?: GatewayRecord[];
+  /** scrypt hashes of the API tokens. */
+  apiTokenHashes?: string[];
+  /** Tunnel tuning (limits, heartbeat, resume grace) passed to the TunnelServer. */
+  tunnel?: Omit<TunnelServerOptions, 'authenticate' | 'logger'>;
+  maxMessageBytes?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_HUB_OPTIONS = {
+  listen: { host: '127.0.0.1', port: 8443 },
+  kurento: { host: '127.0.0.1', port: 8889 },
+  maxMessageBytes: 1024 * 1024, // 1 MiB
+} as const;
+
+export interface HubEvents {
+  /** A gateway came online or went offline. */
+  gateway: [{ gatewayId: string; online: boolean; remoteAddress: string | undefined; reason?: string }];
+}
+
+/**
+ * The internet side: accepts gateway tunnels on `/tunnel`, serves the API on
+ * `/api/`, and exposes one Kurento endpoint per connected gateway on a
+ * loopback port for the hub's own applications (the viewer, tests, tools).
+ */
+export class Hub extends EventEmitter<HubEvents> {
+  readonly directory: GatewayDirectory;
+  readonly tunnels: TunnelServer;
+  readonly api: HubApi;
+  readonly #log: Logger;
+  readonly #server: http.Server | https.Server;
+  readonly #kurentoServer: http.Server;
+  readonly #kurento: KurentoEndpoint;
+  readonly #opts: HubOptions;
+  #state: 'idle' | 'running' | 'closing' | 'closed' = 'idle';
+
+  private constructor(opts: HubOptions) {
+    super();
+    this.#opts = opts;
+    this.#log = opts.logger ?? defaultLogger('hub');
+    const host = opts.listen?.host ?? DEFAULT_HUB_OPTIONS.listen.host;
+    if (!opts.tls && !opts.allowInsecure && !isLoopbackHost(host)) {
+      throw new CamgateError(
+        'CAMGATE_HUB_INSECURE',
+        `hub listen.host ${host} is not loopback: configure tls (certificate and key) or set allowInsecure: true behind a TLS proxy`,
+      );
+    }
+    const kurentoHost = opts.kurento?.host ?? DEFAULT_HUB_OPTIONS.kurento.host;
+    if (!isLoopbackHost(kurentoHost)) {
+      throw new RangeError(
+        `hub option kurento.host: ${kurentoHost} is not loopback; the Kurento endpoints carry no authentication`,
+      );
+    }
+    this.directory = new GatewayDirectory(opts.gateways ?? []);
+    this.tunnels = new TunnelServer({
+      ...opts.tunnel,
+      authenticate: this.directory.authenticate,
+      logger: this.#log.child('tunnel'),
+    });
+    this.tunnels.on('peer', (peer) => this.#watchPeer(peer));
+    this.api = new HubApi({ directory: this.directory, tunnels: this.tunnels, tokenHashes: opts.apiTokenHashes ?? [] });
+    const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_HUB_OPTIONS.maxMessageBytes;
+    this.#kurento = new KurentoEndpoint({ tunnels: this.tunnels, logger: this.#log.child('kurento'), maxMessageBytes });
+
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      this.api.handle(req, res).then(
+        (handled) => {
+          if (!handled) {
+            res.writeHead(404, { 'Content-Type': 'text/plain' });
+            res.end('not found');
+          }
+        },
+        (err: unknown) => {
+          this.#log.error('request failed', { err, path: req.url });
+          if (!res.headersSent) res.writeHead(500);
+          res.end();
+        },
+      );
+    };
+    this.#server = opts.tls
+      ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest)
+      : http.createServer(onRequest);
+    this.#server.on('upgrade', (req, socket, head) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path === '/tunnel') this.tunnels.handleUpgrade(req, socket, head);
+      else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    });
+    this.#server.on('clientError', (_err, socket) => socket.destroy());
+    this.#kurentoServer = http.createServer((_req, res) => {
+      res.writeHead(426, { 'Content-Type': 'text/plain' });
+      res.end('Kurento endpoints speak WebSocket: ws://HOST:PORT/kurento/GATEWAY_ID');
+    });
+    this.#kurentoServer.on('upgrade', (req, socket, head) => this.#kurento.handleUpgrade(req, socket, head));
+  }
+
+  /** Creates the hub and starts listening. */
+  static async start(opts: HubOptions = {}): Promise<Hub> {
+    const hub = new Hub(opts);
+    await hub.#listen();
+    return hub;
+  }
+
+  async #listen(): Promise<void> {
+    const listen = (server: http.Server, host: string, port: number): Promise<void> =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    await listen(
+      this.#server,
+      this.#opts.listen?.host ?? DEFAULT_HUB_OPTIONS.listen.host,
+      this.#opts.listen?.port ?? DEFAULT_HUB_OPTIONS.listen.port,
+    );
+    try {
+      await listen(
+        this.#kurentoServer,
+        this.#opts.kurento?.host ?? DEFAULT_HUB_OPTIONS.kurento.host,
+        this.#opts.kurento?.port ?? DEFAULT_HUB_OPTIONS.kurento.port,
+      );
+    } catch (err) {
+      this.#server.close();
+      throw err;
+    }
+    this.#state = 'running';
+    this.#log.info('hub listening', { url: this.url, kurento: this.kurentoUrl('GATEWAY_ID') });
+  }
+
+  /** Base URL gateways and browsers use (`https://…` or `http://…`). */
+  get url(): string {
+    const a = this.#server.address() as AddressInfo;
+    return `${this.#opts.tls ? 'https' : 'http'}://${hostForUrl(a.address)}:${a.port}`;
+  }
+
+  /** The tunnel URL gateways dial. */
+  get tunnelUrl(): string {
+    return `${this.url.replace(/^http/, 'ws')}/tunnel`;
+  }
+
+  /** The Kurento endpoint for one gateway, for `kurento-client`. */
+  kurentoUrl(gatewayId: string): string {
+    const a = this.#kurentoServer.address() as AddressInfo;
+    return `ws://${hostForUrl(a.address)}:${a.port}/kurento/${gatewayId}`;
+  }
+
+  #watchPeer(peer: TunnelPeer): void {
+    const report = (online: boolean, reason?: string): void => {
+      this.#log.info(online ? 'gateway online' : 'gateway offline', {
+        gatewayId: peer.gatewayId,
+        from: peer.remoteAddress,
+        reason,
+      });
+      this.emit('gateway', { gatewayId: peer.gatewayId, online, remoteAddress: peer.remoteAddress, reason });
+    };
+    if (peer.online) report(true);
+    peer.on('online', () => report(true));
+    peer.on('offline', (reason) => report(false, reason));
+  }
+
+  /** Stops accepting, closes every tunnel and Kurento connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#state = 'closing';
+    try {
+      this.#kurento.close();
+    } catch (err) {
+      this.#log.warn('closing kurento endpoints failed', { err });
+    }
+    try {
+      await this.tunnels.close();
+    } catch (err) {
+      this.#log.warn('closing tunnels failed', { err });
+    }
+    for (const server of [this.#server, this.#kurentoServer]) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    this.#state = 'closed';
+  }
+}
+
+function hostForUrl(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}

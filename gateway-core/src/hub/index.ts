@@ -1,0 +1,4 @@
+export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents } from './hub.js';
+export { GatewayDirectory, AUTH_FAILED_REASON, type GatewayRecord } from './gateway-directory.js';
+export { HubApi, type GatewayStatus } from './api.js';
+export { isLoopbackHost } from './loopback.js';
