@@ -1,7 +1,6 @@
 export { KurentoEngine, type KurentoEngineEvents } from './engine.js';
 export { DEFAULT_ENGINE_OPTIONS, resolveEngineOptions, type EngineOptions } from './options.js';
 export type { EngineStats } from './core.js';
-export { KurentoErrorCode, KurentoRpcError, type KurentoErrorName, type RpcErrorObject } from './errors.js';
 export { ENGINE_KMS_VERSION, SERVER_MANAGER_ID } from './elements/server-manager.js';
 export type {
   AccessUnit,
