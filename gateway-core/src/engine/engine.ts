@@ -70,6 +70,8 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
     });
     // ws enforces maxPayload per message and closes with 1009 beyond it (RFC 6455 §7.4.1).
     const wss = new WebSocketServer({ server: http, path: opts.path, maxPayload: opts.maxMessageBytes });
+    // ws re-emits the http server's errors (a failed listen too): without a listener they would throw.
+    wss.on('error', (err) => logger.debug('websocket server error', { err }));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         void ownMedia?.sources.close();
@@ -106,7 +108,6 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
       engine.#connections.add(conn);
       ws.once('close', () => engine.#connections.delete(conn));
     });
-    wss.on('error', (err) => logger.warn('websocket server error', { err }));
     logger.info('engine listening', { url: engine.url, media: opts.media ? 'injected' : 'built-in' });
     return engine;
   }
