@@ -118,6 +118,13 @@ describe('startCameraSim', () => {
       const d = await RawRtspClient.connect(s.port);
       t.after(() => d.close());
       assert.equal((await d.request('OPTIONS', s.url)).status, 200);
+      // A port taken while stopped: resume() rejects with a code and leaves nothing half up.
+      await s.stop();
+      const squatter = net.createServer();
+      await new Promise<void>((resolve) => squatter.listen(httpPort, '127.0.0.1', resolve));
+      t.after(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
+      await assert.rejects(s.resume(), (e: Error & { code?: string }) => e.code === 'CAMGATE_CAMERA_SIM_LISTEN');
+      assert.equal(await connectError(port), 'ECONNREFUSED');
       await s.close();
       await s.close(); // idempotent
       assert.equal(await connectError(port), 'ECONNREFUSED');

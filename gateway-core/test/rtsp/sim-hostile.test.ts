@@ -70,6 +70,9 @@ describe('camera-sim under hostile input', () => {
     assert.equal(b.responses[0]?.status, 505);
     const c = await client(t, s);
     assert.equal((await c.request('RECORD', s.url)).status, 501);
+    const r = await c.request('SETUP', s.url, { Require: 'play.basic', Transport: 'RTP/AVP/TCP' });
+    assert.equal(r.status, 551); // RFC 2326 §12.32
+    assert.equal(r.headers.get('unsupported'), 'play.basic');
   });
 
   it('answers 10,000 pipelined requests in order without dropping the connection', async (t) => {

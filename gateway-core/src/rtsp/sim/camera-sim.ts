@@ -293,7 +293,19 @@ class Sim implements CameraSim {
 
   async resume(): Promise<void> {
     if (this.#state !== 'stopped') return;
-    await this.#listenAll(this.#port, this.#http?.port ?? 0, this.#telnet?.port ?? 0);
+    try {
+      await this.#listenAll(this.#port, this.#http?.port ?? 0, this.#telnet?.port ?? 0);
+    } catch (err) {
+      // Someone took one of our ports meanwhile: stay stopped as a whole rather than half up.
+      await this.#shutdown(false);
+      throw new CamgateError(
+        'CAMGATE_CAMERA_SIM_LISTEN',
+        `camera-sim could not listen again: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
     this.#state = 'running';
     this.#log.info('camera-sim resumed', { url: this.url });
   }

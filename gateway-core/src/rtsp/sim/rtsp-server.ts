@@ -65,6 +65,7 @@ const REASONS: Record<number, string> = {
   461: 'Unsupported Transport',
   501: 'Not Implemented',
   505: 'RTSP Version Not Supported',
+  551: 'Option not supported',
 };
 
 interface Session {
@@ -271,6 +272,11 @@ export class RtspServer {
         this.#respond(conn, req.cseq, 401, { 'WWW-Authenticate': auth.challenge(r.stale) });
         return;
       }
+    }
+    const required = req.headers.get('require');
+    if (required !== undefined) {
+      // RFC 2326 §12.32: we support no extensions, so every required option is unsupported (551).
+      return this.#respond(conn, req.cseq, 551, { Unsupported: required.replace(/[^\x20-\x7e]/g, '').slice(0, 200) });
     }
     switch (req.method) {
       case 'OPTIONS':
