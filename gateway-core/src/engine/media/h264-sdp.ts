@@ -165,3 +165,12 @@ export function restrictVideoPayloads(sdp: string, payloadType: number): string 
   }
   return out.join(eol);
 }
+
+/** The first video m-section of an SDP (for direction checks). */
+export function videoSection(sdp: string): string {
+  const start = sdp.search(/^m=video /m);
+  if (start < 0) return '';
+  const rest = sdp.slice(start + 1);
+  const end = rest.search(/^m=/m);
+  return end < 0 ? sdp.slice(start) : sdp.slice(start, start + 1 + end);
+}

@@ -15,8 +15,10 @@ import {
   parseH264Payloads,
   restrictVideoPayloads,
   selectH264Payload,
+  videoSection,
   type H264Payload,
 } from './h264-sdp.js';
+import { validateCandidate, type RemoteCandidate } from './ice-candidate.js';
 import { TimestampRebaser } from './timestamp-rebaser.js';
 import { buildPeerConfig, OFFER_H264 } from './werift-config.js';
 import {
@@ -57,7 +59,6 @@ const ICE_STATE: Record<string, string> = {
 const PSFB = 206; // RTCP payload-specific feedback (RFC 4585 §6.1)
 const PLI_FMT = 1; // Picture Loss Indication (RFC 4585 §6.3.1)
 const FIR_FMT = 4; // Full Intra Request (RFC 5104 §4.3.1)
-const MAX_CANDIDATE_CHARS = 1024;
 const MAX_REMOTE_CANDIDATES = 256; // a browser sends < 20; more is hostile
 
 type Phase = 'NEW' | 'NEGOTIATING' | 'NEGOTIATED' | 'CLOSING' | 'CLOSED';
@@ -85,7 +86,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
   #gatheringDone = false;
   #gatherDoneEmitted = false;
   #pendingLocal: IceCandidateInfo[] = [];
-  #pendingRemote: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[] = [];
+  #pendingRemote: RemoteCandidate[] = [];
   #remoteCount = 0;
   #connected = false;
   #flowing = false;
@@ -186,7 +187,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
   }
 
   /** Adds one remote candidate. `.local` (mDNS) candidates are dropped; see README.md in this folder. */
-  async addIceCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void> {
+  async addIceCandidate(c: RemoteCandidate): Promise<void> {
     if (this.#phase === 'CLOSING' || this.#phase === 'CLOSED') {
       throw new CamgateError('CAMGATE_ENGINE_STATE', 'the WebRTC peer is closed');
     }
@@ -383,10 +384,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     for (const c of pending) void this.#applyRemote(pc, c).catch(() => undefined);
   }
 
-  async #applyRemote(
-    pc: RTCPeerConnection,
-    c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number },
-  ): Promise<void> {
+  async #applyRemote(pc: RTCPeerConnection, c: RemoteCandidate): Promise<void> {
     try {
       await pc.addIceCandidate(c);
     } catch (err) {
@@ -465,44 +463,4 @@ function isAccessUnit(au: unknown): au is ReplayedAccessUnit {
     typeof timestamp === 'number' &&
     Number.isFinite(timestamp)
   );
-}
-
-/** The first video m-section of an SDP (for direction checks). */
-function videoSection(sdp: string): string {
-  const start = sdp.search(/^m=video /m);
-  if (start < 0) return '';
-  const rest = sdp.slice(start + 1);
-  const end = rest.search(/^m=/m);
-  return end < 0 ? sdp.slice(start) : sdp.slice(start, start + 1 + end);
-}
-
-function validateCandidate(c: unknown): { candidate: string; sdpMid?: string; sdpMLineIndex?: number } {
-  if (c === null || typeof c !== 'object')
-    throw new CamgateError('CAMGATE_ENGINE_ICE', 'an ICE candidate must be an object');
-  const { candidate, sdpMid, sdpMLineIndex } = c as Record<string, unknown>;
-  if (typeof candidate !== 'string' || candidate.length > MAX_CANDIDATE_CHARS) {
-    throw new CamgateError(
-      'CAMGATE_ENGINE_ICE',
-      `candidate must be a string of at most ${MAX_CANDIDATE_CHARS} characters`,
-    );
-  }
-  if (candidate !== '' && !/^(a=)?candidate:\S+ \d+ (udp|tcp) \d+ \S+ \d+ typ \w+/i.test(candidate)) {
-    throw new CamgateError('CAMGATE_ENGINE_ICE', 'candidate is not an ICE candidate line (RFC 8839 §5.1)');
-  }
-  if (sdpMid !== undefined && sdpMid !== null && (typeof sdpMid !== 'string' || sdpMid.length > 64)) {
-    throw new CamgateError('CAMGATE_ENGINE_ICE', 'sdpMid must be a string of at most 64 characters');
-  }
-  if (
-    sdpMLineIndex !== undefined &&
-    sdpMLineIndex !== null &&
-    (typeof sdpMLineIndex !== 'number' || !Number.isInteger(sdpMLineIndex) || sdpMLineIndex < 0 || sdpMLineIndex > 255)
-  ) {
-    throw new CamgateError('CAMGATE_ENGINE_ICE', 'sdpMLineIndex must be an integer 0..255');
-  }
-  const out: { candidate: string; sdpMid?: string; sdpMLineIndex?: number } = {
-    candidate: candidate.replace(/^a=/, ''),
-  };
-  if (typeof sdpMid === 'string') out.sdpMid = sdpMid;
-  if (typeof sdpMLineIndex === 'number') out.sdpMLineIndex = sdpMLineIndex;
-  return out;
 }
