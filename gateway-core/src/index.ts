@@ -72,4 +72,10 @@ export {
   type FlagTransition,
   type Evidence,
   type MqttBridgeOptions,
+  // Node-RED's mqtt-broker path publishes the bridge's topics and payloads itself.
+  topicsFor,
+  exposureOf,
+  binarySensorDiscovery,
+  type Topics,
+  type ExposurePayload,
 } from './alerts/index.js';
