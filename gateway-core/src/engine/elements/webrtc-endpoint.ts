@@ -35,9 +35,12 @@ type Listener = (...args: any[]) => void;
 /**
  * Parses KMS's `turnUrl` format, `user:password@address:port?transport=udp|tcp|tls`
  * (elements.kmd.json, WebRtcEndpoint.turnUrl). Errors never echo the value.
+ * The user part may contain ':' — TURN REST usernames are `<expiry>:<user id>`
+ * (draft-uberti-behave-turn-rest-00 §2.2) — so, as KMS does, the password is
+ * what follows the last ':' before '@' (a base64 HMAC has neither ':' nor '@').
  */
 export function parseTurnUrl(turnUrl: string): IceServer {
-  const m = /^([^:@\s]+):([^@\s]+)@([^:@/\s?]+|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?(?:\?transport=(udp|tcp|tls))?$/.exec(
+  const m = /^([^@\s]+):([^:@\s]+)@([^:@/\s?]+|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?(?:\?transport=(udp|tcp|tls))?$/.exec(
     turnUrl,
   );
   if (!m) {
