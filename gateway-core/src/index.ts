@@ -30,6 +30,14 @@ export {
 export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEvents } from './gateway/index.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type GatewayStatus } from './hub/index.js';
 export {
+  TurnCredentialMinter,
+  mintTurnCredentials,
+  kurentoTurnUrl,
+  type TurnOptions,
+  type TurnCredentials,
+  type TurnIceServer,
+} from './hub/index.js';
+export {
   hashSecret,
   verifySecret,
   generateSecret,

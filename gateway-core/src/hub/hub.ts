@@ -8,6 +8,7 @@ import { HubApi } from './api.js';
 import { GatewayDirectory, type GatewayRecord } from './gateway-directory.js';
 import { KurentoEndpoint } from './kurento-endpoint.js';
 import { isLoopbackHost } from './loopback.js';
+import { TurnCredentialMinter, type TurnIceServer, type TurnOptions } from './turn.js';
 
 export interface HubOptions {
   /** Where gateways and browsers reach the hub (`/tunnel`, `/api/`). Port 0 picks a free port. */
@@ -24,6 +25,12 @@ export interface HubOptions {
   /** Tunnel tuning (limits, heartbeat, resume grace) passed to the TunnelServer. */
   tunnel?: Omit<TunnelServerOptions, 'authenticate' | 'logger'>;
   maxMessageBytes?: number;
+  /**
+   * TURN relay for viewers and the media backend: time-limited credentials are
+   * minted from coturn's `static-auth-secret` (TURN REST scheme, see turn.ts).
+   * Without it no relay is offered (fine when viewer and media share a network).
+   */
+  turn?: TurnOptions;
   logger?: Logger;
 }
 
@@ -47,6 +54,8 @@ export class Hub extends EventEmitter<HubEvents> {
   readonly directory: GatewayDirectory;
   readonly tunnels: TunnelServer;
   readonly api: HubApi;
+  /** TURN credential source, when the `turn` option is set. */
+  readonly turn: TurnCredentialMinter | undefined;
   readonly #log: Logger;
   readonly #server: http.Server | https.Server;
   readonly #kurentoServer: http.Server;
@@ -71,6 +80,7 @@ export class Hub extends EventEmitter<HubEvents> {
         `hub option kurento.host: ${kurentoHost} is not loopback; the Kurento endpoints carry no authentication`,
       );
     }
+    this.turn = opts.turn === undefined ? undefined : new TurnCredentialMinter(opts.turn);
     this.directory = new GatewayDirectory(opts.gateways ?? []);
     this.tunnels = new TunnelServer({
       ...opts.tunnel,
@@ -146,6 +156,16 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     this.#state = 'running';
     this.#log.info('hub listening', { url: this.url, kurento: this.kurentoUrl('GATEWAY_ID') });
+  }
+
+  /** The browser's `RTCPeerConnection` iceServers for `user`: fresh TURN credentials, or [] without TURN. */
+  iceServersFor(user: string): TurnIceServer[] {
+    return this.turn ? this.turn.iceServersFor(user) : [];
+  }
+
+  /** The value for the media backend's `WebRtcEndpoint.setTurnUrl` for `user`, or undefined without TURN. */
+  kurentoTurnUrlFor(user: string): string | undefined {
+    return this.turn?.kurentoTurnUrlFor(user);
   }
 
   /** Base URL gateways and browsers use (`https://…` or `http://…`). */

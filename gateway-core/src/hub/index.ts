@@ -2,3 +2,14 @@ export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents } from './hub
 export { GatewayDirectory, AUTH_FAILED_REASON, type GatewayRecord } from './gateway-directory.js';
 export { HubApi, type GatewayStatus } from './api.js';
 export { isLoopbackHost } from './loopback.js';
+export {
+  TurnCredentialMinter,
+  DEFAULT_TURN_OPTIONS,
+  mintTurnCredentials,
+  turnIceServers,
+  kurentoTurnUrl,
+  type TurnOptions,
+  type TurnCredentials,
+  type TurnIceServer,
+  type MintTurnCredentialsOptions,
+} from './turn.js';
