@@ -8,6 +8,7 @@ import { HubApi } from './api.js';
 import { GatewayDirectory, type GatewayRecord } from './gateway-directory.js';
 import { KurentoEndpoint } from './kurento-endpoint.js';
 import { isLoopbackHost } from './loopback.js';
+import { ViewerApp, type ViewerOptions } from './viewer/index.js';
 import { TurnCredentialMinter, type TurnIceServer, type TurnOptions } from './turn.js';
 
 export interface HubOptions {
@@ -31,6 +32,11 @@ export interface HubOptions {
    * Without it no relay is offered (fine when viewer and media share a network).
    */
   turn?: TurnOptions;
+  /**
+   * The viewer web app (`/`, `/login`, `/logout`, `/static/*`, `/viewer/ws`): users file, session TTL, hooks.
+   * Off when unset. Its ICE servers default to this hub's TURN credentials (`iceServersFor`).
+   */
+  viewer?: ViewerOptions;
   logger?: Logger;
 }
 
@@ -54,6 +60,8 @@ export class Hub extends EventEmitter<HubEvents> {
   readonly directory: GatewayDirectory;
   readonly tunnels: TunnelServer;
   readonly api: HubApi;
+  /** The viewer web app, when the `viewer` option is set. */
+  readonly viewer: ViewerApp | undefined;
   /** TURN credential source, when the `turn` option is set. */
   readonly turn: TurnCredentialMinter | undefined;
   readonly #log: Logger;
@@ -91,9 +99,32 @@ export class Hub extends EventEmitter<HubEvents> {
     this.api = new HubApi({ directory: this.directory, tunnels: this.tunnels, tokenHashes: opts.apiTokenHashes ?? [] });
     const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_HUB_OPTIONS.maxMessageBytes;
     this.#kurento = new KurentoEndpoint({ tunnels: this.tunnels, logger: this.#log.child('kurento'), maxMessageBytes });
+    this.viewer = opts.viewer
+      ? new ViewerApp(
+          {
+            iceServersFor: (user) => ({
+              browser: this.iceServersFor(user),
+              engine: { turnUrl: this.kurentoTurnUrlFor(user) },
+            }),
+            ...opts.viewer,
+            logger: opts.viewer.logger ?? this.#log.child('viewer'),
+          },
+          {
+            gatewayStatus: () => this.api.gatewayStatus(),
+            kurentoUrl: (id) => this.kurentoUrl(id),
+            secure: opts.tls !== undefined,
+            watchGateways: (fn) => {
+              this.on('gateway', fn);
+              return () => this.off('gateway', fn);
+            },
+          },
+        )
+      : undefined;
 
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-      this.api.handle(req, res).then(
+      const route = async (): Promise<boolean> =>
+        (await this.api.handle(req, res)) || ((await this.viewer?.handle(req, res)) ?? false);
+      route().then(
         (handled) => {
           if (!handled) {
             res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -113,6 +144,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.#server.on('upgrade', (req, socket, head) => {
       const path = (req.url ?? '').split('?')[0];
       if (path === '/tunnel') this.tunnels.handleUpgrade(req, socket, head);
+      else if (path === '/viewer/ws' && this.viewer) this.viewer.handleUpgrade(req, socket, head);
       else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
     });
     this.#server.on('clientError', (_err, socket) => socket.destroy());
@@ -126,6 +158,7 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Creates the hub and starts listening. */
   static async start(opts: HubOptions = {}): Promise<Hub> {
     const hub = new Hub(opts);
+    await hub.viewer?.start();
     await hub.#listen();
     return hub;
   }
@@ -203,6 +236,11 @@ export class Hub extends EventEmitter<HubEvents> {
   async close(): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#state = 'closing';
+    try {
+      await this.viewer?.close();
+    } catch (err) {
+      this.#log.warn('closing the viewer failed', { err });
+    }
     try {
       this.#kurento.close();
     } catch (err) {

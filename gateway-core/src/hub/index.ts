@@ -13,3 +13,25 @@ export {
   type TurnIceServer,
   type MintTurnCredentialsOptions,
 } from './turn.js';
+export {
+  ViewerApp,
+  DEFAULT_VIEWER_OPTIONS,
+  PLAIN as VIEWER_ERRORS,
+  type ViewerOptions,
+  type ViewerHost,
+  type ViewerIceConfig,
+  type BrowserIceServer,
+  type EngineIceConfig,
+  type CameraEntry,
+  type ExposureState,
+} from './viewer/index.js';
+export {
+  addUser,
+  loadUsers,
+  generatePassword,
+  isGranted,
+  UserDirectory,
+  type UserRecord,
+  type AddUserOptions,
+  type AddUserResult,
+} from './accounts/index.js';

@@ -1,0 +1,281 @@
+// The camera list and players. Signalling over /viewer/ws (see src/hub/viewer/messages.ts for the protocol);
+// media goes straight from the media backend to this page over WebRTC.
+const $ = (id) => document.getElementById(id);
+const players = new Map(); // player id -> { key, pc, tile, video, state }
+let ws;
+let iceServers = [];
+let cameras = [];
+let nextId = 1;
+let retryMs = 500;
+
+const EXPOSURE_TEXT = {
+  ok: 'Not exposed',
+  'at-risk': 'At risk',
+  exposed: 'Exposed to the internet!',
+  unknown: 'Exposure unknown',
+};
+const PC_TEXT = {
+  new: 'Setting up the video connection…',
+  connecting: 'Connecting to the camera…',
+  connected: 'Connected — waiting for video…',
+  disconnected: 'Connection interrupted — trying to recover…',
+  failed: 'The video connection failed. Your network may block it.',
+  closed: 'Stopped',
+};
+
+function send(msg) {
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+}
+
+function setHubState(text, cls) {
+  const el = $('hub-state');
+  el.textContent = text;
+  el.className = `pill ${cls || ''}`;
+}
+
+function banner(text) {
+  const el = $('banner');
+  el.textContent = text || '';
+  el.hidden = !text;
+}
+
+function connect() {
+  ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/viewer/ws`);
+  ws.addEventListener('open', () => {
+    retryMs = 500;
+    setHubState('Connected to the hub', 'ok');
+    banner('');
+  });
+  ws.addEventListener('message', (e) => {
+    let msg;
+    try {
+      msg = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    onMessage(msg);
+  });
+  ws.addEventListener('close', async (e) => {
+    for (const id of [...players.keys()]) fail(id, 'The connection to the hub was lost.');
+    if (e.code === 4401) return location.assign('/login');
+    try {
+      // A refused upgrade shows only as 1006: ask the page itself whether the sign-in is still valid.
+      const r = await fetch('/', { redirect: 'manual', credentials: 'same-origin' });
+      if (r.type === 'opaqueredirect') return location.assign('/login');
+    } catch {
+      // the hub is unreachable: retry below
+    }
+    setHubState('Hub unreachable', 'bad');
+    banner('The connection to the hub was lost. Reconnecting…');
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 15000);
+  });
+}
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case 'hello':
+      $('user').textContent = `Signed in as ${msg.user}`;
+      iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
+      return;
+    case 'cameras':
+      cameras = Array.isArray(msg.cameras) ? msg.cameras : [];
+      renderCameras();
+      return;
+    case 'answer': {
+      const p = players.get(msg.id);
+      if (p)
+        p.pc
+          .setRemoteDescription({ type: 'answer', sdp: msg.sdp })
+          .catch(() => fail(msg.id, 'Your browser could not use the video answer.'));
+      return;
+    }
+    case 'candidate': {
+      const p = players.get(msg.id);
+      if (p) p.pc.addIceCandidate(msg.candidate).catch(() => undefined);
+      return;
+    }
+    case 'state': {
+      const p = players.get(msg.id);
+      if (p && p.state !== 'failed' && p.state !== 'playing') setTileState(p, msg.state, msg.text);
+      return;
+    }
+    case 'error':
+      if (msg.id && players.has(msg.id)) fail(msg.id, msg.message);
+      else banner(msg.message);
+      return;
+  }
+}
+
+function keyOf(c) {
+  return `${c.gateway}/${c.camera}`;
+}
+
+function renderCameras() {
+  const list = $('cameras');
+  list.replaceChildren();
+  $('no-cameras').hidden = cameras.length > 0;
+  for (const c of cameras) {
+    const li = document.createElement('li');
+    li.className = 'cam';
+    li.dataset.key = keyOf(c);
+    const open = [...players.values()].some((p) => p.key === keyOf(c));
+    if (open) li.classList.add('open');
+    const name = document.createElement('span');
+    name.className = 'cam-name';
+    name.textContent = c.name;
+    const meta = document.createElement('span');
+    meta.className = 'cam-meta';
+    const dot = document.createElement('span');
+    dot.className = `dot ${c.online ? 'on' : 'off'}`;
+    const where = document.createElement('span');
+    where.append(dot, c.online ? `${c.gatewayName} · online` : `${c.gatewayName} · gateway offline`);
+    meta.append(where);
+    if (c.exposure) {
+      const x = document.createElement('span');
+      x.className = `exposure ${c.exposure}`;
+      x.textContent = EXPOSURE_TEXT[c.exposure] || c.exposure;
+      meta.append(x);
+    }
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = open ? 'Close' : 'Watch';
+    button.disabled = !c.online && !open;
+    button.addEventListener('click', () => (open ? closeKey(keyOf(c)) : watch(c)));
+    li.append(name, meta, button);
+    list.append(li);
+  }
+}
+
+function setTileState(p, state, text) {
+  p.state = state;
+  p.tile.dataset.state = state;
+  p.tile.querySelector('.tile-state').textContent = text;
+}
+
+async function watch(c) {
+  const id = `p${nextId++}`;
+  const tile = $('tile').content.firstElementChild.cloneNode(true);
+  tile.dataset.id = id;
+  tile.dataset.key = keyOf(c);
+  tile.querySelector('.tile-name').textContent = c.name;
+  const video = tile.querySelector('video');
+  tile.querySelector('.tile-close').addEventListener('click', () => stop(id));
+  $('grid').append(tile);
+  $('empty').hidden = true;
+  const pc = new RTCPeerConnection({ iceServers });
+  const p = { id, key: keyOf(c), pc, tile, video, state: 'connecting' };
+  players.set(id, p);
+  renderCameras();
+  setTileState(p, 'connecting', 'Connecting to the gateway…');
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  pc.ontrack = (e) => {
+    video.srcObject = new MediaStream([e.track]);
+  };
+  pc.onicecandidate = (e) => {
+    if (e.candidate && e.candidate.candidate) {
+      send({
+        type: 'candidate',
+        id,
+        candidate: {
+          candidate: e.candidate.candidate,
+          sdpMid: e.candidate.sdpMid,
+          sdpMLineIndex: e.candidate.sdpMLineIndex,
+        },
+      });
+    }
+  };
+  pc.onconnectionstatechange = () => {
+    if (p.state === 'failed') return;
+    if (pc.connectionState === 'failed') return fail(id, PC_TEXT.failed);
+    if (p.state !== 'playing' || pc.connectionState !== 'connected')
+      setTileState(p, p.state, PC_TEXT[pc.connectionState] || pc.connectionState);
+  };
+  video.addEventListener('playing', () => {
+    if (p.state !== 'failed') setTileState(p, 'playing', 'Live');
+  });
+  try {
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    send({ type: 'start', id, gateway: c.gateway, camera: c.camera, offer: offer.sdp });
+  } catch {
+    fail(id, 'Your browser could not start a video connection.');
+  }
+}
+
+function fail(id, text) {
+  const p = players.get(id);
+  if (!p) return;
+  setTileState(p, 'failed', 'Not playing');
+  p.tile.querySelector('.tile-error').textContent = text;
+  p.pc.close();
+}
+
+function stop(id) {
+  const p = players.get(id);
+  if (!p) return;
+  send({ type: 'stop', id });
+  p.pc.close();
+  p.tile.remove();
+  players.delete(id);
+  $('empty').hidden = players.size > 0;
+  renderCameras();
+}
+
+function closeKey(key) {
+  for (const p of [...players.values()]) if (p.key === key) stop(p.id);
+}
+
+$('logout').addEventListener('click', async () => {
+  for (const id of [...players.keys()]) stop(id);
+  try {
+    await fetch('/logout', { method: 'POST', credentials: 'same-origin' });
+  } finally {
+    location.assign('/login');
+  }
+});
+
+// For tests and diagnostics: what each player's RTCPeerConnection reports (W3C webrtc-stats §3.3 inbound-rtp).
+window.camgateViewer = {
+  players: () =>
+    [...players.values()].map((p) => ({
+      id: p.id,
+      key: p.key,
+      state: p.state,
+      text: p.tile.querySelector('.tile-state').textContent,
+      error: p.tile.querySelector('.tile-error').textContent,
+    })),
+  async stats(id) {
+    const p = players.get(id);
+    if (!p) return undefined;
+    const r = await p.pc.getStats();
+    const out = { framesDecoded: 0, frameWidth: 0, frameHeight: 0, connectionState: p.pc.connectionState };
+    r.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        out.framesDecoded = s.framesDecoded || 0;
+        out.frameWidth = s.frameWidth || 0;
+        out.frameHeight = s.frameHeight || 0;
+      }
+    });
+    return out;
+  },
+  /** FNV-1a of the player's current picture drawn on a canvas, with `:WxH`; '' before the first frame. */
+  pictureHash(id) {
+    const p = players.get(id);
+    if (!p || !p.video.videoWidth) return '';
+    const c = document.createElement('canvas');
+    c.width = p.video.videoWidth;
+    c.height = p.video.videoHeight;
+    const g = c.getContext('2d');
+    g.drawImage(p.video, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let h = 2166136261;
+    for (let i = 0; i < d.length; i += 4) {
+      h ^= d[i] + (d[i + 1] << 8) + (d[i + 2] << 16);
+      h = Math.imul(h, 16777619) >>> 0;
+    }
+    return `${h.toString(16)}:${c.width}x${c.height}`;
+  },
+};
+
+connect();

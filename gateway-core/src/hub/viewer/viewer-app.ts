@@ -1,0 +1,283 @@
+/**
+ * The hub's viewer web app: sign-in, the camera list, players. Mounted by the
+ * Hub on its own server: `/`, `/login`, `/logout`, `/static/*` and the
+ * `/viewer/ws` signalling WebSocket (the API keeps `/api/`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { defaultLogger, type Logger } from '../../util/index.js';
+import type { GatewayStatus } from '../api.js';
+import {
+  LoginLimiter,
+  SessionStore,
+  UserDirectory,
+  clearSessionCookie,
+  parseCookies,
+  sessionCookie,
+  sessionCookieName,
+  type Session,
+} from '../accounts/index.js';
+import { ViewerConnection, type ViewerIceConfig } from './connection.js';
+import { originAllowed } from './origin.js';
+import { resolveViewerOptions, type ResolvedViewerOptions, type ViewerOptions } from './options.js';
+import { defaultStaticDir, loadStaticFiles, SECURITY_HEADERS, sendStatic, type StaticFile } from './static-files.js';
+
+/** What the viewer needs from the hub it is mounted on. */
+export interface ViewerHost {
+  gatewayStatus(): GatewayStatus[];
+  kurentoUrl(gatewayId: string): string;
+  /** Whether the hub serves TLS (cookies get `Secure`, origins `https`). */
+  secure: boolean;
+  /** Calls `fn` whenever a gateway comes online or goes offline; returns the unsubscribe. */
+  watchGateways(fn: () => void): () => void;
+}
+
+const MAX_LOGIN_BODY = 4096;
+const NO_ICE: ViewerIceConfig = { browser: [] };
+
+export class ViewerApp {
+  readonly #o: ResolvedViewerOptions;
+  readonly #host: ViewerHost;
+  readonly #log: Logger;
+  readonly sessions: SessionStore;
+  readonly #limiter: LoginLimiter;
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Set<ViewerConnection>();
+  #users: UserDirectory | undefined;
+  #files = new Map<string, StaticFile>();
+  #unwatch: (() => void) | undefined;
+  #state: 'idle' | 'running' | 'closed' = 'idle';
+
+  constructor(opts: ViewerOptions, host: ViewerHost) {
+    this.#o = resolveViewerOptions(opts);
+    this.#host = host;
+    this.#log = opts.logger ?? defaultLogger('hub:viewer');
+    this.sessions = new SessionStore({ ttlMs: this.#o.sessionTtlMs, maxSessions: this.#o.maxSessions });
+    this.sessions.onEnd((s) => this.#endSession(s));
+    this.#limiter = new LoginLimiter(this.#o.login);
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#o.maxMessageBytes });
+  }
+
+  /** Reads the users file and the static files; the hub calls it before listening. */
+  async start(): Promise<void> {
+    this.#users = this.#o.usersFile
+      ? await UserDirectory.fromFile(this.#o.usersFile)
+      : UserDirectory.fromRecords(this.#o.users ?? []);
+    this.#files = await loadStaticFiles(this.#o.staticDir ?? defaultStaticDir());
+    this.#unwatch = this.#host.watchGateways(() => {
+      for (const c of this.#connections) c.sendCameras();
+    });
+    this.#state = 'running';
+  }
+
+  /** Viewer sockets open now. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /** Pushes the camera list to every page again (e.g. when an exposure state changed). */
+  refreshCameras(): void {
+    for (const c of this.#connections) c.sendCameras();
+  }
+
+  /** Handles the viewer's paths; false for others, so the hub can route them. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const method = req.method ?? 'GET';
+    if (path === '/') {
+      if (!this.#get(method, res)) return true;
+      if (!this.#session(req)) return (redirect(res, '/login'), true);
+      sendStatic(res, this.#files.get('index.html')!, req.headers['if-none-match'], method === 'HEAD');
+      return true;
+    }
+    if (path === '/login') {
+      if (method === 'POST') return (await this.#login(req, res), true);
+      if (!this.#get(method, res, 'GET, HEAD, POST')) return true;
+      if (this.#session(req)) return (redirect(res, '/'), true);
+      sendStatic(res, this.#files.get('login.html')!, req.headers['if-none-match'], method === 'HEAD');
+      return true;
+    }
+    if (path === '/logout') {
+      if (method !== 'POST') return (json(res, 405, { error: 'Use POST to sign out.' }, { Allow: 'POST' }), true);
+      if (!originAllowed(req, this.#host.secure, this.#o.allowedOrigins)) {
+        return (json(res, 403, { error: 'This request did not come from the camgate page.' }), true);
+      }
+      const s = this.#session(req);
+      if (s) this.sessions.destroy(s.id);
+      json(res, 200, { ok: true }, { 'Set-Cookie': clearSessionCookie(this.#host.secure) });
+      return true;
+    }
+    if (path.startsWith('/static/')) {
+      if (!this.#get(method, res)) return true;
+      const file = this.#files.get(path.slice('/static/'.length));
+      if (!file) return (json(res, 404, { error: 'not found' }), true);
+      sendStatic(res, file, req.headers['if-none-match'], method === 'HEAD');
+      return true;
+    }
+    if (path === '/viewer/ws') {
+      json(res, 426, { error: 'This address speaks WebSocket.' }, { Upgrade: 'websocket' });
+      return true;
+    }
+    return false;
+  }
+
+  /** Handles an upgrade on `/viewer/ws`: same origin, a live session, and a socket budget per session. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.#state !== 'running') return rejectUpgrade(socket, 503, 'Service Unavailable');
+    if (!originAllowed(req, this.#host.secure, this.#o.allowedOrigins)) {
+      this.#log.warn('viewer socket from a foreign origin refused', { origin: req.headers.origin });
+      return rejectUpgrade(socket, 403, 'Forbidden');
+    }
+    const session = this.#session(req);
+    const user = session && this.#users?.get(session.user);
+    if (!session || !user) return rejectUpgrade(socket, 401, 'Unauthorized');
+    const open = [...this.#connections].filter((c) => c.session.id === session.id).length;
+    if (open >= this.#o.maxSocketsPerSession) return rejectUpgrade(socket, 429, 'Too Many Requests');
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      void this.#iceFor(user.name).then((ice) => {
+        if (this.#state !== 'running' || !this.sessions.get(session.id)) return void ws.close(4401, 'signed out');
+        const conn = new ViewerConnection(ws, session, user, ice, {
+          gatewayStatus: () => this.#host.gatewayStatus(),
+          kurentoUrl: (id) => this.#host.kurentoUrl(id),
+          exposureFor: this.#o.exposureFor,
+          acceptCandidate: this.#o.acceptBrowserCandidate ?? (() => true),
+          limits: {
+            maxMessageBytes: this.#o.maxMessageBytes,
+            maxSdpChars: this.#o.maxSdpChars,
+            maxStreams: this.#o.maxStreamsPerSocket,
+            maxMessagesPerSecond: this.#o.maxMessagesPerSecond,
+            requestTimeoutMs: this.#o.requestTimeoutMs,
+          },
+          logger: this.#log.child(user.name),
+        });
+        this.#connections.add(conn);
+        ws.on('close', () => this.#connections.delete(conn));
+      });
+    });
+  }
+
+  async #iceFor(user: string): Promise<ViewerIceConfig> {
+    if (!this.#o.iceServersFor) return NO_ICE;
+    try {
+      const ice = await this.#o.iceServersFor(user);
+      return ice && Array.isArray(ice.browser) ? ice : NO_ICE;
+    } catch (err) {
+      this.#log.warn('iceServersFor failed; the viewer gets no ICE servers', { err });
+      return NO_ICE;
+    }
+  }
+
+  #get(method: string, res: ServerResponse, allow = 'GET, HEAD'): boolean {
+    if (method === 'GET' || method === 'HEAD') return true;
+    json(res, 405, { error: 'method not allowed' }, { Allow: allow });
+    return false;
+  }
+
+  #session(req: IncomingMessage): Session | undefined {
+    return this.sessions.get(parseCookies(req.headers.cookie).get(sessionCookieName(this.#host.secure)));
+  }
+
+  async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!originAllowed(req, this.#host.secure, this.#o.allowedOrigins)) {
+      return json(res, 403, { error: 'This request did not come from the camgate sign-in page.' });
+    }
+    // A JSON body cannot be sent cross-site without a CORS preflight, which this server never grants.
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      return json(res, 415, { error: 'Sign-in expects a JSON body.' });
+    }
+    const body = await readBody(req, MAX_LOGIN_BODY);
+    let name: unknown;
+    let password: unknown;
+    try {
+      if (body === undefined) throw new Error('too large');
+      ({ name, password } = JSON.parse(body) as { name?: unknown; password?: unknown });
+    } catch {
+      return json(res, 400, { error: 'The sign-in form was not readable.' });
+    }
+    if (typeof name !== 'string' || typeof password !== 'string' || name.length > 64 || password.length > 256) {
+      return json(res, 400, { error: 'Enter a user name and a password.' });
+    }
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const decision = this.#limiter.attempt(ip, name);
+    if (!decision.ok) {
+      const wait = Math.ceil(decision.retryAfterS / 60);
+      const who = decision.scope === 'ip' ? 'from this address' : 'for this account';
+      this.#log.warn('sign-in rate-limited', { ip, scope: decision.scope });
+      return json(
+        res,
+        429,
+        { error: `Too many sign-in attempts ${who}. Wait ${wait} minute${wait === 1 ? '' : 's'} and try again.` },
+        { 'Retry-After': String(decision.retryAfterS) },
+      );
+    }
+    const users = this.#users!;
+    await users.refresh().catch((err: unknown) => this.#log.error('users file unreadable', { err }));
+    const user = await users.verify(name, password);
+    if (!user) {
+      this.#limiter.failed(name);
+      this.#log.info('sign-in failed', { ip });
+      return json(res, 401, { error: 'Wrong user name or password.' });
+    }
+    this.#limiter.succeeded(name);
+    const old = this.#session(req);
+    if (old) this.sessions.destroy(old.id); // a fresh id at every sign-in (no session fixation)
+    const session = this.sessions.create(user.name);
+    this.#log.info('signed in', { user: user.name, ip });
+    json(
+      res,
+      200,
+      { ok: true, user: user.name },
+      { 'Set-Cookie': sessionCookie(session.id, { secure: this.#host.secure, maxAgeS: this.#o.sessionTtlMs / 1000 }) },
+    );
+  }
+
+  #endSession(s: Session): void {
+    for (const c of this.#connections) if (c.session.id === s.id) void c.close(4401, 'signed out');
+  }
+
+  /** Closes every viewer socket (releasing their players) and stops the session sweeper. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#unwatch?.();
+    await Promise.all([...this.#connections].map((c) => c.close(1001, 'hub shutting down')));
+    this.#connections.clear();
+    this.sessions.close();
+    this.#wss.close();
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(JSON.stringify(body));
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(303, { ...SECURITY_HEADERS, Location: location, 'Cache-Control': 'no-store' }).end();
+}
+
+/** Reads a request body up to `max` bytes; undefined when larger (the rest is discarded). */
+function readBody(req: IncomingMessage, max: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > max) over = true;
+      else chunks.push(d);
+    });
+    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
