@@ -1,0 +1,65 @@
+import { startCameraSim } from '../rtsp/index.js';
+import { CamgateError } from '../util/index.js';
+import { cliLogger, LOG_HELP, LOG_OPTIONS, parse } from './common.js';
+import { say, untilSignal } from './output.js';
+
+export const CAMERA_SIM_HELP = `camgate camera-sim — a simulated IP camera on loopback (RTSP, Digest auth, live H.264)
+
+Usage:
+  camgate camera-sim [--port 8554] [--username admin --password PASS]
+                     [--width 1280 --height 720 --fps 25 --gop 4] [--vulnerable]
+
+The picture shows a frame counter and a clock, so live video is easy to tell
+from a frozen frame. --vulnerable adds what a cheap DVR exposes (an HTTP admin
+page and a telnet login prompt) for the exposure checks to find.
+
+Options:
+      --port N          RTSP port (default 8554; 0 picks a free one)
+      --path P          stream path (default /stream1)
+      --username U      require Digest auth with this user name
+      --password P      ... and this password
+      --width/--height  picture size (default 1280x720)
+      --fps N           frames per second (default 25)
+      --gop S           seconds between keyframes (default 4)
+      --vulnerable      also serve an HTTP admin page and a telnet banner
+${LOG_HELP}`;
+
+function num(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new CamgateError('CAMGATE_USAGE', `--${name} ${v}: expected a number`);
+  return n;
+}
+
+export async function runCameraSim(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    ...LOG_OPTIONS,
+    port: { type: 'string' },
+    path: { type: 'string' },
+    username: { type: 'string' },
+    password: { type: 'string' },
+    width: { type: 'string' },
+    height: { type: 'string' },
+    fps: { type: 'string' },
+    gop: { type: 'string' },
+    vulnerable: { type: 'boolean' },
+  });
+  if (values.help) return (say(CAMERA_SIM_HELP), 0);
+  const sim = await startCameraSim({
+    port: num(values.port, 'port', 8554),
+    path: values.path ?? '/stream1',
+    username: values.username,
+    password: values.password,
+    width: num(values.width, 'width', 1280),
+    height: num(values.height, 'height', 720),
+    fps: num(values.fps, 'fps', 25),
+    gopSeconds: num(values.gop, 'gop', 4),
+    vulnerable: values.vulnerable ? { http: true, telnet: true } : undefined,
+    logger: cliLogger(values, 'camera-sim'),
+  });
+  say(`camgate camera-sim: ${sim.url}${values.username ? ' (Digest auth)' : ''}`);
+  if (sim.httpPort) say(`  vulnerable services: http://127.0.0.1:${sim.httpPort}/  telnet 127.0.0.1 ${sim.telnetPort}`);
+  await untilSignal();
+  await sim.close();
+  return 0;
+}

@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import { hubConfigSchema, loadConfigFile } from '../config/index.js';
+import { Hub } from '../hub/index.js';
+import { generateGatewayId, generateSecret, hashSecret, makeVerifier } from '../tunnel/index.js';
+import { CamgateError } from '../util/index.js';
+import { appendTo, editYamlConfig, idsIn } from './config-file.js';
+import { cliLogger, LOG_HELP, LOG_OPTIONS, parse, requireOption } from './common.js';
+import { say, untilSignal } from './output.js';
+
+export const HUB_HELP = `camgate hub — run the public hub gateways dial out to
+
+Usage:
+  camgate hub --config hub.yaml [options]
+  camgate hub add-gateway --config hub.yaml [--id ID] [--name NAME]
+  camgate hub add-token --config hub.yaml
+
+Commands:
+  (none)        serve /tunnel for gateways, /api/ and the Kurento endpoints
+  add-gateway   mint a gateway id and secret; store only the secret's verifier
+                in hub.yaml and print the secret once, for the gateway's config
+  add-token     mint an API token; store only its hash; print the token once
+
+Options:
+  -c, --config F       the hub configuration (YAML); see README "Hub configuration"
+      --id ID          gateway id for add-gateway (default: generated)
+      --name NAME      a name for the gateway (add-gateway)
+${LOG_HELP}`;
+
+const HUB_TEMPLATE = `# camgate hub configuration — see README "Hub configuration"
+listen:
+  host: 127.0.0.1
+  port: 8443
+# tls:
+#   certFile: /etc/camgate/hub.crt
+#   keyFile: /etc/camgate/hub.key
+kurento:
+  host: 127.0.0.1
+  port: 8889
+gateways: []
+apiTokens: []
+`;
+
+export async function runHub(argv: string[]): Promise<number> {
+  const sub = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
+  const rest = sub ? argv.slice(1) : argv;
+  const { values } = parse(rest, {
+    ...LOG_OPTIONS,
+    config: { type: 'string', short: 'c' },
+    id: { type: 'string' },
+    name: { type: 'string' },
+  });
+  if (values.help) return (say(HUB_HELP), 0);
+  const config = requireOption(values.config, 'config', 'camgate hub');
+  if (sub === 'add-gateway') return addGateway(config, values.id, values.name);
+  if (sub === 'add-token') return addToken(config);
+  if (sub !== undefined) throw new CamgateError('CAMGATE_USAGE', `camgate hub: unknown command "${sub}" (see --help)`);
+
+  const cfg = await loadConfigFile(hubConfigSchema, config);
+  const logger = cliLogger(values, 'hub');
+  const tls = cfg.tls ? { cert: await readFile(cfg.tls.certFile), key: await readFile(cfg.tls.keyFile) } : undefined;
+  const hub = await Hub.start({
+    listen: cfg.listen,
+    kurento: cfg.kurento,
+    tls,
+    allowInsecure: cfg.allowInsecure,
+    gateways: cfg.gateways,
+    apiTokenHashes: cfg.apiTokens,
+    logger,
+  });
+  say(`camgate hub: gateways dial ${hub.tunnelUrl}; Kurento endpoints at ${hub.kurentoUrl('GATEWAY_ID')}`);
+  const sig = await untilSignal();
+  logger.info('stopping', { signal: sig });
+  await hub.close();
+  return 0;
+}
+
+async function addGateway(config: string, id: string | undefined, name: string | undefined): Promise<number> {
+  const gatewayId = id ?? generateGatewayId();
+  const secret = generateSecret();
+  const verifier = await makeVerifier(secret);
+  await editYamlConfig(
+    config,
+    (doc) => {
+      if (idsIn(doc, 'gateways').has(gatewayId)) {
+        throw new CamgateError('CAMGATE_CONFIG', `${config}: gateway "${gatewayId}" already exists`);
+      }
+      appendTo(doc, 'gateways', { id: gatewayId, ...(name ? { name } : {}), secretHash: verifier });
+    },
+    HUB_TEMPLATE,
+  );
+  say(`Added gateway "${gatewayId}" to ${config} (the hub keeps only a verifier of its secret).`);
+  say("Put this in the gateway's gateway.yaml — the secret is shown only now:");
+  say('');
+  say('hub:');
+  say('  url: wss://YOUR-HUB/tunnel');
+  say(`  gatewayId: ${gatewayId}`);
+  say(`  secret: ${secret}`);
+  return 0;
+}
+
+async function addToken(config: string): Promise<number> {
+  const token = generateSecret();
+  const hash = await hashSecret(token);
+  await editYamlConfig(config, (doc) => appendTo(doc, 'apiTokens', hash), HUB_TEMPLATE);
+  say(`Added an API token to ${config}. Use it as "Authorization: Bearer TOKEN" — shown only now:`);
+  say(token);
+  return 0;
+}
