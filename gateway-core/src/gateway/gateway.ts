@@ -105,7 +105,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       logger: this.#log.child('tunnel'),
     });
     this.#tunnel.on('state', (state, info) => {
-      const level = state === 'refused' ? 'error' : state === 'connected' ? 'info' : 'debug';
+      // The tunnel logs its own transitions; a refusal is worth repeating at error level.
+      const level = state === 'refused' ? 'error' : 'debug';
       this.#log[level](`tunnel ${state}`, { ...info });
       this.emit('state', state, info);
     });

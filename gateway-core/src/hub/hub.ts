@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { TunnelServer, type TunnelPeer, type TunnelServerOptions } from '../tunnel/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { HubApi } from './api.js';
+import { ExposureService, type ExposureServiceConfig } from './exposure-service.js';
 import { GatewayDirectory, type GatewayRecord } from './gateway-directory.js';
 import { KurentoEndpoint } from './kurento-endpoint.js';
 import { isLoopbackHost } from './loopback.js';
@@ -24,7 +25,7 @@ export interface HubOptions {
   /** scrypt hashes of the API tokens. */
   apiTokenHashes?: string[];
   /** Tunnel tuning (limits, heartbeat, resume grace) passed to the TunnelServer. */
-  tunnel?: Omit<TunnelServerOptions, 'authenticate' | 'logger'>;
+  tunnel?: Omit<TunnelServerOptions, 'lookupVerifier' | 'logger'>;
   maxMessageBytes?: number;
   /**
    * TURN relay for viewers and the media backend: time-limited credentials are
@@ -32,6 +33,8 @@ export interface HubOptions {
    * Without it no relay is offered (fine when viewer and media share a network).
    */
   turn?: TurnOptions;
+  /** The outside exposure monitor (scans each online gateway's public address); off when unset. */
+  exposure?: ExposureServiceConfig;
   /**
    * The viewer web app (`/`, `/login`, `/logout`, `/static/*`, `/viewer/ws`): users file, session TTL, hooks.
    * Off when unset. Its ICE servers default to this hub's TURN credentials (`iceServersFor`).
@@ -69,6 +72,7 @@ export class Hub extends EventEmitter<HubEvents> {
   readonly #kurentoServer: http.Server;
   readonly #kurento: KurentoEndpoint;
   readonly #opts: HubOptions;
+  #exposure: ExposureService | undefined;
   #state: 'idle' | 'running' | 'closing' | 'closed' = 'idle';
 
   private constructor(opts: HubOptions) {
@@ -92,11 +96,16 @@ export class Hub extends EventEmitter<HubEvents> {
     this.directory = new GatewayDirectory(opts.gateways ?? []);
     this.tunnels = new TunnelServer({
       ...opts.tunnel,
-      authenticate: this.directory.authenticate,
+      lookupVerifier: this.directory.lookupVerifier,
       logger: this.#log.child('tunnel'),
     });
     this.tunnels.on('peer', (peer) => this.#watchPeer(peer));
-    this.api = new HubApi({ directory: this.directory, tunnels: this.tunnels, tokenHashes: opts.apiTokenHashes ?? [] });
+    this.api = new HubApi({
+      directory: this.directory,
+      tunnels: this.tunnels,
+      tokenHashes: opts.apiTokenHashes ?? [],
+      scan: (gatewayId) => this.#exposure?.scanNow(gatewayId),
+    });
     const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_HUB_OPTIONS.maxMessageBytes;
     this.#kurento = new KurentoEndpoint({ tunnels: this.tunnels, logger: this.#log.child('kurento'), maxMessageBytes });
     this.viewer = opts.viewer
@@ -159,7 +168,21 @@ export class Hub extends EventEmitter<HubEvents> {
   static async start(opts: HubOptions = {}): Promise<Hub> {
     const hub = new Hub(opts);
     await hub.viewer?.start();
-    await hub.#listen();
+    // Before listening, so it sees every gateway that connects.
+    if (opts.exposure) {
+      hub.#exposure = await ExposureService.create({
+        ...opts.exposure,
+        tunnels: hub.tunnels,
+        directory: hub.directory,
+        logger: hub.#log.child('exposure'),
+      });
+    }
+    try {
+      await hub.#listen();
+    } catch (err) {
+      await hub.#exposure?.close();
+      throw err;
+    }
     return hub;
   }
 
@@ -189,6 +212,11 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     this.#state = 'running';
     this.#log.info('hub listening', { url: this.url, kurento: this.kurentoUrl('GATEWAY_ID') });
+  }
+
+  /** The outside exposure monitor, when `exposure` is configured (`exposureFor()` for the viewer). */
+  get exposure(): ExposureService | undefined {
+    return this.#exposure;
   }
 
   /** The browser's `RTCPeerConnection` iceServers for `user`: fresh TURN credentials, or [] without TURN. */
@@ -240,6 +268,11 @@ export class Hub extends EventEmitter<HubEvents> {
       await this.viewer?.close();
     } catch (err) {
       this.#log.warn('closing the viewer failed', { err });
+    }
+    try {
+      await this.#exposure?.close();
+    } catch (err) {
+      this.#log.warn('closing the exposure monitor failed', { err });
     }
     try {
       this.#kurento.close();
