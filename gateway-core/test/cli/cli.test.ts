@@ -108,3 +108,32 @@ describe('camgate CLI', () => {
     assert.match(r.stderr, /\[CAMGATE_CONFIG\]/);
   });
 });
+
+describe('camgate demo', () => {
+  it('starts every part, prints the address and a password, and stops cleanly on SIGINT', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'demo', '--port', '0', '--width', '320', '--height', '240'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', () => out.includes('Press Ctrl-C') && resolve());
+      child.once('exit', (code) => reject(new Error(`demo exited early (${code}): ${out}`)));
+    });
+    const url = /Open\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+    const password = /Password\s+(\S+)/.exec(out)?.[1];
+    assert.ok(url && password && password.length >= 16, out);
+    const login = await fetch(new URL('/login', url), { redirect: 'manual' });
+    assert.equal(login.status, 200, 'the sign-in page is served');
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.match(out, /stopping/);
+  });
+});
