@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { hubConfigSchema, loadConfigFile } from '../config/index.js';
-import { Hub } from '../hub/index.js';
+import { addUser, Hub } from '../hub/index.js';
 import { generateGatewayId, generateSecret, hashSecret, makeVerifier } from '../tunnel/index.js';
-import { CamgateError } from '../util/index.js';
+import { CamgateError, SecretSet } from '../util/index.js';
 import { appendTo, editYamlConfig, idsIn } from './config-file.js';
-import { cliLogger, LOG_HELP, LOG_OPTIONS, parse, requireOption } from './common.js';
+import { cliLogger, LOG_HELP, LOG_OPTIONS, parse, readStdinLine, requireOption } from './common.js';
 import { say, untilSignal } from './output.js';
 
 export const HUB_HELP = `camgate hub — run the public hub gateways dial out to
@@ -13,17 +13,22 @@ Usage:
   camgate hub --config hub.yaml [options]
   camgate hub add-gateway --config hub.yaml [--id ID] [--name NAME]
   camgate hub add-token --config hub.yaml
+  camgate hub add-user --config hub.yaml --name NAME --cameras 'GATEWAY/CAMERA,GATEWAY/*' [--password-stdin]
 
 Commands:
   (none)        serve /tunnel for gateways, /api/ and the Kurento endpoints
   add-gateway   mint a gateway id and secret; store only the secret's verifier
                 in hub.yaml and print the secret once, for the gateway's config
   add-token     mint an API token; store only its hash; print the token once
+  add-user      add a viewer account to the users file named by viewer.usersFile,
+                granted the listed cameras; prints a generated password once
 
 Options:
   -c, --config F       the hub configuration (YAML); see README "Hub configuration"
       --id ID          gateway id for add-gateway (default: generated)
-      --name NAME      a name for the gateway (add-gateway)
+      --name NAME      a name for the gateway (add-gateway) or the user (add-user)
+      --cameras LIST   comma-separated grants for add-user: GATEWAY/CAMERA or GATEWAY/*
+      --password-stdin read the user's password from standard input (add-user)
 ${LOG_HELP}`;
 
 const HUB_TEMPLATE = `# camgate hub configuration — see README "Hub configuration"
@@ -48,15 +53,26 @@ export async function runHub(argv: string[]): Promise<number> {
     config: { type: 'string', short: 'c' },
     id: { type: 'string' },
     name: { type: 'string' },
+    cameras: { type: 'string' },
+    'password-stdin': { type: 'boolean' },
   });
   if (values.help) return (say(HUB_HELP), 0);
   const config = requireOption(values.config, 'config', 'camgate hub');
   if (sub === 'add-gateway') return addGateway(config, values.id, values.name);
   if (sub === 'add-token') return addToken(config);
+  if (sub === 'add-user') {
+    return addViewerUser(config, {
+      name: requireOption(values.name, 'name', 'camgate hub add-user'),
+      cameras: requireOption(values.cameras, 'cameras', 'camgate hub add-user'),
+      password: values['password-stdin'] ? await readStdinLine() : undefined,
+    });
+  }
   if (sub !== undefined) throw new CamgateError('CAMGATE_USAGE', `camgate hub: unknown command "${sub}" (see --help)`);
 
   const cfg = await loadConfigFile(hubConfigSchema, config);
-  const logger = cliLogger(values, 'hub');
+  const secrets = new SecretSet();
+  secrets.add(cfg.turn?.secret);
+  const logger = cliLogger(values, 'hub', secrets);
   const tls = cfg.tls ? { cert: await readFile(cfg.tls.certFile), key: await readFile(cfg.tls.keyFile) } : undefined;
   const hub = await Hub.start({
     listen: cfg.listen,
@@ -65,6 +81,9 @@ export async function runHub(argv: string[]): Promise<number> {
     allowInsecure: cfg.allowInsecure,
     gateways: cfg.gateways,
     apiTokenHashes: cfg.apiTokens,
+    viewer: cfg.viewer,
+    turn: cfg.turn,
+    exposure: cfg.exposure,
     logger,
   });
   say(`camgate hub: gateways dial ${hub.tunnelUrl}; Kurento endpoints at ${hub.kurentoUrl('GATEWAY_ID')}`);
@@ -104,5 +123,30 @@ async function addToken(config: string): Promise<number> {
   await editYamlConfig(config, (doc) => appendTo(doc, 'apiTokens', hash), HUB_TEMPLATE);
   say(`Added an API token to ${config}. Use it as "Authorization: Bearer TOKEN" — shown only now:`);
   say(token);
+  return 0;
+}
+
+async function addViewerUser(config: string, u: { name: string; cameras: string; password?: string }): Promise<number> {
+  const cfg = await loadConfigFile(hubConfigSchema, config);
+  if (!cfg.viewer) {
+    throw new CamgateError(
+      'CAMGATE_CONFIG',
+      `${config}: set viewer.usersFile first (where the viewer's accounts live)`,
+    );
+  }
+  const cameras = u.cameras
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  let result;
+  try {
+    result = await addUser(cfg.viewer.usersFile, { name: u.name, cameras, password: u.password });
+  } catch (err) {
+    if (err instanceof TypeError)
+      throw new CamgateError('CAMGATE_USAGE', err.message.replace(/^addUser: /, 'add-user: '));
+    throw err;
+  }
+  say(`Added viewer "${result.name}" to ${cfg.viewer.usersFile}, granted ${cameras.join(', ')}.`);
+  if (result.generatedPassword) say(`Password (shown only now): ${result.generatedPassword}`);
   return 0;
 }

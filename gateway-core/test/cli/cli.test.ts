@@ -137,3 +137,25 @@ describe('camgate demo', () => {
     assert.match(out, /stopping/);
   });
 });
+
+describe('camgate hub add-user', () => {
+  it('adds a viewer account with a generated password and refuses a bad grant', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'camgate-cli-'));
+    try {
+      const hubYaml = join(d, 'hub.yaml');
+      await writeFile(hubYaml, `viewer:\n  usersFile: ${join(d, 'users.json')}\n`);
+      const r = await camgate(['hub', 'add-user', '-c', hubYaml, '--name', 'alice', '--cameras', 'home/*, home/porch']);
+      assert.equal(r.code, 0, r.stderr);
+      const password = /Password \(shown only now\): (\S+)/.exec(r.stdout)?.[1];
+      assert.ok(password && password.length >= 16);
+      const users = await readFile(join(d, 'users.json'), 'utf8');
+      assert.match(users, /alice/);
+      assert.equal(users.includes(password), false, 'only a hash of the password is stored');
+      const bad = await camgate(['hub', 'add-user', '-c', hubYaml, '--name', 'bob', '--cameras', 'no-slash']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /cameras/);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+});
