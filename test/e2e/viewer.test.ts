@@ -84,12 +84,19 @@ describe('viewer web app in Chromium', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('signs in, lists only granted cameras, plays live video, shares one RTSP pull, releases on close', async () => {
+  it('signs in, lists only granted cameras, plays live video, shares one RTSP pull, releases on close', async (t) => {
     const page = await signIn(browser, hubUrl, ALICE.name, ALICE.password);
     assert.deepEqual((await listedCameras(page)).sort(), [`${GATEWAY_ID}/garage`, `${GATEWAY_ID}/porch`]);
     assert.match((await page.textContent('#user')) ?? '', /Signed in as alice/);
 
+    const clicked = performance.now();
     const id = await watch(page, `${GATEWAY_ID}/porch`);
+    await until(
+      () => stats(page, id),
+      (s) => s.framesDecoded > 0,
+    );
+    // Reported, not asserted (no wall-clock assertions): click → first decoded frame on loopback.
+    t.diagnostic(`first frame decoded ${Math.round(performance.now() - clicked)} ms after clicking Watch`);
     const s1 = await until(
       () => stats(page, id),
       (s) => s.framesDecoded >= 10,
@@ -194,6 +201,29 @@ describe('viewer web app in Chromium', () => {
     const list = messages.find((m) => m.type === 'cameras') as { cameras: { camera: string }[] };
     assert.deepEqual(list.cameras.map((c) => c.camera).sort(), ['garage', 'porch']);
     assert.equal(stack.engine.stats().pipelines, pipelines, 'nothing reached the media backend');
+
+    // An offer that looks like SDP but is not usable: the media backend refuses it, this viewer hears
+    // it in plain words, and what was built for it is released.
+    ws.send(
+      JSON.stringify({
+        type: 'start',
+        id: 'x2',
+        gateway: GATEWAY_ID,
+        camera: 'porch',
+        offer: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=garbage\r\n',
+      }),
+    );
+    const bad = await until(
+      async () => messages.find((m) => m.type === 'error' && m.id === 'x2'),
+      (m) => m !== undefined,
+    );
+    assert.equal(bad!.code, 'CAMGATE_VIEWER_BAD_OFFER');
+    assert.match(String(bad!.message), /^Your browser offered video the media server cannot use/);
+    await until(
+      async () => stack.engine.stats().pipelines,
+      (n) => n === pipelines,
+    );
+    assert.equal(ws.readyState, WebSocket.OPEN, 'the socket stays open for other players');
     ws.close();
   });
 

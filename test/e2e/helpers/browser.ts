@@ -55,8 +55,8 @@ export async function failedSignIn(page: Page, hubUrl: string, name: string, pas
   if (!page.url().endsWith('/login')) await page.goto(`${hubUrl}/login`);
   await page.fill('#name', name);
   await page.fill('#password', password);
-  await page.evaluate(() => {
-    document.getElementById('message')!.textContent = '';
+  await page.$eval('#message', (el) => {
+    el.textContent = '';
   });
   await page.click('#submit');
   const el = await page.waitForSelector('#message:not(:empty)');
@@ -65,7 +65,7 @@ export async function failedSignIn(page: Page, hubUrl: string, name: string, pas
 
 /** Camera keys (`GATEWAY/CAMERA`) listed on the page. */
 export function listedCameras(page: Page): Promise<string[]> {
-  return page.$$eval('#cameras li', (lis) => lis.map((li) => (li as HTMLElement).dataset.key ?? ''));
+  return page.$$eval('#cameras li', (lis) => lis.map((li) => li.getAttribute('data-key') ?? ''));
 }
 
 /** Clicks Watch on a camera and returns the new player's id. */
