@@ -66,7 +66,7 @@ export class EngineCore extends EventEmitter<EngineCoreEvents> implements Object
       sessionIds: () => this.sessions.ids(),
       factories: () => {
         const out: Record<'core' | 'elements' | 'filters', string[]> = { core: [], elements: [], filters: [] };
-        for (const [name, f] of FACTORIES) if (name !== 'RtpEndpoint') out[f.module].push(name);
+        for (const [name, f] of FACTORIES) out[f.module].push(name);
         return out;
       },
     });

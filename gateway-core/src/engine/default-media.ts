@@ -1,6 +1,6 @@
 import type { Logger } from '../util/index.js';
 import type { RtspClientOptions } from '../rtsp/index.js';
-import { SharedRtspSources, WebRtcPeer } from './media/index.js';
+import { RtpSender, SharedRtspSources, WebRtcPeer } from './media/index.js';
 import type { MediaPlane } from './media-plane.js';
 
 export interface DefaultMediaPlaneOptions {
@@ -23,6 +23,11 @@ export function createDefaultMediaPlane(opts: DefaultMediaPlaneOptions): MediaPl
       new WebRtcPeer({
         ...peerOpts,
         iceServers: peerOpts.iceServers.map((s) => ({ ...s })),
+        ...(opts.interfaceAddress ? { interfaceAddress: opts.interfaceAddress } : {}),
+      }),
+    createRtpSender: (rtpOpts) =>
+      new RtpSender({
+        ...rtpOpts,
         ...(opts.interfaceAddress ? { interfaceAddress: opts.interfaceAddress } : {}),
       }),
   };

@@ -53,8 +53,28 @@ export interface WebRtcPeerLike extends EventEmitter {
   close(): Promise<void>;
 }
 
+export interface RtpSenderLikeOptions {
+  /** SDES master key+salt (30 bytes) and suite; without it plain RTP/AVP. */
+  crypto?: { suite: 'AES_128_CM_HMAC_SHA1_80' | 'AES_128_CM_HMAC_SHA1_32'; keyAndSalt: Buffer };
+  ipv6?: boolean;
+  logger?: Logger;
+}
+
+/** A plain RTP / SDES-SRTP sender (src/engine/media/rtp-sender.ts). */
+export interface RtpSenderLike extends EventEmitter {
+  readonly mtu: number;
+  setMtu(mtu: number): void;
+  generateOffer(): Promise<string>;
+  processOffer(sdp: string): Promise<string>;
+  processAnswer(sdp: string): Promise<void>;
+  feed(au: AccessUnit): void;
+  close(): Promise<void>;
+}
+
 /** What the engine needs from a media plane: shared sources and a peer factory. */
 export interface MediaPlane {
   readonly sources: RtspSourcesLike;
   createPeer(opts: WebRtcPeerLikeOptions): WebRtcPeerLike;
+  /** RtpEndpoint media; a plane without it makes RtpEndpoint answer NOT_IMPLEMENTED. */
+  createRtpSender?(opts: RtpSenderLikeOptions): RtpSenderLike;
 }

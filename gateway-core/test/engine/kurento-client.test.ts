@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import kurentoClient from 'kurento-client';
 import { connectClient, startEngine, type Kc } from '../helpers/engine.js';
 
 /** kurento-client hands a failed call to its callback (the default one only logs it). */
@@ -34,7 +35,7 @@ describe('KurentoEngine with kurento-client', () => {
       ['core', 'elements', 'filters'],
     );
     const elements = info.modules.find((m: { name: string }) => m.name === 'elements');
-    assert.deepEqual(elements.factories, ['PlayerEndpoint', 'WebRtcEndpoint']);
+    assert.deepEqual(elements.factories, ['PlayerEndpoint', 'WebRtcEndpoint', 'RtpEndpoint']);
     assert.equal(engine.stats().sessions, 1);
   });
 
@@ -127,12 +128,21 @@ describe('KurentoEngine with kurento-client', () => {
       assert.equal(err.message, "'offer' parameter is required");
       return true;
     });
-    // RtpEndpoint is a known type the engine does not build yet
-    await assert.rejects(createCb(pipeline, 'RtpEndpoint', {}), (err: Error & { code: number }) => {
-      assert.equal(err.code, 40006);
-      assert.match(err.message, /RtpEndpoint is not supported yet/);
-      return true;
-    });
+    // RtpEndpoint with an SDES key of the wrong size: a clear error that does not echo the key
+    await assert.rejects(
+      createCb(pipeline, 'RtpEndpoint', {
+        crypto: new (kurentoClient.getComplexType('SDES'))({
+          crypto: 'AES_128_CM_HMAC_SHA1_80',
+          keyBase64: 'c2hvcnQ=',
+        }),
+      }),
+      (err: Error & { code: number }) => {
+        assert.equal(err.code, 40107);
+        assert.match(err.message, /30-byte master key\+salt/);
+        assert.ok(!err.message.includes('c2hvcnQ='));
+        return true;
+      },
+    );
     assert.equal(engine.stats().objects, 2);
   });
 });

@@ -3,6 +3,7 @@ import { isPlainObject, requireString, type Params } from '../params.js';
 import type { MediaObject, ObjectHost } from './media-object.js';
 import { MediaPipeline } from './media-pipeline.js';
 import { PlayerEndpoint } from './player-endpoint.js';
+import { RtpEndpoint } from './rtp-endpoint.js';
 import { normaliseTypeName } from './types.js';
 import { WebRtcEndpoint } from './webrtc-endpoint.js';
 
@@ -39,11 +40,7 @@ export const FACTORIES: ReadonlyMap<string, { module: 'core' | 'elements'; creat
     'RtpEndpoint',
     {
       module: 'elements',
-      create: (host, _sid, p) => {
-        pipelineParam(host, p);
-        // Planned: SRTP to Apple devices (HomeKit). The MediaElement base already has the hooks.
-        throw new KurentoRpcError('NOT_IMPLEMENTED', 'RtpEndpoint is not supported yet by the camgate engine');
-      },
+      create: (host, sid, p) => new RtpEndpoint(host, sid, pipelineParam(host, p), p),
     },
   ],
 ]);

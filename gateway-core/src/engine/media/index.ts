@@ -25,3 +25,13 @@ export {
 } from './h264-sdp.js';
 export { GopCache } from './gop-cache.js';
 export { TimestampRebaser, type TimestampRebaserOptions } from './timestamp-rebaser.js';
+export {
+  RtpSender,
+  DEFAULT_RTP_SENDER_OPTIONS,
+  RTP_SENDER_MTU_RANGE,
+  type RtpSenderEvents,
+  type RtpSenderOptions,
+  type RtpSenderStats,
+} from './rtp-sender.js';
+export { SrtpProtector, SRTP_SUITES, deriveSessionKey, sdpSuiteName, type SrtpSuite } from './srtp.js';
+export { parseRemoteRtp, buildLocalRtp, assertUnicastTarget, type RemoteRtpDescription } from './rtp-sdp.js';

@@ -1,0 +1,201 @@
+import { redactString } from '../../util/index.js';
+import { KurentoRpcError, type KurentoErrorName } from '../errors.js';
+import type { AccessUnit, RtpSenderLike, RtpSenderLikeOptions } from '../media-plane.js';
+import { isPlainObject, optionalBoolean, optionalString, requireInt, requireString, type Params } from '../params.js';
+import { MediaElement } from './media-element.js';
+import type { ObjectHost } from './media-object.js';
+import type { MediaPipeline } from './media-pipeline.js';
+import { RTP_ENDPOINT_TYPE } from './types.js';
+
+const MAX_SDP_CHARS = 65_536;
+/** SDES master key (16 bytes) + master salt (14 bytes) for the AES-128 suites (RFC 3711 §8.2, RFC 4568 §6.1). */
+const KEY_AND_SALT_BYTES = 30;
+/** Kurento's `CryptoSuite` enum (elements.kmd.json) and what the engine does with each. */
+const SUPPORTED_SUITES = ['AES_128_CM_HMAC_SHA1_80', 'AES_128_CM_HMAC_SHA1_32'] as const;
+const KNOWN_SUITES = [...SUPPORTED_SUITES, 'AES_256_CM_HMAC_SHA1_32', 'AES_256_CM_HMAC_SHA1_80'];
+const BANDWIDTH_PROPERTIES = [
+  'minVideoRecvBandwidth',
+  'minVideoSendBandwidth',
+  'maxVideoSendBandwidth',
+  'maxVideoRecvBandwidth',
+  'maxAudioRecvBandwidth',
+];
+
+type ConnState = 'CONNECTED' | 'DISCONNECTED';
+type Crypto = NonNullable<RtpSenderLikeOptions['crypto']>;
+
+/**
+ * Reads Kurento's `SDES` complex type: `crypto` (the suite) and the master
+ * key+salt as `keyBase64`, or as `key` — a 30-character plain string as KMS
+ * takes it, or its 40-character base64 form. Errors never echo the key.
+ */
+export function parseSdes(raw: unknown): Crypto | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isPlainObject(raw)) throw new KurentoRpcError('MARSHALL_ERROR', "'crypto' parameter should be an SDES");
+  const suite = optionalString(raw, 'crypto', 32) ?? 'AES_128_CM_HMAC_SHA1_80'; // KMS's default suite
+  if (!KNOWN_SUITES.includes(suite)) {
+    throw new KurentoRpcError('MARSHALL_ERROR', `'crypto.crypto' must be one of ${KNOWN_SUITES.join(', ')}`);
+  }
+  if (!(SUPPORTED_SUITES as readonly string[]).includes(suite)) {
+    throw new KurentoRpcError(
+      'MEDIA_OBJECT_OPERATION_NOT_SUPPORTED',
+      `The camgate engine implements ${SUPPORTED_SUITES.join(' and ')} only`,
+    );
+  }
+  const b64 = optionalString(raw, 'keyBase64', 128);
+  const plain = optionalString(raw, 'key', 128);
+  let keyAndSalt: Buffer | undefined;
+  if (b64 !== undefined) keyAndSalt = decodeBase64(b64);
+  else if (plain !== undefined && plain.length === KEY_AND_SALT_BYTES && isLatin1(plain)) {
+    keyAndSalt = Buffer.from(plain, 'latin1');
+  } else if (plain !== undefined) keyAndSalt = decodeBase64(plain);
+  if (!keyAndSalt || keyAndSalt.length !== KEY_AND_SALT_BYTES) {
+    throw new KurentoRpcError(
+      'MEDIA_OBJECT_ILLEGAL_PARAM_ERROR',
+      `'crypto' needs a ${KEY_AND_SALT_BYTES}-byte master key+salt in 'keyBase64' (or 'key')`,
+    );
+  }
+  return { suite: suite as Crypto['suite'], keyAndSalt };
+}
+
+function isLatin1(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+function decodeBase64(s: string): Buffer | undefined {
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(s) && s.length % 4 === 0 ? Buffer.from(s, 'base64') : undefined;
+}
+
+/**
+ * Kurento's RtpEndpoint: plain RTP or SDES-SRTP (no ICE, no DTLS) to the
+ * address and port the remote description names — what the Homebridge plugin
+ * uses to stream a camera to an Apple device. The engine only sends; the
+ * connected player's H.264 goes out unchanged (no transcoding, so a requested
+ * resolution is not honoured). See media/rtp-sender.ts for the security note.
+ */
+export class RtpEndpoint extends MediaElement {
+  readonly #crypto: Crypto | undefined;
+  readonly #ipv6: boolean;
+  #sender: RtpSenderLike | undefined;
+  #onFlow: ((s: 'FLOWING' | 'NOT_FLOWING') => void) | undefined;
+  #negotiated = false;
+  #localSdp: string | null = null;
+  #remoteSdp: string | null = null;
+  #mtu = 1200; // bytes, KMS's BaseRtpEndpoint default
+  #state: ConnState = 'DISCONNECTED';
+
+  constructor(host: ObjectHost, ownerSession: string, pipeline: MediaPipeline, params: Params) {
+    const crypto = parseSdes(params.crypto);
+    const ipv6 = optionalBoolean(params, 'useIpv6') ?? false;
+    if (!host.media?.createRtpSender) {
+      throw new KurentoRpcError('NOT_IMPLEMENTED', 'RtpEndpoint media is not available in this engine build');
+    }
+    super(host, RTP_ENDPOINT_TYPE, pipeline.childId('RtpEndpoint'), ownerSession, pipeline);
+    this.#crypto = crypto;
+    this.#ipv6 = ipv6;
+    this.define('generateOffer', (p) => this.#generateOffer(p));
+    this.define('processOffer', (p) => this.#processOffer(p));
+    this.define('processAnswer', (p) => this.#processAnswer(p));
+    this.define('getLocalSessionDescriptor', () => this.#localSdp);
+    this.define('getRemoteSessionDescriptor', () => this.#remoteSdp);
+    this.define('getConnectionState', () => this.#state);
+    this.define('getMediaState', () => this.#state);
+    this.define('getMtu', () => this.#mtu);
+    this.define('setMtu', (p) => {
+      const mtu = requireInt(p, 'mtu', 128, 65_507);
+      this.#mtu = mtu;
+      this.#sender?.setMtu(mtu);
+    });
+    this.defineIntProperties(BANDWIDTH_PROPERTIES, 0, 10_000_000);
+    this.refuse(['requestKeyframe'], 'receivers start from the cached GOP of the source');
+  }
+
+  protected override mediaSink(): ((au: AccessUnit) => void) | undefined {
+    const sender = this.#negotiated ? this.#sender : undefined;
+    return sender ? (au) => sender.feed(au) : undefined;
+  }
+
+  #ensureSender(): RtpSenderLike {
+    if (this.#sender) return this.#sender;
+    const sender = this.host.media!.createRtpSender!({
+      ...(this.#crypto ? { crypto: this.#crypto } : {}),
+      ipv6: this.#ipv6,
+      logger: this.host.logger.child('rtp'),
+    });
+    sender.setMtu(this.#mtu);
+    this.#onFlow = (s) => this.setFlowOut(s);
+    sender.on('mediaFlowOut', this.#onFlow);
+    this.#sender = sender;
+    return sender;
+  }
+
+  async #sdp<T>(errorType: KurentoErrorName, what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (err instanceof KurentoRpcError) throw err;
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new KurentoRpcError(errorType, redactString(`Error ${what}: ${msg}`).slice(0, 512));
+    }
+  }
+
+  async #generateOffer(p: Params): Promise<string> {
+    if (p.options !== undefined && p.options !== null && !isPlainObject(p.options)) {
+      throw new KurentoRpcError('MARSHALL_ERROR', "'options' parameter should be an OfferOptions");
+    }
+    if (this.#localSdp !== null) throw new KurentoRpcError('SDP_END_POINT_GENERATE_OFFER_ERROR', 'Offer already made');
+    const sender = this.#ensureSender();
+    const offer = await this.#sdp('SDP_END_POINT_GENERATE_OFFER_ERROR', 'generating offer', () =>
+      sender.generateOffer(),
+    );
+    this.#localSdp = offer;
+    return offer;
+  }
+
+  async #processOffer(p: Params): Promise<string> {
+    const offer = requireString(p, 'offer', MAX_SDP_CHARS);
+    if (this.#localSdp !== null || this.#negotiated) {
+      throw new KurentoRpcError('SDP_END_POINT_PROCESS_OFFER_ERROR', 'Endpoint already negotiated');
+    }
+    const sender = this.#ensureSender();
+    const answer = await this.#sdp('SDP_END_POINT_PROCESS_OFFER_ERROR', 'processing offer', () =>
+      sender.processOffer(offer),
+    );
+    this.#remoteSdp = offer;
+    this.#localSdp = answer;
+    this.#negotiatedNow();
+    return answer;
+  }
+
+  async #processAnswer(p: Params): Promise<string> {
+    const answer = requireString(p, 'answer', MAX_SDP_CHARS);
+    const sender = this.#sender;
+    if (!sender || this.#localSdp === null || this.#remoteSdp !== null) {
+      throw new KurentoRpcError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer waiting for an answer');
+    }
+    await this.#sdp('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'processing answer', () => sender.processAnswer(answer));
+    this.#remoteSdp = answer;
+    this.#negotiatedNow();
+    return this.#localSdp;
+  }
+
+  #negotiatedNow(): void {
+    this.#negotiated = true;
+    // No handshake on plain RTP/SDES: the "connection" exists once both descriptions are known.
+    this.#state = 'CONNECTED';
+    this.raise('ConnectionStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });
+    this.raise('MediaStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });
+    this.raise('MediaSessionStarted');
+    this.refreshSources();
+  }
+
+  protected override async onRelease(): Promise<void> {
+    await super.onRelease();
+    const sender = this.#sender;
+    this.#sender = undefined;
+    if (!sender) return;
+    if (this.#onFlow) sender.off('mediaFlowOut', this.#onFlow);
+    await sender.close();
+  }
+}
