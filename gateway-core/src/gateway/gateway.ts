@@ -25,8 +25,8 @@ export interface GatewayOptions {
   sessionGraceMs?: number;
   /** Largest JSON-RPC message relayed, each direction. */
   maxMessageBytes?: number;
-  /** Tunnel tuning (backoff, heartbeat) passed through to the TunnelClient. */
-  tunnel?: Pick<TunnelClientOptions, 'backoff' | 'heartbeatMs' | 'deadAfterMs'>;
+  /** Tunnel tuning (backoff, heartbeat, how long detached channels wait for the hub) passed to the TunnelClient. */
+  tunnel?: Pick<TunnelClientOptions, 'backoff' | 'heartbeatMs' | 'deadAfterMs' | 'resumeGraceMs'>;
   logger?: Logger;
 }
 
