@@ -1,0 +1,199 @@
+'use strict';
+const { EventEmitter } = require('node:events');
+const fs = require('node:fs/promises');
+const path = require('node:path');
+const { loadCore } = require('./core.js');
+
+/** Tunnel states the gateway reports, plus the runtime's own (before the tunnel exists). */
+const STATES = ['idle', 'starting', 'unconfigured', 'failed', 'connecting', 'connected', 'reconnecting', 'refused', 'closed'];
+
+/**
+ * One running camgate gateway inside Node-RED: the flag store, the built-in
+ * engine when chosen, and the Gateway dialling out. The config node owns one;
+ * the nodes that use it listen to its events.
+ *
+ * Events: `status` (state, info) · `event` (payload of camgate-events) ·
+ * `transition` (FlagTransition from the store).
+ */
+class GatewayRuntime extends EventEmitter {
+  /**
+   * @param {object} o
+   * @param {string} o.hubUrl
+   * @param {string} o.gatewayId
+   * @param {string|undefined} o.secret
+   * @param {string|undefined} o.fingerprint256
+   * @param {boolean} o.allowInsecure
+   * @param {'engine'|'kms'} o.backend
+   * @param {string|undefined} o.kmsUrl
+   * @param {() => object[]} o.cameras  resolves {id, name, url, host, ports, username, password} once every
+   *   config node of the flow exists (Node-RED orders config nodes only by single-id properties)
+   * @param {string|undefined} o.flagFile  JSONL file of the flag store; undefined = memory only
+   * @param {(level: string, msg: string) => void} o.log  Node-RED's node.log/warn/error
+   */
+  constructor(o) {
+    super();
+    this.o = o;
+    this.gatewayId = o.gatewayId;
+    this.state = 'idle';
+    this.info = {};
+    /** Cameras without credentials or addresses: what the other nodes may show. */
+    this.cameras = [];
+    this.cameraConfigs = [];
+    this.store = undefined;
+    this.gateway = undefined;
+    this.engine = undefined;
+    this.closing = false;
+    this.ready = this.#start();
+  }
+
+  /** Cameras as the LAN audit needs them (addresses, never credentials). */
+  auditCameras() {
+    return this.cameraConfigs.map((c) => {
+      const u = safeUrl(c.url);
+      const host = c.host || (u ? u.hostname.replace(/^\[|\]$/g, '') : '');
+      const out = { id: c.id, name: c.name, host };
+      if (u) out.rtsp = { port: u.port ? Number(u.port) : 554, path: u.pathname || '/' };
+      return out;
+    });
+  }
+
+  #setState(state, info = {}) {
+    this.state = state;
+    this.info = info;
+    this.emit('status', state, info);
+  }
+
+  async #start() {
+    const core = await loadCore();
+    this.cameraConfigs = this.o.cameras();
+    this.cameras = this.cameraConfigs.map((c) => ({ id: c.id, name: c.name }));
+    const secrets = new core.SecretSet();
+    secrets.add(this.o.secret);
+    for (const c of this.cameraConfigs) secrets.add(c.password);
+    const log = this.o.log;
+    const logger = core.createLogger(
+      'camgate',
+      (r) => {
+        const fields = Object.keys(r.fields).length ? ` ${JSON.stringify(r.fields)}` : '';
+        log(r.level, `${r.component}: ${r.msg}${fields}`);
+      },
+      secrets,
+    );
+    this.logger = logger;
+    try {
+      if (this.o.flagFile) await fs.mkdir(path.dirname(this.o.flagFile), { recursive: true });
+      this.store = await core.FlagStore.open({ path: this.o.flagFile, logger: logger.child('flags') });
+      this.store.on('transition', (t) => this.emit('transition', t));
+    } catch (err) {
+      this.#setState('failed', { reason: core.redact(String(err.message), secrets.values()) });
+      return;
+    }
+    if (this.closing) return;
+    if (!this.o.secret) {
+      this.#setState('unconfigured', { reason: 'gateway secret is not set' });
+      logger.warn('not dialling the hub: the gateway secret is not set (credentials are not part of exported flows)');
+      return;
+    }
+    let config;
+    try {
+      config = core.validateConfig(
+        core.gatewayConfigSchema,
+        {
+          hub: {
+            url: this.o.hubUrl,
+            gatewayId: this.o.gatewayId,
+            secret: this.o.secret,
+            ...(this.o.fingerprint256 ? { tls: { fingerprint256: this.o.fingerprint256 } } : {}),
+            ...(this.o.allowInsecure ? { allowInsecure: true } : {}),
+          },
+          mediaBackend: { url: this.o.backend === 'kms' ? this.o.kmsUrl : 'ws://127.0.0.1:8888/kurento' },
+          cameras: this.cameraConfigs.map(toCameraConfig),
+        },
+        'camgate-gateway',
+      );
+    } catch (err) {
+      this.#setState('failed', { reason: String(err.message).replace(/\s+/g, ' '), code: err.code });
+      logger.error(String(err.message));
+      return;
+    }
+    try {
+      let backendUrl = config.mediaBackend.url;
+      if (this.o.backend !== 'kms') {
+        // The built-in engine listens on loopback only, on a port the OS picks.
+        this.engine = await core.KurentoEngine.start({ host: '127.0.0.1', port: 0, logger: logger.child('engine') });
+        backendUrl = this.engine.url;
+      }
+      if (this.closing) return;
+      const gw = new core.Gateway({
+        hub: config.hub,
+        mediaBackendUrl: backendUrl,
+        cameras: config.cameras,
+        logger: logger.child('gateway'),
+      });
+      this.gateway = gw;
+      gw.on('state', (state, info) => {
+        this.#setState(state, info);
+        this.emit('event', { type: 'tunnel', state, ...pick(info, ['reason', 'code', 'nextRetryMs']) });
+      });
+      gw.on('viewing', (e) => this.emit('event', { type: 'viewing', cameraId: e.cameraId, channel: e.channel }));
+      gw.on('refused', (e) => this.emit('event', { type: 'refused', method: e.method, rule: e.rule, channel: e.channel }));
+      gw.on('channel', (e) => this.emit('event', { type: 'channel', channel: e.channel, open: e.open }));
+      gw.on('released', (e) => this.emit('event', { type: 'released', objects: e.objects }));
+      this.#setState('connecting', {});
+      gw.start();
+    } catch (err) {
+      this.#setState('failed', { reason: core.redact(String(err.message), secrets.values()), code: err.code });
+      logger.error('could not start', { error: err });
+    }
+  }
+
+  /** Stops the gateway, the engine and the store; each in its own try so one failure leaks nothing else. Idempotent. */
+  async close() {
+    if (this.closing) return this.closed;
+    this.closing = true;
+    this.closed = (async () => {
+      await this.ready.catch(() => undefined);
+      for (const part of [this.gateway, this.engine, this.store]) {
+        try {
+          await part?.close();
+        } catch (err) {
+          this.o.log('warn', `close failed: ${err.message}`);
+        }
+      }
+      this.#setState('closed', {});
+      this.removeAllListeners();
+    })();
+    return this.closed;
+  }
+}
+
+function toCameraConfig(c) {
+  const out = { id: c.id, name: c.name, url: c.url };
+  if (c.username) out.username = c.username;
+  if (c.password) out.password = c.password;
+  if (c.host) out.host = c.host;
+  if (c.ports?.length) out.ports = c.ports;
+  return out;
+}
+
+function safeUrl(u) {
+  try {
+    return new URL(u);
+  } catch {
+    return undefined;
+  }
+}
+
+function pick(o, keys) {
+  const out = {};
+  for (const k of keys) if (o?.[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** Where a gateway's flags live across restarts: `<userDir>/camgate/flags-<id>.jsonl`. */
+function flagFileFor(userDir, gatewayId) {
+  if (!userDir || !/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(gatewayId)) return undefined;
+  return path.join(userDir, 'camgate', `flags-${gatewayId}.jsonl`);
+}
+
+module.exports = { GatewayRuntime, STATES, flagFileFor };

@@ -1,0 +1,152 @@
+'use strict';
+const { loadCore } = require('../lib/core.js');
+const { exposureStatus } = require('../lib/status.js');
+const { transitionMessage } = require('./camgate-flags.js');
+const { parsePorts } = require('../lib/validate.js');
+
+/** Longest schedule: one week, in minutes (setInterval's limit is ~24.8 days). */
+const MAX_INTERVAL_MIN = 7 * 24 * 60;
+
+/**
+ * camgate-exposure: runs the gateway's LAN audit (telnet on cameras, UPnP
+ * mappings to cameras, opt-in default credentials) on an input message or
+ * every N minutes. Output 1: one message per flag raised or cleared by the
+ * audit. Output 2: one summary per audit. Status: the worst current state of
+ * the gateway's flags (exposed > at risk > ok), whatever raised them.
+ */
+module.exports = function (RED) {
+  function CamgateExposureNode(n) {
+    RED.nodes.createNode(this, n);
+    const node = this;
+    node.gateway = RED.nodes.getNode(n.gateway);
+    if (!node.gateway || !node.gateway.runtime) {
+      node.status({ fill: 'red', shape: 'ring', text: 'no gateway' });
+      node.error('camgate-exposure: choose a camgate-gateway');
+      return;
+    }
+    const runtime = node.gateway.runtime;
+    const intervalMin = Number(n.intervalMin || 0);
+    if (!Number.isFinite(intervalMin) || intervalMin < 0 || intervalMin > MAX_INTERVAL_MIN) {
+      node.status({ fill: 'red', shape: 'ring', text: 'bad schedule' });
+      node.error(`intervalMin: ${n.intervalMin} is not a number of minutes from 0 (off) to ${MAX_INTERVAL_MIN}`);
+      return;
+    }
+    let telnetPorts;
+    try {
+      telnetPorts = parsePorts(n.telnetPorts, 'telnet ports');
+    } catch (err) {
+      node.status({ fill: 'red', shape: 'ring', text: 'bad telnet ports' });
+      node.error(err.message);
+      return;
+    }
+    const upnp = { enabled: n.upnp !== false };
+    if (typeof n.ssdpAddress === 'string' && n.ssdpAddress.trim() !== '') upnp.ssdpAddress = n.ssdpAddress.trim();
+    if (Number(n.ssdpPort) > 0) upnp.ssdpPort = Number(n.ssdpPort);
+    const auditOptions = {
+      telnet: { enabled: n.telnet !== false },
+      upnp,
+      defaultCredentials: { enabled: n.defaultCredentials === true },
+    };
+    let running;
+    let timer;
+    let closed = false;
+    const abort = new AbortController();
+
+    const showWorst = async () => {
+      const core = await loadCore();
+      if (closed || !runtime.store) return;
+      node.status(exposureStatus(core.exposureOf(runtime.store.list({ gatewayId: runtime.gatewayId }), '')));
+    };
+    const onTransition = () => void showWorst().catch(() => undefined);
+    runtime.on('transition', onTransition);
+    runtime.ready.then(onTransition, () => undefined);
+
+    /** One audit; resolves with [transitions, summary]. */
+    const audit = async () => {
+      const core = await loadCore();
+      await runtime.ready;
+      if (!runtime.store) throw new Error(`gateway ${runtime.gatewayId} is not running (${runtime.state})`);
+      const transitions = [];
+      const store = runtime.store;
+      const lan = new core.LanAudit({
+        gatewayId: runtime.gatewayId,
+        cameras: runtime
+          .auditCameras()
+          .map((c) => (telnetPorts.length ? { ...c, telnetPorts } : c)),
+        flags: {
+          reconcile: async (scope, found) => {
+            const t = await store.reconcile(scope, found);
+            transitions.push(...t);
+            return t;
+          },
+        },
+        ...auditOptions,
+        logger: runtime.logger?.child('audit'),
+      });
+      node.status({ fill: 'blue', shape: 'ring', text: 'auditing' });
+      const result = await lan.run({ signal: abort.signal });
+      const summary = core.exposureOf(store.list({ gatewayId: runtime.gatewayId }), result.finishedAt);
+      return [
+        transitions,
+        {
+          gatewayId: runtime.gatewayId,
+          startedAt: result.startedAt,
+          finishedAt: result.finishedAt,
+          checked: result.checked,
+          errors: result.errors.map((e) => ({ kind: e.kind, code: e.error.code, message: e.error.message })),
+          raised: transitions.filter((t) => t.to === 'raised').length,
+          cleared: transitions.filter((t) => t.to === 'cleared').length,
+          exposure: summary,
+        },
+      ];
+    };
+
+    const run = (msg, send, done) => {
+      if (running) {
+        done(new Error('camgate-exposure: an audit is already running; this trigger was ignored'));
+        return;
+      }
+      running = audit()
+        .then(([transitions, summary]) => {
+          if (closed) return done();
+          const base = msg ? RED.util.cloneMessage(msg) : {};
+          const flagMsgs = transitions.map((t) => ({ ...base, ...transitionMessage(t) }));
+          send([flagMsgs, { ...base, topic: `camgate/${summary.gatewayId}/audit`, payload: summary }]);
+          void showWorst().catch(() => undefined);
+          done();
+        })
+        .catch((err) => {
+          if (closed) return done();
+          node.status({ fill: 'red', shape: 'ring', text: 'audit failed' });
+          done(err instanceof Error ? err : new Error(String(err)));
+        })
+        .finally(() => {
+          running = undefined;
+        });
+    };
+
+    node.on('input', (msg, send, done) => run(msg, send, done));
+    if (intervalMin > 0) {
+      timer = setInterval(
+        () => run(undefined, (m) => node.send(m), (err) => err && node.error(err.message)),
+        intervalMin * 60_000,
+      );
+    }
+    if (n.runOnDeploy === true) {
+      // After the gateway's store is open; errors surface like a scheduled run's.
+      setImmediate(() => !closed && run(undefined, (m) => node.send(m), (err) => err && node.error(err.message)));
+    }
+
+    node.on('close', (removed, done) => {
+      closed = true;
+      clearInterval(timer);
+      runtime.off('transition', onTransition);
+      abort.abort(new Error('node closed'));
+      Promise.resolve(running).then(
+        () => done(),
+        () => done(),
+      );
+    });
+  }
+  RED.nodes.registerType('camgate-exposure', CamgateExposureNode);
+};

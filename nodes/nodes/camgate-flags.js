@@ -1,0 +1,45 @@
+'use strict';
+
+/**
+ * camgate-flags: one message per flag transition (raised / cleared), from
+ * every source that feeds the gateway's flag store (LAN audit, hub monitor).
+ * Optional filters by kind and camera id.
+ */
+module.exports = function (RED) {
+  function CamgateFlagsNode(n) {
+    RED.nodes.createNode(this, n);
+    const node = this;
+    node.gateway = RED.nodes.getNode(n.gateway);
+    const kind = typeof n.kind === 'string' && n.kind !== '' && n.kind !== 'all' ? n.kind : undefined;
+    const cameraId = typeof n.cameraId === 'string' && n.cameraId.trim() !== '' ? n.cameraId.trim() : undefined;
+    if (!node.gateway || !node.gateway.runtime) {
+      node.status({ fill: 'red', shape: 'ring', text: 'no gateway' });
+      node.error('camgate-flags: choose a camgate-gateway');
+      return;
+    }
+    const runtime = node.gateway.runtime;
+    const onTransition = (t) => {
+      if (kind !== undefined && t.flag.kind !== kind) return;
+      if (cameraId !== undefined && t.flag.cameraId !== cameraId) return;
+      node.send(transitionMessage(t));
+    };
+    runtime.on('transition', onTransition);
+    node.gateway.register(node);
+    node.on('close', (removed, done) => {
+      runtime.off('transition', onTransition);
+      node.gateway.deregister(node);
+      done();
+    });
+  }
+  RED.nodes.registerType('camgate-flags', CamgateFlagsNode);
+};
+
+/** The message for one transition: topic `camgate/<gateway>/flags/<flag id>`, payload the flag with from/to/at. */
+function transitionMessage(t) {
+  return {
+    topic: `camgate/${t.flag.gatewayId}/flags/${t.flag.id}`,
+    payload: { from: t.from, to: t.to, at: t.at, flag: t.flag },
+  };
+}
+
+module.exports.transitionMessage = transitionMessage;

@@ -1,0 +1,74 @@
+'use strict';
+const { GatewayRuntime, flagFileFor } = require('../lib/gateway-runtime.js');
+const { gatewayStatus } = require('../lib/status.js');
+
+/**
+ * camgate-gateway (config node + runtime): dials out to the hub on deploy and
+ * relays Kurento for the cameras it lists, through the policy. Like core's
+ * mqtt-broker, it holds the connection and shows its state on the nodes that
+ * use it (events, exposure, flags, mqtt bridge). Starts on deploy; on
+ * redeploy or shutdown `close` stops the tunnel, the engine and the flag
+ * store before Node-RED starts the next one.
+ */
+module.exports = function (RED) {
+  function CamgateGatewayNode(n) {
+    RED.nodes.createNode(this, n);
+    const node = this;
+    node.name = n.name;
+    node.gatewayId = n.gatewayId;
+    /** Nodes showing this gateway's status, by id. */
+    node.users = new Map();
+    const cameraIds = Array.isArray(n.cameras) ? n.cameras.filter((id) => typeof id === 'string') : [];
+    const creds = node.credentials || {};
+    node.runtime = new GatewayRuntime({
+      hubUrl: n.hubUrl,
+      gatewayId: n.gatewayId,
+      secret: creds.secret || undefined,
+      fingerprint256: n.fingerprint256 || undefined,
+      allowInsecure: n.allowInsecure === true || n.allowInsecure === 'true',
+      backend: n.backend === 'kms' ? 'kms' : 'engine',
+      kmsUrl: n.kmsUrl,
+      flagFile: n.persistFlags === false ? undefined : flagFileFor(RED.settings.userDir, n.gatewayId),
+      cameras: () =>
+        cameraIds.flatMap((id) => {
+          const cam = RED.nodes.getNode(id);
+          if (!cam || typeof cam.toCamera !== 'function') {
+            node.warn(`camera ${id} is not deployed; skipped`);
+            return [];
+          }
+          return cam.problems.length ? [] : [cam.toCamera()];
+        }),
+      log: (level, msg) => {
+        if (level === 'error') node.error(msg);
+        else if (level === 'warn') node.warn(msg);
+        else if (level === 'info') node.log(msg);
+        else node.debug(msg);
+      },
+    });
+    node.runtime.on('status', (state, info) => {
+      const s = gatewayStatus(state, info);
+      for (const user of node.users.values()) user.status(s);
+    });
+
+    /** A node that shows this gateway's status (10-mqtt.js `register`). */
+    node.register = (user) => {
+      node.users.set(user.id, user);
+      user.status(gatewayStatus(node.runtime.state, node.runtime.info));
+    };
+    node.deregister = (user) => {
+      node.users.delete(user.id);
+    };
+
+    node.on('close', (removed, done) => {
+      node.users.clear();
+      node.runtime.close().then(
+        () => done(),
+        () => done(),
+      );
+    });
+  }
+
+  RED.nodes.registerType('camgate-gateway', CamgateGatewayNode, {
+    credentials: { secret: { type: 'password' } },
+  });
+};

@@ -1,0 +1,371 @@
+'use strict';
+/**
+ * The node tests, run once per Node-RED major (nodes-nr5.test.js,
+ * nodes-nr4.test.js): node-red-node-test-helper keeps one runtime per
+ * process, so each version gets its own test file and process.
+ */
+const { describe, it, before, after, afterEach } = require('node:test');
+const assert = require('node:assert/strict');
+const helper = require('node-red-node-test-helper');
+const fx = require('./fixtures.js');
+
+const cameraNode = require('../../nodes/camgate-camera.js');
+const gatewayNode = require('../../nodes/camgate-gateway.js');
+const eventsNode = require('../../nodes/camgate-events.js');
+const flagsNode = require('../../nodes/camgate-flags.js');
+const exposureNode = require('../../nodes/camgate-exposure.js');
+const bridgeNode = require('../../nodes/camgate-mqtt-bridge.js');
+const ALL = [cameraNode, gatewayNode, eventsNode, flagsNode, exposureNode, bridgeNode];
+
+const SECRETS = [fx.GATEWAY_SECRET, fx.CAMERA_PASSWORD, fx.CAMERA_USER];
+
+function assertNoSecrets(what, value) {
+  const text = JSON.stringify(value);
+  for (const s of SECRETS) assert.ok(!text.includes(s), `${what} must not contain a credential`);
+}
+
+function camera(extra = {}) {
+  return { id: 'cam1', type: 'camgate-camera', name: 'Front door', cameraId: 'front-door', url: 'rtsp://127.0.0.1:8554/stream1', host: '127.0.0.1', ports: '554', ...extra };
+}
+
+function gateway(hubUrl, extra = {}) {
+  return { id: 'gw1', type: 'camgate-gateway', name: 'Home', hubUrl, gatewayId: fx.GATEWAY_ID, backend: 'engine', cameras: ['cam1'], persistFlags: false, ...extra };
+}
+
+const creds = (secret = fx.GATEWAY_SECRET) => ({
+  cam1: { username: fx.CAMERA_USER, password: fx.CAMERA_PASSWORD },
+  gw1: { secret },
+});
+
+/** Collects messages from a helper node; `next(pred)` waits for the first match. */
+function collector(node) {
+  const msgs = [];
+  const waiters = [];
+  node.on('input', (msg) => {
+    msgs.push(msg);
+    for (const w of [...waiters]) if (w.pred(msg)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(msg);
+  });
+  return {
+    msgs,
+    next: (pred = () => true) =>
+      new Promise((resolve) => {
+        const hit = msgs.find(pred);
+        if (hit) return resolve(hit);
+        waiters.push({ pred, resolve });
+      }),
+  };
+}
+
+/** Resolves when `node` shows a status matching `pred`. */
+function statusOf(node, pred) {
+  return new Promise((resolve) => {
+    const orig = node.status.bind(node);
+    node.status = (s) => {
+      orig(s);
+      if (pred(s)) resolve(s);
+    };
+  });
+}
+
+function defineNodeTests(nodeRedPackage) {
+  describe(`node-red-contrib-camgate on ${nodeRedPackage}`, () => {
+    before(() => helper.init(require.resolve(nodeRedPackage)));
+    afterEach(async () => {
+      await helper.unload();
+    });
+
+    describe('camgate-camera', () => {
+      it('keeps username and password in credentials, not in the node config', async () => {
+        await helper.load(ALL, [camera()], { cam1: { username: fx.CAMERA_USER, password: fx.CAMERA_PASSWORD } });
+        const cam = helper.getNode('cam1');
+        assert.deepEqual(cam.problems, []);
+        assert.equal(cam.url, 'rtsp://127.0.0.1:8554/stream1');
+        assert.deepEqual(cam.ports, [554]);
+        assert.equal(cam.toCamera().password, fx.CAMERA_PASSWORD);
+        const { credentials: _c, ...visible } = Object.fromEntries(Object.entries(cam).filter(([k]) => !k.startsWith('_')));
+        assertNoSecrets('camera node properties', visible);
+      });
+
+      it('refuses an RTSP URL with credentials, a non-RTSP URL, a bad id and bad ports', async () => {
+        await helper.load(ALL, [
+          camera({ id: 'c1', url: 'rtsp://admin:pw@10.0.0.5/s' }),
+          camera({ id: 'c2', url: 'http://10.0.0.5/' }),
+          camera({ id: 'c3', cameraId: '../x' }),
+          camera({ id: 'c4', ports: '554, 99999' }),
+        ]);
+        assert.match(helper.getNode('c1').problems.join(), /RTSP URL/);
+        assert.match(helper.getNode('c2').problems.join(), /RTSP URL/);
+        assert.match(helper.getNode('c3').problems.join(), /camera id/);
+        assert.match(helper.getNode('c4').problems.join(), /"99999" is not a port number/);
+      });
+    });
+
+    describe('camgate-gateway + camgate-events', () => {
+      let env;
+      before(async () => {
+        env = await fx.startHub();
+      });
+      after(async () => {
+        await env.hub.close();
+      });
+
+      it('connects to a real hub: events node emits tunnel connected, green status, no credential anywhere', async () => {
+        const online = fx.waitFor(env.hub, 'gateway', (e) => e.gatewayId === fx.GATEWAY_ID && e.online);
+        const flow = [camera(), gateway(env.tunnelUrl), { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [['out']] }, { id: 'out', type: 'helper' }];
+        await helper.load(ALL, flow, creds());
+        const ev = helper.getNode('ev');
+        const green = statusOf(ev, (s) => s.fill === 'green');
+        const out = collector(helper.getNode('out'));
+        const msg = await out.next((m) => m.payload.type === 'tunnel' && m.payload.state === 'connected');
+        const [info] = await online;
+        assert.equal(info.remoteAddress, '127.0.0.1');
+        assert.deepEqual((await green).text, 'connected');
+        assert.equal(msg.topic, `camgate/${fx.GATEWAY_ID}/tunnel`);
+        assert.equal(msg.payload.gatewayId, fx.GATEWAY_ID);
+        assert.ok(!Number.isNaN(Date.parse(msg.payload.at)));
+        const runtime = helper.getNode('gw1').runtime;
+        assert.equal(runtime.gateway.tunnelState, 'connected');
+        assert.deepEqual(runtime.cameras, [{ id: 'front-door', name: 'Front door' }]);
+        assertNoSecrets('events', out.msgs);
+        // Clean close: the hub sees the gateway leave and the built-in engine stops listening.
+        const engineUrl = runtime.engine.url;
+        const offline = fx.waitFor(env.hub, 'gateway', (e) => e.gatewayId === fx.GATEWAY_ID && !e.online);
+        await helper.unload();
+        await offline;
+        assert.equal(runtime.state, 'closed');
+        await assert.rejects(
+          new Promise((resolve, reject) => {
+            const s = require('node:net').connect(Number(new URL(engineUrl).port), '127.0.0.1', () => {
+              s.destroy();
+              resolve();
+            });
+            s.on('error', reject);
+          }),
+          /ECONNREFUSED/,
+        );
+      });
+
+      it('shows "refused" in red with the reason when the secret is wrong', async () => {
+        const flow = [camera(), gateway(env.tunnelUrl), { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [['out']] }, { id: 'out', type: 'helper' }];
+        await helper.load(ALL, flow, creds('wrong-secret-but-long-enough-1234'));
+        const out = collector(helper.getNode('out'));
+        const refused = statusOf(helper.getNode('ev'), (s) => s.fill === 'red');
+        const msg = await out.next((m) => m.payload.type === 'tunnel' && m.payload.state === 'refused');
+        assert.match((await refused).text, /^refused: /);
+        assert.equal(typeof msg.payload.code, 'string');
+        assert.ok(!JSON.stringify(out.msgs).includes('wrong-secret-but-long-enough-1234'));
+      });
+
+      it('shows "reconnecting in N s" in yellow when the hub is not there', async () => {
+        const port = await fx.closedPort();
+        const flow = [gateway(`ws://127.0.0.1:${port}/tunnel`, { cameras: [] }), { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [['out']] }, { id: 'out', type: 'helper' }];
+        await helper.load(ALL, flow, { gw1: { secret: fx.GATEWAY_SECRET } });
+        const s = await statusOf(helper.getNode('ev'), (st) => /^reconnecting/.test(st.text));
+        assert.equal(s.fill, 'yellow');
+        assert.equal(s.shape, 'ring');
+        assert.match(s.text, /^reconnecting in \d+ s$/);
+      });
+
+      it('does not dial without a secret (an imported flow) and says so', async () => {
+        const flow = [gateway('ws://127.0.0.1:9/tunnel', { cameras: [] }), { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [[]] }];
+        await helper.load(ALL, flow);
+        const gw = helper.getNode('gw1');
+        await gw.runtime.ready;
+        assert.equal(gw.runtime.state, 'unconfigured');
+        assert.equal(gw.runtime.gateway, undefined);
+      });
+
+      it('reports an invalid configuration with the field path', async () => {
+        const flow = [gateway('http://127.0.0.1/x', { cameras: [] }), { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [[]] }];
+        await helper.load(ALL, flow, { gw1: { secret: fx.GATEWAY_SECRET } });
+        const gw = helper.getNode('gw1');
+        await gw.runtime.ready;
+        assert.equal(gw.runtime.state, 'failed');
+        assert.match(gw.runtime.info.reason, /hub\.url: must be a ws:\/\/ or wss:\/\/ URL/);
+      });
+    });
+
+    describe('camgate-flags', () => {
+      it('emits each transition once and filters by kind and camera', async () => {
+        const flow = [
+          camera(),
+          gateway('ws://127.0.0.1:9/tunnel'),
+          { id: 'f1', type: 'camgate-flags', gateway: 'gw1', kind: 'all', wires: [['o1']] },
+          { id: 'f2', type: 'camgate-flags', gateway: 'gw1', kind: 'telnet-open', cameraId: 'other', wires: [['o2']] },
+          { id: 'o1', type: 'helper' },
+          { id: 'o2', type: 'helper' },
+        ];
+        await helper.load(ALL, flow);
+        const runtime = helper.getNode('gw1').runtime;
+        await runtime.ready;
+        const o1 = collector(helper.getNode('o1'));
+        const o2 = collector(helper.getNode('o2'));
+        const obs = {
+          kind: 'telnet-open',
+          gatewayId: fx.GATEWAY_ID,
+          cameraId: 'front-door',
+          key: 'port-23',
+          evidence: [{ host: '127.0.0.1', port: 23, protocol: 'telnet', at: new Date().toISOString() }],
+          advice: 'turn telnet off',
+          source: 'gateway',
+        };
+        await runtime.store.raise(obs);
+        await runtime.store.raise(obs); // seen again: no second alert
+        const m = await o1.next();
+        assert.equal(m.payload.to, 'raised');
+        assert.equal(m.payload.flag.kind, 'telnet-open');
+        assert.equal(m.topic, `camgate/${fx.GATEWAY_ID}/flags/${m.payload.flag.id}`);
+        assert.equal(o1.msgs.length, 1);
+        assert.equal(o2.msgs.length, 0, 'filtered out: other camera');
+      });
+    });
+
+    describe('camgate-exposure', () => {
+      it('audits on input: raises telnet-open, reports the summary, shows "at risk", clears after two clean audits', async () => {
+        const telnet = await fx.startTelnet();
+        after(() => telnet.close());
+        const flow = [
+          camera(),
+          gateway('ws://127.0.0.1:9/tunnel'),
+          { id: 'ex', type: 'camgate-exposure', gateway: 'gw1', telnetPorts: String(telnet.port), upnp: false, intervalMin: 0, wires: [['flags'], ['sum']] },
+          { id: 'flags', type: 'helper' },
+          { id: 'sum', type: 'helper' },
+        ];
+        await helper.load(ALL, flow, creds());
+        const ex = helper.getNode('ex');
+        const flags = collector(helper.getNode('flags'));
+        const sum = collector(helper.getNode('sum'));
+        const atRisk = statusOf(ex, (s) => /at risk/.test(s.text));
+        ex.receive({ payload: 'go', topic: 'nightly' });
+        const raised = await flags.next();
+        assert.equal(raised.payload.to, 'raised');
+        assert.equal(raised.payload.flag.kind, 'telnet-open');
+        assert.equal(raised.payload.flag.cameraId, 'front-door');
+        assert.equal(raised.payload.flag.evidence[0].port, telnet.port);
+        const s1 = await sum.next();
+        assert.deepEqual(s1.payload.checked, ['telnet-open']);
+        assert.equal(s1.payload.exposure.state, 'at-risk');
+        assert.equal(s1.payload.raised, 1);
+        assert.equal(s1.topic, `camgate/${fx.GATEWAY_ID}/audit`);
+        assert.equal((await atRisk).fill, 'yellow');
+        assertNoSecrets('exposure output', [...flags.msgs, ...sum.msgs]);
+
+        await telnet.close();
+        const ok = statusOf(ex, (s) => s.text === 'ok');
+        ex.receive({ payload: 'go' });
+        await sum.next((m) => m !== s1);
+        ex.receive({ payload: 'go' });
+        const cleared = await flags.next((m) => m.payload.to === 'cleared');
+        assert.equal(cleared.payload.flag.id, raised.payload.flag.id);
+        assert.equal((await ok).fill, 'green');
+      });
+
+      it('fails a trigger that arrives while an audit runs with done(err), which a Catch node sees', async () => {
+        // A port that accepts and never answers keeps the first audit busy until the node closes.
+        const hang = require('node:net').createServer(() => {});
+        await new Promise((r) => hang.listen(0, '127.0.0.1', r));
+        after(() => new Promise((r) => hang.close(r)));
+        const flow = [
+          { id: 't1', type: 'tab' },
+          camera(),
+          gateway('ws://127.0.0.1:9/tunnel'),
+          { id: 'ex', z: 't1', type: 'camgate-exposure', gateway: 'gw1', upnp: false, telnetPorts: String(hang.address().port), wires: [[], []] },
+          { id: 'c', z: 't1', type: 'catch', scope: null, uncaught: false, wires: [['out']] },
+          { id: 'out', z: 't1', type: 'helper' },
+        ];
+        const catchNode = require(require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [require.resolve(nodeRedPackage)] }));
+        await helper.load([...ALL, catchNode], flow, creds());
+        const out = collector(helper.getNode('out'));
+        const ex = helper.getNode('ex');
+        ex.receive({ payload: 1 });
+        ex.receive({ payload: 2 });
+        const m = await out.next();
+        assert.equal(m.payload, 2);
+        assert.match(m.error.message, /an audit is already running/);
+        assert.equal(m.error.source.id, 'ex');
+        await helper.unload(); // aborts the running audit: close must not wait for the probe's timeout
+      });
+
+      it('rejects a bad schedule and bad telnet ports', async () => {
+        const flow = [gateway('ws://127.0.0.1:9/tunnel', { cameras: [] }), { id: 'e1', type: 'camgate-exposure', gateway: 'gw1', intervalMin: -5, wires: [[], []] }, { id: 'e2', type: 'camgate-exposure', gateway: 'gw1', telnetPorts: '23, 0', wires: [[], []] }];
+        await helper.load(ALL, flow);
+        const e1 = helper.getNode('e1');
+        const e2 = helper.getNode('e2');
+        // helper wraps Node.prototype.error with a sinon spy: the message names the option and the value.
+        const said = (n) => n.error.getCalls().filter((c) => c.thisValue === n).map((c) => String(c.args[0])).join('\n');
+        assert.match(said(e1), /intervalMin: -5 is not a number of minutes/);
+        assert.match(said(e2), /telnet ports: "0" is not a port number/);
+        assert.equal(e1.status.lastCall?.args[0]?.text ?? 'bad schedule', 'bad schedule');
+      });
+    });
+
+    describe('camgate-mqtt-bridge', () => {
+      let broker;
+      before(async () => {
+        const core = await import('@camgate/core');
+        broker = await core.startEmbeddedBroker({ port: 0 });
+      });
+      after(() => broker.close());
+
+      async function subscribe(topic) {
+        const mqtt = await import('mqtt');
+        const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+        const got = new Map();
+        const events = new (require('node:events').EventEmitter)();
+        client.on('message', (t, p) => {
+          got.set(t, p.toString());
+          events.emit('message', t, p.toString());
+        });
+        await client.subscribeAsync(topic, { qos: 1 });
+        return { client, got, events };
+      }
+
+      for (const mode of ['own broker URL', 'Node-RED mqtt-broker node']) {
+        it(`publishes status, discovery and flags with the library topics (${mode})`, async () => {
+          const sub = await subscribe(`camgate/${fx.GATEWAY_ID}/#`);
+          after(() => sub.client.endAsync());
+          const useNr = mode.startsWith('Node-RED');
+          const u = new URL(broker.url);
+          const flow = [
+            camera(),
+            gateway('ws://127.0.0.1:9/tunnel'),
+            { id: 'mq', type: 'camgate-mqtt-bridge', gateway: 'gw1', url: useNr ? '' : broker.url, broker: useNr ? 'b1' : '', baseTopic: 'camgate', homeAssistant: true },
+          ];
+          const nodes = [...ALL];
+          if (useNr) {
+            flow.push({ id: 'b1', type: 'mqtt-broker', broker: u.hostname, port: u.port, clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true });
+            nodes.push(require(require.resolve('@node-red/nodes/core/network/10-mqtt.js', { paths: [require.resolve(nodeRedPackage)] })));
+          }
+          await helper.load(nodes, flow, creds());
+          const online = sub.got.get(`camgate/${fx.GATEWAY_ID}/status`) === 'online' ? null : fx.waitFor(sub.events, 'message', (t, p) => t === `camgate/${fx.GATEWAY_ID}/status` && p === 'online');
+          await online;
+          const runtime = helper.getNode('gw1').runtime;
+          const camExposure = `camgate/${fx.GATEWAY_ID}/front-door/exposure`;
+          const atRisk = fx.waitFor(sub.events, 'message', (t, p) => t === camExposure && JSON.parse(p).state === 'at-risk');
+          await runtime.store.raise({
+            kind: 'telnet-open',
+            gatewayId: fx.GATEWAY_ID,
+            cameraId: 'front-door',
+            key: 'port-23',
+            evidence: [{ host: '127.0.0.1', port: 23, at: new Date().toISOString() }],
+            advice: 'turn telnet off',
+            source: 'gateway',
+          });
+          const [, payload] = await atRisk;
+          const flagId = JSON.parse(payload).flags[0];
+          await fx.waitFor(sub.events, 'message', () => sub.got.has(`camgate/${fx.GATEWAY_ID}/flags/${flagId}`)).then(
+            () => undefined,
+          ).catch(() => undefined);
+          assert.ok(sub.got.has(`camgate/${fx.GATEWAY_ID}/flags/${flagId}`) || (await fx.waitFor(sub.events, 'message', (t) => t === `camgate/${fx.GATEWAY_ID}/flags/${flagId}`)));
+          assert.equal(JSON.parse(sub.got.get(`camgate/${fx.GATEWAY_ID}/flags/${flagId}`)).state, 'raised');
+          for (const [t, p] of sub.got) assertNoSecrets(`mqtt ${t}`, p);
+          const offline = fx.waitFor(sub.events, 'message', (t, p) => t === `camgate/${fx.GATEWAY_ID}/status` && p === 'offline');
+          await helper.unload();
+          await offline;
+        });
+      }
+    });
+  });
+}
+
+module.exports = { defineNodeTests };
