@@ -12,7 +12,8 @@ async function startHub() {
   const hub = await core.Hub.start({
     listen: { host: '127.0.0.1', port: 0 },
     kurento: { host: '127.0.0.1', port: 0 },
-    gateways: [{ id: GATEWAY_ID, name: 'Home', secretHash: await core.hashSecret(GATEWAY_SECRET) }],
+    // makeVerifier (SCRAM) replaced hashSecret in the hub's directory; accept either while both exist.
+    gateways: [{ id: GATEWAY_ID, name: 'Home', secretHash: await (core.makeVerifier ?? core.hashSecret)(GATEWAY_SECRET) }],
   });
   const tunnelUrl = `${hub.url.replace(/^http/, 'ws').replace(/\/$/, '')}/tunnel`;
   return { hub, tunnelUrl, core };
