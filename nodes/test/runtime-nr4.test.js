@@ -1,0 +1,2 @@
+'use strict';
+require('./lib/runtime-suite.js').defineRuntimeTests('node-red-4');
