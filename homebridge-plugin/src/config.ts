@@ -1,0 +1,119 @@
+/**
+ * The platform block of config.json, validated at start. A bad camera entry
+ * is reported with its path (`cameras[2].url: …`) and skipped; the others
+ * run. Camera entries follow @camgate/core's `cameraSchema`, so one camera
+ * list serves the gateway, the hub and this plugin.
+ */
+import { cameraSchema, type CameraConfig } from '@camgate/core';
+
+export interface MediaSettings {
+  /** A Kurento Media Server URL; without it the built-in engine runs inside Homebridge. */
+  kurentoUrl?: string;
+  /** IPv4 address of this host that Apple devices reach (the built-in engine sends from it). */
+  interfaceAddress?: string;
+}
+
+export interface ExposureSettings {
+  /** MQTT broker where camgate publishes flags (docs/mqtt.md); without it the sensors follow the local flag file. */
+  mqttUrl?: string;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  /** Topic prefix of camgate's MQTT bridge. */
+  baseTopic: string;
+}
+
+export interface HubSettings {
+  url: string;
+  gatewayId: string;
+  secret: string;
+  fingerprint256?: string;
+}
+
+export interface PluginSettings {
+  cameras: CameraConfig[];
+  media: MediaSettings;
+  exposure: ExposureSettings;
+  hub?: HubSettings;
+}
+
+export interface SettingsProblems {
+  /** One line per problem, with its path; never a secret's value. */
+  problems: string[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function optionalString(o: Record<string, unknown>, key: string, path: string, problems: string[], re?: RegExp) {
+  const v = o[key];
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string' || v.length > 2048 || (re && !re.test(v))) {
+    problems.push(`${path}.${key}: must be ${re ? `a string matching ${String(re)}` : 'a string'}`);
+    return undefined;
+  }
+  return v;
+}
+
+/** Reads the platform config; never throws. Cameras with problems are left out and listed in `problems`. */
+export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
+  const problems: string[] = [];
+  const cfg = isObject(raw) ? raw : {};
+  const cameras: CameraConfig[] = [];
+  const seen = new Set<string>();
+  const list = cfg.cameras ?? [];
+  if (!Array.isArray(list)) problems.push('cameras: must be a list');
+  else
+    list.forEach((entry: unknown, i: number) => {
+      const r = cameraSchema.safeParse(entry);
+      if (!r.success) {
+        for (const issue of r.error.issues) {
+          problems.push(`cameras[${i}]${issue.path.map((p) => `.${String(p)}`).join('')}: ${issue.message}`);
+        }
+        return;
+      }
+      if (seen.has(r.data.id)) {
+        problems.push(`cameras[${i}].id: duplicate id "${r.data.id}"`);
+        return;
+      }
+      seen.add(r.data.id);
+      cameras.push(r.data);
+    });
+
+  const m = isObject(cfg.media) ? cfg.media : {};
+  const media: MediaSettings = {};
+  const kurentoUrl = optionalString(m, 'kurentoUrl', 'media', problems, /^wss?:\/\/\S+$/);
+  if (kurentoUrl) media.kurentoUrl = kurentoUrl;
+  const ifAddr = optionalString(m, 'interfaceAddress', 'media', problems, /^\d{1,3}(\.\d{1,3}){3}$/);
+  if (ifAddr) media.interfaceAddress = ifAddr;
+
+  const e = isObject(cfg.exposure) ? cfg.exposure : {};
+  const exposure: ExposureSettings = {
+    baseTopic: optionalString(e, 'baseTopic', 'exposure', problems, /^[^#+\s]{1,64}$/) ?? 'camgate',
+  };
+  const mqttUrl = optionalString(e, 'mqttUrl', 'exposure', problems, /^mqtts?:\/\/\S+$/);
+  if (mqttUrl) exposure.mqttUrl = mqttUrl;
+  const mu = optionalString(e, 'mqttUsername', 'exposure', problems);
+  if (mu) exposure.mqttUsername = mu;
+  const mp = optionalString(e, 'mqttPassword', 'exposure', problems);
+  if (mp) exposure.mqttPassword = mp;
+
+  let hub: HubSettings | undefined;
+  if (cfg.hub !== undefined) {
+    const h = isObject(cfg.hub) ? cfg.hub : {};
+    const url = optionalString(h, 'url', 'hub', problems, /^wss?:\/\/\S+$/);
+    const gatewayId = optionalString(h, 'gatewayId', 'hub', problems, /^[a-z0-9][a-z0-9_-]{0,62}$/i);
+    const secret = optionalString(h, 'secret', 'hub', problems);
+    const fp = optionalString(h, 'fingerprint256', 'hub', problems, /^[0-9A-Fa-f:]{64,95}$/);
+    if (url && gatewayId && secret) hub = { url, gatewayId, secret, ...(fp ? { fingerprint256: fp } : {}) };
+    else problems.push('hub: needs url, gatewayId and secret; the hub connection is off');
+  }
+  return { cameras, media, exposure, ...(hub ? { hub } : {}), problems };
+}
+
+/** The camera's RTSP URL with its credentials, for the media backend only (never logged). */
+export function rtspUrlWithCredentials(cam: CameraConfig): string {
+  if (!cam.username) return cam.url;
+  const u = new URL(cam.url);
+  u.username = cam.username;
+  u.password = cam.password ?? '';
+  return u.toString();
+}

@@ -1,0 +1,178 @@
+/**
+ * The media backend the camera tiles stream from: the built-in camgate engine
+ * started inside Homebridge (loopback only), or a Kurento Media Server named
+ * by `media.kurentoUrl`. Both speak the Kurento protocol; each HomeKit stream
+ * is one pipeline: PlayerEndpoint(camera) → RtpEndpoint(SDES-SRTP to the
+ * Apple device).
+ */
+import { KurentoClient, KurentoEngine, createLogger, type Logger, type LogRecord, type SecretSet } from '@camgate/core';
+import type { PrefixedLog } from './log.js';
+
+export interface StreamTarget {
+  /** The Apple device's address (HAP SetupEndpoints `targetAddress`). */
+  address: string;
+  ipv6: boolean;
+  /** Its video RTP port. */
+  port: number;
+  /** Payload type, MTU chosen by the controller in SelectedRTPStreamConfiguration. */
+  payloadType: number;
+  mtu: number;
+}
+
+export interface PreparedStream {
+  /** Local UDP port and SSRC the backend sends from (they go into the SetupEndpoints response). */
+  localPort: number;
+  ssrc: number;
+  start(target: StreamTarget): Promise<void>;
+  /** Releases the pipeline. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface MediaBackendOptions {
+  kurentoUrl?: string;
+  interfaceAddress?: string;
+  log: PrefixedLog;
+  secrets: SecretSet;
+}
+
+/** HAP-NodeJS hands master key (16 bytes) and salt (14 bytes) separately; SDES carries them joined (RFC 4568 §6.1). */
+export function sdesFor(key: Buffer, salt: Buffer): Record<string, string> {
+  return {
+    __module__: 'kurento',
+    __type__: 'SDES',
+    crypto: 'AES_128_CM_HMAC_SHA1_80',
+    keyBase64: Buffer.concat([key, salt]).toString('base64'),
+  };
+}
+
+function answerSdp(t: StreamTarget, secure: boolean): string {
+  const ip = t.ipv6 ? 'IP6' : 'IP4';
+  return [
+    'v=0',
+    `o=- 0 0 IN ${ip} ${t.address}`,
+    's=HomeKit controller',
+    `c=IN ${ip} ${t.address}`,
+    't=0 0',
+    `m=video ${t.port} ${secure ? 'RTP/SAVP' : 'RTP/AVP'} ${t.payloadType}`,
+    `a=rtpmap:${t.payloadType} H264/90000`,
+    `a=fmtp:${t.payloadType} packetization-mode=1`,
+    'a=recvonly',
+    '',
+  ].join('\r\n');
+}
+
+export class MediaBackend {
+  readonly #opts: MediaBackendOptions;
+  readonly #logger: Logger;
+  #engine: KurentoEngine | undefined;
+  #client: KurentoClient | undefined;
+  #connecting: Promise<KurentoClient> | undefined;
+  readonly #streams = new Set<PreparedStream>();
+  #closed = false;
+
+  constructor(opts: MediaBackendOptions) {
+    this.#opts = opts;
+    const sink = (r: LogRecord): void => {
+      const line = `${r.component}: ${r.msg}`;
+      if (r.level === 'error') opts.log.error(line);
+      else if (r.level === 'warn') opts.log.warn(line);
+      else opts.log.debug(line);
+    };
+    this.#logger = createLogger('camgate', sink, opts.secrets);
+  }
+
+  get kind(): string {
+    return this.#opts.kurentoUrl ? 'Kurento Media Server' : 'built-in engine';
+  }
+
+  /** The Kurento URL of the backend (starts the built-in engine if needed). */
+  async url(): Promise<string> {
+    await this.#connect();
+    return this.#opts.kurentoUrl ?? this.#engine!.url;
+  }
+
+  async #connect(): Promise<KurentoClient> {
+    if (this.#client) return this.#client;
+    this.#connecting ??= (async () => {
+      let url = this.#opts.kurentoUrl;
+      if (!url) {
+        this.#engine = await KurentoEngine.start({
+          port: 0,
+          logger: this.#logger.child('engine'),
+          ...(this.#opts.interfaceAddress ? { interfaceAddress: this.#opts.interfaceAddress } : {}),
+        });
+        url = this.#engine.url;
+      }
+      const client = await KurentoClient.connect(url, { logger: this.#logger.child('kurento') });
+      this.#client = client;
+      return client;
+    })();
+    try {
+      return await this.#connecting;
+    } finally {
+      this.#connecting = undefined;
+    }
+  }
+
+  /** Builds the pipeline and the RtpEndpoint's offer; nothing is sent before `start`. */
+  async prepare(rtspUrl: string, srtp: { key: Buffer; salt: Buffer } | undefined): Promise<PreparedStream> {
+    if (this.#closed) throw new Error('the media backend is shut down');
+    const client = await this.#connect();
+    const pipeline = await client.create('MediaPipeline');
+    let released = false;
+    const stop = async (): Promise<void> => {
+      if (released) return;
+      released = true;
+      this.#streams.delete(stream);
+      await client.release(pipeline).catch((err: unknown) => this.#opts.log.debug(`release failed: ${String(err)}`));
+    };
+    const stream: PreparedStream = { localPort: 0, ssrc: 0, start: async () => {}, stop };
+    this.#streams.add(stream);
+    try {
+      const player = await client.create('PlayerEndpoint', { mediaPipeline: pipeline, uri: rtspUrl });
+      const rtp = await client.create('RtpEndpoint', {
+        mediaPipeline: pipeline,
+        ...(srtp ? { crypto: sdesFor(srtp.key, srtp.salt) } : {}),
+      });
+      const offer = String(await client.invoke(rtp, 'generateOffer', {}));
+      const port = /^m=video (\d+) /m.exec(offer);
+      const ssrc = /^a=ssrc:(\d+) /m.exec(offer);
+      if (!port || !ssrc) throw new Error('the media backend offered no video port or SSRC');
+      stream.localPort = Number(port[1]);
+      stream.ssrc = Number(ssrc[1]);
+      stream.start = async (t) => {
+        await client.invoke(rtp, 'setMtu', { mtu: t.mtu });
+        await client.invoke(rtp, 'processAnswer', { answer: answerSdp(t, srtp !== undefined) });
+        await client.invoke(player, 'connect', { sink: rtp });
+        await client.invoke(player, 'play', {});
+      };
+      return stream;
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
+
+  /** Stops every stream, disconnects, stops the built-in engine. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of [...this.#streams]) {
+      try {
+        await s.stop();
+      } catch {
+        // released with the engine below
+      }
+    }
+    try {
+      await this.#client?.close();
+    } catch (err) {
+      this.#opts.log.debug(`closing the Kurento client failed: ${String(err)}`);
+    }
+    try {
+      await this.#engine?.close();
+    } catch (err) {
+      this.#opts.log.debug(`closing the engine failed: ${String(err)}`);
+    }
+  }
+}
