@@ -40,6 +40,7 @@ export {
 export {
   hashSecret,
   verifySecret,
+  makeVerifier,
   generateSecret,
   generateGatewayId,
   type TunnelState,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseVerifier } from '../tunnel/scram.js';
 
 /** Ids become URL path segments and MQTT topic levels: keep them plain. */
 export const idSchema = z
@@ -80,8 +81,18 @@ export const hubGatewaySchema = z
   .object({
     id: idSchema,
     name: z.string().max(100).optional(),
-    /** scrypt hash of the gateway secret (`camgate hub add-gateway` writes it). */
-    secretHash: z.string().regex(/^scrypt\$/, 'must be a scrypt hash made by `camgate hub add-gateway`'),
+    /** SCRAM verifier of the gateway secret, `scram-scrypt$N$r$p$salt$storedKey$serverKey` (`camgate hub add-gateway` writes it). */
+    secretHash: z.string().superRefine((value, ctx) => {
+      // The SCRAM verifier (docs/tunnel.md "Handshake"); cost parameters are bounded here as on the wire.
+      try {
+        parseVerifier(value);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${(err as Error).message}; make one with \`camgate hub add-gateway\``,
+        });
+      }
+    }),
     /** The home's public address, when it differs from the address the tunnel arrives from. */
     publicAddress: z.string().max(255).optional(),
   })

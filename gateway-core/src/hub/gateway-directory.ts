@@ -1,28 +1,30 @@
-import { hashSecret, verifySecret, type AuthDecision, type AuthRequest } from '../tunnel/index.js';
+import { parseVerifier, type LookupVerifier } from '../tunnel/index.js';
+import { CamgateError } from '../util/index.js';
 
-/** A gateway the hub knows: its id and the scrypt hash of its secret, never the secret. */
+/** A gateway the hub knows: its id and the SCRAM verifier of its secret (`makeVerifier`), never the secret. */
 export interface GatewayRecord {
   id: string;
   name?: string;
+  /** `scram-scrypt$N$r$p$salt$storedKey$serverKey` — written by `camgate hub add-gateway` (docs/tunnel.md). */
   secretHash: string;
   /** The home's public address, when it differs from the address the tunnel arrives from. */
   publicAddress?: string;
 }
 
 /** The one reason given for every failed authentication: no oracle for which part was wrong. */
-export const AUTH_FAILED_REASON = 'unknown gateway or wrong secret';
+export const AUTH_FAILED_REASON = 'authentication failed';
 
 /**
- * The gateways allowed to connect. Authentication compares the presented
- * secret with the stored scrypt hash in constant time; an unknown id costs
- * the same scrypt work, so timing does not tell which ids exist.
+ * The gateways allowed to connect. The TunnelServer runs the SCRAM exchange
+ * (docs/tunnel.md "Handshake"); this only answers which verifier an id has.
+ * Unknown ids get a fake challenge from the TunnelServer, so nothing here
+ * needs to equalise work.
  */
 export class GatewayDirectory {
   readonly #records = new Map<string, GatewayRecord>();
-  #dummyHash: Promise<string> | undefined;
 
   constructor(records: readonly GatewayRecord[] = []) {
-    for (const r of records) this.#records.set(r.id, r);
+    for (const r of records) this.add(r);
   }
 
   get(id: string): GatewayRecord | undefined {
@@ -33,20 +35,16 @@ export class GatewayDirectory {
     return [...this.#records.values()];
   }
 
+  /** Adds or replaces a gateway. Throws CAMGATE_CONFIG_INVALID when secretHash is not a readable verifier. */
   add(record: GatewayRecord): void {
+    try {
+      parseVerifier(record.secretHash);
+    } catch (err) {
+      throw new CamgateError('CAMGATE_CONFIG_INVALID', `gateway ${record.id}: secretHash: ${(err as Error).message}`);
+    }
     this.#records.set(record.id, record);
   }
 
-  /** The TunnelServer's `authenticate` hook. */
-  authenticate = async (req: AuthRequest): Promise<AuthDecision> => {
-    const record = this.#records.get(req.gatewayId);
-    if (!record) {
-      this.#dummyHash ??= hashSecret('camgate-no-such-gateway');
-      await verifySecret(req.secret, await this.#dummyHash);
-      return { ok: false, reason: AUTH_FAILED_REASON };
-    }
-    return (await verifySecret(req.secret, record.secretHash))
-      ? { ok: true }
-      : { ok: false, reason: AUTH_FAILED_REASON };
-  };
+  /** The TunnelServer's `lookupVerifier` hook. */
+  lookupVerifier: LookupVerifier = (gatewayId) => this.#records.get(gatewayId)?.secretHash;
 }

@@ -13,7 +13,9 @@ import {
   type TunnelTlsOptions,
 } from './client-tls.js';
 import { decodeJson, encodeFrame, encodeJson, type Frame } from './frame.js';
-import { parseWelcome, type Hello } from './handshake.js';
+import { parseChallenge, parseWelcome, type Hello, type Proof } from './handshake.js';
+import { ScramClient } from './client-auth.js';
+import { makeNonce } from './scram.js';
 import { Link } from './link.js';
 import { GATEWAY_ID_PATTERN } from './auth.js';
 import {
@@ -41,7 +43,7 @@ export interface TunnelClientOptions extends TunnelCommonOptions {
   url: string;
   /** This gateway's id as registered at the hub. */
   gatewayId: string;
-  /** This gateway's secret; sent only inside the hello over the (TLS) tunnel, never logged. */
+  /** This gateway's secret. It never leaves the gateway: the hub gets a SCRAM proof (docs/tunnel.md "Handshake"). */
   secret: string;
   /** Returns the announce object (camera ids and names) sent in every hello and by updateAnnounce(). */
   announce?: () => unknown;
@@ -91,7 +93,7 @@ export class TunnelClient extends EventEmitter<{
 }> {
   readonly #url: string;
   readonly #gatewayId: string;
-  readonly #secret: string;
+  readonly #scram: ScramClient;
   readonly #announce: () => unknown;
   readonly #pin: string | undefined;
   readonly #tls: TunnelTlsOptions | undefined;
@@ -110,6 +112,8 @@ export class TunnelClient extends EventEmitter<{
   #handshakeTimer: NodeJS.Timeout | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
   #closePromise: Promise<void> | undefined;
+  /** Set when the gateway itself refuses the hub (bad ServerSignature, hostile challenge). */
+  #refusal: { code: string; reason: string } | undefined;
 
   constructor(opts: TunnelClientOptions) {
     super();
@@ -137,7 +141,7 @@ export class TunnelClient extends EventEmitter<{
     this.#pin = opts.tls?.fingerprint256 !== undefined ? normaliseFingerprint(opts.tls.fingerprint256) : undefined;
     this.#tls = opts.tls;
     this.#gatewayId = opts.gatewayId;
-    this.#secret = opts.secret;
+    this.#scram = new ScramClient(opts.secret);
     this.#announce = opts.announce ?? (() => null);
     this.#opts = resolveCommonOptions(owner, opts);
     const b = { ...DEFAULT_TUNNEL_CLIENT_OPTIONS.backoff, ...(opts.backoff ?? {}) };
@@ -180,9 +184,9 @@ export class TunnelClient extends EventEmitter<{
     return this.#state;
   }
 
-  /** Session counters (diagnostics and tests). */
-  stats(): ReturnType<Link['stats']> & { session: string } {
-    return { ...this.#link.stats(), session: this.#link.session };
+  /** Session counters (diagnostics and tests); `scryptRuns` counts key derivations (cached across reconnects). */
+  stats(): ReturnType<Link['stats']> & { session: string; scryptRuns: number } {
+    return { ...this.#link.stats(), session: this.#link.session, scryptRuns: this.#scram.derivations };
   }
 
   /** Starts dialling. Calling it again is a no-op; after close() it throws. */
@@ -288,20 +292,67 @@ export class TunnelClient extends EventEmitter<{
     this.#wire = wire;
     wire.onTick = () => this.#link.sendAck();
     wire.on('close', (code, reason) => this.#onWireClose(wire, code, reason));
-    const onWelcome = (f: Frame): void => this.#onWelcome(wire, f, onWelcome);
-    wire.on('frame', onWelcome);
-    const hello: Hello = {
-      v: TUNNEL_PROTOCOL_VERSION,
-      gatewayId: this.#gatewayId,
-      secret: this.#secret,
-      announce: this.#safeAnnounce(),
+    // hello → CHALLENGE → proof → WELCOME (docs/tunnel.md "Handshake"). The secret is never sent.
+    const hello: Hello = { v: TUNNEL_PROTOCOL_VERSION, gatewayId: this.#gatewayId, clientNonce: makeNonce() };
+    let phase: 'challenge' | 'computing' | 'welcome' = 'challenge';
+    let checkSignature: ((sig: string) => boolean) | undefined;
+    const onFrame = (f: Frame): void => {
+      if (phase === 'challenge' && f.type === FrameType.CHALLENGE) {
+        phase = 'computing';
+        this.#onChallenge(wire, hello, f).then(
+          (check) => {
+            checkSignature = check;
+            phase = 'welcome';
+          },
+          (err: unknown) => this.#refuseHub(wire, (err as Error).message),
+        );
+      } else if (phase === 'welcome' && f.type === FrameType.WELCOME && checkSignature) {
+        wire.off('frame', onFrame);
+        this.#onWelcome(wire, f, checkSignature);
+      } else {
+        throw new CamgateError(
+          'CAMGATE_TUNNEL_PROTOCOL',
+          `unexpected frame 0x${f.type.toString(16)} during the handshake`,
+        );
+      }
     };
-    if (this.#link.session) hello.resume = { session: this.#link.session, recv: this.#link.recvSeq };
+    wire.on('frame', onFrame);
     wire.send(encodeFrame({ type: FrameType.HELLO, channel: 0, seq: 0, ack: 0, payload: encodeJson(hello) }));
     this.#handshakeTimer = setTimeout(() => {
       this.#handshakeTimer = undefined;
       void wire.close(TUNNEL_CLOSE.PROTOCOL, `no welcome within ${this.#handshakeTimeoutMs} ms`);
     }, this.#handshakeTimeoutMs);
+  }
+
+  /**
+   * Answers the hub's challenge with the client proof. Rejects (→ refused,
+   * CAMGATE_TUNNEL_AUTH) on scrypt parameters out of bounds — checked before
+   * any work — so a hostile hub cannot burn the gateway's CPU or memory.
+   */
+  async #onChallenge(wire: Wire, hello: Hello, f: Frame): Promise<(sig: string) => boolean> {
+    let challenge;
+    try {
+      challenge = parseChallenge(decodeJson(f.payload));
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'CAMGATE_TUNNEL_AUTH') throw err;
+      void wire.close(TUNNEL_CLOSE.PROTOCOL, (err as Error).message);
+      return () => false;
+    }
+    const exchange = await this.#scram.answer(hello.v, hello.gatewayId, hello.clientNonce, challenge);
+    const proof: Omit<Proof, 'clientProof'> & { clientProof: string } = {
+      clientProof: exchange.clientProof,
+      announce: this.#safeAnnounce(),
+    };
+    if (this.#link.session) proof.resume = { session: this.#link.session, recv: this.#link.recvSeq };
+    wire.send(encodeFrame({ type: FrameType.PROOF, channel: 0, seq: 0, ack: 0, payload: encodeJson(proof) }));
+    return (sig) => exchange.checkServerSignature(sig);
+  }
+
+  /** The gateway refuses the hub: no retry, state `refused` with CAMGATE_TUNNEL_AUTH and `reason`. */
+  #refuseHub(wire: Wire, reason: string): void {
+    if (wire !== this.#wire || wire.closed) return;
+    this.#refusal = { code: 'CAMGATE_TUNNEL_AUTH', reason };
+    void wire.close(TUNNEL_CLOSE.AUTH, 'the gateway refused the hub');
   }
 
   #safeAnnounce(): unknown {
@@ -313,12 +364,18 @@ export class TunnelClient extends EventEmitter<{
     }
   }
 
-  #onWelcome(wire: Wire, f: Frame, self: (f: Frame) => void): void {
-    if (f.type !== FrameType.WELCOME) throw new CamgateError('CAMGATE_TUNNEL_PROTOCOL', 'expected welcome');
+  #onWelcome(wire: Wire, f: Frame, checkSignature: (sig: string) => boolean): void {
     const w = parseWelcome(decodeJson(f.payload));
+    // Mutual authentication (RFC 5802 §3): only a hub holding this gateway's verifier can sign AuthMessage.
+    if (!checkSignature(w.serverSignature)) {
+      this.#refuseHub(
+        wire,
+        "the hub's server signature does not match: it does not hold this gateway's verifier (wrong hub, or a hub configured for another secret)",
+      );
+      return;
+    }
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
-    wire.off('frame', self);
     const resumed = w.resumed && w.session === this.#link.session && this.#link.canResume(w.recv);
     if (w.resumed && !resumed) {
       // The hub believes it resumed a session we cannot continue: start over cleanly next time.
@@ -349,12 +406,14 @@ export class TunnelClient extends EventEmitter<{
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     if (this.#state === 'closed') return;
-    const refusal = REFUSALS[code];
+    const local = this.#refusal;
+    this.#refusal = undefined;
+    const refusal = local ?? (REFUSALS[code] ? { code: REFUSALS[code], reason } : undefined);
     if (refusal) {
       this.#clearTimers();
-      this.#link.reset(CHANNEL_CLOSE.GOING_AWAY, `tunnel refused: ${reason}`);
-      this.#log.warn('tunnel refused', { code, reason });
-      this.#setState('refused', { code: refusal, reason });
+      this.#link.reset(CHANNEL_CLOSE.GOING_AWAY, `tunnel refused: ${refusal.reason}`);
+      this.#log.warn('tunnel refused', { code, reason: refusal.reason });
+      this.#setState('refused', refusal);
       return;
     }
     if (code === TUNNEL_CLOSE.SHUTDOWN) {

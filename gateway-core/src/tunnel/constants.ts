@@ -7,7 +7,7 @@ export const TUNNEL_PROTOCOL_VERSION = 1;
  * with the same meaning so they are easy to remember.
  */
 export const TUNNEL_CLOSE = {
-  /** Unknown gateway id or wrong secret — one reason text for both (no oracle). */
+  /** Unknown gateway id or wrong proof — one reason text for both (no oracle); also sent by a gateway whose hub failed to prove itself. */
   AUTH: 4401,
   /** The hello's protocol version is not spoken here; the reason names both. */
   VERSION: 4426,
@@ -39,8 +39,12 @@ export const CHANNEL_CLOSE = {
 export const FrameType = {
   /** gateway → hub, first message: JSON hello. Unsequenced. Layout frozen across versions. */
   HELLO: 0x01,
-  /** hub → gateway: JSON welcome. Unsequenced. */
+  /** hub → gateway: JSON welcome carrying the ServerSignature. Unsequenced. */
   WELCOME: 0x02,
+  /** hub → gateway: JSON SCRAM challenge (server nonce, salt, scrypt cost). Unsequenced. */
+  CHALLENGE: 0x03,
+  /** gateway → hub: JSON SCRAM client proof, announce, resume. Unsequenced. */
+  PROOF: 0x04,
   /** hub → gateway: open channel `id`, JSON meta. Sequenced. */
   OPEN: 0x10,
   /** either way: UTF-8 text for channel `id`. Sequenced. */

@@ -1,12 +1,24 @@
 import { CamgateError } from '../util/index.js';
 import { GATEWAY_ID_PATTERN } from './auth.js';
 import { isObject } from './frame.js';
+import { decodeB64, isNonce, SCRAM_BOUNDS, SCRAM_KEY_BYTES, scryptParamsProblem, type ScryptParams } from './scram.js';
 
-/** The gateway's first frame (docs/tunnel.md "Handshake"). */
+/** The gateway's first frame (docs/tunnel.md "Handshake"): who it claims to be, and its nonce. */
 export interface Hello {
   v: number;
   gatewayId: string;
-  secret: string;
+  clientNonce: string;
+}
+
+/** The hub's SCRAM challenge (RFC 5802 server-first-message). */
+export interface Challenge extends ScryptParams {
+  serverNonce: string;
+  salt: Buffer;
+}
+
+/** The gateway's answer (RFC 5802 client-final-message) plus what the hub needs once it is accepted. */
+export interface Proof {
+  clientProof: Buffer;
   announce: unknown;
   /** Present when the gateway holds a session it wants to continue. */
   resume?: { session: string; recv: number };
@@ -22,13 +34,14 @@ export interface Welcome {
   recv: number;
   maxFrameBytes: number;
   maxChannels: number;
+  /** HMAC(ServerKey, AuthMessage), base64: the hub's proof that it holds this gateway's verifier. */
+  serverSignature: string;
 }
 
 const SESSION_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_SECRET_CHARS = 1024;
 
-function bad(what: string): CamgateError {
-  return new CamgateError('CAMGATE_TUNNEL_PROTOCOL', `malformed hello: ${what}`);
+function bad(what: string, frame = 'hello'): CamgateError {
+  return new CamgateError('CAMGATE_TUNNEL_PROTOCOL', `malformed ${frame}: ${what}`);
 }
 
 function isU32(v: unknown): v is number {
@@ -54,18 +67,43 @@ export function parseHello(body: unknown): Hello {
   if (typeof o.gatewayId !== 'string' || !GATEWAY_ID_PATTERN.test(o.gatewayId)) {
     throw bad('gatewayId must be 1-128 characters of A-Z a-z 0-9 . _ -');
   }
-  if (typeof o.secret !== 'string' || o.secret.length === 0 || o.secret.length > MAX_SECRET_CHARS) {
-    throw bad(`secret must be a string of 1-${MAX_SECRET_CHARS} characters`);
+  if (!isNonce(o.clientNonce)) throw bad('clientNonce must be 16-64 base64url characters');
+  return { v, gatewayId: o.gatewayId, clientNonce: o.clientNonce };
+}
+
+/**
+ * Validates a challenge on the gateway side. The scrypt cost is bounded here,
+ * before anything is computed: a hostile hub must not be able to make the
+ * gateway allocate gigabytes (SCRAM_BOUNDS). Throws CAMGATE_TUNNEL_PROTOCOL,
+ * or CAMGATE_TUNNEL_AUTH for cost parameters out of bounds.
+ */
+export function parseChallenge(body: unknown): Challenge {
+  if (!isObject(body)) throw bad('not a JSON object', 'challenge');
+  if (!isNonce(body.serverNonce)) throw bad('serverNonce must be 16-64 base64url characters', 'challenge');
+  const salt = decodeB64(body.salt, SCRAM_BOUNDS.minSaltBytes, SCRAM_BOUNDS.maxSaltBytes);
+  if (!salt) {
+    throw bad(`salt must be base64 of ${SCRAM_BOUNDS.minSaltBytes}-${SCRAM_BOUNDS.maxSaltBytes} bytes`, 'challenge');
   }
-  const hello: Hello = { v, gatewayId: o.gatewayId, secret: o.secret, announce: o.announce ?? null };
-  if (o.resume !== undefined && o.resume !== null) {
-    const r = o.resume;
+  const problem = scryptParamsProblem({ N: body.N, r: body.r, p: body.p });
+  if (problem)
+    throw new CamgateError('CAMGATE_TUNNEL_AUTH', `the hub asked for scrypt parameters out of bounds: ${problem}`);
+  return { serverNonce: body.serverNonce, salt, N: body.N as number, r: body.r as number, p: body.p as number };
+}
+
+/** Validates a proof on the hub side. */
+export function parseProof(body: unknown): Proof {
+  if (!isObject(body)) throw bad('not a JSON object', 'proof');
+  const clientProof = decodeB64(body.clientProof, SCRAM_KEY_BYTES, SCRAM_KEY_BYTES);
+  if (!clientProof) throw bad(`clientProof must be base64 of ${SCRAM_KEY_BYTES} bytes`, 'proof');
+  const proof: Proof = { clientProof, announce: body.announce ?? null };
+  if (body.resume !== undefined && body.resume !== null) {
+    const r = body.resume;
     if (!isObject(r) || typeof r.session !== 'string' || !SESSION_PATTERN.test(r.session) || !isU32(r.recv)) {
-      throw bad('resume must be {session: string, recv: u32}');
+      throw bad('resume must be {session: string, recv: u32}', 'proof');
     }
-    hello.resume = { session: r.session, recv: r.recv };
+    proof.resume = { session: r.session, recv: r.recv };
   }
-  return hello;
+  return proof;
 }
 
 /** Validates a welcome on the gateway side. */
@@ -77,7 +115,9 @@ export function parseWelcome(body: unknown): Welcome {
   if (typeof body.resumed !== 'boolean') throw fail('resumed');
   if (!isU32(body.recv)) throw fail('recv');
   if (!isU32(body.v)) throw fail('v');
+  if (typeof body.serverSignature !== 'string' || body.serverSignature.length > 128) throw fail('serverSignature');
   return {
+    serverSignature: body.serverSignature,
     v: body.v,
     session: body.session,
     resumed: body.resumed,

@@ -1,5 +1,15 @@
 export { TUNNEL_PROTOCOL_VERSION, TUNNEL_CLOSE, CHANNEL_CLOSE } from './constants.js';
 export { hashSecret, verifySecret, generateSecret, generateGatewayId } from './auth.js';
+export {
+  makeVerifier,
+  parseVerifier,
+  scryptParamsProblem,
+  DEFAULT_SCRAM_PARAMS,
+  SCRAM_BOUNDS,
+  type ScryptParams,
+  type ScramVerifier,
+} from './scram.js';
+export type { LookupVerifier } from './server-auth.js';
 export { Channel, type ChannelState, type ChannelCloseInfo } from './channel.js';
 export {
   TunnelServer,

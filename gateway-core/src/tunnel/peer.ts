@@ -4,7 +4,7 @@ import { CamgateError, type Logger } from '../util/index.js';
 import type { Channel } from './channel.js';
 import { CHANNEL_CLOSE, FrameType, TUNNEL_CLOSE, TUNNEL_PROTOCOL_VERSION } from './constants.js';
 import { encodeFrame, encodeJson } from './frame.js';
-import type { Hello, Welcome } from './handshake.js';
+import type { Proof, Welcome } from './handshake.js';
 import { Link } from './link.js';
 import type { ResolvedCommonOptions } from './options.js';
 import type { Wire } from './wire.js';
@@ -112,7 +112,7 @@ export class TunnelPeer extends EventEmitter<{
   }
 
   /** @internal A connection authenticated as this gateway: newer wins. */
-  _attach(wire: Wire, hello: Hello, remoteAddress: string): void {
+  _attach(wire: Wire, proof: Proof, remoteAddress: string, serverSignature: string): void {
     const old = this.#wire;
     if (old) {
       old.removeAllListeners('frame');
@@ -124,7 +124,7 @@ export class TunnelPeer extends EventEmitter<{
     if (this.#graceTimer) clearTimeout(this.#graceTimer);
     this.#graceTimer = undefined;
 
-    const r = hello.resume;
+    const r = proof.resume;
     const resumed = r !== undefined && r.session === this.#link.session && this.#link.canResume(r.recv);
     if (!resumed) {
       if (this.#link.session)
@@ -138,6 +138,7 @@ export class TunnelPeer extends EventEmitter<{
       recv: this.#link.recvSeq,
       maxFrameBytes: 0,
       maxChannels: 0,
+      serverSignature,
     };
     wire.send(encodeFrame({ type: FrameType.WELCOME, channel: 0, seq: 0, ack: 0, payload: encodeJson(welcome) }));
     this.#wire = wire;
@@ -146,12 +147,12 @@ export class TunnelPeer extends EventEmitter<{
     wire.on('close', (code, reason) => this.#onWireClose(wire, code, reason));
     this.#link.attach(wire, r && resumed ? r.recv : 0);
     wire.onTick = () => this.#link.sendAck();
-    this.#announce = hello.announce;
+    this.#announce = proof.announce;
     this.#online = true;
     this.#since = new Date();
     this.#log.info('gateway online', { gatewayId: this.gatewayId, resumed, remoteAddress });
     this.emit('online');
-    this.emit('announce', hello.announce);
+    this.emit('announce', proof.announce);
   }
 
   #onWireClose(wire: Wire, code: number, reason: string): void {

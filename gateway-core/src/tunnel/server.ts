@@ -4,17 +4,17 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { defaultLogger, type Logger } from '../util/index.js';
 import { CHANNEL_CLOSE, FrameType, TUNNEL_CLOSE, TUNNEL_PROTOCOL_VERSION } from './constants.js';
-import { decodeJson, type Frame } from './frame.js';
-import { helloVersion, parseHello, type Hello } from './handshake.js';
+import { decodeJson, encodeFrame, encodeJson, type Frame } from './frame.js';
+import { helloVersion, parseHello, parseProof, type Proof } from './handshake.js';
 import { checkInt, resolveCommonOptions, type ResolvedCommonOptions, type TunnelCommonOptions } from './options.js';
 import { TunnelPeer } from './peer.js';
 import { AddressLimiter } from './rate-limit.js';
+import { ScramAuthority, type LookupVerifier, type PendingAuth } from './server-auth.js';
 import { Wire } from './wire.js';
 
-/** What the injected `authenticate` hook is asked. */
+/** What the optional `authorize` hook is asked, after the gateway proved it knows its secret. */
 export interface AuthRequest {
   gatewayId: string;
-  secret: string;
   version: number;
   announce: unknown;
   remoteAddress: string;
@@ -22,8 +22,18 @@ export interface AuthRequest {
 export type AuthDecision = { ok: true } | { ok: false; reason: string };
 
 export interface TunnelServerOptions extends TunnelCommonOptions {
-  /** Decides whether a hello is accepted (look the id up, `verifySecret`). The reason of a refusal is logged, never sent. */
-  authenticate(req: AuthRequest): Promise<AuthDecision>;
+  /**
+   * Returns the gateway's stored verifier (`makeVerifier`, `scram-scrypt$…`), or undefined for an
+   * unknown id. The hub never sees a secret (docs/tunnel.md "Handshake").
+   */
+  lookupVerifier: LookupVerifier;
+  /** Extra check after a valid proof (an address allow-list…). A refusal is logged with its reason and answered 4401. */
+  authorize?: (req: AuthRequest) => Promise<AuthDecision> | AuthDecision;
+  /**
+   * Key (≥ 16 bytes) of the fake salts unknown ids are challenged with. Random per process by default;
+   * hubs serving one name behind a load balancer should share one, so their fake salts agree too.
+   */
+  fakeSaltKey?: Buffer;
   /** How long a gateway's channels and session survive a dropped tunnel. */
   resumeGraceMs?: number;
   /** A new connection must send hello within this time or is closed (4400). */
@@ -52,7 +62,8 @@ type State = 'running' | 'closing' | 'closed';
  */
 export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
   readonly #opts: ResolvedCommonOptions & typeof DEFAULT_TUNNEL_SERVER_OPTIONS;
-  readonly #authenticate: TunnelServerOptions['authenticate'];
+  readonly #auth: ScramAuthority;
+  readonly #authorize: TunnelServerOptions['authorize'];
   readonly #log: Logger;
   readonly #wss: WebSocketServer;
   readonly #peers = new Map<string, TunnelPeer>();
@@ -65,8 +76,16 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
     super();
     const owner = 'TunnelServer';
     if (opts === null || typeof opts !== 'object') throw new TypeError(`${owner}: options must be an object`);
-    if (typeof opts.authenticate !== 'function') {
-      throw new TypeError(`${owner}: option authenticate must be a function (req) => Promise<AuthDecision>`);
+    if (typeof opts.lookupVerifier !== 'function') {
+      throw new TypeError(
+        `${owner}: option lookupVerifier must be a function (gatewayId) => Promise<string | undefined>`,
+      );
+    }
+    if (opts.authorize !== undefined && typeof opts.authorize !== 'function') {
+      throw new TypeError(`${owner}: option authorize must be a function (req) => Promise<AuthDecision>`);
+    }
+    if (opts.fakeSaltKey !== undefined && (!Buffer.isBuffer(opts.fakeSaltKey) || opts.fakeSaltKey.length < 16)) {
+      throw new TypeError(`${owner}: option fakeSaltKey must be a Buffer of at least 16 bytes`);
     }
     const d = DEFAULT_TUNNEL_SERVER_OPTIONS;
     this.#opts = {
@@ -95,8 +114,9 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
         86_400_000,
       ),
     } as ResolvedCommonOptions & typeof DEFAULT_TUNNEL_SERVER_OPTIONS;
-    this.#authenticate = opts.authenticate;
     this.#log = opts.logger ?? defaultLogger('hub:tunnel');
+    this.#auth = new ScramAuthority(opts.lookupVerifier, opts.fakeSaltKey, this.#log);
+    this.#authorize = opts.authorize;
     this.#limiter = new AddressLimiter({
       maxFailures: this.#opts.maxAuthFailuresPerIp,
       windowMs: this.#opts.authFailureWindowMs,
@@ -178,37 +198,51 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
       return;
     }
     this.#handshakes.add(wire);
-    const timer = setTimeout(() => {
-      void wire.close(TUNNEL_CLOSE.PROTOCOL, `no hello within ${this.#opts.helloTimeoutMs} ms`);
-    }, this.#opts.helloTimeoutMs);
-    let gotHello = false;
+    // hello → CHALLENGE → proof → WELCOME (docs/tunnel.md "Handshake"); each gateway frame has its own deadline.
+    let phase: 'hello' | 'lookup' | 'proof' | 'verify' = 'hello';
+    let pending: PendingAuth | undefined;
+    const deadline = (what: string): NodeJS.Timeout =>
+      setTimeout(() => {
+        void wire.close(TUNNEL_CLOSE.PROTOCOL, `no ${what} within ${this.#opts.helloTimeoutMs} ms`);
+      }, this.#opts.helloTimeoutMs);
+    let timer = deadline('hello');
+    let finished = false;
     const done = (): void => {
       clearTimeout(timer);
+      if (finished) return;
+      finished = true;
       this.#handshakes.delete(wire);
+      wire.off('close', done);
       release();
     };
     wire.on('close', done);
     wire.on('frame', (f: Frame) => {
-      if (gotHello) {
-        // Nothing may follow hello before welcome (the gateway waits for it).
-        void wire.close(TUNNEL_CLOSE.PROTOCOL, 'frame before welcome');
-        return;
-      }
-      gotHello = true;
       clearTimeout(timer);
-      void this.#onHello(wire, f, ip).finally(() => {
-        done();
-        wire.off('close', done);
-      });
+      if (phase === 'hello') {
+        phase = 'lookup';
+        void this.#onHello(wire, f).then((p) => {
+          if (!p || wire.closed) return done();
+          pending = p;
+          phase = 'proof';
+          timer = deadline('proof');
+        });
+      } else if (phase === 'proof' && pending) {
+        phase = 'verify';
+        void this.#onProof(wire, f, pending, ip).finally(done);
+      } else {
+        // The gateway waits for each answer; anything else is out of order.
+        void wire.close(TUNNEL_CLOSE.PROTOCOL, `unexpected frame during the handshake (waiting for ${phase})`);
+      }
     });
   }
 
-  async #onHello(wire: Wire, f: Frame, ip: string): Promise<void> {
-    let hello: Hello;
+  /** Validates the hello and sends the challenge; resolves undefined when the connection was closed instead. */
+  async #onHello(wire: Wire, f: Frame): Promise<PendingAuth | undefined> {
+    let pending: PendingAuth;
     try {
       if (f.type !== FrameType.HELLO || f.channel !== 0) {
         void wire.close(TUNNEL_CLOSE.PROTOCOL, 'first frame must be hello');
-        return;
+        return undefined;
       }
       const body = decodeJson(f.payload);
       const v = helloVersion(body);
@@ -217,48 +251,86 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
           TUNNEL_CLOSE.VERSION,
           `unsupported tunnel protocol version ${v}; this hub speaks version ${TUNNEL_PROTOCOL_VERSION}`,
         );
+        return undefined;
+      }
+      const hello = parseHello(body);
+      try {
+        pending = await this.#auth.challenge(hello);
+      } catch (err) {
+        this.#log.error('lookupVerifier hook failed', { gatewayId: hello.gatewayId, err });
+        void wire.close(1011, 'internal error during authentication');
+        return undefined;
+      }
+    } catch (err) {
+      void wire.close(TUNNEL_CLOSE.PROTOCOL, (err as Error).message);
+      return undefined;
+    }
+    if (wire.closed || this.#state !== 'running') return undefined;
+    const c = pending.challenge;
+    const body = {
+      v: TUNNEL_PROTOCOL_VERSION,
+      serverNonce: c.serverNonce,
+      salt: c.salt.toString('base64'),
+      N: c.N,
+      r: c.r,
+      p: c.p,
+    };
+    wire.send(encodeFrame({ type: FrameType.CHALLENGE, channel: 0, seq: 0, ack: 0, payload: encodeJson(body) }));
+    return pending;
+  }
+
+  async #onProof(wire: Wire, f: Frame, pending: PendingAuth, ip: string): Promise<void> {
+    const gatewayId = pending.hello.gatewayId;
+    let proof: Proof;
+    try {
+      if (f.type !== FrameType.PROOF || f.channel !== 0) {
+        void wire.close(TUNNEL_CLOSE.PROTOCOL, 'expected proof after challenge');
         return;
       }
-      hello = parseHello(body);
+      proof = parseProof(decodeJson(f.payload));
     } catch (err) {
       void wire.close(TUNNEL_CLOSE.PROTOCOL, (err as Error).message);
       return;
     }
-    let decision: AuthDecision;
-    try {
-      decision = await this.#authenticate({
-        gatewayId: hello.gatewayId,
-        secret: hello.secret,
-        version: hello.v,
-        announce: hello.announce,
-        remoteAddress: ip,
-      });
-    } catch (err) {
-      this.#log.error('authenticate hook failed', { gatewayId: hello.gatewayId, err });
-      void wire.close(1011, 'internal error during authentication');
-      return;
+    const result = this.#auth.verify(pending, proof);
+    let decision: AuthDecision = result.ok
+      ? { ok: true }
+      : { ok: false, reason: pending.known ? 'wrong proof' : 'unknown gateway id' };
+    if (result.ok && this.#authorize) {
+      try {
+        decision = await this.#authorize({
+          gatewayId,
+          version: pending.hello.v,
+          announce: proof.announce,
+          remoteAddress: ip,
+        });
+      } catch (err) {
+        this.#log.error('authorize hook failed', { gatewayId, err });
+        void wire.close(1011, 'internal error during authentication');
+        return;
+      }
     }
     if (wire.closed || this.#state !== 'running') return;
-    if (!decision || decision.ok !== true) {
+    if (!result.ok || !decision || decision.ok !== true) {
       this.#limiter.recordFailure(ip);
       this.#log.warn('authentication failed', {
-        gatewayId: hello.gatewayId,
+        gatewayId,
         remoteAddress: ip,
         why: decision && 'reason' in decision ? decision.reason : 'no decision',
       });
-      // One reason text for unknown id and wrong secret: no oracle for valid ids.
+      // One reason text for unknown id, wrong proof and a refusing hook: no oracle for valid ids.
       void wire.close(TUNNEL_CLOSE.AUTH, 'authentication failed');
       return;
     }
     wire.removeAllListeners('frame');
-    let peer = this.#peers.get(hello.gatewayId);
+    let peer = this.#peers.get(gatewayId);
     if (!peer) {
-      peer = new TunnelPeer(hello.gatewayId, this.#opts, this.#log.child(hello.gatewayId), (p) => {
+      peer = new TunnelPeer(gatewayId, this.#opts, this.#log.child(gatewayId), (p) => {
         if (this.#peers.get(p.gatewayId) === p) this.#peers.delete(p.gatewayId);
       });
-      this.#peers.set(hello.gatewayId, peer);
+      this.#peers.set(gatewayId, peer);
       this.emit('peer', peer);
     }
-    peer._attach(wire, hello, ip);
+    peer._attach(wire, proof, ip, result.serverSignature);
   }
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Gateway, type GatewayOptions } from '../../src/gateway/index.js';
 import { Hub, type HubOptions } from '../../src/hub/index.js';
 import { KurentoEngine, type EngineOptions } from '../../src/engine/index.js';
-import { hashSecret } from '../../src/tunnel/index.js';
+import { makeVerifier } from '../../src/tunnel/index.js';
 import { createLogger, memorySink, SecretSet, type LogRecord } from '../../src/util/index.js';
 import type { CameraConfig } from '../../src/config/index.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -41,7 +41,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const hub = await Hub.start({
     listen: { port: 0 },
     kurento: { port: 0 },
-    gateways: [{ id: GATEWAY_ID, name: 'Home', secretHash: await hashSecret(GATEWAY_SECRET) }],
+    gateways: [{ id: GATEWAY_ID, name: 'Home', secretHash: await makeVerifier(GATEWAY_SECRET) }],
     logger: logger.child('hub'),
     ...opts.hub,
   });

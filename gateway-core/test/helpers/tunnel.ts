@@ -2,9 +2,9 @@ import { once, type EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  makeVerifier,
   TunnelClient,
   TunnelServer,
-  type AuthDecision,
   type TunnelClientOptions,
   type TunnelServerOptions,
 } from '../../src/tunnel/index.js';
@@ -14,14 +14,23 @@ export interface TestHub {
   http: Server;
   port: number;
   url: string;
-  /** Number of authenticate() calls so far. */
+  /** Number of lookupVerifier() calls so far (one per hello that reached authentication). */
   authCalls: () => number;
   close(): Promise<void>;
 }
 
+/** Verifiers by secret: scrypt is the slow part, and tests reuse a handful of secrets. */
+const verifiers = new Map<string, Promise<string>>();
+export function verifierFor(secret: string): Promise<string> {
+  let v = verifiers.get(secret);
+  if (!v) verifiers.set(secret, (v = makeVerifier(secret)));
+  return v;
+}
+
 /**
  * A TunnelServer behind a plain http server on 127.0.0.1:0, routing
- * `/tunnel` upgrades to it; `secrets` maps gateway id → secret.
+ * `/tunnel` upgrades to it; `secrets` maps gateway id → secret (the hub
+ * stores only their SCRAM verifiers).
  */
 export async function startHub(
   secrets: Record<string, string>,
@@ -29,10 +38,12 @@ export async function startHub(
   port = 0,
 ): Promise<TestHub> {
   let calls = 0;
+  const stored = new Map<string, string>();
+  for (const [id, secret] of Object.entries(secrets)) stored.set(id, await verifierFor(secret));
   const server = new TunnelServer({
-    authenticate: async (req): Promise<AuthDecision> => {
+    lookupVerifier: (gatewayId) => {
       calls++;
-      return secrets[req.gatewayId] === req.secret ? { ok: true } : { ok: false, reason: 'bad credentials' };
+      return stored.get(gatewayId);
     },
     ...opts,
   });

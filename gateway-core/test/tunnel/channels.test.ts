@@ -2,10 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer } from 'ws';
 import { FrameType } from '../../src/tunnel/constants.js';
 import { decodeFrame, encodeFrame, type Frame } from '../../src/tunnel/frame.js';
 import { CHANNEL_CLOSE, type Channel, type TunnelClient } from '../../src/tunnel/index.js';
+import { openRaw, rawLogin, refNonce, refScram } from '../helpers/scram.js';
 import { collect, makeClient, startHub, waitState } from '../helpers/tunnel.js';
 
 const SECRET = 'channel-test-secret-xyz';
@@ -22,35 +24,12 @@ async function connected(t: { after: (fn: () => unknown) => void }, hubOpts = {}
   return { hub, client, peer: hub.server.peer('gw1')!, gwChannels };
 }
 
-/** A gateway speaking raw frames, for hostile input. */
+/** A gateway speaking raw frames (SCRAM login by the reference helper), for hostile input. */
 async function rawGateway(url: string, gatewayId: string) {
-  const ws = new WebSocket(url);
-  ws.on('error', () => {});
-  await once(ws, 'open');
-  const frames: Frame[] = [];
-  const waiters: (() => void)[] = [];
-  ws.on('message', (d: Buffer) => {
-    frames.push(decodeFrame(d, 1 << 20));
-    for (const w of waiters.splice(0)) w();
-  });
-  ws.send(
-    encodeFrame({
-      type: FrameType.HELLO,
-      channel: 0,
-      seq: 0,
-      ack: 0,
-      payload: Buffer.from(JSON.stringify({ v: 1, gatewayId, secret: SECRET })),
-    }),
-  );
-  const next = async (pred: (f: Frame) => boolean): Promise<Frame> => {
-    for (;;) {
-      const f = frames.find(pred);
-      if (f) return f;
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  await next((f) => f.type === FrameType.WELCOME);
-  return { ws, frames, next };
+  const conn = await openRaw(url);
+  await rawLogin(conn, gatewayId, SECRET);
+  await conn.next((f) => f.type === FrameType.WELCOME);
+  return conn;
 }
 
 describe('tunnel channels', () => {
@@ -206,13 +185,29 @@ describe('tunnel channels', () => {
     await once(wss, 'listening');
     const fromGw: Frame[] = [];
     let wake: (() => void) | undefined;
+    const challenge = { serverNonce: refNonce(), salt: randomBytes(16).toString('base64'), N: 1024, r: 8, p: 1 };
+    let clientNonce = '';
     wss.on('connection', (ws) => {
       ws.on('message', (d: Buffer) => {
         const f = decodeFrame(d, 1 << 20);
         fromGw.push(f);
         wake?.();
-        if (f.type !== FrameType.HELLO) return;
-        const welcome = { v: 1, session: 'sess1', resumed: false, recv: 0 };
+        if (f.type === FrameType.HELLO) {
+          clientNonce = JSON.parse(f.payload.toString()).clientNonce as string;
+          ws.send(
+            encodeFrame({
+              type: FrameType.CHALLENGE,
+              channel: 0,
+              seq: 0,
+              ack: 0,
+              payload: Buffer.from(JSON.stringify(challenge)),
+            }),
+          );
+          return;
+        }
+        if (f.type !== FrameType.PROOF) return;
+        const { serverSignature } = refScram(SECRET, 'gw1', clientNonce, challenge);
+        const welcome = { v: 1, session: 'sess1', resumed: false, recv: 0, serverSignature };
         ws.send(
           encodeFrame({
             type: FrameType.WELCOME,

@@ -4,16 +4,17 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TunnelClient, TunnelServer } from '../../src/tunnel/index.js';
 import { makeSelfSignedCert, type SelfSignedCert } from '../helpers/tls.js';
-import { makeClient, waitEvent, waitState } from '../helpers/tunnel.js';
+import { makeClient, verifierFor, waitEvent, waitState } from '../helpers/tunnel.js';
 
 const SECRET = 'tls-test-secret-abcdefgh';
 
 async function startTlsHub(cert: SelfSignedCert) {
   let calls = 0;
+  const verifier = await verifierFor(SECRET);
   const server = new TunnelServer({
-    authenticate: async (req) => {
+    lookupVerifier: (gatewayId) => {
       calls++;
-      return req.secret === SECRET ? { ok: true } : { ok: false, reason: 'bad' };
+      return gatewayId === 'gw1' ? verifier : undefined;
     },
   });
   const https = createServer({ cert: cert.cert, key: cert.key });

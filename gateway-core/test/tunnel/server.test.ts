@@ -6,9 +6,11 @@ import { createLogger, memorySink, SecretSet } from '../../src/util/index.js';
 import { FrameType } from '../../src/tunnel/constants.js';
 import { encodeFrame } from '../../src/tunnel/frame.js';
 import { TUNNEL_CLOSE, TunnelServer, type TunnelPeer } from '../../src/tunnel/index.js';
+import { openRaw, rawLogin } from '../helpers/scram.js';
 import { makeClient, startHub, waitEvent, waitState } from '../helpers/tunnel.js';
 
 const SECRET = 'correct-horse-battery-staple-1234';
+const NONCE = 'AAAAAAAAAAAAAAAAAAAAAAAA';
 
 function helloFrame(body: unknown): Buffer {
   return encodeFrame({ type: FrameType.HELLO, channel: 0, seq: 0, ack: 0, payload: Buffer.from(JSON.stringify(body)) });
@@ -119,12 +121,26 @@ describe('TunnelServer', () => {
             ws.send(encodeFrame({ type: FrameType.HELLO, channel: 0, seq: 0, ack: 0, payload: Buffer.from('{') })),
           /not valid JSON/,
         ],
-        ['bad id', (ws) => ws.send(helloFrame({ v: 1, gatewayId: '../x', secret: 's' })), /malformed hello: gatewayId/],
-        ['no secret', (ws) => ws.send(helloFrame({ v: 1, gatewayId: 'gw1' })), /malformed hello: secret/],
         [
-          'bad resume',
-          (ws) => ws.send(helloFrame({ v: 1, gatewayId: 'gw1', secret: SECRET, resume: { session: 'x', recv: -1 } })),
-          /malformed hello: resume/,
+          'bad id',
+          (ws) => ws.send(helloFrame({ v: 1, gatewayId: '../x', clientNonce: NONCE })),
+          /malformed hello: gatewayId/,
+        ],
+        ['no nonce', (ws) => ws.send(helloFrame({ v: 1, gatewayId: 'gw1' })), /malformed hello: clientNonce/],
+        [
+          'short nonce',
+          (ws) => ws.send(helloFrame({ v: 1, gatewayId: 'gw1', clientNonce: 'abc' })),
+          /malformed hello: clientNonce/,
+        ],
+        [
+          'hostile nonce',
+          (ws) => ws.send(helloFrame({ v: 1, gatewayId: 'gw1', clientNonce: 'x'.repeat(60) + ',N=1' })),
+          /malformed hello: clientNonce/,
+        ],
+        [
+          'secret in hello (old form)',
+          (ws) => ws.send(helloFrame({ v: 1, gatewayId: 'gw1', secret: SECRET })),
+          /malformed hello: clientNonce/,
         ],
       ];
       for (const [name, send, reason] of cases) {
@@ -145,10 +161,12 @@ describe('TunnelServer', () => {
     it('answers 4429 after too many failed attempts from one address', async (t) => {
       const hub = await startHub({ gw1: SECRET }, { maxAuthFailuresPerIp: 2 });
       t.after(() => hub.close());
-      const bad = (ws: WebSocket) => ws.send(helloFrame({ v: 1, gatewayId: 'gw1', secret: 'nope-nope' }));
-      assert.equal((await rawClose(hub.url, bad)).code, TUNNEL_CLOSE.AUTH);
-      assert.equal((await rawClose(hub.url, bad)).code, TUNNEL_CLOSE.AUTH);
-      const good = (ws: WebSocket) => ws.send(helloFrame({ v: 1, gatewayId: 'gw1', secret: SECRET }));
+      for (let i = 0; i < 2; i++) {
+        const conn = await openRaw(hub.url);
+        await rawLogin(conn, 'gw1', 'nope-nope');
+        assert.equal((await conn.closed).code, TUNNEL_CLOSE.AUTH);
+      }
+      const good = (ws: WebSocket) => ws.send(helloFrame({ v: 1, gatewayId: 'gw1', clientNonce: NONCE }));
       const res = await rawClose(hub.url, good);
       assert.equal(res.code, TUNNEL_CLOSE.RATE_LIMITED);
       assert.match(res.reason, /too many failed authentication attempts/);
@@ -191,17 +209,25 @@ describe('TunnelServer', () => {
 
   describe('#options', () => {
     it('validates options loudly, naming option and value', () => {
-      const authenticate = async () => ({ ok: true }) as const;
-      assert.throws(() => new TunnelServer({ authenticate, maxChannels: 0 }), {
+      const lookupVerifier = async () => undefined;
+      assert.throws(() => new TunnelServer({ lookupVerifier, maxChannels: 0 }), {
         name: 'RangeError',
         message: 'TunnelServer: option maxChannels must be between 1 and 1000000, got 0',
       });
-      assert.throws(() => new TunnelServer({ authenticate, heartbeatMs: '5' as unknown as number }), {
+      assert.throws(() => new TunnelServer({ lookupVerifier, heartbeatMs: '5' as unknown as number }), {
         name: 'TypeError',
         message: 'TunnelServer: option heartbeatMs must be an integer, got "5"',
       });
-      assert.throws(() => new TunnelServer({ authenticate, heartbeatMs: 1000, deadAfterMs: 500 }), RangeError);
-      assert.throws(() => new TunnelServer({} as never), /option authenticate must be a function/);
+      assert.throws(() => new TunnelServer({ lookupVerifier, heartbeatMs: 1000, deadAfterMs: 500 }), RangeError);
+      assert.throws(() => new TunnelServer({} as never), /option lookupVerifier must be a function/);
+      assert.throws(
+        () => new TunnelServer({ lookupVerifier, authorize: 'yes' as never }),
+        /option authorize must be a function/,
+      );
+      assert.throws(
+        () => new TunnelServer({ lookupVerifier, fakeSaltKey: Buffer.alloc(4) }),
+        /option fakeSaltKey must be a Buffer of at least 16 bytes/,
+      );
     });
   });
 });
