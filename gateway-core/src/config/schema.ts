@@ -31,6 +31,58 @@ export const cameraSchema = z
 
 export type CameraConfig = z.output<typeof cameraSchema>;
 
+/** Gateway: where flags go over MQTT (docs/mqtt.md). `url`, or `embedded: true` for an in-process broker on loopback. */
+export const gatewayMqttSchema = z
+  .object({
+    url: z
+      .string()
+      .max(2048)
+      .regex(/^mqtts?:\/\/[^\s]+$/i, 'must be an mqtt:// or mqtts:// URL')
+      .optional(),
+    username: z.string().max(256).optional(),
+    password: z.string().max(256).optional(),
+    /** Start an embedded aedes broker on 127.0.0.1 instead of connecting to one. */
+    embedded: z.boolean().optional(),
+    /** TCP port of the embedded broker (0 = any free port). */
+    embeddedPort: portSchema.optional(),
+    baseTopic: z.string().min(1).max(128).optional(),
+    /** Publish Home Assistant discovery configs (default true). */
+    homeAssistant: z.boolean().optional(),
+    /** Allow plain mqtt:// to a host that is not loopback. */
+    allowInsecure: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.url === undefined && m.embedded !== true)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'set url, or embedded: true' });
+    if (m.url !== undefined && m.embedded === true)
+      ctx.addIssue({ code: 'custom', path: ['embedded'], message: 'embedded: true and url exclude each other' });
+  });
+
+/** Gateway: the LAN audit (docs/exposure.md). */
+export const gatewayAuditSchema = z
+  .object({
+    /** Time between audits, ms (default 6 h). */
+    intervalMs: z.number().int().min(10_000).max(7 * 24 * 3_600_000).optional(),
+    /** UPnP IGD mapping check (default on); an object points SSDP at a unicast address. */
+    upnp: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            ssdpAddress: z.string().max(64).optional(),
+            ssdpPort: z.number().int().min(1).max(65535).optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
+    /** Telnet check (default on). */
+    telnet: z.boolean().optional(),
+    /** Factory-default credentials check (default off: it logs in to the cameras). */
+    defaultCredentials: z.boolean().optional(),
+  })
+  .strict();
+
 const tlsClientSchema = z
   .object({
     /** PEM file with the CA that signed the hub's certificate. */
@@ -64,6 +116,10 @@ export const gatewayConfigSchema = z
     cameras: z.array(cameraSchema).max(256).default([]),
     /** How long a Kurento session whose viewers vanished keeps its objects. */
     sessionGraceMs: z.number().int().min(0).max(3_600_000).optional(),
+    /** The gateway's flag store (append-only JSONL); in memory when unset. */
+    flagsFile: z.string().min(1).max(4096).optional(),
+    mqtt: gatewayMqttSchema.optional(),
+    audit: gatewayAuditSchema.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -113,6 +169,19 @@ export const hubConfigSchema = z
       .strict()
       .default({ host: '127.0.0.1', port: 8889 }),
     gateways: z.array(hubGatewaySchema).max(10_000).default([]),
+    /** The outside exposure monitor; off when unset (docs/exposure.md). */
+    exposure: z
+      .object({
+        /** Time between scans of one gateway, ms (default 15 min, jittered). */
+        intervalMs: z.number().int().min(1000).max(7 * 24 * 3_600_000).optional(),
+        ports: portList.min(1).optional(),
+        clearAfterCleanScans: z.number().int().min(1).max(1000).optional(),
+        /** The hub's flag store (append-only JSONL); in memory when unset. */
+        flagsFile: z.string().min(1).max(4096).optional(),
+        engine: z.enum(['auto', 'builtin', 'nmap']).optional(),
+      })
+      .strict()
+      .optional(),
     /** scrypt hashes of API tokens (`camgate hub add-token`). */
     apiTokens: z
       .array(z.string().regex(/^scrypt\$/))

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifySecret, type TunnelServer } from '../tunnel/index.js';
+import type { ScanResult } from '../exposure/index.js';
 import type { GatewayDirectory } from './gateway-directory.js';
 
 /** What the API says about one gateway. */
@@ -19,6 +20,8 @@ export interface HubApiOptions {
   tunnels: TunnelServer;
   /** scrypt hashes of the API tokens allowed. */
   tokenHashes: readonly string[];
+  /** Runs an exposure scan of one gateway now; undefined when the hub has no exposure monitor. */
+  scan?: (gatewayId: string) => Promise<ScanResult> | undefined;
 }
 
 /** How many verified tokens are remembered, so a client does not pay scrypt on every request. */
@@ -55,11 +58,17 @@ export class HubApi {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://hub');
     if (!url.pathname.startsWith('/api/')) return false;
-    if (req.method !== 'GET') return (send(res, 405, { error: 'method not allowed' }), true);
+    const scanPath = /^\/api\/gateways\/([^/]+)\/scan$/.exec(url.pathname);
+    const allowed = scanPath ? 'POST' : 'GET';
+    if (req.method !== allowed) {
+      res.setHeader('Allow', allowed);
+      return (send(res, 405, { error: 'method not allowed' }), true);
+    }
     if (!(await this.#authorized(req))) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="camgate"');
       return (send(res, 401, { error: 'missing or wrong API token' }), true);
     }
+    if (scanPath) return (await this.#scan(decodeURIComponent(scanPath[1]!), res), true);
     if (url.pathname === '/api/gateways') return (send(res, 200, { gateways: this.gatewayStatus() }), true);
     const m = /^\/api\/gateways\/([^/]+)\/cameras$/.exec(url.pathname);
     if (m) {
@@ -68,6 +77,29 @@ export class HubApi {
       return (send(res, 200, { cameras: status.cameras }), true);
     }
     return (send(res, 404, { error: 'not found' }), true);
+  }
+
+  /** `POST /api/gateways/:id/scan`: an on-demand exposure scan; the body is ignored. */
+  async #scan(gatewayId: string, res: ServerResponse): Promise<void> {
+    if (!this.#opts.directory.get(gatewayId)) return send(res, 404, { error: 'no such gateway' });
+    const running = this.#opts.scan?.(gatewayId);
+    if (!running) return send(res, 503, { error: 'the exposure monitor is not configured' });
+    try {
+      const r = await running;
+      send(res, 200, {
+        gatewayId,
+        target: r.target,
+        engine: r.engine,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+        ports: r.ports,
+        open: r.open.map((e) => ({ port: e.port, protocol: e.protocol, banner: e.banner, detail: e.detail })),
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'CAMGATE_EXPOSURE_UNKNOWN_GATEWAY') return send(res, 409, { error: 'gateway is offline', code });
+      send(res, 502, { error: 'scan failed', code: code ?? 'CAMGATE_EXPOSURE' });
+    }
   }
 
   async #authorized(req: IncomingMessage): Promise<boolean> {
