@@ -28,7 +28,23 @@ export {
 
 // The LAN side and the internet side.
 export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEvents } from './gateway/index.js';
+// Flags on the LAN side (Node-RED and Homebridge listen to FlagService 'transition' or read its store).
+export {
+  FlagService,
+  DEFAULT_FLAG_SERVICE_OPTIONS,
+  type FlagServiceOptions,
+  type FlagServiceEvents,
+  type GatewayAuditOptions,
+  type GatewayMqttOptions,
+} from './gateway/index.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type GatewayStatus } from './hub/index.js';
+export {
+  ExposureService,
+  DEFAULT_EXPOSURE_SERVICE_OPTIONS,
+  type ExposureServiceConfig,
+  type ExposureServiceEvents,
+  type ExposureView,
+} from './hub/index.js';
 export {
   TurnCredentialMinter,
   mintTurnCredentials,

@@ -1,2 +1,11 @@
 export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEvents } from './gateway.js';
 export { CameraRegistry, type AnnouncedCamera } from './camera-registry.js';
+export {
+  FlagService,
+  DEFAULT_FLAG_SERVICE_OPTIONS,
+  auditCamera,
+  type FlagServiceOptions,
+  type FlagServiceEvents,
+  type GatewayAuditOptions,
+  type GatewayMqttOptions,
+} from './flag-service.js';

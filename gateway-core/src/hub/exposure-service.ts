@@ -225,6 +225,13 @@ export class ExposureService extends EventEmitter<ExposureServiceEvents> {
     };
   }
 
+  /** Just the state, for the viewer's camera list: undefined until the gateway was scanned or flagged. */
+  stateFor(gatewayId: string, cameraId?: string): ExposureView['state'] | undefined {
+    const view = this.exposureFor(gatewayId, cameraId);
+    if (view.lastScan === undefined && view.raised.length === 0) return undefined;
+    return view.state;
+  }
+
   #watch(peer: TunnelPeer): void {
     if (this.#state === 'closed') return;
     this.#unwatch(peer.gatewayId);

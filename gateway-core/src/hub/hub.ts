@@ -115,6 +115,7 @@ export class Hub extends EventEmitter<HubEvents> {
               browser: this.iceServersFor(user),
               engine: { turnUrl: this.kurentoTurnUrlFor(user) },
             }),
+            exposureFor: (gatewayId, cameraId) => this.#exposure?.stateFor(gatewayId, cameraId),
             ...opts.viewer,
             logger: opts.viewer.logger ?? this.#log.child('viewer'),
           },
@@ -176,6 +177,9 @@ export class Hub extends EventEmitter<HubEvents> {
         directory: hub.directory,
         logger: hub.#log.child('exposure'),
       });
+      // The viewer page shows each camera's exposure: push the list again when it may have changed.
+      hub.#exposure.on('scan', () => hub.viewer?.refreshCameras());
+      hub.#exposure.on('transition', () => hub.viewer?.refreshCameras());
     }
     try {
       await hub.#listen();

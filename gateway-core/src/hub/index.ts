@@ -1,6 +1,14 @@
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents } from './hub.js';
 export { GatewayDirectory, AUTH_FAILED_REASON, type GatewayRecord } from './gateway-directory.js';
 export { HubApi, type GatewayStatus } from './api.js';
+export {
+  ExposureService,
+  DEFAULT_EXPOSURE_SERVICE_OPTIONS,
+  type ExposureServiceConfig,
+  type ExposureServiceOptions,
+  type ExposureServiceEvents,
+  type ExposureView,
+} from './exposure-service.js';
 export { isLoopbackHost } from './loopback.js';
 export {
   TurnCredentialMinter,

@@ -1,0 +1,292 @@
+import { EventEmitter } from 'node:events';
+import { FlagStore, MqttBridge, sanitizeFlag, type FlagTransition, type MqttBridgeOptions } from '../alerts/index.js';
+import type { CameraConfig, GatewayConfig } from '../config/index.js';
+import { LanAudit, type AuditCamera, type AuditResult, type LanAuditOptions } from '../exposure/index.js';
+import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+
+/** Where flags go over MQTT: a broker `url`, or `embedded: true` for an aedes broker on 127.0.0.1. */
+export interface GatewayMqttOptions {
+  url?: string;
+  /** Broker user name; never logged. */
+  username?: string;
+  /** Broker password; never logged. */
+  password?: string;
+  /** Start an in-process broker on loopback instead of connecting to one. */
+  embedded?: boolean;
+  /** Port of the embedded broker (0 = any free port). */
+  embeddedPort?: number;
+  baseTopic?: string;
+  /** Publish Home Assistant discovery configs. */
+  homeAssistant?: boolean;
+  /** Allow plain `mqtt://` to a host that is not loopback. */
+  allowInsecure?: boolean;
+  /** TLS material for `mqtts://` (PEM strings). */
+  tls?: MqttBridgeOptions['tls'];
+  /** Wait between reconnect attempts, ms (the bridge's default when unset). */
+  reconnectMs?: number;
+}
+
+/** The LAN audit's schedule and checks. */
+export interface GatewayAuditOptions {
+  /** Time between audits, in ms. */
+  intervalMs?: number;
+  /** UPnP IGD mapping check; an object aims SSDP at a unicast address (and port). */
+  upnp?: boolean | { ssdpAddress?: string; ssdpPort?: number; discoverTimeoutMs?: number };
+  /** Telnet check on each camera. */
+  telnet?: boolean;
+  /** Factory-default credentials check (opt-in: it logs in to the cameras). */
+  defaultCredentials?: boolean;
+  /** Run one audit right after start (besides the schedule). */
+  onStart?: boolean;
+}
+
+export interface FlagServiceOptions {
+  gatewayId: string;
+  /** Home Assistant device name (`camgate <gatewayId>` when unset). */
+  gatewayName?: string;
+  /** The registered cameras: the only hosts the audit touches. */
+  cameras: readonly CameraConfig[];
+  /** The gateway's flag store (append-only JSONL); in memory when unset. */
+  flagsFile?: string;
+  /** The LAN audit; `false` turns it off. */
+  audit?: GatewayAuditOptions | false;
+  /** MQTT publishing; off when unset. */
+  mqtt?: GatewayMqttOptions;
+  /** Source of the hub's control messages: the `Gateway` (its `control` event). */
+  control?: {
+    on(e: 'control', fn: (msg: unknown) => void): unknown;
+    off(e: 'control', fn: (msg: unknown) => void): unknown;
+  };
+  logger?: Logger;
+}
+
+export const DEFAULT_FLAG_SERVICE_OPTIONS = {
+  auditIntervalMs: 6 * 3_600_000, // 6 h (issue 4)
+  auditJitter: 0.1, // ±10 %
+  auditOnStart: true,
+} as const;
+
+export interface FlagServiceEvents {
+  /** A flag was raised or cleared (already on disk). */
+  transition: [FlagTransition];
+  /** An audit finished. */
+  audit: [AuditResult];
+  /** A control message from the hub was refused (malformed flag, wrong gateway, not from the hub). */
+  rejected: [{ reason: string }];
+  /** A scheduled audit or the MQTT bridge failed (on-demand audits reject instead). */
+  error: [Error];
+}
+
+/**
+ * The gateway's flags, wired: a FlagStore fed by the LAN audit (scheduled and
+ * on demand) and by the hub's outside findings (`{type: 'flag', flag}` control
+ * messages, validated before they are applied), published over MQTT when
+ * configured. Node-RED and Homebridge listen to `transition` or read `store`.
+ */
+export class FlagService extends EventEmitter<FlagServiceEvents> {
+  readonly store: FlagStore;
+  readonly bridge: MqttBridge | undefined;
+  readonly gatewayId: string;
+  readonly #audit: LanAudit | undefined;
+  readonly #auditOpts: GatewayAuditOptions;
+  readonly #log: Logger;
+  readonly #control: FlagServiceOptions['control'];
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<AuditResult> | undefined;
+  #abort = new AbortController();
+  #state: 'idle' | 'running' | 'closed' = 'idle';
+  readonly #onControl = (msg: unknown): void => void this.applyControl(msg);
+  readonly #onTransition = (t: FlagTransition): void => void this.emit('transition', t);
+
+  private constructor(opts: FlagServiceOptions, store: FlagStore, bridge: MqttBridge | undefined, log: Logger) {
+    super();
+    this.gatewayId = opts.gatewayId;
+    this.store = store;
+    this.bridge = bridge;
+    this.#log = log;
+    this.#auditOpts = opts.audit === false ? {} : (opts.audit ?? {});
+    this.#audit = opts.audit === false ? undefined : buildAudit(opts, store, log);
+    this.#control = opts.control;
+    store.on('transition', this.#onTransition);
+    bridge?.on('error', (err) => this.emit('error', err));
+    this.#control?.on('control', this.#onControl);
+  }
+
+  /** Validates options, opens the store and starts the MQTT bridge (it connects in the background). */
+  static async create(opts: FlagServiceOptions): Promise<FlagService> {
+    if (!opts || typeof opts !== 'object') throw new TypeError('FlagService options must be an object');
+    if (typeof opts.gatewayId !== 'string' || opts.gatewayId === '')
+      throw new TypeError(
+        `FlagService option gatewayId must be a non-empty string, got ${JSON.stringify(opts.gatewayId)}`,
+      );
+    if (!Array.isArray(opts.cameras)) throw new TypeError('FlagService option cameras must be an array');
+    const a = opts.audit;
+    if (a !== undefined && a !== false) {
+      const ms = a.intervalMs ?? DEFAULT_FLAG_SERVICE_OPTIONS.auditIntervalMs;
+      if (!Number.isInteger(ms) || ms < 1000)
+        throw new RangeError(`FlagService option audit.intervalMs must be an integer >= 1000 (ms), got ${String(ms)}`);
+    }
+    const m = opts.mqtt;
+    if (m !== undefined && (m.url === undefined) === (m.embedded !== true))
+      throw new RangeError('FlagService option mqtt: set either url or embedded: true');
+    const log = opts.logger ?? defaultLogger('gateway:flags');
+    const store = await FlagStore.open({
+      ...(opts.flagsFile ? { path: opts.flagsFile } : {}),
+      logger: log.child('store'),
+    });
+    let bridge: MqttBridge | undefined;
+    try {
+      if (m) {
+        bridge = await MqttBridge.start({
+          store,
+          gatewayId: opts.gatewayId,
+          ...(opts.gatewayName ? { gatewayName: opts.gatewayName } : {}),
+          cameras: opts.cameras.map((c) => ({ id: c.id, name: c.name })),
+          ...(m.url !== undefined ? { url: m.url } : {}),
+          ...pick(m, ['username', 'password', 'baseTopic', 'homeAssistant', 'allowInsecure', 'tls', 'reconnectMs']),
+          ...(m.embeddedPort !== undefined ? { embeddedPort: m.embeddedPort } : {}),
+          logger: log.child('mqtt'),
+        });
+      }
+      return new FlagService(opts, store, bridge, log);
+    } catch (err) {
+      await bridge?.close().catch(() => undefined);
+      await store.close();
+      throw err;
+    }
+  }
+
+  /** Options from a validated gateway configuration file (`flagsFile`, `audit`, `mqtt`). */
+  static optionsFromConfig(cfg: GatewayConfig): Omit<FlagServiceOptions, 'control' | 'logger'> {
+    return {
+      gatewayId: cfg.hub.gatewayId,
+      cameras: cfg.cameras,
+      ...(cfg.flagsFile ? { flagsFile: cfg.flagsFile } : {}),
+      ...(cfg.audit ? { audit: cfg.audit } : {}),
+      ...(cfg.mqtt ? { mqtt: cfg.mqtt } : {}),
+    };
+  }
+
+  /** Starts the audit schedule (and one audit now unless `audit.onStart` is false). */
+  start(): void {
+    if (this.#state !== 'idle') return;
+    this.#state = 'running';
+    if (!this.#audit) return;
+    if (this.#auditOpts.onStart ?? DEFAULT_FLAG_SERVICE_OPTIONS.auditOnStart) this.#scheduled();
+    else this.#schedule();
+  }
+
+  /** Runs the LAN audit now; while one runs, returns that one. */
+  auditNow(): Promise<AuditResult> {
+    if (this.#state === 'closed')
+      return Promise.reject(new CamgateError('CAMGATE_FLAGS_CLOSED', 'flag service is closed'));
+    if (!this.#audit) return Promise.reject(new CamgateError('CAMGATE_AUDIT_DISABLED', 'the LAN audit is turned off'));
+    if (this.#running) return this.#running;
+    const run = this.#audit.run({ signal: this.#abort.signal }).then((r) => {
+      this.emit('audit', r);
+      return r;
+    });
+    this.#running = run;
+    const done = (): void => {
+      if (this.#running === run) this.#running = undefined;
+    };
+    run.then(done, done);
+    return run;
+  }
+
+  /**
+   * Applies one control message from the hub. Only `{type: 'flag', flag}`
+   * with a valid flag of this gateway from the hub is applied; anything else
+   * is refused (`rejected` event) and never throws.
+   */
+  async applyControl(msg: unknown): Promise<FlagTransition | undefined> {
+    const m = msg as { type?: unknown; flag?: unknown } | null;
+    if (typeof m !== 'object' || m === null || m.type !== 'flag') return undefined; // other control kinds
+    let reason: string | undefined;
+    try {
+      const flag = sanitizeFlag(m.flag);
+      if (flag.gatewayId !== this.gatewayId) reason = `flag for another gateway (${flag.gatewayId})`;
+      else if (flag.source !== 'hub') reason = 'the hub may only forward flags it raised (source "hub")';
+      else return await this.store.apply(flag);
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+    this.#log.warn('refused a flag from the hub', { reason });
+    this.emit('rejected', { reason });
+    return undefined;
+  }
+
+  #schedule(): void {
+    if (this.#state !== 'running') return;
+    clearTimeout(this.#timer);
+    const base = this.#auditOpts.intervalMs ?? DEFAULT_FLAG_SERVICE_OPTIONS.auditIntervalMs;
+    const jitter = DEFAULT_FLAG_SERVICE_OPTIONS.auditJitter;
+    this.#timer = setTimeout(() => this.#scheduled(), Math.round(base * (1 + jitter * (2 * Math.random() - 1))));
+    this.#timer.unref();
+  }
+
+  #scheduled(): void {
+    this.#timer = undefined;
+    this.auditNow()
+      .catch((err: unknown) => {
+        if (this.#state !== 'running') return;
+        this.#log.warn('scheduled LAN audit failed', { error: err });
+        this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      })
+      .finally(() => this.#schedule());
+  }
+
+  /** Stops the schedule and a running audit, publishes `offline`, closes the store. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#timer);
+    this.#control?.off('control', this.#onControl);
+    this.#abort.abort();
+    await this.#running?.catch(() => undefined);
+    try {
+      await this.bridge?.close();
+    } catch (err) {
+      this.#log.warn('closing the MQTT bridge failed', { error: err });
+    }
+    this.store.off('transition', this.#onTransition);
+    try {
+      await this.store.close();
+    } catch (err) {
+      this.#log.warn('closing the flag store failed', { error: err });
+    }
+  }
+}
+
+/** The audit's view of a camera: its LAN host and RTSP port (RFC 2326 §3.2: 554 by default; rtsps 322). */
+export function auditCamera(c: CameraConfig): AuditCamera {
+  const url = new URL(c.url);
+  const port = url.port ? Number(url.port) : url.protocol === 'rtsps:' ? 322 : 554;
+  return {
+    id: c.id,
+    name: c.name,
+    host: c.host ?? url.hostname.replace(/^\[|\]$/g, ''),
+    rtsp: { port, path: url.pathname },
+  };
+}
+
+function buildAudit(opts: FlagServiceOptions, store: FlagStore, log: Logger): LanAudit {
+  const a = opts.audit === false ? {} : (opts.audit ?? {});
+  const upnp: LanAuditOptions['upnp'] =
+    typeof a.upnp === 'object' ? { enabled: true, ...a.upnp } : { enabled: a.upnp !== false };
+  return new LanAudit({
+    gatewayId: opts.gatewayId,
+    cameras: opts.cameras.map(auditCamera),
+    flags: store,
+    telnet: { enabled: a.telnet !== false },
+    upnp,
+    defaultCredentials: { enabled: a.defaultCredentials === true },
+    logger: log.child('audit'),
+  });
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
