@@ -8,9 +8,9 @@ export interface PrefixedLog {
   debug(msg: string): void;
 }
 
-/** Lines about one camera carry its name; platform lines carry `[camgate]`. */
-export function prefixed(log: Logging, prefix: string): PrefixedLog {
-  const p = `[${prefix}] `;
+/** Lines about one camera carry `[its name]`; platform lines none (Homebridge already prints `[camgate]`). */
+export function prefixed(log: Logging, prefix?: string): PrefixedLog {
+  const p = prefix ? `[${prefix}] ` : '';
   return {
     info: (m) => log.info(p + m),
     warn: (m) => log.warn(p + m),

@@ -35,7 +35,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
 
   constructor(log: Logging, config: PlatformConfig, api: API) {
     this.#hbLog = log;
-    this.#log = prefixed(log, 'camgate');
+    this.#log = prefixed(log);
     this.#api = api;
     const s = readSettings(config);
     for (const p of s.problems) this.#log.error(`config: ${p} (skipped)`);
