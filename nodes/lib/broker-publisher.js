@@ -89,7 +89,10 @@ class BrokerPublisher {
     const all = this.#flags();
     const current = all.find((f) => f.id === flag.id) ?? flag;
     const cams = flag.cameraId !== undefined ? [flag.cameraId] : [];
-    await Promise.all([this.#publish(this.topics.flag(flag.id), JSON.stringify(current)), ...this.#summaries(all, cams)]);
+    await Promise.all([
+      this.#publish(this.topics.flag(flag.id), JSON.stringify(current)),
+      ...this.#summaries(all, cams),
+    ]);
   }
 
   /** Everything, as MqttBridge does on every connect. */

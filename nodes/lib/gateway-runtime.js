@@ -5,7 +5,17 @@ const path = require('node:path');
 const { loadCore } = require('./core.js');
 
 /** Tunnel states the gateway reports, plus the runtime's own (before the tunnel exists). */
-const STATES = ['idle', 'starting', 'unconfigured', 'failed', 'connecting', 'connected', 'reconnecting', 'refused', 'closed'];
+const STATES = [
+  'idle',
+  'starting',
+  'unconfigured',
+  'failed',
+  'connecting',
+  'connected',
+  'reconnecting',
+  'refused',
+  'closed',
+];
 
 /**
  * One running camgate gateway inside Node-RED: the flag store, the built-in
@@ -136,7 +146,9 @@ class GatewayRuntime extends EventEmitter {
         this.emit('event', { type: 'tunnel', state, ...pick(info, ['reason', 'code', 'nextRetryMs']) });
       });
       gw.on('viewing', (e) => this.emit('event', { type: 'viewing', cameraId: e.cameraId, channel: e.channel }));
-      gw.on('refused', (e) => this.emit('event', { type: 'refused', method: e.method, rule: e.rule, channel: e.channel }));
+      gw.on('refused', (e) =>
+        this.emit('event', { type: 'refused', method: e.method, rule: e.rule, channel: e.channel }),
+      );
       gw.on('channel', (e) => this.emit('event', { type: 'channel', channel: e.channel, open: e.open }));
       gw.on('released', (e) => this.emit('event', { type: 'released', objects: e.objects }));
       this.#setState('connecting', {});

@@ -15,7 +15,9 @@ const FINGERPRINT_RE = /^([0-9a-f]{2}:){31}[0-9a-f]{2}$/i;
 /** "554, 80" → [554, 80]; throws a RangeError naming the bad entry. */
 function parsePorts(text, name = 'ports') {
   if (text === undefined || text === null || String(text).trim() === '') return [];
-  const parts = String(text).split(/[\s,]+/).filter(Boolean);
+  const parts = String(text)
+    .split(/[\s,]+/)
+    .filter(Boolean);
   if (parts.length > 64) throw new RangeError(`${name}: at most 64 ports, got ${parts.length}`);
   return parts.map((p) => {
     const n = Number(p);

@@ -70,9 +70,7 @@ module.exports = function (RED) {
       const store = runtime.store;
       const lan = new core.LanAudit({
         gatewayId: runtime.gatewayId,
-        cameras: runtime
-          .auditCameras()
-          .map((c) => (telnetPorts.length ? { ...c, telnetPorts } : c)),
+        cameras: runtime.auditCameras().map((c) => (telnetPorts.length ? { ...c, telnetPorts } : c)),
         flags: {
           reconcile: async (scope, found) => {
             const t = await store.reconcile(scope, found);
@@ -128,13 +126,26 @@ module.exports = function (RED) {
     node.on('input', (msg, send, done) => run(msg, send, done));
     if (intervalMin > 0) {
       timer = setInterval(
-        () => run(undefined, (m) => node.send(m), (err) => err && node.error(err.message)),
+        () =>
+          run(
+            undefined,
+            (m) => node.send(m),
+            (err) => err && node.error(err.message),
+          ),
         intervalMin * 60_000,
       );
     }
     if (n.runOnDeploy === true) {
       // After the gateway's store is open; errors surface like a scheduled run's.
-      setImmediate(() => !closed && run(undefined, (m) => node.send(m), (err) => err && node.error(err.message)));
+      setImmediate(
+        () =>
+          !closed &&
+          run(
+            undefined,
+            (m) => node.send(m),
+            (err) => err && node.error(err.message),
+          ),
+      );
     }
 
     node.on('close', (removed, done) => {

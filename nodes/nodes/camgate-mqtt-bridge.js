@@ -33,7 +33,9 @@ module.exports = function (RED) {
     ]) {
       if (!TOPIC_PREFIX_RE.test(value)) {
         node.status({ fill: 'red', shape: 'ring', text: `bad ${name}` });
-        node.error(`${name}: ${JSON.stringify(String(value).slice(0, 64))} is not an MQTT topic prefix (no + # or control characters)`);
+        node.error(
+          `${name}: ${JSON.stringify(String(value).slice(0, 64))} is not an MQTT topic prefix (no + # or control characters)`,
+        );
         return;
       }
     }
@@ -42,7 +44,15 @@ module.exports = function (RED) {
     let closer;
 
     if (brokerNode && typeof brokerNode.register === 'function') {
-      const pub = new BrokerPublisher({ node, broker: brokerNode, runtime, baseTopic, discoveryPrefix, homeAssistant, swVersion: version });
+      const pub = new BrokerPublisher({
+        node,
+        broker: brokerNode,
+        runtime,
+        baseTopic,
+        discoveryPrefix,
+        homeAssistant,
+        swVersion: version,
+      });
       closer = (removed) => pub.close(removed);
       pub.start().catch((err) => node.error(`camgate-mqtt-bridge: ${err.message}`));
     } else {

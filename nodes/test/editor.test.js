@@ -52,7 +52,8 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       await category.waitFor();
       const text = await category.innerText();
       const flat = text.replace(/\s+/g, ' ');
-      for (const label of ['gateway events', 'LAN audit', 'flags', 'MQTT bridge']) assert.ok(flat.includes(label), label);
+      for (const label of ['gateway events', 'LAN audit', 'flags', 'MQTT bridge'])
+        assert.ok(flat.includes(label), label);
     });
 
     it('opens the camera dialog, shows a bad RTSP URL as an error, and saves a good one', async () => {
@@ -65,7 +66,9 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       await page.fill('#node-config-input-password', 'do-not-leak-9271');
       await url.fill('rtsp://admin:pw@192.168.1.64/stream1');
       await url.dispatchEvent('change');
-      await page.waitForFunction(() => document.querySelector('#node-config-input-url').classList.contains('input-error'));
+      await page.waitForFunction(() =>
+        document.querySelector('#node-config-input-url').classList.contains('input-error'),
+      );
       // The reason is a tooltip on the field (Node-RED >= 3 validators that return a string).
       await url.hover();
       await page.locator('.red-ui-popover').filter({ hasText: 'without user:password' }).waitFor();
@@ -75,12 +78,15 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       assert.ok(fs.statSync(shot).size > 10_000);
       await url.fill('rtsp://192.168.1.64:554/stream1');
       await url.dispatchEvent('change');
-      await page.waitForFunction(() => !document.querySelector('#node-config-input-url').classList.contains('input-error'));
+      await page.waitForFunction(
+        () => !document.querySelector('#node-config-input-url').classList.contains('input-error'),
+      );
       await page.click('#node-config-dialog-ok');
       const saved = await page.waitForFunction(() => {
         let found;
         RED.nodes.eachConfig((n) => {
-          if (n.type === 'camgate-camera' && n.cameraId === 'front-door') found = { url: n.url, valid: n.valid, props: JSON.stringify(Object.keys(n)) };
+          if (n.type === 'camgate-camera' && n.cameraId === 'front-door')
+            found = { url: n.url, valid: n.valid, props: JSON.stringify(Object.keys(n)) };
         });
         return found;
       });
@@ -88,16 +94,23 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       assert.equal(cam.url, 'rtsp://192.168.1.64:554/stream1');
       assert.equal(cam.valid, true);
       // The password is a credential: the exported flow has none of it.
-      const exported = await page.evaluate(() => JSON.stringify(RED.nodes.createCompleteNodeSet({ credentials: false })));
+      const exported = await page.evaluate(() =>
+        JSON.stringify(RED.nodes.createCompleteNodeSet({ credentials: false })),
+      );
       assert.ok(exported.includes('front-door'));
       assert.ok(!exported.includes('do-not-leak-9271'));
     });
 
     it('has help text in the sidebar for every camgate node', async () => {
       const help = await page.evaluate(() =>
-        ['camgate-camera', 'camgate-gateway', 'camgate-events', 'camgate-exposure', 'camgate-flags', 'camgate-mqtt-bridge'].map(
-          (t) => [t, (RED.nodes.getType(t) && $(`script[data-help-name="${t}"]`).html()) || ''],
-        ),
+        [
+          'camgate-camera',
+          'camgate-gateway',
+          'camgate-events',
+          'camgate-exposure',
+          'camgate-flags',
+          'camgate-mqtt-bridge',
+        ].map((t) => [t, (RED.nodes.getType(t) && $(`script[data-help-name="${t}"]`).html()) || '']),
       );
       for (const [t, html] of help) assert.ok(html.length > 100, `help for ${t}`);
       assert.deepEqual(offLoopback, [], 'the editor asked for nothing off loopback');

@@ -13,7 +13,9 @@ async function startHub() {
     listen: { host: '127.0.0.1', port: 0 },
     kurento: { host: '127.0.0.1', port: 0 },
     // makeVerifier (SCRAM) replaced hashSecret in the hub's directory; accept either while both exist.
-    gateways: [{ id: GATEWAY_ID, name: 'Home', secretHash: await (core.makeVerifier ?? core.hashSecret)(GATEWAY_SECRET) }],
+    gateways: [
+      { id: GATEWAY_ID, name: 'Home', secretHash: await (core.makeVerifier ?? core.hashSecret)(GATEWAY_SECRET) },
+    ],
   });
   const tunnelUrl = `${hub.url.replace(/^http/, 'ws').replace(/\/$/, '')}/tunnel`;
   return { hub, tunnelUrl, core };
@@ -61,4 +63,13 @@ async function closedPort() {
   return port;
 }
 
-module.exports = { GATEWAY_ID, GATEWAY_SECRET, CAMERA_PASSWORD, CAMERA_USER, startHub, startTelnet, waitFor, closedPort };
+module.exports = {
+  GATEWAY_ID,
+  GATEWAY_SECRET,
+  CAMERA_PASSWORD,
+  CAMERA_USER,
+  startHub,
+  startTelnet,
+  waitFor,
+  closedPort,
+};

@@ -17,7 +17,10 @@ async function startNodeRed(nodeRedPackage) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camgate-nr-'));
   fs.mkdirSync(path.join(userDir, 'node_modules'));
   fs.symlinkSync(PACKAGE_DIR, path.join(userDir, 'node_modules', 'node-red-contrib-camgate'), 'dir');
-  fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'nr-user', private: true, dependencies: { 'node-red-contrib-camgate': '*' } }));
+  fs.writeFileSync(
+    path.join(userDir, 'package.json'),
+    JSON.stringify({ name: 'nr-user', private: true, dependencies: { 'node-red-contrib-camgate': '*' } }),
+  );
   // Node-RED needs a fixed port; pick a free one (bound then released) since uiPort 0 is not reported back.
   const port = await closedPort();
   const settings = `module.exports = {
@@ -33,11 +36,15 @@ async function startNodeRed(nodeRedPackage) {
   };\n`;
   fs.writeFileSync(path.join(userDir, 'settings.js'), settings);
   const redJs = require.resolve(`${nodeRedPackage}/red.js`);
-  const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
-    cwd: userDir,
-    env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')],
+    {
+      cwd: userDir,
+      env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));

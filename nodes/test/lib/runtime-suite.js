@@ -102,7 +102,12 @@ function defineRuntimeTests(nodeRedPackage) {
       const offline = fx.waitFor(env.hub, 'gateway', (e) => e.gatewayId === fx.GATEWAY_ID && !e.online);
       await deploy(nr, [{ id: 'tab1', type: 'tab', label: 'empty' }]);
       await offline;
-      assert.deepEqual(logs().split('\n').filter((l) => /\[error\]/.test(l)), []);
+      assert.deepEqual(
+        logs()
+          .split('\n')
+          .filter((l) => /\[error\]/.test(l)),
+        [],
+      );
     });
   });
 }

@@ -25,11 +25,30 @@ function assertNoSecrets(what, value) {
 }
 
 function camera(extra = {}) {
-  return { id: 'cam1', type: 'camgate-camera', name: 'Front door', cameraId: 'front-door', url: 'rtsp://127.0.0.1:8554/stream1', host: '127.0.0.1', ports: '554', ...extra };
+  return {
+    id: 'cam1',
+    type: 'camgate-camera',
+    name: 'Front door',
+    cameraId: 'front-door',
+    url: 'rtsp://127.0.0.1:8554/stream1',
+    host: '127.0.0.1',
+    ports: '554',
+    ...extra,
+  };
 }
 
 function gateway(hubUrl, extra = {}) {
-  return { id: 'gw1', type: 'camgate-gateway', name: 'Home', hubUrl, gatewayId: fx.GATEWAY_ID, backend: 'engine', cameras: ['cam1'], persistFlags: false, ...extra };
+  return {
+    id: 'gw1',
+    type: 'camgate-gateway',
+    name: 'Home',
+    hubUrl,
+    gatewayId: fx.GATEWAY_ID,
+    backend: 'engine',
+    cameras: ['cam1'],
+    persistFlags: false,
+    ...extra,
+  };
 }
 
 const creds = (secret = fx.GATEWAY_SECRET) => ({
@@ -43,7 +62,11 @@ function collector(node) {
   const waiters = [];
   node.on('input', (msg) => {
     msgs.push(msg);
-    for (const w of [...waiters]) if (w.pred(msg)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(msg);
+    for (const w of [...waiters]) {
+      if (!w.pred(msg)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(msg);
+    }
   });
   return {
     msgs,
@@ -82,7 +105,9 @@ function defineNodeTests(nodeRedPackage) {
         assert.equal(cam.url, 'rtsp://127.0.0.1:8554/stream1');
         assert.deepEqual(cam.ports, [554]);
         assert.equal(cam.toCamera().password, fx.CAMERA_PASSWORD);
-        const { credentials: _c, ...visible } = Object.fromEntries(Object.entries(cam).filter(([k]) => !k.startsWith('_')));
+        const { credentials: _c, ...visible } = Object.fromEntries(
+          Object.entries(cam).filter(([k]) => !k.startsWith('_')),
+        );
         assertNoSecrets('camera node properties', visible);
       });
 
@@ -111,7 +136,12 @@ function defineNodeTests(nodeRedPackage) {
 
       it('connects to a real hub: events node emits tunnel connected, green status, no credential anywhere', async () => {
         const online = fx.waitFor(env.hub, 'gateway', (e) => e.gatewayId === fx.GATEWAY_ID && e.online);
-        const flow = [camera(), gateway(env.tunnelUrl), { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [['out']] }, { id: 'out', type: 'helper' }];
+        const flow = [
+          camera(),
+          gateway(env.tunnelUrl),
+          { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+        ];
         await helper.load(ALL, flow, creds());
         const ev = helper.getNode('ev');
         const green = statusOf(ev, (s) => s.fill === 'green');
@@ -146,7 +176,12 @@ function defineNodeTests(nodeRedPackage) {
       });
 
       it('shows "refused" in red with the reason when the secret is wrong', async () => {
-        const flow = [camera(), gateway(env.tunnelUrl), { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [['out']] }, { id: 'out', type: 'helper' }];
+        const flow = [
+          camera(),
+          gateway(env.tunnelUrl),
+          { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+        ];
         await helper.load(ALL, flow, creds('wrong-secret-but-long-enough-1234'));
         const out = collector(helper.getNode('out'));
         const refused = statusOf(helper.getNode('ev'), (s) => s.fill === 'red');
@@ -158,7 +193,11 @@ function defineNodeTests(nodeRedPackage) {
 
       it('shows "reconnecting in N s" in yellow when the hub is not there', async () => {
         const port = await fx.closedPort();
-        const flow = [gateway(`ws://127.0.0.1:${port}/tunnel`, { cameras: [] }), { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [['out']] }, { id: 'out', type: 'helper' }];
+        const flow = [
+          gateway(`ws://127.0.0.1:${port}/tunnel`, { cameras: [] }),
+          { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+        ];
         await helper.load(ALL, flow, { gw1: { secret: fx.GATEWAY_SECRET } });
         const s = await statusOf(helper.getNode('ev'), (st) => /^reconnecting/.test(st.text));
         assert.equal(s.fill, 'yellow');
@@ -167,7 +206,10 @@ function defineNodeTests(nodeRedPackage) {
       });
 
       it('does not dial without a secret (an imported flow) and says so', async () => {
-        const flow = [gateway('ws://127.0.0.1:9/tunnel', { cameras: [] }), { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [[]] }];
+        const flow = [
+          gateway('ws://127.0.0.1:9/tunnel', { cameras: [] }),
+          { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [[]] },
+        ];
         await helper.load(ALL, flow);
         const gw = helper.getNode('gw1');
         await gw.runtime.ready;
@@ -176,7 +218,10 @@ function defineNodeTests(nodeRedPackage) {
       });
 
       it('reports an invalid configuration with the field path', async () => {
-        const flow = [gateway('http://127.0.0.1/x', { cameras: [] }), { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [[]] }];
+        const flow = [
+          gateway('http://127.0.0.1/x', { cameras: [] }),
+          { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [[]] },
+        ];
         await helper.load(ALL, flow, { gw1: { secret: fx.GATEWAY_SECRET } });
         const gw = helper.getNode('gw1');
         await gw.runtime.ready;
@@ -227,7 +272,15 @@ function defineNodeTests(nodeRedPackage) {
         const flow = [
           camera(),
           gateway('ws://127.0.0.1:9/tunnel'),
-          { id: 'ex', type: 'camgate-exposure', gateway: 'gw1', telnetPorts: String(telnet.port), upnp: false, intervalMin: 0, wires: [['flags'], ['sum']] },
+          {
+            id: 'ex',
+            type: 'camgate-exposure',
+            gateway: 'gw1',
+            telnetPorts: String(telnet.port),
+            upnp: false,
+            intervalMin: 0,
+            wires: [['flags'], ['sum']],
+          },
           { id: 'flags', type: 'helper' },
           { id: 'sum', type: 'helper' },
         ];
@@ -269,11 +322,21 @@ function defineNodeTests(nodeRedPackage) {
           { id: 't1', type: 'tab' },
           camera(),
           gateway('ws://127.0.0.1:9/tunnel'),
-          { id: 'ex', z: 't1', type: 'camgate-exposure', gateway: 'gw1', upnp: false, telnetPorts: String(hang.address().port), wires: [[], []] },
+          {
+            id: 'ex',
+            z: 't1',
+            type: 'camgate-exposure',
+            gateway: 'gw1',
+            upnp: false,
+            telnetPorts: String(hang.address().port),
+            wires: [[], []],
+          },
           { id: 'c', z: 't1', type: 'catch', scope: null, uncaught: false, wires: [['out']] },
           { id: 'out', z: 't1', type: 'helper' },
         ];
-        const catchNode = require(require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [require.resolve(nodeRedPackage)] }));
+        const catchNode = require(
+          require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [require.resolve(nodeRedPackage)] }),
+        );
         await helper.load([...ALL, catchNode], flow, creds());
         const out = collector(helper.getNode('out'));
         const ex = helper.getNode('ex');
@@ -287,15 +350,23 @@ function defineNodeTests(nodeRedPackage) {
       });
 
       it('rejects a bad schedule and bad telnet ports', async () => {
-        const flow = [gateway('ws://127.0.0.1:9/tunnel', { cameras: [] }), { id: 'e1', type: 'camgate-exposure', gateway: 'gw1', intervalMin: -5, wires: [[], []] }, { id: 'e2', type: 'camgate-exposure', gateway: 'gw1', telnetPorts: '23, 0', wires: [[], []] }];
+        const flow = [
+          gateway('ws://127.0.0.1:9/tunnel', { cameras: [] }),
+          { id: 'e1', type: 'camgate-exposure', gateway: 'gw1', intervalMin: -5, wires: [[], []] },
+          { id: 'e2', type: 'camgate-exposure', gateway: 'gw1', telnetPorts: '23, 0', wires: [[], []] },
+        ];
         await helper.load(ALL, flow);
         const e1 = helper.getNode('e1');
         const e2 = helper.getNode('e2');
         // helper wraps Node.prototype.error with a sinon spy: the message names the option and the value.
-        const said = (n) => n.error.getCalls().filter((c) => c.thisValue === n).map((c) => String(c.args[0])).join('\n');
+        const said = (n) =>
+          n.error
+            .getCalls()
+            .filter((c) => c.thisValue === n)
+            .map((c) => String(c.args[0]))
+            .join('\n');
         assert.match(said(e1), /intervalMin: -5 is not a number of minutes/);
         assert.match(said(e2), /telnet ports: "0" is not a port number/);
-
       });
     });
 
@@ -329,19 +400,51 @@ function defineNodeTests(nodeRedPackage) {
           const flow = [
             camera(),
             gateway('ws://127.0.0.1:9/tunnel'),
-            { id: 'mq', type: 'camgate-mqtt-bridge', gateway: 'gw1', url: useNr ? '' : broker.url, broker: useNr ? 'b1' : '', baseTopic: 'camgate', homeAssistant: true },
+            {
+              id: 'mq',
+              type: 'camgate-mqtt-bridge',
+              gateway: 'gw1',
+              url: useNr ? '' : broker.url,
+              broker: useNr ? 'b1' : '',
+              baseTopic: 'camgate',
+              homeAssistant: true,
+            },
           ];
           const nodes = [...ALL];
           if (useNr) {
-            flow.push({ id: 'b1', type: 'mqtt-broker', broker: u.hostname, port: u.port, clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true });
-            nodes.push(require(require.resolve('@node-red/nodes/core/network/10-mqtt.js', { paths: [require.resolve(nodeRedPackage)] })));
+            flow.push({
+              id: 'b1',
+              type: 'mqtt-broker',
+              broker: u.hostname,
+              port: u.port,
+              clientid: '',
+              autoConnect: true,
+              usetls: false,
+              protocolVersion: '4',
+              keepalive: '60',
+              cleansession: true,
+            });
+            nodes.push(
+              require(
+                require.resolve('@node-red/nodes/core/network/10-mqtt.js', {
+                  paths: [require.resolve(nodeRedPackage)],
+                }),
+              ),
+            );
           }
           await helper.load(nodes, flow, creds());
-          const online = sub.got.get(`camgate/${fx.GATEWAY_ID}/status`) === 'online' ? null : fx.waitFor(sub.events, 'message', (t, p) => t === `camgate/${fx.GATEWAY_ID}/status` && p === 'online');
+          const online =
+            sub.got.get(`camgate/${fx.GATEWAY_ID}/status`) === 'online'
+              ? null
+              : fx.waitFor(sub.events, 'message', (t, p) => t === `camgate/${fx.GATEWAY_ID}/status` && p === 'online');
           await online;
           const runtime = helper.getNode('gw1').runtime;
           const camExposure = `camgate/${fx.GATEWAY_ID}/front-door/exposure`;
-          const atRisk = fx.waitFor(sub.events, 'message', (t, p) => t === camExposure && JSON.parse(p).state === 'at-risk');
+          const atRisk = fx.waitFor(
+            sub.events,
+            'message',
+            (t, p) => t === camExposure && JSON.parse(p).state === 'at-risk',
+          );
           await runtime.store.raise({
             kind: 'telnet-open',
             gatewayId: fx.GATEWAY_ID,
@@ -363,7 +466,11 @@ function defineNodeTests(nodeRedPackage) {
           if (!useNr) {
             // Own connection: `offline` is published on close. With a shared mqtt-broker node Node-RED may stop
             // the broker first; there the broker node's close message / will carries `offline` (see help).
-            const offline = fx.waitFor(sub.events, 'message', (t, p) => t === `camgate/${fx.GATEWAY_ID}/status` && p === 'offline');
+            const offline = fx.waitFor(
+              sub.events,
+              'message',
+              (t, p) => t === `camgate/${fx.GATEWAY_ID}/status` && p === 'offline',
+            );
             await helper.unload();
             await offline;
           }
