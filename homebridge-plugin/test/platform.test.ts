@@ -57,7 +57,7 @@ const CAM = { username: 'admin', password: 'hb-cam-pass-93c1', width: 160, heigh
 for (const flavour of ['homebridge', 'homebridge-1'] as HomebridgeFlavour[]) {
   describe(`homebridge-camgate in ${flavour}`, () => {
     it(
-      'lists cameras, streams SRTP H.264, raises the sensor on a flag, stops, skips a broken entry',
+      'lists cameras, snapshots, streams SRTP H.264, raises the sensor on a flag, stops, skips a broken entry',
       { timeout: 120_000 },
       async (t) => {
         const cam = await startCameraSim(CAM);
@@ -100,6 +100,11 @@ for (const flavour of ['homebridge', 'homebridge-1'] as HomebridgeFlavour[]) {
         assert.equal(accessories.length, 2, 'the bridge and one camera (the broken entry is skipped)');
         assert.ok(camera.services.some((s) => norm(s.type) === SVC_RTP_STREAM));
         assert.ok(camera.services.some((s) => norm(s.type) === SVC_CONTACT));
+
+        // Snapshot: no snapshot URL here, so FFmpeg grabs one frame from RTSP (and the log says so).
+        await hb.waitForLine(/\[Porch\] added; snapshots from FFmpeg/);
+        const jpeg = await client.getImage(320, 180, camera.aid);
+        assert.ok(jpeg.length > 100 && jpeg[0] === 0xff && jpeg[1] === 0xd8, 'a JPEG (SOI marker)');
 
         // Exposure: subscribe, raise a flag through MQTT as camgate's bridge publishes it, get the event.
         const contact = find(camera, SVC_CONTACT, CH_CONTACT_STATE);

@@ -1,0 +1,85 @@
+/** Config reading and the config UI schema: clear problems with paths, bad entries skipped, secrets unechoed. */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { readSettings, rtspUrlWithCredentials } from '../src/config.js';
+import { PLUGIN_DIR } from './helpers/homebridge.js';
+
+const readJson = async (p: string): Promise<Record<string, unknown>> =>
+  JSON.parse(await readFile(p, 'utf8')) as Record<string, unknown>;
+
+describe('readSettings', () => {
+  it('accepts the example config in examples/ without a problem', async () => {
+    const example = await readJson(join(PLUGIN_DIR, '..', 'examples', 'homebridge-config.json'));
+    const platform = (example.platforms as Record<string, unknown>[]).find((p) => p.platform === 'Camgate');
+    const s = readSettings(platform);
+    assert.deepEqual(s.problems, []);
+    assert.deepEqual(
+      s.cameras.map((c) => c.id),
+      ['porch', 'garage'],
+    );
+    assert.equal(s.exposure.mqttUrl, 'mqtt://192.168.1.5:1883');
+  });
+
+  it('skips bad and duplicate cameras with one line per problem, naming the path, never the password', () => {
+    const s = readSettings({
+      cameras: [
+        { id: 'ok', name: 'OK', url: 'rtsp://10.0.0.2/s' },
+        { id: 'ok', name: 'Again', url: 'rtsp://10.0.0.3/s' },
+        { id: 'creds', name: 'Creds', url: 'rtsp://u:hunter2-secret@10.0.0.4/s' },
+        { id: 'x', name: 'X', url: 'rtsp://10.0.0.5/s', extra: true },
+        'garbage',
+      ],
+      media: { kurentoUrl: 'http://kms' },
+      hub: { url: 'wss://hub/tunnel' },
+    });
+    assert.deepEqual(
+      s.cameras.map((c) => c.id),
+      ['ok'],
+    );
+    assert.ok(s.problems.some((p) => p.startsWith('cameras[1].id: duplicate id')));
+    assert.ok(s.problems.some((p) => p.startsWith('cameras[2].url: must not contain credentials')));
+    assert.ok(s.problems.some((p) => p.startsWith('cameras[3]')));
+    assert.ok(s.problems.some((p) => p.startsWith('cameras[4]')));
+    assert.ok(s.problems.some((p) => p.startsWith('media.kurentoUrl:')));
+    assert.ok(s.problems.some((p) => p.startsWith('hub: needs url, gatewayId and secret')));
+    assert.ok(!s.problems.join('\n').includes('hunter2-secret'));
+    assert.equal(s.hub, undefined);
+  });
+
+  it('survives a config that is not an object at all', () => {
+    for (const raw of [null, 42, 'x', [], { cameras: 'nope' }]) {
+      const s = readSettings(raw);
+      assert.deepEqual(s.cameras, []);
+    }
+    assert.deepEqual(readSettings({ cameras: 'nope' }).problems, ['cameras: must be a list']);
+  });
+
+  it('puts credentials into the RTSP URL for the media backend only', () => {
+    const [cam] = readSettings({
+      cameras: [{ id: 'a', name: 'A', url: 'rtsp://10.0.0.2:554/s', username: 'u', password: 'p@ss' }],
+    }).cameras;
+    assert.equal(rtspUrlWithCredentials(cam!), 'rtsp://u:p%40ss@10.0.0.2:554/s');
+  });
+});
+
+describe('config.schema.json', () => {
+  it('gives every field a title, a description and a placeholder (Homebridge config UI)', async () => {
+    const schema = await readJson(join(PLUGIN_DIR, 'config.schema.json'));
+    assert.equal(schema.pluginAlias, 'Camgate');
+    assert.equal(schema.pluginType, 'platform');
+    const missing: string[] = [];
+    const walk = (node: Record<string, unknown>, path: string): void => {
+      const props = (node.properties ?? (node.items as Record<string, unknown> | undefined)?.properties) as
+        Record<string, Record<string, unknown>> | undefined;
+      if (!props) {
+        for (const k of ['title', 'description', 'placeholder']) if (!(k in node)) missing.push(`${path}.${k}`);
+        return;
+      }
+      for (const [k, v] of Object.entries(props)) walk(v, `${path}.${k}`);
+    };
+    walk(schema.schema as Record<string, unknown>, 'schema');
+    assert.deepEqual(missing, []);
+  });
+});
