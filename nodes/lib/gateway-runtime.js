@@ -50,6 +50,7 @@ class GatewayRuntime extends EventEmitter {
     this.cameras = [];
     this.cameraConfigs = [];
     this.store = undefined;
+    this.flags = undefined;
     this.gateway = undefined;
     this.engine = undefined;
     this.closing = false;
@@ -92,7 +93,16 @@ class GatewayRuntime extends EventEmitter {
     this.logger = logger;
     try {
       if (this.o.flagFile) await fs.mkdir(path.dirname(this.o.flagFile), { recursive: true });
-      this.store = await core.FlagStore.open({ path: this.o.flagFile, logger: logger.child('flags') });
+      // FlagService owns the store and accepts the hub's flags (control messages) with its checks; the
+      // nodes run the LAN audit themselves (camgate-exposure), so the service's own audit stays off.
+      this.flags = await core.FlagService.create({
+        gatewayId: this.o.gatewayId,
+        cameras: [],
+        audit: false,
+        ...(this.o.flagFile ? { flagsFile: this.o.flagFile } : {}),
+        logger: logger.child('flags'),
+      });
+      this.store = this.flags.store;
       this.store.on('transition', (t) => this.emit('transition', t));
     } catch (err) {
       this.#setState('failed', { reason: core.redact(String(err.message), secrets.values()) });
@@ -145,6 +155,7 @@ class GatewayRuntime extends EventEmitter {
         this.#setState(state, info);
         this.emit('event', { type: 'tunnel', state, ...pick(info, ['reason', 'code', 'nextRetryMs']) });
       });
+      gw.on('control', (msg) => void this.flags.applyControl(msg));
       gw.on('viewing', (e) => this.emit('event', { type: 'viewing', cameraId: e.cameraId, channel: e.channel }));
       gw.on('refused', (e) =>
         this.emit('event', { type: 'refused', method: e.method, rule: e.rule, channel: e.channel }),
@@ -165,7 +176,7 @@ class GatewayRuntime extends EventEmitter {
     this.closing = true;
     this.closed = (async () => {
       await this.ready.catch(() => undefined);
-      for (const part of [this.gateway, this.engine, this.store]) {
+      for (const part of [this.gateway, this.engine, this.flags]) {
         try {
           await part?.close();
         } catch (err) {

@@ -175,6 +175,38 @@ function defineNodeTests(nodeRedPackage) {
         );
       });
 
+      it('a flag the hub forwards through the tunnel comes out of camgate-flags', async () => {
+        const online = fx.waitFor(env.hub, 'gateway', (e) => e.gatewayId === fx.GATEWAY_ID && e.online);
+        const flow = [
+          camera(),
+          gateway(env.tunnelUrl),
+          { id: 'fl', type: 'camgate-flags', gateway: 'gw1', kind: 'exposed', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+        ];
+        await helper.load(ALL, flow, creds());
+        await online;
+        const out = collector(helper.getNode('out'));
+        const at = new Date().toISOString();
+        const obs = {
+          kind: 'exposed',
+          gatewayId: fx.GATEWAY_ID,
+          cameraId: 'front-door',
+          key: 'port-554',
+          evidence: [{ host: '127.0.0.1', port: 554, protocol: 'rtsp', at }],
+          advice: 'close the port forward',
+          source: 'hub',
+        };
+        // The hub's store computes the flag; the hub sends it as a control message (as its exposure service does).
+        const hubStore = await env.core.FlagStore.open({});
+        const t = await hubStore.raise(obs);
+        await hubStore.close();
+        env.hub.tunnels.peer(fx.GATEWAY_ID).sendControl({ type: 'flag', flag: t.flag });
+        const m = await out.next();
+        assert.equal(m.payload.to, 'raised');
+        assert.equal(m.payload.flag.source, 'hub');
+        assert.equal(m.payload.flag.id, t.flag.id);
+      });
+
       it('shows "refused" in red with the reason when the secret is wrong', async () => {
         const flow = [
           camera(),
