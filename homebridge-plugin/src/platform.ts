@@ -72,17 +72,17 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
       keep.add(uuid);
       const camLog = prefixed(this.#hbLog, cam.name);
       try {
-        let accessory = this.#cached.get(uuid);
-        const fresh = !accessory;
-        // A cached camera's controller cannot be reconfigured in place: start it afresh.
-        if (accessory) this.#api.unregisterPlatformAccessories(PLUGIN_NAME, PLATFORM_NAME, [accessory]);
-        accessory = new this.#api.platformAccessory(cam.name, uuid, CATEGORY_CAMERA);
+        // A cached accessory keeps its services (and the user's room and name); the controller re-attaches
+        // to the cached RTP stream services (HAP-NodeJS CameraController restores from existing services).
+        const cached = this.#cached.get(uuid);
+        const accessory = cached ?? new this.#api.platformAccessory(cam.name, uuid, CATEGORY_CAMERA);
         accessory.context.cameraId = cam.id;
         const camera = new CameraAccessory(this.#api, accessory, cam, this.#backend, camLog, ffmpeg);
         this.#cameras.set(cam.id, camera);
-        this.#api.registerPlatformAccessories(PLUGIN_NAME, PLATFORM_NAME, [accessory]);
+        if (cached) this.#api.updatePlatformAccessories([accessory]);
+        else this.#api.registerPlatformAccessories(PLUGIN_NAME, PLATFORM_NAME, [accessory]);
         camLog.info(
-          `${fresh ? 'added' : 'restored'}; snapshots from ${camera.snapshotSource === 'snapshot-url' ? 'the snapshot URL' : camera.snapshotSource === 'ffmpeg' ? 'FFmpeg (one frame from RTSP)' : 'nowhere (no snapshot URL, FFmpeg not installed)'}`,
+          `${cached ? 'restored' : 'added'}; snapshots from ${camera.snapshotSource === 'snapshot-url' ? 'the snapshot URL' : camera.snapshotSource === 'ffmpeg' ? 'FFmpeg (one frame from RTSP)' : 'nowhere (no snapshot URL, FFmpeg not installed)'}`,
         );
       } catch (err) {
         camLog.error(`skipped: ${(err as Error).message}`);

@@ -46,18 +46,22 @@ export async function startHomebridge(
   t: TestContext,
   flavour: HomebridgeFlavour,
   platforms: unknown[],
+  reuse?: { storage: string; username: string },
 ): Promise<RunningHomebridge> {
-  const storage = await mkdtemp(join(tmpdir(), 'camgate-hb-'));
+  // With `reuse`, the storage dir (cached accessories, pairings) is the caller's: it is kept on stop.
+  const storage = reuse?.storage ?? (await mkdtemp(join(tmpdir(), 'camgate-hb-')));
   const port = await freePort();
   const pin = '031-45-154';
-  const username = `0E:${[1, 2, 3, 4, 5]
-    .map(() =>
-      Math.floor(Math.random() * 256)
-        .toString(16)
-        .padStart(2, '0')
-        .toUpperCase(),
-    )
-    .join(':')}`;
+  const username =
+    reuse?.username ??
+    `0E:${[1, 2, 3, 4, 5]
+      .map(() =>
+        Math.floor(Math.random() * 256)
+          .toString(16)
+          .padStart(2, '0')
+          .toUpperCase(),
+      )
+      .join(':')}`;
   const config = {
     bridge: { name: `camgate test ${port}`, username, port, pin, advertiser: 'ciao', bind: ['lo'] },
     accessories: [],
@@ -99,7 +103,7 @@ export async function startHomebridge(
     await exited;
     // HB_LOG=file keeps Homebridge's output for a failing run.
     if (process.env.HB_LOG) await writeFile(process.env.HB_LOG, lines.join('\n'));
-    await rm(storage, { recursive: true, force: true });
+    if (!reuse) await rm(storage, { recursive: true, force: true });
   };
   t.after(stop);
   await Promise.race([
