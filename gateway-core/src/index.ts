@@ -54,6 +54,21 @@ export {
   type TurnIceServer,
 } from './hub/index.js';
 export {
+  ViewerApp,
+  DEFAULT_VIEWER_OPTIONS,
+  VIEWER_ERRORS,
+  addUser,
+  generatePassword,
+  UserDirectory,
+  type ViewerOptions,
+  type ViewerIceConfig,
+  type CameraEntry,
+  type ExposureState,
+  type UserRecord,
+  type AddUserOptions,
+  type AddUserResult,
+} from './hub/index.js';
+export {
   hashSecret,
   verifySecret,
   makeVerifier,
