@@ -35,6 +35,8 @@ class GatewayRuntime extends EventEmitter {
    * @param {boolean} o.allowInsecure
    * @param {'engine'|'kms'} o.backend
    * @param {string|undefined} o.kmsUrl
+   * @param {string|undefined} o.mediaAddress  IPv4 address the built-in engine gathers WebRTC host candidates on
+   *   (its `interfaceAddress`); undefined = every interface werift picks
    * @param {() => object[]} o.cameras  resolves {id, name, url, host, ports, username, password} once every
    *   config node of the flow exists (Node-RED orders config nodes only by single-id properties)
    * @param {string|undefined} o.flagFile  JSONL file of the flag store; undefined = memory only
@@ -140,7 +142,12 @@ class GatewayRuntime extends EventEmitter {
       let backendUrl = config.mediaBackend.url;
       if (this.o.backend !== 'kms') {
         // The built-in engine listens on loopback only, on a port the OS picks.
-        this.engine = await core.KurentoEngine.start({ host: '127.0.0.1', port: 0, logger: logger.child('engine') });
+        this.engine = await core.KurentoEngine.start({
+          host: '127.0.0.1',
+          port: 0,
+          ...(this.o.mediaAddress ? { interfaceAddress: this.o.mediaAddress } : {}),
+          logger: logger.child('engine'),
+        });
         backendUrl = this.engine.url;
       }
       if (this.closing) return;

@@ -28,6 +28,8 @@ module.exports = function (RED) {
       allowInsecure: n.allowInsecure === true || n.allowInsecure === 'true',
       backend: n.backend === 'kms' ? 'kms' : 'engine',
       kmsUrl: n.kmsUrl,
+      // Where viewers reach the built-in engine's WebRTC: the LAN address (or 127.0.0.1 on one host).
+      mediaAddress: typeof n.mediaAddress === 'string' && n.mediaAddress.trim() ? n.mediaAddress.trim() : undefined,
       flagFile: n.persistFlags === false ? undefined : flagFileFor(RED.settings.userDir, n.gatewayId),
       cameras: () =>
         cameraIds.flatMap((id) => {

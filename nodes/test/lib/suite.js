@@ -8,6 +8,7 @@ const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const helper = require('node-red-node-test-helper');
 const fx = require('./fixtures.js');
+const { collector } = require('./collector.js');
 
 const cameraNode = require('../../nodes/camgate-camera.js');
 const gatewayNode = require('../../nodes/camgate-gateway.js');
@@ -55,29 +56,6 @@ const creds = (secret = fx.GATEWAY_SECRET) => ({
   cam1: { username: fx.CAMERA_USER, password: fx.CAMERA_PASSWORD },
   gw1: { secret },
 });
-
-/** Collects messages from a helper node; `next(pred)` waits for the first match. */
-function collector(node) {
-  const msgs = [];
-  const waiters = [];
-  node.on('input', (msg) => {
-    msgs.push(msg);
-    for (const w of [...waiters]) {
-      if (!w.pred(msg)) continue;
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(msg);
-    }
-  });
-  return {
-    msgs,
-    next: (pred = () => true) =>
-      new Promise((resolve) => {
-        const hit = msgs.find(pred);
-        if (hit) return resolve(hit);
-        waiters.push({ pred, resolve });
-      }),
-  };
-}
 
 /** Resolves when `node` shows a status matching `pred`. */
 function statusOf(node, pred) {

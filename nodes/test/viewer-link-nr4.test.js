@@ -1,0 +1,2 @@
+'use strict';
+require('./lib/viewer-link-suite.js').defineViewerLinkTests('node-red-4');
