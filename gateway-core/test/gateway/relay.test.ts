@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import kurentoClient from 'kurento-client';
 import { KurentoClient, KurentoRpcError, POLICY_DENIED_RPC_CODE } from '../../src/kurento/index.js';
+import { loopbackViewerConfig } from '../helpers/webrtc-viewer.js';
 import { startStack, GATEWAY_SECRET, type Stack } from '../helpers/stack.js';
 
 const CAMERA = {
@@ -150,10 +151,10 @@ describe('Gateway relay with the official kurento-client', () => {
   });
 });
 
-/** A browser-like SDP offer for receiving H.264 video (no media flows in this test). */
+/** A browser-like SDP offer for receiving H.264 video (packetization-mode 1; no media flows in this test). */
 async function makeOffer(): Promise<string> {
   const { RTCPeerConnection } = await import('werift');
-  const pc = new RTCPeerConnection({ iceServers: [] });
+  const pc = new RTCPeerConnection(loopbackViewerConfig());
   pc.addTransceiver('video', { direction: 'recvonly' });
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
