@@ -30,4 +30,15 @@ export default tseslint.config(
     files: ['gateway-core/src/hub/viewer/static/**', 'test/fixtures/browser/**'],
     languageOptions: { globals: { ...globals.browser } },
   },
+  {
+    // Node-RED loads nodes as CommonJS; `const node = this` is its documented idiom for handlers.
+    files: ['nodes/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
+    rules: { '@typescript-eslint/no-require-imports': 'off', '@typescript-eslint/no-this-alias': 'off' },
+  },
+  {
+    // Functions passed to page.evaluate() run in the Node-RED editor page.
+    files: ['nodes/test/editor.test.js'],
+    languageOptions: { globals: { ...globals.browser, RED: 'readonly', $: 'readonly' } },
+  },
 );

@@ -182,6 +182,28 @@ export const hubConfigSchema = z
       })
       .strict()
       .optional(),
+    /** The viewer web app; off when unset. */
+    viewer: z
+      .object({
+        /** Accounts file written by `camgate hub add-user`. */
+        usersFile: z.string().min(1).max(4096),
+        /** How long a sign-in lasts, ms (default 12 h). */
+        sessionTtlMs: z.number().int().min(60_000).max(30 * 24 * 3_600_000).optional(),
+        /** Origins accepted besides the hub's own (a TLS proxy's public origin). */
+        allowedOrigins: z.array(z.string().url()).max(16).optional(),
+      })
+      .strict()
+      .optional(),
+    /** coturn with use-auth-secret: time-limited TURN credentials for browsers and the media backend. */
+    turn: z
+      .object({
+        urls: z.array(z.string().regex(/^turns?:[^\s]+$/, 'must be a turn: or turns: URL')).min(1).max(8),
+        /** coturn's static-auth-secret. */
+        secret: z.string().min(16, 'must be at least 16 characters').max(512),
+        ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).optional(),
+      })
+      .strict()
+      .optional(),
     /** scrypt hashes of API tokens (`camgate hub add-token`). */
     apiTokens: z
       .array(z.string().regex(/^scrypt\$/))
