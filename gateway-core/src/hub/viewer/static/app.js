@@ -81,6 +81,7 @@ function onMessage(msg) {
     case 'cameras':
       cameras = Array.isArray(msg.cameras) ? msg.cameras : [];
       renderCameras();
+      openLinked();
       return;
     case 'answer': {
       const p = players.get(msg.id);
@@ -225,6 +226,27 @@ function stop(id) {
 function closeKey(key) {
   for (const p of [...players.values()]) if (p.key === key) stop(p.id);
 }
+
+// Deep link `/#camera=GATEWAY/CAMERA` (what a notification links to, e.g. Node-RED's camgate-viewer-link): open
+// that camera once it is listed and online. A fragment never reaches the server (RFC 3986 §3.5) and survives the
+// sign-in redirect (RFC 9110 §10.2.2), so the link needs no server route; the hub still checks the grant on start.
+let linked = '';
+function linkedKey() {
+  const key = new URLSearchParams(location.hash.slice(1)).get('camera');
+  return key && /^[A-Za-z0-9_-]{1,63}\/[A-Za-z0-9_-]{1,63}$/.test(key) ? key : '';
+}
+function openLinked() {
+  const key = linkedKey();
+  if (!key || key === linked) return;
+  const c = cameras.find((x) => keyOf(x) === key && x.online);
+  if (!c) return; // not (yet) listed or online: the next camera list tries again
+  linked = key; // open once per link, so closing the player sticks
+  if (![...players.values()].some((p) => p.key === key)) watch(c);
+}
+window.addEventListener('hashchange', () => {
+  linked = '';
+  openLinked();
+});
 
 $('logout').addEventListener('click', async () => {
   for (const id of [...players.keys()]) stop(id);

@@ -15,7 +15,8 @@ form.addEventListener('submit', async (event) => {
       credentials: 'same-origin',
     });
     if (res.ok) {
-      location.assign('/');
+      // Keep a deep link (`#camera=…`, see app.js) across the sign-in; only the fragment, the path stays '/'.
+      location.assign(`/${location.hash}`);
       return;
     }
     let text = 'Sign-in failed.';
