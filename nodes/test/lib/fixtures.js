@@ -6,8 +6,8 @@ const GATEWAY_SECRET = 'gw-secret-Nr7qTz2mVx9cLp4Hs8Kd';
 const CAMERA_PASSWORD = 'cam-pass-Wq3zRt8Ly5';
 const CAMERA_USER = 'admin-user-x';
 
-/** A hub on loopback (port 0) that knows GATEWAY_ID. */
-async function startHub() {
+/** A hub on loopback (port 0) that knows GATEWAY_ID; `extra` HubOptions (e.g. `viewer`) are merged in. */
+async function startHub(extra = {}) {
   const core = await import('@camgate/core');
   const hub = await core.Hub.start({
     listen: { host: '127.0.0.1', port: 0 },
@@ -16,6 +16,7 @@ async function startHub() {
     gateways: [
       { id: GATEWAY_ID, name: 'Home', secretHash: await (core.makeVerifier ?? core.hashSecret)(GATEWAY_SECRET) },
     ],
+    ...extra,
   });
   const tunnelUrl = `${hub.url.replace(/^http/, 'ws').replace(/\/$/, '')}/tunnel`;
   return { hub, tunnelUrl, core };

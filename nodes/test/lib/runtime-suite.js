@@ -5,6 +5,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const fx = require('./fixtures.js');
 const { startNodeRed, PACKAGE_DIR } = require('./node-red-process.js');
+const { defineViewerTests } = require('./runtime-viewer.js');
 
 const EXAMPLES = fs.readdirSync(path.join(PACKAGE_DIR, 'examples')).filter((f) => f.endsWith('.json'));
 
@@ -39,6 +40,7 @@ function defineRuntimeTests(nodeRedPackage) {
         'camgate-flags',
         'camgate-gateway',
         'camgate-mqtt-bridge',
+        'camgate-viewer-link',
       ]);
       for (const s of ours) {
         assert.equal(s.err, undefined, `${s.name}: ${s.err}`);
@@ -109,6 +111,8 @@ function defineRuntimeTests(nodeRedPackage) {
         [],
       );
     });
+
+    defineViewerTests(() => nr, deploy);
   });
 }
 
