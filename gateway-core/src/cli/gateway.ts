@@ -74,6 +74,7 @@ export async function runGateway(argv: string[]): Promise<number> {
     mediaBackendUrl: cfg.mediaBackend.url,
     cameras: cfg.cameras,
     sessionGraceMs: cfg.sessionGraceMs,
+    keepWarm: cfg.keepWarm,
     logger,
   });
   gateway.on('state', (state, info) => {

@@ -63,7 +63,12 @@ export const gatewayMqttSchema = z
 export const gatewayAuditSchema = z
   .object({
     /** Time between audits, ms (default 6 h). */
-    intervalMs: z.number().int().min(10_000).max(7 * 24 * 3_600_000).optional(),
+    intervalMs: z
+      .number()
+      .int()
+      .min(10_000)
+      .max(7 * 24 * 3_600_000)
+      .optional(),
     /** UPnP IGD mapping check (default on); an object points SSDP at a unicast address. */
     upnp: z
       .union([
@@ -116,6 +121,8 @@ export const gatewayConfigSchema = z
     cameras: z.array(cameraSchema).max(256).default([]),
     /** How long a Kurento session whose viewers vanished keeps its objects. */
     sessionGraceMs: z.number().int().min(0).max(3_600_000).optional(),
+    /** Keep every camera's stream pulled so viewers get a picture at once (built-in engine). */
+    keepWarm: z.boolean().optional(),
     /** The gateway's flag store (append-only JSONL); in memory when unset. */
     flagsFile: z.string().min(1).max(4096).optional(),
     mqtt: gatewayMqttSchema.optional(),
@@ -173,7 +180,12 @@ export const hubConfigSchema = z
     exposure: z
       .object({
         /** Time between scans of one gateway, ms (default 15 min, jittered). */
-        intervalMs: z.number().int().min(1000).max(7 * 24 * 3_600_000).optional(),
+        intervalMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(7 * 24 * 3_600_000)
+          .optional(),
         ports: portList.min(1).optional(),
         clearAfterCleanScans: z.number().int().min(1).max(1000).optional(),
         /** The hub's flag store (append-only JSONL); in memory when unset. */
@@ -188,7 +200,12 @@ export const hubConfigSchema = z
         /** Accounts file written by `camgate hub add-user`. */
         usersFile: z.string().min(1).max(4096),
         /** How long a sign-in lasts, ms (default 12 h). */
-        sessionTtlMs: z.number().int().min(60_000).max(30 * 24 * 3_600_000).optional(),
+        sessionTtlMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .max(30 * 24 * 3_600_000)
+          .optional(),
         /** Origins accepted besides the hub's own (a TLS proxy's public origin). */
         allowedOrigins: z.array(z.string().url()).max(16).optional(),
       })
@@ -197,10 +214,18 @@ export const hubConfigSchema = z
     /** coturn with use-auth-secret: time-limited TURN credentials for browsers and the media backend. */
     turn: z
       .object({
-        urls: z.array(z.string().regex(/^turns?:[^\s]+$/, 'must be a turn: or turns: URL')).min(1).max(8),
+        urls: z
+          .array(z.string().regex(/^turns?:[^\s]+$/, 'must be a turn: or turns: URL'))
+          .min(1)
+          .max(8),
         /** coturn's static-auth-secret. */
         secret: z.string().min(16, 'must be at least 16 characters').max(512),
-        ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).optional(),
+        ttlSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(7 * 24 * 3600)
+          .optional(),
       })
       .strict()
       .optional(),

@@ -6,6 +6,7 @@ import { TunnelClient, type Channel, type TunnelClientOptions, type TunnelState 
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { CameraRegistry } from './camera-registry.js';
 import { KurentoRelay, type RelayEvents } from './kurento-relay.js';
+import { CameraWarmer } from './keep-warm.js';
 import { SessionKeeper } from './session-keeper.js';
 
 export interface GatewayOptions {
@@ -25,6 +26,12 @@ export interface GatewayOptions {
   sessionGraceMs?: number;
   /** Largest JSON-RPC message relayed, each direction. */
   maxMessageBytes?: number;
+  /**
+   * Keep one player per camera playing on the media backend, so viewers' first
+   * picture comes from the built-in engine's GOP cache at once (keep-warm.ts).
+   * Costs one RTSP pull per camera on the LAN at all times. Default off.
+   */
+  keepWarm?: boolean;
   /** Tunnel tuning (backoff, heartbeat, how long detached channels wait for the hub) passed to the TunnelClient. */
   tunnel?: Pick<TunnelClientOptions, 'backoff' | 'heartbeatMs' | 'deadAfterMs' | 'resumeGraceMs'>;
   logger?: Logger;
@@ -37,6 +44,7 @@ export const DEFAULT_GATEWAY_OPTIONS = {
   maxQueuedMessages: 256,
   maxPendingRequests: 256,
   releaseTimeoutMs: 5_000, // 5 s
+  keepWarmRetryMs: 5_000, // 5 s between attempts to reach the media backend
 } as const;
 
 export interface GatewayEvents {
@@ -64,6 +72,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly #log: Logger;
   readonly #tunnel: TunnelClient;
   readonly #keeper: SessionKeeper;
+  readonly #warmer: CameraWarmer | undefined;
   readonly #policy: KurentoPolicy;
   readonly #relays = new Set<KurentoRelay>();
   readonly #opts: Required<Pick<GatewayOptions, 'mediaBackendUrl' | 'maxMessageBytes'>>;
@@ -90,6 +99,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       logger: this.#log.child('sessions'),
     });
     this.#keeper.on('released', (e) => this.emit('released', e));
+    this.#warmer = opts.keepWarm
+      ? new CameraWarmer({
+          backendUrl: this.#opts.mediaBackendUrl,
+          cameras: this.cameras,
+          logger: this.#log.child('warm'),
+          retryMs: DEFAULT_GATEWAY_OPTIONS.keepWarmRetryMs,
+        })
+      : undefined;
     const tls = opts.hub.tls;
     this.#tunnel = new TunnelClient({
       url: opts.hub.url,
@@ -125,6 +142,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (this.#state !== 'idle') return;
     this.#state = 'running';
     this.#tunnel.start();
+    this.#warmer?.start();
   }
 
   get tunnelState(): TunnelState {
@@ -178,6 +196,11 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       await this.#tunnel.close();
     } catch (err) {
       this.#log.warn('closing the tunnel failed', { err });
+    }
+    try {
+      await this.#warmer?.close();
+    } catch (err) {
+      this.#log.warn('releasing the warm players failed', { err });
     }
     try {
       await this.#keeper.close();
