@@ -4,10 +4,9 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const fx = require('./fixtures.js');
-const { startNodeRed, PACKAGE_DIR } = require('./node-red-process.js');
+const { startNodeRed } = require('./node-red-process.js');
 const { defineViewerTests } = require('./runtime-viewer.js');
-
-const EXAMPLES = fs.readdirSync(path.join(PACKAGE_DIR, 'examples')).filter((f) => f.endsWith('.json'));
+const { defineExampleTests } = require('./runtime-examples.js');
 
 /** Deploys `flow` (full deploy) and returns the log lines Node-RED wrote meanwhile. */
 async function deploy(nr, flow) {
@@ -18,6 +17,7 @@ async function deploy(nr, flow) {
 }
 
 function defineRuntimeTests(nodeRedPackage) {
+  defineExampleTests(nodeRedPackage, deploy);
   describe(`a real ${nodeRedPackage} runtime with node-red-contrib-camgate`, () => {
     let nr;
     let env;
@@ -47,21 +47,6 @@ function defineRuntimeTests(nodeRedPackage) {
         assert.equal(s.enabled, true);
       }
     });
-
-    for (const file of EXAMPLES) {
-      it(`deploys the example "${file}" with no node errors`, async () => {
-        const flow = JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'examples', file), 'utf8'));
-        const logs = await deploy(nr, flow);
-        // Wait until the runtime has (re)started the flows after this deploy.
-        while (!/Started (modified )?flows/.test(logs())) await new Promise((r) => setTimeout(r, 20));
-        const errors = logs()
-          .split('\n')
-          .filter((l) => /\[error\]/.test(l));
-        assert.deepEqual(errors, []);
-        const deployed = await nr.api('GET', '/flows');
-        assert.equal(deployed.flows.length, flow.length);
-      });
-    }
 
     it('a gateway deployed through the admin API dials the test hub; credentials stay out of the flow file', async () => {
       const online = fx.waitFor(env.hub, 'gateway', (e) => e.gatewayId === fx.GATEWAY_ID && e.online);
