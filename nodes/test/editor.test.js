@@ -52,7 +52,7 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       await category.waitFor();
       const text = await category.innerText();
       const flat = text.replace(/\s+/g, ' ');
-      for (const label of ['gateway events', 'LAN audit', 'flags', 'MQTT bridge'])
+      for (const label of ['gateway events', 'LAN audit', 'flags', 'MQTT bridge', 'viewer link'])
         assert.ok(flat.includes(label), label);
     });
 
@@ -101,6 +101,39 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       assert.ok(!exported.includes('do-not-leak-9271'));
     });
 
+    it('marks a bad viewer-link hub URL and a bad gateway media address invalid, with the reason', async () => {
+      const result = await page.evaluate(() => {
+        const z = RED.workspaces.active();
+        const base = { type: 'camgate-viewer-link', z, x: 200, gatewayId: '', wires: [] };
+        // Every property the gateway's editor validates, so only the media address differs.
+        const gw = { type: 'camgate-gateway', hubUrl: 'wss://h/tunnel', backend: 'engine', kmsUrl: '', cameras: [] };
+        RED.view.importNodes([
+          { ...base, id: 'vlbad', hubUrl: 'https://user:pw@hub.example.org', y: 100 },
+          { ...base, id: 'vlgood', hubUrl: 'https://hub.example.org/cams', y: 160 },
+          { ...gw, id: 'gwbad', gatewayId: 'home-1', mediaAddress: '::1' },
+          { ...gw, id: 'gwgood', gatewayId: 'home-2', mediaAddress: '192.168.1.20' },
+        ]);
+        const valid = (id) => {
+          const n = RED.nodes.node(id);
+          RED.editor.validateNode(n);
+          return n.valid;
+        };
+        const reason = RED.nodes.getType('camgate-viewer-link').defaults.hubUrl.validate('ftp://x', {});
+        return {
+          vlbad: valid('vlbad'),
+          vlgood: valid('vlgood'),
+          gwbad: valid('gwbad'),
+          gwgood: valid('gwgood'),
+          reason,
+        };
+      });
+      assert.deepEqual(
+        { ...result, reason: undefined },
+        { vlbad: false, vlgood: true, gwbad: false, gwgood: true, reason: undefined },
+      );
+      assert.match(result.reason, /http:\/\/ or https:\/\/ address/);
+    });
+
     it('has help text in the sidebar for every camgate node', async () => {
       const help = await page.evaluate(() =>
         [
@@ -110,6 +143,7 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
           'camgate-exposure',
           'camgate-flags',
           'camgate-mqtt-bridge',
+          'camgate-viewer-link',
         ].map((t) => [t, (RED.nodes.getType(t) && $(`script[data-help-name="${t}"]`).html()) || '']),
       );
       for (const [t, html] of help) assert.ok(html.length > 100, `help for ${t}`);
