@@ -1,6 +1,7 @@
 'use strict';
 const { EventEmitter } = require('node:events');
 const fs = require('node:fs/promises');
+const { isIP } = require('node:net');
 const path = require('node:path');
 const { loadCore } = require('./core.js');
 
@@ -136,6 +137,12 @@ class GatewayRuntime extends EventEmitter {
     } catch (err) {
       this.#setState('failed', { reason: String(err.message).replace(/\s+/g, ' '), code: err.code });
       logger.error(String(err.message));
+      return;
+    }
+    if (this.o.mediaAddress !== undefined && isIP(this.o.mediaAddress) !== 4) {
+      const reason = `media address: ${JSON.stringify(String(this.o.mediaAddress).slice(0, 64))} is not an IPv4 address`;
+      this.#setState('failed', { reason });
+      logger.error(reason);
       return;
     }
     try {

@@ -238,6 +238,20 @@ function defineNodeTests(nodeRedPackage) {
         assert.equal(gw.runtime.state, 'failed');
         assert.match(gw.runtime.info.reason, /hub\.url: must be a ws:\/\/ or wss:\/\/ URL/);
       });
+
+      it('refuses a media address that is not an IPv4 address and starts no engine', async () => {
+        const flow = [
+          gateway(env.tunnelUrl, { cameras: [], mediaAddress: 'eth0' }),
+          { id: 'ev', type: 'camgate-events', gateway: 'gw1', wires: [[]] },
+        ];
+        await helper.load(ALL, flow, { gw1: { secret: fx.GATEWAY_SECRET } });
+        const gw = helper.getNode('gw1');
+        await gw.runtime.ready;
+        assert.equal(gw.runtime.state, 'failed');
+        assert.equal(gw.runtime.info.reason, 'media address: "eth0" is not an IPv4 address');
+        assert.equal(gw.runtime.engine, undefined);
+        assert.equal(gw.runtime.gateway, undefined);
+      });
     });
 
     describe('camgate-flags', () => {
