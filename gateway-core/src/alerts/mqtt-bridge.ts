@@ -172,16 +172,20 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
     const byId = new Map(all.map((f) => [f.id, f]));
     const pending: Promise<void>[] = [];
     const cams = new Set<string>();
+    // A flag of the whole home (e.g. the hub found a camera port open on its public address, but cannot tell
+    // which camera answers) puts every camera of that home at risk: every camera's sensor must show it.
+    let homeWide = false;
     for (const id of ids) {
       const f = byId.get(id);
       if (!f) continue;
       pending.push(this.#publish(this.#topics.flag(id), JSON.stringify(f)));
       if (f.cameraId !== undefined) cams.add(f.cameraId);
+      else homeWide = true;
     }
     pending.push(
       ...this.#summaries(
         all,
-        this.#cameraIds(all).filter((c) => cams.has(c)),
+        this.#cameraIds(all).filter((c) => homeWide || cams.has(c)),
       ),
     );
     await Promise.all(pending);
@@ -199,7 +203,7 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
         this.#topics.exposure(cam),
         JSON.stringify(
           exposureOf(
-            all.filter((f) => f.cameraId === cam),
+            all.filter((f) => f.cameraId === cam || f.cameraId === undefined),
             this.#startedAt,
           ),
         ),

@@ -81,6 +81,23 @@ describe('MqttBridge', () => {
       );
     });
 
+    it('shows a home-wide flag (no camera named) on every camera of that home', async (t) => {
+      const store = await FlagStore.open({});
+      t.after(() => store.close());
+      const bridge = await bridgeUp(t, { store });
+      const w = await watch(bridge.brokerUrl, ['camgate/gw1/+/exposure']);
+      t.after(() => w.close());
+      const { cameraId: _drop, ...homeWide } = exposed('cam1', 8554);
+      await store.raise(homeWide);
+      const [f] = store.list();
+      for (const cam of ['cam1', 'cam2']) {
+        const p = JSON.parse(
+          await w.waitFor(`camgate/gw1/${cam}/exposure`, (m) => m.includes(f!.id)),
+        ) as ExposurePayload;
+        assert.equal(p.state, 'exposed', cam);
+      }
+    });
+
     it('publishes a clear once, and the summary returns to ok', async (t) => {
       const store = await FlagStore.open({ clearAfterCleanScans: 1 });
       t.after(() => store.close());
