@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { gatewayConfigSchema, loadConfigFile } from '../config/index.js';
-import { Gateway } from '../gateway/index.js';
+import { FlagService, Gateway } from '../gateway/index.js';
 import { CamgateError, SecretSet } from '../util/index.js';
 import { appendTo, editYamlConfig, idsIn } from './config-file.js';
 import { cliLogger, LOG_HELP, LOG_OPTIONS, parse, readStdinLine, requireOption } from './common.js';
@@ -68,6 +68,7 @@ export async function runGateway(argv: string[]): Promise<number> {
   const secrets = new SecretSet();
   secrets.add(cfg.hub.secret);
   for (const c of cfg.cameras) secrets.add(c.password);
+  secrets.add(cfg.mqtt?.password);
   const logger = cliLogger(values, 'gateway', secrets);
   const gateway = Gateway.start({
     hub: cfg.hub,
@@ -80,10 +81,21 @@ export async function runGateway(argv: string[]): Promise<number> {
   gateway.on('state', (state, info) => {
     if (state === 'refused') say(`camgate gateway: the hub refused this gateway: ${info.reason ?? 'no reason given'}`);
   });
+  // Flags: the LAN audit, flags the hub forwards through the tunnel, and the MQTT bridge when configured.
+  const flags = await FlagService.create({
+    ...FlagService.optionsFromConfig(cfg),
+    control: gateway,
+    logger: logger.child('flags'),
+  });
+  flags.start();
   say(`camgate gateway "${cfg.hub.gatewayId}": ${cfg.cameras.length} camera(s), dialling ${cfg.hub.url}`);
   const sig = await untilSignal();
   logger.info('stopping', { signal: sig });
-  await gateway.close();
+  try {
+    await flags.close();
+  } finally {
+    await gateway.close();
+  }
   return 0;
 }
 
