@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocket } from 'ws';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import type { Channel } from './channel.js';
-import { CHANNEL_CLOSE, FrameType, TUNNEL_CLOSE, TUNNEL_PROTOCOL_VERSION } from './constants.js';
+import { CHANNEL_CLOSE, FrameType, TUNNEL_CLOSE } from './constants.js';
 import {
   checkHubUrl,
   describeConnectError,
@@ -12,10 +12,9 @@ import {
   verifyPin,
   type TunnelTlsOptions,
 } from './client-tls.js';
-import { decodeJson, encodeFrame, encodeJson, type Frame } from './frame.js';
-import { parseChallenge, parseWelcome, type Hello, type Proof } from './handshake.js';
-import { ScramClient } from './client-auth.js';
-import { makeNonce } from './scram.js';
+import { decodeJson, type Frame } from './frame.js';
+import { parseWelcome } from './handshake.js';
+import { ScramClient, startClientHandshake } from './client-auth.js';
 import { Link } from './link.js';
 import { GATEWAY_ID_PATTERN } from './auth.js';
 import {
@@ -293,59 +292,18 @@ export class TunnelClient extends EventEmitter<{
     wire.onTick = () => this.#link.sendAck();
     wire.on('close', (code, reason) => this.#onWireClose(wire, code, reason));
     // hello → CHALLENGE → proof → WELCOME (docs/tunnel.md "Handshake"). The secret is never sent.
-    const hello: Hello = { v: TUNNEL_PROTOCOL_VERSION, gatewayId: this.#gatewayId, clientNonce: makeNonce() };
-    let phase: 'challenge' | 'computing' | 'welcome' = 'challenge';
-    let checkSignature: ((sig: string) => boolean) | undefined;
-    const onFrame = (f: Frame): void => {
-      if (phase === 'challenge' && f.type === FrameType.CHALLENGE) {
-        phase = 'computing';
-        this.#onChallenge(wire, hello, f).then(
-          (check) => {
-            checkSignature = check;
-            phase = 'welcome';
-          },
-          (err: unknown) => this.#refuseHub(wire, (err as Error).message),
-        );
-      } else if (phase === 'welcome' && f.type === FrameType.WELCOME && checkSignature) {
-        wire.off('frame', onFrame);
-        this.#onWelcome(wire, f, checkSignature);
-      } else {
-        throw new CamgateError(
-          'CAMGATE_TUNNEL_PROTOCOL',
-          `unexpected frame 0x${f.type.toString(16)} during the handshake`,
-        );
-      }
-    };
-    wire.on('frame', onFrame);
-    wire.send(encodeFrame({ type: FrameType.HELLO, channel: 0, seq: 0, ack: 0, payload: encodeJson(hello) }));
+    startClientHandshake(wire, this.#scram, this.#gatewayId, {
+      proofExtras: () => ({
+        announce: this.#safeAnnounce(),
+        ...(this.#link.session ? { resume: { session: this.#link.session, recv: this.#link.recvSeq } } : {}),
+      }),
+      onWelcome: (f, checkSignature) => this.#onWelcome(wire, f, checkSignature),
+      refuse: (reason) => this.#refuseHub(wire, reason),
+    });
     this.#handshakeTimer = setTimeout(() => {
       this.#handshakeTimer = undefined;
       void wire.close(TUNNEL_CLOSE.PROTOCOL, `no welcome within ${this.#handshakeTimeoutMs} ms`);
     }, this.#handshakeTimeoutMs);
-  }
-
-  /**
-   * Answers the hub's challenge with the client proof. Rejects (→ refused,
-   * CAMGATE_TUNNEL_AUTH) on scrypt parameters out of bounds — checked before
-   * any work — so a hostile hub cannot burn the gateway's CPU or memory.
-   */
-  async #onChallenge(wire: Wire, hello: Hello, f: Frame): Promise<(sig: string) => boolean> {
-    let challenge;
-    try {
-      challenge = parseChallenge(decodeJson(f.payload));
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 'CAMGATE_TUNNEL_AUTH') throw err;
-      void wire.close(TUNNEL_CLOSE.PROTOCOL, (err as Error).message);
-      return () => false;
-    }
-    const exchange = await this.#scram.answer(hello.v, hello.gatewayId, hello.clientNonce, challenge);
-    const proof: Omit<Proof, 'clientProof'> & { clientProof: string } = {
-      clientProof: exchange.clientProof,
-      announce: this.#safeAnnounce(),
-    };
-    if (this.#link.session) proof.resume = { session: this.#link.session, recv: this.#link.recvSeq };
-    wire.send(encodeFrame({ type: FrameType.PROOF, channel: 0, seq: 0, ack: 0, payload: encodeJson(proof) }));
-    return (sig) => exchange.checkServerSignature(sig);
   }
 
   /** The gateway refuses the hub: no retry, state `refused` with CAMGATE_TUNNEL_AUTH and `reason`. */
