@@ -188,20 +188,23 @@ describe('camera-sim RTSP server', () => {
   });
 
   describe('SETUP', () => {
-    it('refuses UDP transport with 461 Unsupported Transport', async (t) => {
+    it('refuses multicast with 461 Unsupported Transport (UDP unicast: sim-udp.test.ts)', async (t) => {
       const s = await sim(t);
       const c = await client(t, s);
-      const r = await c.request('SETUP', `${s.url}/trackID=0`, { Transport: 'RTP/AVP;unicast;client_port=5000-5001' });
+      const r = await c.request('SETUP', `${s.url}/trackID=0`, {
+        Transport: 'RTP/AVP;multicast;destination=239.0.0.1;port=5000-5001',
+      });
       assert.equal(r.status, 461);
       assert.equal(r.reason, 'Unsupported Transport');
       assert.equal(s.stats.sessions, 0);
     });
 
-    it('picks the TCP entry of a transport list and answers with interleaved channels, ssrc and a session timeout', async (t) => {
+    it('picks the first servable entry of a transport list and answers with interleaved channels, ssrc and a session timeout', async (t) => {
       const s = await sim(t, { sessionTimeoutS: 45 });
       const c = await client(t, s);
+      // RFC 2326 §12.39: entries in the client's order of preference; multicast is skipped, TCP served.
       const r = await c.request('SETUP', `${s.url}/trackID=0`, {
-        Transport: 'RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast;interleaved=2-3',
+        Transport: 'RTP/AVP;multicast;port=5000-5001,RTP/AVP/TCP;unicast;interleaved=2-3',
       });
       assert.equal(r.status, 200);
       assert.match(

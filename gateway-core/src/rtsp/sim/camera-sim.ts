@@ -14,6 +14,7 @@ import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
 import { DigestAuthenticator } from './digest-auth.js';
 import { H264TestPatternEncoder } from './h264-encoder.js';
 import { RtspServer } from './rtsp-server.js';
+import { SIM_TRANSPORTS, type SimTransport } from './rtsp-transport.js';
 import { startDvrHttp, startTelnetBanner, type ServiceHandle } from './vulnerable-services.js';
 
 export interface CameraSimOptions {
@@ -41,6 +42,11 @@ export interface CameraSimOptions {
   vulnerable?: { http?: boolean; telnet?: boolean };
   /** Seconds without any request or RTCP from a client before its connection is closed. */
   sessionTimeoutS?: number;
+  /**
+   * RTP transports offered at SETUP (RFC 2326 §12.39): `tcp` interleaved in the RTSP connection, `udp` unicast
+   * to the RTSP client's own address from a UDP port pair on `host`. Anything else gets 461.
+   */
+  transports?: SimTransport[];
   /** Most simultaneous RTSP connections. */
   maxConnections?: number;
   /** Bytes queued to one viewer above which it loses pictures until the next IDR. */
@@ -62,6 +68,7 @@ export const DEFAULT_CAMERA_SIM_OPTIONS = {
   sessionTimeoutS: 60, // seconds, the RFC 2326 §12.37 default
   maxConnections: 64,
   maxQueuedBytes: 8 * 1024 * 1024, // 8 MiB: a few 720p I_PCM keyframes
+  transports: SIM_TRANSPORTS, // both TCP-interleaved and UDP unicast
 } as const;
 
 /** Counters of a running simulator. */
@@ -84,6 +91,8 @@ export interface CameraSim {
   readonly port: number;
   readonly httpPort?: number;
   readonly telnetPort?: number;
+  /** The UDP ports RTP and RTCP leave from (`server_port`), when UDP is offered and the camera runs. */
+  readonly udpPorts?: { rtp: number; rtcp: number };
   readonly stats: CameraSimStats;
   /** The shared encoder (frame numbers, SPS/PPS, profile-level-id). */
   readonly encoder: H264TestPatternEncoder;
@@ -151,6 +160,15 @@ function validate(o: CameraSimOptions): void {
   pos('sessionTimeoutS', 86_400);
   pos('maxConnections', 10_000);
   pos('maxQueuedBytes', 1024 * 1024 * 1024);
+  if (o.transports !== undefined) {
+    const t: unknown = o.transports;
+    if (!Array.isArray(t)) throw new TypeError(`transports must be an array of 'tcp' | 'udp', got ${typeof t}`);
+    const bad = t.find((x) => !SIM_TRANSPORTS.includes(x as SimTransport));
+    if (bad !== undefined) throw new RangeError(`transports: ${String(bad)} is not one of 'tcp', 'udp'`);
+    if (t.length === 0 || new Set(t).size !== t.length) {
+      throw new RangeError(`transports must list 'tcp' and/or 'udp' once each, got [${t.join(', ')}]`);
+    }
+  }
   if (o.vulnerable !== undefined && (o.vulnerable === null || typeof o.vulnerable !== 'object')) {
     throw new TypeError('vulnerable must be an object { http?: boolean; telnet?: boolean }');
   }
@@ -222,6 +240,7 @@ class Sim implements CameraSim {
       sessionTimeoutS: opts.sessionTimeoutS ?? d.sessionTimeoutS,
       maxConnections: opts.maxConnections ?? d.maxConnections,
       maxQueuedBytes: opts.maxQueuedBytes ?? d.maxQueuedBytes,
+      transports: [...(opts.transports ?? d.transports)],
       stream: {
         fps: encoder.fps,
         width: encoder.width,
@@ -261,6 +280,10 @@ class Sim implements CameraSim {
 
   get telnetPort(): number | undefined {
     return this.#telnet?.port;
+  }
+
+  get udpPorts(): { rtp: number; rtcp: number } | undefined {
+    return this.#server.udpPorts;
   }
 
   get stats(): CameraSimStats {

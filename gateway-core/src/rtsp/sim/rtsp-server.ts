@@ -1,6 +1,7 @@
 /**
  * The simulated camera's RTSP server (RFC 2326): OPTIONS, DESCRIBE, SETUP
- * (RTP over the RTSP connection only, §10.12), PLAY, GET_PARAMETER,
+ * (RTP interleaved in the RTSP connection, §10.12, or over UDP unicast to the
+ * client's own address, §12.39), PLAY, GET_PARAMETER,
  * TEARDOWN, with Digest authentication on every method. One media track,
  * H.264 (RFC 6184, packetization-mode 1).
  *
@@ -16,7 +17,10 @@ import type { Logger } from '../../util/index.js';
 import { H264Packetizer } from '../h264-rtp.js';
 import type { DigestAuthenticator } from './digest-auth.js';
 import { buildSenderReport } from './rtcp-sr.js';
+import { formatResponse, interleavedHeader } from './rtsp-response.js';
 import { RtspRequestReader, type RtspRequest } from './rtsp-request.js';
+import { chooseTransport, SIM_TRANSPORTS, type SimTransport } from './rtsp-transport.js';
+import { UdpPair } from './udp-pair.js';
 
 /** What the server streams: parameter sets and the SDP facts of the encoder. */
 export interface RtspStreamInfo {
@@ -41,12 +45,13 @@ export interface RtspServerOptions {
   /** Bytes queued on a viewer's socket above which pictures are dropped until the next IDR. */
   maxQueuedBytes: number;
   maxConnections: number;
+  /** Lower transports served: RTP interleaved in the RTSP connection and/or RTP over UDP unicast (default both). */
+  transports?: readonly SimTransport[];
   /** Called whenever the number of playing sessions changes. */
   onPlayingChange: (playing: number) => void;
 }
 
 const PUBLIC_METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER';
-const SERVER_HEADER = 'camgate-camera-sim/0.1';
 const TRACK = 'trackID=0';
 // RTCP sender report period: RFC 3550 §6.2 allows a "reduced minimum" of 360 / (session kbit/s) seconds,
 // ~0.1 s for our multi-megabit stream, so one per second is well within the rules and lets receivers sync fast.
@@ -54,24 +59,11 @@ const SR_INTERVAL_MS = 1000; // 1 s
 const CNAME = 'camera-sim@camgate';
 const RTP_MTU = 1400; // payload bytes per RTP packet, what cameras use on TCP as on UDP
 
-const REASONS: Record<number, string> = {
-  200: 'OK',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  404: 'Not Found',
-  413: 'Request Entity Too Large',
-  454: 'Session Not Found',
-  455: 'Method Not Valid in This State',
-  461: 'Unsupported Transport',
-  501: 'Not Implemented',
-  505: 'RTSP Version Not Supported',
-  551: 'Option not supported',
-};
-
 interface Session {
   id: string;
   playing: boolean;
-  channel: number;
+  /** Where RTP goes: interleaved channel n (RTCP n+1), or UDP ports at the RTSP peer's address. */
+  dest: { kind: 'tcp'; channel: number } | { kind: 'udp'; address: string; rtpPort: number; rtcpPort: number };
   packetizer: H264Packetizer;
   tsBase: number;
   firstFrame: number | undefined;
@@ -102,6 +94,11 @@ export class RtspServer {
   readonly #server: net.Server;
   readonly #conns = new Set<Connection>();
   readonly #log: Logger;
+  readonly #transports: readonly SimTransport[];
+  /** The shared RTP/RTCP socket pair, bound while listening when UDP is served. */
+  #udp: UdpPair | undefined;
+  /** UDP sessions by `address|port` of the client's RTP and RTCP ports: their datagrams keep them alive. */
+  readonly #udpPeers = new Map<string, Connection>();
   #sessionsOpened = 0;
   #playing = 0;
   #framesDropped = 0;
@@ -109,6 +106,7 @@ export class RtspServer {
   constructor(opts: RtspServerOptions) {
     this.#opts = opts;
     this.#log = opts.logger;
+    this.#transports = opts.transports ?? SIM_TRANSPORTS;
     this.#server = net.createServer((s) => this.#accept(s));
     this.#server.maxConnections = opts.maxConnections;
     this.#server.on('error', (err) => this.#log.warn('rtsp server error', { err }));
@@ -131,8 +129,13 @@ export class RtspServer {
     return this.#server.listening;
   }
 
-  listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
+  /** UDP ports announced as `server_port` (RTP, RTCP); undefined unless UDP is served and listening. */
+  get udpPorts(): { rtp: number; rtcp: number } | undefined {
+    return this.#udp ? { rtp: this.#udp.rtpPort, rtcp: this.#udp.rtcpPort } : undefined;
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    const bound = await new Promise<number>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.#server.once('error', onError);
       this.#server.listen({ host, port, exclusive: true }, () => {
@@ -140,11 +143,26 @@ export class RtspServer {
         resolve((this.#server.address() as net.AddressInfo).port);
       });
     });
+    if (this.#transports.includes('udp')) {
+      try {
+        this.#udp = await UdpPair.bind(host, {
+          onDatagram: (from) => this.#udpPeers.get(`${from.address}|${from.port}`)?.idle.refresh(),
+          onError: (err) => this.#log.debug('rtp udp socket error', { err }),
+        });
+      } catch (err) {
+        await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+        throw err;
+      }
+    }
+    return bound;
   }
 
   /** Stops listening and drops every connection. */
   async shutdown(): Promise<void> {
     for (const c of [...this.#conns]) c.socket.destroy();
+    this.#udp?.close();
+    this.#udp = undefined;
+    this.#udpPeers.clear();
     if (!this.#server.listening) return;
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -159,7 +177,10 @@ export class RtspServer {
         if (s.firstFrame !== undefined) this.#framesDropped++; // not counted while a new viewer waits for its first IDR
         continue;
       }
-      if (c.socket.writableLength > maxQueuedBytes) {
+      const udp = s.dest.kind === 'udp' ? this.#udp : undefined;
+      if (s.dest.kind === 'udp' && !udp) continue;
+      const queued = udp ? udp.queuedBytes : c.socket.writableLength;
+      if (queued > maxQueuedBytes) {
         this.#framesDropped++;
         // The viewer is too slow: drop this picture and every one up to the next IDR (H.264 needs the chain).
         if (!s.waitingForIdr) this.#log.debug('viewer too slow, waiting for next IDR', { session: s.id });
@@ -172,17 +193,16 @@ export class RtspServer {
       // 90 kHz RTP clock (RFC 6184 §5.1), counted from this session's random base.
       const timestamp = (s.tsBase + Math.round(((pic.frameNumber - s.firstFrame) * 90000) / stream.fps)) >>> 0;
       const packets = s.packetizer.packetize({ nalus, timestamp, keyframe: pic.keyframe });
-      const framed: Buffer[] = [];
       for (const p of packets) {
-        framed.push(interleavedHeader(s.channel, p.length), p);
         s.packets++;
         s.octets += p.length - 12; // payload octets only (RFC 3550 §6.4.1)
       }
-      // One sender report per second on the RTCP channel (n+1), describing the picture just sent.
+      // One sender report per second on the RTCP channel (n+1) or port, describing the picture just sent.
+      let sr: Buffer | undefined;
       const now = performance.now();
       if (s.lastSrAt === undefined || now - s.lastSrAt >= SR_INTERVAL_MS) {
         s.lastSrAt = now;
-        const sr = buildSenderReport({
+        sr = buildSenderReport({
           ssrc: s.packetizer.ssrc,
           wallClockMs: Date.now(),
           rtpTimestamp: timestamp,
@@ -190,8 +210,15 @@ export class RtspServer {
           octetCount: s.octets,
           cname: CNAME,
         });
-        framed.push(interleavedHeader(s.channel + 1, sr.length), sr);
       }
+      if (s.dest.kind === 'udp') {
+        udp?.sendRtp(packets, s.dest.address, s.dest.rtpPort);
+        if (sr) udp?.sendRtcp(sr, s.dest.address, s.dest.rtcpPort);
+        continue;
+      }
+      const framed: Buffer[] = [];
+      for (const p of packets) framed.push(interleavedHeader(s.dest.channel, p.length), p);
+      if (sr) framed.push(interleavedHeader(s.dest.channel + 1, sr.length), sr);
       c.socket.write(Buffer.concat(framed));
     }
   }
@@ -227,6 +254,7 @@ export class RtspServer {
       clearTimeout(idle);
       this.#conns.delete(conn);
       this.#endSession(conn);
+      this.#forgetUdp(conn);
     });
   }
 
@@ -238,14 +266,7 @@ export class RtspServer {
     body?: string,
   ): void {
     if (conn.socket.destroyed || conn.socket.writableEnded) return;
-    const lines = [`RTSP/1.0 ${status} ${REASONS[status] ?? 'Error'}`];
-    if (cseq !== undefined) lines.push(`CSeq: ${cseq}`);
-    lines.push(`Server: ${SERVER_HEADER}`, `Date: ${new Date().toUTCString()}`);
-    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-    const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
-    if (payload) lines.push(`Content-Length: ${payload.length}`);
-    const head = Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1');
-    conn.socket.write(payload ? Buffer.concat([head, payload]) : head);
+    conn.socket.write(formatResponse(status, cseq, headers, body));
   }
 
   /** The stream's URL as the client addressed it: scheme, host and port taken from the request when valid. */
@@ -291,6 +312,7 @@ export class RtspServer {
         return this.#respond(conn, req.cseq, 200, this.#sessionHeader(conn));
       case 'TEARDOWN':
         this.#endSession(conn);
+        this.#forgetUdp(conn);
         conn.session = undefined;
         return this.#respond(conn, req.cseq, 200);
       default:
@@ -332,14 +354,21 @@ export class RtspServer {
     if (!this.#baseUrl(req)) return this.#respond(conn, req.cseq, 404);
     const sessionId = req.headers.get('session')?.split(';')[0]?.trim();
     if (sessionId !== undefined && conn.session?.id !== sessionId) return this.#respond(conn, req.cseq, 454);
-    const transport = chooseTcpTransport(req.headers.get('transport') ?? '');
-    if (!transport) return this.#respond(conn, req.cseq, 461);
+    const peer = conn.socket.remoteAddress ?? '';
+    const choice = chooseTransport(req.headers.get('transport') ?? '', this.#transports, peer);
+    // 461 for what we do not serve (multicast, other profiles); 403 for a destination other than the peer.
+    if (choice.kind === 'refused') return this.#respond(conn, req.cseq, choice.status);
+    if (choice.kind === 'udp' && !this.#udp) return this.#respond(conn, req.cseq, 461);
+    const dest: Session['dest'] =
+      choice.kind === 'tcp'
+        ? { kind: 'tcp', channel: choice.channel }
+        : { kind: 'udp', address: peer, rtpPort: choice.rtpPort, rtcpPort: choice.rtcpPort };
     if (!conn.session) {
       const ssrc = randomBytes(4).readUInt32BE(0);
       conn.session = {
         id: randomBytes(8).toString('hex').toUpperCase(),
         playing: false,
-        channel: transport.channel,
+        dest,
         packetizer: new H264Packetizer({ payloadType: 96, ssrc, mtu: RTP_MTU }),
         tsBase: randomBytes(4).readUInt32BE(0),
         firstFrame: undefined,
@@ -351,12 +380,23 @@ export class RtspServer {
       this.#sessionsOpened++;
     }
     const s = conn.session;
-    s.channel = transport.channel;
+    this.#forgetUdp(conn);
+    s.dest = dest;
     const ssrc = s.packetizer.ssrc.toString(16).padStart(8, '0').toUpperCase();
-    this.#respond(conn, req.cseq, 200, {
-      ...this.#sessionHeader(conn),
-      Transport: `RTP/AVP/TCP;unicast;interleaved=${s.channel}-${s.channel + 1};ssrc=${ssrc};mode="PLAY"`,
-    });
+    let transport: string;
+    if (dest.kind === 'udp' && this.#udp) {
+      this.#udpPeers.set(`${dest.address}|${dest.rtpPort}`, conn);
+      this.#udpPeers.set(`${dest.address}|${dest.rtcpPort}`, conn);
+      // §12.39: client_port echoed, server_port is where our RTP/RTCP come from; source names our address.
+      const local = conn.socket.localAddress ?? '';
+      transport =
+        `RTP/AVP;unicast;client_port=${dest.rtpPort}-${dest.rtcpPort};` +
+        `server_port=${this.#udp.rtpPort}-${this.#udp.rtcpPort};source=${local};ssrc=${ssrc};mode="PLAY"`;
+    } else {
+      const ch = dest.kind === 'tcp' ? dest.channel : 0;
+      transport = `RTP/AVP/TCP;unicast;interleaved=${ch}-${ch + 1};ssrc=${ssrc};mode="PLAY"`;
+    }
+    this.#respond(conn, req.cseq, 200, { ...this.#sessionHeader(conn), Transport: transport });
   }
 
   #play(conn: Connection, req: RtspRequest): void {
@@ -387,34 +427,17 @@ export class RtspServer {
     }
   }
 
+  #forgetUdp(conn: Connection): void {
+    const d = conn.session?.dest;
+    if (d?.kind !== 'udp') return;
+    for (const port of [d.rtpPort, d.rtcpPort]) {
+      const key = `${d.address}|${port}`;
+      if (this.#udpPeers.get(key) === conn) this.#udpPeers.delete(key);
+    }
+  }
+
   #setPlaying(n: number): void {
     this.#playing = n;
     this.#opts.onPlayingChange(n);
   }
-}
-
-/** RFC 2326 §10.12: '$', channel, 16-bit length. */
-function interleavedHeader(channel: number, length: number): Buffer {
-  const h = Buffer.allocUnsafe(4);
-  h[0] = 0x24;
-  h[1] = channel;
-  h.writeUInt16BE(length, 2);
-  return h;
-}
-
-/** Picks the first `RTP/AVP/TCP` entry of a Transport header (RFC 2326 §12.39); UDP ones are not served. */
-export function chooseTcpTransport(header: string): { channel: number } | undefined {
-  for (const spec of header.split(',')) {
-    const [proto, ...params] = spec.split(';').map((p) => p.trim());
-    if (proto?.toUpperCase() !== 'RTP/AVP/TCP') continue;
-    let channel = 0;
-    for (const p of params) {
-      const m = /^interleaved=(\d{1,3})(?:-(\d{1,3}))?$/i.exec(p);
-      if (m) channel = Number(m[1]);
-    }
-    // Channel n carries RTP and n+1 RTCP, both must fit in the one-byte channel field.
-    if (channel > 254) return undefined;
-    return { channel };
-  }
-  return undefined;
 }

@@ -1,0 +1,103 @@
+/**
+ * The camera's RTP/RTCP UDP sockets for `RTP/AVP;unicast` sessions (RFC 2326
+ * §12.39 `server_port`): one pair on consecutive ports — RTP on an even
+ * port, RTCP on the next (RFC 3550 §11) — shared by every UDP session, as
+ * many cameras do. Datagrams arriving on them (receiver reports, NAT
+ * "latching" packets) are handed to `onDatagram` with their source, unparsed.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+
+const BIND_ATTEMPTS = 32; // an even free port whose successor is also free is found within a few tries
+
+export interface UdpPairHandlers {
+  /** A datagram arrived on the RTP (`rtcp` false) or RTCP (`rtcp` true) socket. */
+  onDatagram(from: { address: string; port: number }, rtcp: boolean): void;
+  onError(err: Error): void;
+}
+
+export class UdpPair {
+  readonly rtpPort: number;
+  readonly rtcpPort: number;
+  readonly #rtp: dgram.Socket;
+  readonly #rtcp: dgram.Socket;
+  #closed = false;
+
+  private constructor(rtp: dgram.Socket, rtcp: dgram.Socket, h: UdpPairHandlers) {
+    this.#rtp = rtp;
+    this.#rtcp = rtcp;
+    this.rtpPort = rtp.address().port;
+    this.rtcpPort = rtcp.address().port;
+    rtp.on('message', (_m, r) => h.onDatagram({ address: r.address, port: r.port }, false));
+    rtcp.on('message', (_m, r) => h.onDatagram({ address: r.address, port: r.port }, true));
+    rtp.on('error', (e) => h.onError(e));
+    rtcp.on('error', (e) => h.onError(e));
+  }
+
+  /** Binds RTP on an even free port of `host` and RTCP on the port after it. */
+  static async bind(host: string, h: UdpPairHandlers): Promise<UdpPair> {
+    const type = net.isIPv6(host) ? 'udp6' : 'udp4';
+    let lastErr: unknown;
+    for (let i = 0; i < BIND_ATTEMPTS; i++) {
+      const rtp = dgram.createSocket(type);
+      try {
+        await bindSocket(rtp, host, 0);
+      } catch (err) {
+        rtp.close();
+        throw err;
+      }
+      const port = rtp.address().port;
+      if (port % 2 !== 0 || port === 65535) {
+        rtp.close();
+        continue;
+      }
+      const rtcp = dgram.createSocket(type);
+      try {
+        await bindSocket(rtcp, host, port + 1);
+        return new UdpPair(rtp, rtcp, h);
+      } catch (err) {
+        lastErr = err;
+        rtp.close();
+        rtcp.close();
+      }
+    }
+    throw new Error(`no free UDP port pair on ${host} after ${BIND_ATTEMPTS} tries`, { cause: lastErr });
+  }
+
+  /** Bytes queued in the RTP socket, not yet handed to the kernel (the slow-viewer signal). */
+  get queuedBytes(): number {
+    return this.#closed ? 0 : this.#rtp.getSendQueueSize();
+  }
+
+  sendRtp(packets: Buffer[], address: string, port: number): void {
+    if (this.#closed) return;
+    for (const p of packets) this.#rtp.send(p, port, address);
+  }
+
+  sendRtcp(packet: Buffer, address: string, port: number): void {
+    if (!this.#closed) this.#rtcp.send(packet, port, address);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of [this.#rtp, this.#rtcp]) {
+      try {
+        s.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+function bindSocket(s: dgram.Socket, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    s.once('error', onError);
+    s.bind({ address: host, port, exclusive: true }, () => {
+      s.off('error', onError);
+      resolve();
+    });
+  });
+}
