@@ -28,7 +28,7 @@ export interface LinkHooks {
   onAnnounce?(msg: unknown): void;
 }
 
-/** Channel frames are acknowledged in batches: after this many, an ACK goes out at once. */
+/** Channel frames are acknowledged in batches: after this many, an ACK goes out by the end of the tick. */
 const ACK_EVERY_FRAMES = 64;
 
 function protocolError(message: string): CamgateError {
@@ -61,6 +61,7 @@ export class Link implements ChannelHost {
   #sink: FrameSink | undefined;
   #ackTimer: NodeJS.Timeout | undefined;
   #unackedIn = 0; // frames received since we last told the peer
+  #ackSoon = false; // an ACK is due at the end of this tick (ACK_EVERY_FRAMES reached)
   #nextChannelId = 1;
 
   constructor(role: 'hub' | 'gateway', opts: ResolvedCommonOptions, log: Logger, hooks: LinkHooks) {
@@ -390,8 +391,15 @@ export class Link implements ChannelHost {
   #noteReceived(): void {
     this.#unackedIn++;
     if (!this.#sink) return;
-    if (this.#unackedIn >= ACK_EVERY_FRAMES || this.#opts.ackDelayMs === 0) {
+    if (this.#opts.ackDelayMs === 0) {
       this.sendAck();
+    } else if (this.#unackedIn >= ACK_EVERY_FRAMES) {
+      // At the end of this tick rather than now: a burst of frames read in one go then gets one
+      // ACK, not one per 64 — and none if a frame we send in the meantime carries it.
+      if (!this.#ackSoon) {
+        this.#ackSoon = true;
+        process.nextTick(this.#ackAtTickEnd);
+      }
     } else if (!this.#ackTimer) {
       this.#ackTimer = setTimeout(() => {
         this.#ackTimer = undefined;
@@ -399,6 +407,11 @@ export class Link implements ChannelHost {
       }, this.#opts.ackDelayMs);
     }
   }
+
+  #ackAtTickEnd = (): void => {
+    this.#ackSoon = false;
+    if (this.#unackedIn > 0) this.sendAck();
+  };
 
   /** Sends a standalone cumulative ACK now (also used on every heartbeat). */
   sendAck(): void {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import { CamgateError, type Logger } from '../util/index.js';
 import { TUNNEL_CLOSE } from './constants.js';
@@ -21,6 +22,18 @@ export function clampReason(reason: string): string {
   return r;
 }
 
+/**
+ * The socket under a ws WebSocket. ws keeps it in `_socket` (set before
+ * `open`, for client and server alike); it is not in ws's typings, so it is
+ * read defensively and batching is simply off if it is ever missing.
+ */
+function underlyingSocket(ws: WebSocket): Pick<Duplex, 'cork' | 'uncork'> | undefined {
+  const s = (ws as unknown as { _socket?: unknown })._socket as Partial<Duplex> | undefined;
+  return s && typeof s.cork === 'function' && typeof s.uncork === 'function'
+    ? (s as Pick<Duplex, 'cork' | 'uncork'>)
+    : undefined;
+}
+
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
@@ -32,6 +45,15 @@ function toBuffer(data: RawData): Buffer {
  * heartbeat (ping every heartbeatMs, terminate after deadAfterMs without any
  * traffic or pong), turns framing errors into close 4400, and emits `close`
  * exactly once.
+ *
+ * Write batching: every frame is its own WebSocket message, and ws writes
+ * each message to the socket at once — one `writev` system call per frame.
+ * The tunnel sends in bursts (a relayed response and its piggybacked ack, a
+ * pipelined client's requests, the frames read from one TCP segment), so the
+ * first send in a tick corks the socket and a `process.nextTick` uncorks it:
+ * everything sent in that tick leaves in one write. nextTick runs before any
+ * I/O is polled again, so no frame waits for anything but the code already
+ * running — batching adds no latency (docs/tunnel.md "Write batching").
  */
 export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, reason: string] }> {
   readonly ws: WebSocket;
@@ -39,6 +61,10 @@ export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, r
   onTick: (() => void) | undefined;
   #opts: WireOptions;
   #log: Logger;
+  /** Corked for the rest of this tick (see the class comment); undefined: batching unavailable. */
+  readonly #socket: Pick<Duplex, 'cork' | 'uncork'> | undefined;
+  #corked = false;
+  #batches = 0;
   #lastSeen = performance.now();
   #heartbeat: NodeJS.Timeout;
   #closeTimer: NodeJS.Timeout | undefined;
@@ -54,6 +80,7 @@ export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, r
     this.#opts = opts;
     this.#log = log;
     this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
+    this.#socket = underlyingSocket(ws);
     ws.on('message', this.#onMessage);
     ws.on('pong', this.#touch);
     ws.on('ping', this.#touch);
@@ -66,12 +93,34 @@ export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, r
     return this.#closed;
   }
 
+  /** Sends one frame as one binary WebSocket message; frames sent in the same tick share one socket write. */
   send(buf: Buffer): void {
     if (this.#closed || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(buf, { binary: true }, (err) => {
-      if (err) this.#log.debug('send failed', { err });
-    });
+    if (!this.#corked && this.#socket) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(this.#uncork);
+    }
+    this.ws.send(buf, { binary: true }, this.#onSent);
   }
+
+  /** How many times the socket was corked so far: one per batch of frames (diagnostics and tests). */
+  get batches(): number {
+    return this.#batches;
+  }
+
+  #uncork = (): void => {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#batches++;
+    // Safe on a closed or destroyed socket: Writable#uncork then only drops the count.
+    this.#socket?.uncork();
+  };
+
+  #onSent = (err?: Error): void => {
+    // A failed write also closes the socket; 'close' reports it, so this is only a trace.
+    if (err) this.#log.debug('send failed', { err });
+  };
 
   /** Starts the closing handshake; resolves once the socket is fully closed. */
   close(code: number, reason: string): Promise<void> {
@@ -143,6 +192,7 @@ export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, r
     this.#closed = true;
     clearInterval(this.#heartbeat);
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    this.#uncork();
     this.ws.off('message', this.#onMessage);
     this.ws.off('pong', this.#touch);
     this.ws.off('ping', this.#touch);
