@@ -65,7 +65,8 @@ export async function startJanus(camera: { url: string; username: string; passwo
   debug_level = 4
 }
 media: { rtp_port_range = "40000-44999" }
-nat: { ignore_mdns = true  ice_enforce_list = "lo" }
+# No stun_server/turn_server: nothing may leave the machine. ICE on the loopback interface only.
+nat: { ice_lite = true  ignore_mdns = true  ice_enforce_list = "lo" }
 plugins: { disable = "libjanus_audiobridge.so,libjanus_echotest.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_nosip.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_videoroom.so,libjanus_voicemail.so,libjanus_duktape.so,libjanus_lua.so" }
 transports: { disable = "libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_rabbitmq.so" }
 events: { broadcast = false }
@@ -92,6 +93,7 @@ admin: { admin_http = false }
   rtsp_pwd = ${q(camera.password)}
   rtsp_failcheck = true
   rtspiface = "127.0.0.1"
+  rtsp_reconnect_delay = 2
 }
 `,
     { mode: 0o600 },
