@@ -111,7 +111,10 @@ describe('camgate scan', () => {
       out.open.map((o) => o.port),
       [rtsp.port],
     );
-    assert.deepEqual(out.ports, [rtsp.port, closed].sort((x, y) => x - y));
+    assert.deepEqual(
+      out.ports,
+      [rtsp.port, closed].sort((x, y) => x - y),
+    );
   });
 
   it('exits 0 with a one-line summary when nothing answers (nmap)', async () => {
