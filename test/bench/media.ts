@@ -6,7 +6,9 @@
  * - engine: alone in a child process (test/bench/media-engine-child.ts), so
  *   /proc/<pid>/stat utime+stime and /proc/<pid>/status VmRSS are its own;
  * - viewers: tabs of one headless Chromium, driven with the official kurento-client;
- * - peer: Janus's streaming plugin pulling the same RTSP, when it can (see janus.ts).
+ * - peer: Janus's streaming plugin pulling the same RTSP (over UDP, what it asks for), its viewers
+ *   driven through Janus's HTTP API by our own page (janus-viewer.ts); the same /proc sampling of
+ *   the janus process, the same window and viewer counts. Janus not installed: loud null figures.
  *
  * Loopback only, bounded (a watchdog ends the run), everything it starts is stopped.
  */
@@ -24,8 +26,10 @@ import {
   connectKurento,
   playThroughKurento,
   type ConfigurableViewer,
+  type ConfigurableViewerStats,
 } from '../../gateway-core/test/helpers/engine-viewer.js';
 import { JANUS_INSTALL_HINT, startJanus } from './janus.js';
+import { JANUS_VIEWER_HTML, watchJanus } from './janus-viewer.js';
 
 const JSON_OUT = process.argv.includes('--json');
 const TRIES = 10; // first-frame samples
@@ -135,7 +139,8 @@ async function main(): Promise<void> {
       cleanups.push(() => v.close());
       return v;
     };
-    const firstFrameMs = async (v: ConfigurableViewer): Promise<number> => {
+    type Viewer = { stats(): Promise<ConfigurableViewerStats>; close(): Promise<void> };
+    const firstFrameMs = async (v: Viewer): Promise<number> => {
       const s = await waitFor('first decoded frame', 20_000, async () => {
         const x = await v.stats();
         return x.firstFrameAt > 0 && x.framesDecoded > 0 ? x : undefined;
@@ -173,49 +178,80 @@ async function main(): Promise<void> {
     out(`  first frame, camera not yet pulled (cold): p50 ${round(median(cold), 0)} ms  [${cold.join(', ')}]`);
     out(`  first frame, camera already pulled (warm): p50 ${round(median(warm), 0)} ms  [${warm.join(', ')}]`);
 
-    const perViewers: Record<number, { cpuPct: number; rssMb: number; fpsPerViewer: number }> = {};
-    for (const n of VIEWER_COUNTS) {
-      const viewers: ConfigurableViewer[] = [];
-      for (let i = 0; i < n; i++) viewers.push(await open());
-      for (const v of viewers) await firstFrameMs(v);
-      await sleep(SETTLE_MS);
-      const f0 = await Promise.all(viewers.map((v) => v.stats().then((s) => s.framesDecoded)));
-      const s = await sample(enginePid);
-      const f1 = await Promise.all(viewers.map((v) => v.stats().then((x) => x.framesDecoded)));
-      const fps = median(f1.map((f, i) => (f - f0[i]!) / (WINDOW_MS / 1000)));
-      perViewers[n] = { ...s, fpsPerViewer: fps };
-      out(
-        `  ${String(n).padStart(2)} viewer(s): engine ${round(s.cpuPct)} % of one core, ${round(s.rssMb)} MiB RSS; ` +
-          `Chromium decodes ${round(fps)} fps per viewer (median)`,
-      );
-      if (fps < 20) {
+    type Row = { cpuPct: number; rssMb: number; fpsPerViewer: number };
+    /** 1, 4 and 16 viewers from `openOne`, CPU/RSS of `pid` over the same window once all decode. */
+    const measureViewers = async (
+      label: string,
+      pid: number,
+      openOne: () => Promise<Viewer>,
+    ): Promise<Record<number, Row>> => {
+      const rows: Record<number, Row> = {};
+      for (const n of VIEWER_COUNTS) {
+        const viewers: Viewer[] = [];
+        for (let i = 0; i < n; i++) viewers.push(await openOne());
+        for (const v of viewers) await firstFrameMs(v);
+        await sleep(SETTLE_MS);
+        const f0 = await Promise.all(viewers.map((v) => v.stats().then((x) => x.framesDecoded)));
+        const s = await sample(pid);
+        const f1 = await Promise.all(viewers.map((v) => v.stats().then((x) => x.framesDecoded)));
+        const fps = median(f1.map((f, i) => (f - f0[i]!) / (WINDOW_MS / 1000)));
+        rows[n] = { ...s, fpsPerViewer: fps };
         out(
-          `     WARNING: viewers decode ${round(fps)} of 25 fps: this host (${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}) ` +
-            'cannot decode that many 720p streams in Chromium; this row measures a starved pipeline, not the engine at full rate',
+          `  ${String(n).padStart(2)} viewer(s): ${label} ${round(s.cpuPct)} % of one core, ${round(s.rssMb)} MiB RSS; ` +
+            `Chromium decodes ${round(fps)} fps per viewer (median)`,
         );
+        if (fps < 20) {
+          out(
+            `     WARNING: viewers decode ${round(fps)} of 25 fps: this host (${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}) ` +
+              `cannot decode that many 720p streams in Chromium; this row measures a starved pipeline, not ${label} at full rate`,
+          );
+        }
+        for (const v of viewers) await v.close();
       }
-      for (const v of viewers) await v.close();
-    }
+      return rows;
+    };
+    const perViewers = await measureViewers('engine', enginePid, open);
 
-    // Janus's streaming plugin on the same camera.
-    // Stays null until this benchmark can drive Janus viewers on a mountpoint that came up.
-    const janus: { cpuPct: number; rssMb: number } | null = null;
+    // Janus's streaming plugin on the same camera, measured the same way.
+    let janus: { idle: { cpuPct: number; rssMb: number }; firstFrame: number[]; rows: Record<number, Row> } | null =
+      null;
     let janusWhy = '';
     try {
       const j = await startJanus({ url: cam.url, username: 'bench', password });
       cleanups.push(() => j.close());
-      const mounts = await j.mountpoints();
-      if (mounts.some((m) => m.id === 1)) {
-        janusWhy =
-          'Janus pulled the camera, but this benchmark does not yet drive Janus viewers (watch/start over its API)';
+      const up = await waitFor('the Janus RTSP mountpoint', 20_000, async () =>
+        (await j.mountpoints()).some((m) => m.id === 1) ? true : undefined,
+      ).catch(() => false);
+      if (up) {
+        out('');
+        out(`  Janus streaming plugin (pid ${j.pid}), RTSP mountpoint on the same camera, RTP over UDP`);
+        const jsite = await servePage(JANUS_VIEWER_HTML);
+        cleanups.push(() => jsite.close());
+        const openJ = async (): Promise<Viewer> => {
+          const v = await watchJanus(browser, jsite.url, j.apiUrl, 1);
+          cleanups.push(() => v.close());
+          return v;
+        };
+        // Janus pulls the camera all the time, watched or not: its idle figure already includes the RTSP pull.
+        const jIdle = await sample(j.pid, 5_000);
+        out(`  idle Janus (pulling the camera): ${round(jIdle.cpuPct)} % CPU, ${round(jIdle.rssMb)} MiB RSS`);
+        const jFirst: number[] = [];
+        for (let i = 0; i < TRIES; i++) {
+          const v = await openJ();
+          jFirst.push(await firstFrameMs(v));
+          await v.close();
+        }
+        out(
+          `  first frame (Janus keeps no GOP, a viewer waits for the next IDR): p50 ${round(median(jFirst), 0)} ms  [${jFirst.join(', ')}]`,
+        );
+        const rows = await measureViewers('Janus', j.pid, openJ);
+        janus = { idle: jIdle, firstFrame: jFirst, rows };
       } else {
         const log = await j.log();
         const lines = log.split('\n').filter((l) => /ERR/.test(l) && /rtsp|SETUP|mountpoint|curl/i.test(l));
         janusWhy = /SETUP, got error code: 461/.test(log)
-          ? "Janus's streaming plugin only asks RTSP for RTP over UDP (SETUP Transport: RTP/AVP/UDP;unicast;client_port=…), " +
-            'and the camera simulator serves RTP interleaved in the RTSP TCP connection only (RFC 2326 §10.12), ' +
-            'so it answers 461 Unsupported Transport and Janus drops the mountpoint. Digest authentication itself passed.'
-          : 'the RTSP mountpoint did not come up';
+          ? 'the camera simulator answered 461 Unsupported Transport to the SETUP of Janus (RTP/AVP/UDP asked)'
+          : 'the RTSP mountpoint did not come up within 20 s';
         janusWhy += `\n    janus log: ${lines
           .slice(0, 4)
           .join('\n    janus log: ')
@@ -234,6 +270,9 @@ async function main(): Promise<void> {
     }
 
     const one = perViewers[1]!;
+    const jOne = janus?.rows[1];
+    // Per stream = the process with one viewer (camera pull + one forwarded stream), for both peers.
+    const ratio = jOne && jOne.cpuPct > 0 ? round(one.cpuPct / jOne.cpuPct, 2) : null;
     const result = {
       first_frame_p50_ms: round(median(cold), 0),
       first_frame_p50_ms_warm: round(median(warm), 0),
@@ -246,15 +285,27 @@ async function main(): Promise<void> {
       rss_mb_16_viewers: round(perViewers[16]!.rssMb, 1),
       fps_per_viewer_1: perViewers[1]!.fpsPerViewer,
       fps_per_viewer_16: perViewers[16]!.fpsPerViewer,
-      janus_cpu_pct_per_stream: null as number | null,
-      janus_rss_mb_per_stream: null as number | null,
-      cpu_ratio_vs_janus: null as number | null,
+      janus_cpu_pct_per_stream: jOne ? round(jOne.cpuPct, 2) : null,
+      janus_rss_mb_per_stream: jOne && janus ? round(jOne.rssMb - janus.idle.rssMb, 1) : null,
+      janus_rss_mb_1_viewer: jOne ? round(jOne.rssMb, 1) : null,
+      janus_cpu_pct_idle_pulling: janus ? round(janus.idle.cpuPct, 2) : null,
+      janus_cpu_pct_4_viewers: janus ? round(janus.rows[4]!.cpuPct, 2) : null,
+      janus_cpu_pct_16_viewers: janus ? round(janus.rows[16]!.cpuPct, 2) : null,
+      janus_first_frame_p50_ms: janus ? round(median(janus.firstFrame), 0) : null,
+      janus_fps_per_viewer_16: janus ? janus.rows[16]!.fpsPerViewer : null,
+      cpu_ratio_vs_janus: ratio,
+      cpu_ratio_vs_janus_16_viewers: janus ? round(perViewers[16]!.cpuPct / janus.rows[16]!.cpuPct, 2) : null,
+      load_average_1m: round(loadavg()[0]!, 2),
       janus_unavailable_reason: janus ? null : janusWhy.split('\n')[0],
     };
     out(
       `summary: first frame p50 ${result.first_frame_p50_ms} ms cold / ${result.first_frame_p50_ms_warm} ms warm; ` +
         `${result.cpu_pct_per_stream} % CPU and +${result.rss_mb_per_stream} MiB RSS per 720p25 stream; ` +
-        `${result.cpu_pct_16_viewers} % CPU with 16 viewers; Janus: n/a`,
+        `${result.cpu_pct_16_viewers} % CPU with 16 viewers; ` +
+        (janus
+          ? `Janus ${result.janus_cpu_pct_per_stream} % per stream, ${result.janus_cpu_pct_16_viewers} % with 16 viewers, ` +
+            `first frame p50 ${result.janus_first_frame_p50_ms} ms; cpu_ratio_vs_janus ${result.cpu_ratio_vs_janus}`
+          : 'Janus: n/a'),
     );
     if (JSON_OUT) out(JSON.stringify(result));
   } finally {
