@@ -2,6 +2,11 @@
  * HTTP authentication as RTSP uses it (RFC 2326 §D.2 refers to RFC 2617):
  * Basic (RFC 7617) and Digest (RFC 2617 §3, RFC 7616) with MD5, MD5-sess,
  * SHA-256 and SHA-256-sess, qop=auth or no qop.
+ *
+ * The one implementation of the Digest computation and of the header syntax
+ * in camgate: the RTSP client answers challenges with it, the simulated
+ * camera checks credentials with it (its nonces stay its own), and the LAN
+ * audit's default-credential check builds its Authorization with it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -68,8 +73,36 @@ export function basicAuthorization(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
 }
 
-type Algorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess';
-const ALGORITHMS: Record<string, Algorithm> = {
+const MAX_CREDENTIALS_CHARS = 4096; // a real header is ~300 characters
+const MAX_CREDENTIALS_PARAMS = 32; // RFC 7616 §3.4 defines 11
+
+/**
+ * Parses the credentials of an `Authorization: Digest …` header (RFC 7616
+ * §3.4, RFC 7235 §4.2) into lower-cased keys, values unquoted. Unlike
+ * parseWwwAuthenticate, which reads what it can of a server's challenges, a
+ * server must not guess at a client's credentials: anything that is not
+ * Digest, is malformed, longer than 4096 characters or has more than 32
+ * parameters yields undefined. A repeated parameter keeps its first value.
+ */
+export function parseDigestCredentials(value: string): Map<string, string> | undefined {
+  const m = /^Digest\s+/i.exec(value);
+  if (!m || value.length > MAX_CREDENTIALS_CHARS) return undefined;
+  const params = new Map<string, string>();
+  const re = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(?:,|$)/y;
+  re.lastIndex = m[0].length;
+  while (re.lastIndex < value.length) {
+    const start = re.lastIndex;
+    const p = re.exec(value);
+    if (!p || re.lastIndex === start) return undefined;
+    const key = p[1]!.toLowerCase();
+    if (!params.has(key)) params.set(key, p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? ''));
+    if (params.size > MAX_CREDENTIALS_PARAMS) return undefined;
+  }
+  return params;
+}
+
+export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess';
+const ALGORITHMS: Record<string, DigestAlgorithm> = {
   md5: 'MD5',
   'md5-sess': 'MD5-sess',
   'sha-256': 'SHA-256',
@@ -77,7 +110,7 @@ const ALGORITHMS: Record<string, Algorithm> = {
 };
 
 /** The algorithm a Digest challenge asks for, or undefined when we cannot do it (e.g. SHA-512-256). */
-export function digestAlgorithm(challenge: AuthChallenge): Algorithm | undefined {
+export function digestAlgorithm(challenge: AuthChallenge): DigestAlgorithm | undefined {
   const a = challenge.params.get('algorithm');
   return a === undefined ? 'MD5' : ALGORITHMS[a.toLowerCase()];
 }
@@ -95,7 +128,7 @@ export interface DigestInput {
   cnonce?: string;
 }
 
-function hash(alg: Algorithm, s: string): string {
+function hash(alg: DigestAlgorithm, s: string): string {
   return createHash(alg.startsWith('SHA-256') ? 'sha256' : 'md5')
     .update(s, 'utf8')
     .digest('hex');
@@ -106,20 +139,58 @@ function quote(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-/** The `response` value of RFC 2617 §3.2.2.1 (and RFC 7616 §3.4.1). */
+/** Everything the `response` value depends on, as both sides know it. */
+export interface DigestResponseParams {
+  algorithm: DigestAlgorithm;
+  username: string;
+  password: string;
+  realm: string;
+  nonce: string;
+  method: string;
+  /** The request URI exactly as sent (the `uri` parameter). */
+  uri: string;
+  /** `auth`, or undefined for the RFC 2069 form without qop. */
+  qop?: 'auth';
+  /** Nonce count exactly as on the wire (8 hex digits); with qop only. */
+  nc?: string;
+  /** Client nonce; with qop, and for the -sess algorithms. */
+  cnonce?: string;
+}
+
+/**
+ * The `response` value of RFC 2617 §3.2.2.1 (and RFC 7616 §3.4.1): a client
+ * sends it, a server recomputes it from the parameters it received.
+ */
+export function computeDigestResponse(p: DigestResponseParams): string {
+  const alg = p.algorithm;
+  let ha1 = hash(alg, `${p.username}:${p.realm}:${p.password}`);
+  if (alg.endsWith('-sess')) ha1 = hash(alg, `${ha1}:${p.nonce}:${p.cnonce ?? ''}`); // RFC 7616 §3.4.2
+  const ha2 = hash(alg, `${p.method}:${p.uri}`);
+  if (p.qop) return hash(alg, `${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`);
+  return hash(alg, `${ha1}:${p.nonce}:${ha2}`); // RFC 2069 compatibility: no qop
+}
+
+/** The `response` value answering `input.challenge` (RFC 2617 §3.2.2.1, RFC 7616 §3.4.1). */
 export function digestResponse(input: DigestInput & { qop?: 'auth'; nc: number; cnonce: string }): string {
   const alg = digestAlgorithm(input.challenge);
   if (!alg) throw new TypeError('unsupported digest algorithm');
-  const realm = input.challenge.params.get('realm') ?? '';
-  const nonce = input.challenge.params.get('nonce') ?? '';
-  let ha1 = hash(alg, `${input.username}:${realm}:${input.password}`);
-  if (alg.endsWith('-sess')) ha1 = hash(alg, `${ha1}:${nonce}:${input.cnonce}`);
-  const ha2 = hash(alg, `${input.method}:${input.uri}`);
-  if (input.qop) {
-    const nc = input.nc.toString(16).padStart(8, '0');
-    return hash(alg, `${ha1}:${nonce}:${nc}:${input.cnonce}:${input.qop}:${ha2}`);
-  }
-  return hash(alg, `${ha1}:${nonce}:${ha2}`); // RFC 2069 compatibility: no qop
+  return computeDigestResponse({
+    algorithm: alg,
+    username: input.username,
+    password: input.password,
+    realm: input.challenge.params.get('realm') ?? '',
+    nonce: input.challenge.params.get('nonce') ?? '',
+    method: input.method,
+    uri: input.uri,
+    nc: formatNc(input.nc),
+    cnonce: input.cnonce,
+    ...(input.qop ? { qop: input.qop } : {}),
+  });
+}
+
+/** nc-value = 8LHEX (RFC 2617 §3.2.2). */
+function formatNc(nc: number): string {
+  return nc.toString(16).padStart(8, '0');
 }
 
 /**
@@ -146,7 +217,7 @@ export function digestAuthorization(input: DigestInput): string | undefined {
   ];
   if (p.has('algorithm')) parts.push(`algorithm=${alg}`);
   if (p.has('opaque')) parts.push(`opaque=${quote(p.get('opaque')!)}`);
-  if (qop) parts.push(`qop=${qop}`, `nc=${nc.toString(16).padStart(8, '0')}`, `cnonce=${quote(cnonce)}`);
+  if (qop) parts.push(`qop=${qop}`, `nc=${formatNc(nc)}`, `cnonce=${quote(cnonce)}`);
   return `Digest ${parts.join(', ')}`;
 }
 

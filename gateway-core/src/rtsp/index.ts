@@ -42,8 +42,13 @@ export {
   basicAuthorization,
   digestAuthorization,
   digestResponse,
+  computeDigestResponse,
+  digestAlgorithm,
+  parseDigestCredentials,
   type AuthChallenge,
+  type DigestAlgorithm,
   type DigestInput,
+  type DigestResponseParams,
 } from './digest-auth.js';
 export { parseRtspUrl, DEFAULT_RTSP_PORT, type ParsedRtspUrl } from './rtsp-url.js';
 export { RtspClient, type RtspClientEvents, type RtspClientState, type RtspVideoInfo } from './rtsp-client.js';

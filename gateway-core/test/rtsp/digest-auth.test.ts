@@ -5,6 +5,7 @@ import {
   chooseChallenge,
   digestAuthorization,
   digestResponse,
+  parseDigestCredentials,
   parseWwwAuthenticate,
 } from '../../src/rtsp/digest-auth.js';
 
@@ -132,5 +133,20 @@ describe('chooseChallenge / basicAuthorization', () => {
 
   it('encodes Basic credentials (RFC 7617 §2)', () => {
     assert.equal(basicAuthorization('Aladdin', 'open sesame'), 'Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==');
+  });
+});
+
+describe('parseDigestCredentials', () => {
+  // RFC 7616 §3.4: what a server reads from `Authorization: Digest …`.
+  it('parses quoted and unquoted values, with escaped quotes', () => {
+    const p = parseDigestCredentials('Digest username="a\\"b", qop=auth, nc=00000001, uri="rtsp://h:1/s"');
+    assert.equal(p?.get('username'), 'a"b');
+    assert.equal(p?.get('qop'), 'auth');
+    assert.equal(p?.get('uri'), 'rtsp://h:1/s');
+  });
+  it('returns undefined for other schemes, unterminated quotes and oversized input', () => {
+    assert.equal(parseDigestCredentials('Basic abc'), undefined);
+    assert.equal(parseDigestCredentials('Digest a="b'), undefined);
+    assert.equal(parseDigestCredentials(`Digest a="${'b'.repeat(5000)}"`), undefined);
   });
 });

@@ -9,7 +9,6 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import {
   DigestAuthenticator,
-  digestAuthorization,
   DVR_SERVER_HEADER,
   DVR_TITLE,
   readFrameCounter,
@@ -18,6 +17,7 @@ import {
   type CameraSim,
   type CameraSimOptions,
 } from '../../src/rtsp/sim/index.js';
+import { answerDigest } from '../helpers/digest.js';
 import { RawRtspClient, runTool } from '../helpers/rtsp-sim.js';
 
 async function sim(t: { after: (fn: () => Promise<void>) => void }, opts: CameraSimOptions = {}): Promise<CameraSim> {
@@ -226,7 +226,7 @@ describe('DigestAuthenticator', () => {
   it('computes the RFC 2617 §3.5 example response', () => {
     const challenge =
       'Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"';
-    const h = digestAuthorization({
+    const h = answerDigest({
       username: 'Mufasa',
       password: 'Circle Of Life',
       method: 'GET',
@@ -242,12 +242,12 @@ describe('DigestAuthenticator', () => {
     let now = 1_000_000;
     const a = new DigestAuthenticator({ username: 'u', password: 'p' }, { nonceLifetimeMs: 1000, now: () => now });
     const challenge = a.challenge();
-    const auth = digestAuthorization({ username: 'u', password: 'p', method: 'PLAY', uri: 'rtsp://h/s', challenge });
+    const auth = answerDigest({ username: 'u', password: 'p', method: 'PLAY', uri: 'rtsp://h/s', challenge });
     assert.deepEqual(a.verify(auth, 'PLAY'), { ok: true });
     now += 5000;
     assert.deepEqual(a.verify(auth, 'PLAY'), { ok: false, stale: true });
     assert.match(a.challenge(true), /, stale=true$/);
-    const fresh = digestAuthorization({
+    const fresh = answerDigest({
       username: 'u',
       password: 'p',
       method: 'PLAY',
@@ -260,7 +260,7 @@ describe('DigestAuthenticator', () => {
   it('does not accept a nonce minted by another camera', () => {
     const a = new DigestAuthenticator({ username: 'u', password: 'p' });
     const b = new DigestAuthenticator({ username: 'u', password: 'p' });
-    const auth = digestAuthorization({
+    const auth = answerDigest({
       username: 'u',
       password: 'p',
       method: 'OPTIONS',

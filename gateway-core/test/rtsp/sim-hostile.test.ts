@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { RtspRequestReader } from '../../src/rtsp/sim/rtsp-request.js';
-import { parseDigestHeader, startCameraSim, type CameraSim, type CameraSimOptions } from '../../src/rtsp/sim/index.js';
+import { startCameraSim, type CameraSim, type CameraSimOptions } from '../../src/rtsp/sim/index.js';
 import { RawRtspClient } from '../helpers/rtsp-sim.js';
 
 async function sim(t: { after: (fn: () => Promise<void>) => void }, opts: CameraSimOptions = {}): Promise<CameraSim> {
@@ -178,19 +178,5 @@ describe('RtspRequestReader', () => {
       const r = new RtspRequestReader();
       for (let j = 0; j < 5; j++) assert.doesNotThrow(() => r.push(randomBytes(1 + (i % 300))));
     }
-  });
-});
-
-describe('parseDigestHeader', () => {
-  it('parses quoted and unquoted values, with escaped quotes', () => {
-    const p = parseDigestHeader('Digest username="a\\"b", qop=auth, nc=00000001, uri="rtsp://h:1/s"');
-    assert.equal(p?.get('username'), 'a"b');
-    assert.equal(p?.get('qop'), 'auth');
-    assert.equal(p?.get('uri'), 'rtsp://h:1/s');
-  });
-  it('returns undefined for other schemes, unterminated quotes and oversized input', () => {
-    assert.equal(parseDigestHeader('Basic abc'), undefined);
-    assert.equal(parseDigestHeader('Digest a="b'), undefined);
-    assert.equal(parseDigestHeader(`Digest a="${'b'.repeat(5000)}"`), undefined);
   });
 });

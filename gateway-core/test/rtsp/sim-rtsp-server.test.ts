@@ -6,13 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { H264Depacketizer, parseRtpHeader, type H264AccessUnit } from '../../src/rtsp/h264-rtp.js';
-import {
-  digestAuthorization,
-  startCameraSim,
-  type CameraSim,
-  type CameraSimOptions,
-} from '../../src/rtsp/sim/index.js';
+import { startCameraSim, type CameraSim, type CameraSimOptions } from '../../src/rtsp/sim/index.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
+import { answerDigest } from '../helpers/digest.js';
 import { annexB, decodeLuma, RawRtspClient, type RawResponse } from '../helpers/rtsp-sim.js';
 
 const USER = 'admin';
@@ -43,7 +39,7 @@ async function authed(
   const first = await c.request(method, uri, headers);
   if (first.status !== 401) return first;
   const challenge = first.headers.get('www-authenticate') ?? '';
-  const authorization = digestAuthorization({ username: USER, password, method, uri, challenge });
+  const authorization = answerDigest({ username: USER, password, method, uri, challenge });
   return c.request(method, uri, { ...headers, Authorization: authorization });
 }
 
@@ -106,7 +102,7 @@ describe('camera-sim RTSP server', () => {
       assert.match(o.headers.get('public') ?? '', /DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER/);
       const challenge = (await c.request('DESCRIBE', s.url)).headers.get('www-authenticate')!;
       const noQop = challenge.replace(', qop="auth"', '');
-      const authorization = digestAuthorization({
+      const authorization = answerDigest({
         username: USER,
         password: PASS,
         method: 'DESCRIBE',
@@ -123,7 +119,7 @@ describe('camera-sim RTSP server', () => {
       assert.equal((await authed(c, 'DESCRIBE', s.url, {}, 'wrong-password')).status, 401);
       const challenge = (await c.request('DESCRIBE', s.url)).headers.get('www-authenticate')!;
       const mk = (o: Partial<{ username: string; method: string; challenge: string }>): string =>
-        digestAuthorization({ username: USER, password: PASS, method: 'DESCRIBE', uri: s.url, challenge, ...o });
+        answerDigest({ username: USER, password: PASS, method: 'DESCRIBE', uri: s.url, challenge, ...o });
       assert.equal((await c.request('DESCRIBE', s.url, { Authorization: mk({ username: 'root' }) })).status, 401);
       const forged = challenge.replace(
         /nonce="[^"]+"/,

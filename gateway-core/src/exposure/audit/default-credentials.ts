@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { adviceFor } from '../../alerts/index.js';
+import { basicAuthorization, digestAlgorithm, digestAuthorization, parseWwwAuthenticate } from '../../rtsp/index.js';
 import { CamgateError } from '../../util/index.js';
 import type { Evidence, FlagObservation } from '../evidence.js';
 import { ProbeConnection } from '../probes/connection.js';
@@ -39,10 +39,13 @@ export const DEFAULT_DEFAULT_CREDENTIAL_OPTIONS = {
   timeoutMs: 5_000, // 5 s
 } as const;
 
-const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
-
-/** `Authorization` for a challenge: Basic (RFC 7617) or Digest (RFC 7616, MD5 or SHA-256, qop=auth or none). */
+/**
+ * `Authorization` for a challenge: Basic (RFC 7617) or Digest (RFC 7616, MD5
+ * or SHA-256, qop=auth or none), built by the RTSP client's implementation.
+ * The first challenge of the header is answered (as a camera sends one); a
+ * Digest challenge without a nonce, with a -sess algorithm or offering only
+ * qop=auth-int gets undefined.
+ */
 export function authorization(
   challenge: string,
   method: string,
@@ -50,35 +53,14 @@ export function authorization(
   user: string,
   pass: string,
 ): string | undefined {
-  const scheme = challengeScheme(challenge)?.toLowerCase();
-  if (scheme === 'basic') return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-  if (scheme !== 'digest') return undefined;
-  const p: Record<string, string> = Object.fromEntries(
-    [...challenge.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)].map((m) => [m[1]?.toLowerCase(), m[2] ?? m[3] ?? '']),
-  );
-  const algo = (p.algorithm ?? 'MD5').toUpperCase();
-  const h = algo === 'SHA-256' ? sha256 : algo === 'MD5' ? md5 : undefined;
-  if (!h || p.nonce === undefined) return undefined;
-  const realm = p.realm ?? '';
-  const ha1 = h(`${user}:${realm}:${pass}`);
-  const ha2 = h(`${method}:${uri}`);
-  const q = (p.qop ?? '').split(',').map((s) => s.trim());
-  const fields = [`username="${user}"`, `realm="${realm}"`, `nonce="${p.nonce}"`, `uri="${uri}"`];
-  if (q.includes('auth')) {
-    const cnonce = randomBytes(8).toString('hex');
-    const nc = '00000001';
-    fields.push(
-      `qop=auth`,
-      `nc=${nc}`,
-      `cnonce="${cnonce}"`,
-      `response="${h(`${ha1}:${p.nonce}:${nc}:${cnonce}:auth:${ha2}`)}"`,
-    );
-  } else {
-    fields.push(`response="${h(`${ha1}:${p.nonce}:${ha2}`)}"`);
-  }
-  if (p.opaque !== undefined) fields.push(`opaque="${p.opaque}"`);
-  if (p.algorithm) fields.push(`algorithm=${p.algorithm}`);
-  return `Digest ${fields.join(', ')}`;
+  const [c] = parseWwwAuthenticate([challenge]);
+  if (!c) return undefined;
+  const scheme = c.scheme.toLowerCase();
+  if (scheme === 'basic') return basicAuthorization(user, pass);
+  if (scheme !== 'digest' || !c.params.has('nonce')) return undefined;
+  const algorithm = digestAlgorithm(c);
+  if (algorithm !== 'MD5' && algorithm !== 'SHA-256') return undefined;
+  return digestAuthorization({ username: user, password: pass, method, uri, challenge: c });
 }
 
 type Proto = 'RTSP' | 'HTTP';

@@ -12,7 +12,7 @@ export {
   type EncodedPicture,
   type H264TestPatternEncoderOptions,
 } from './h264-encoder.js';
-export { DigestAuthenticator, digestAuthorization, parseDigestHeader, type DigestCredentials } from './digest-auth.js';
+export { DigestAuthenticator, type DigestCredentials, type DigestResult } from './digest-auth.js';
 export { SIM_TRANSPORTS, type SimTransport } from './rtsp-transport.js';
 export { readFrameCounter } from './test-pattern.js';
 export { DVR_SERVER_HEADER, DVR_TITLE, TELNET_PROMPT } from './vulnerable-services.js';
