@@ -3,7 +3,7 @@ import { basicAuthorization, digestAlgorithm, digestAuthorization, parseWwwAuthe
 import { CamgateError } from '../../util/index.js';
 import type { Evidence, FlagObservation } from '../evidence.js';
 import { ProbeConnection } from '../probes/connection.js';
-import { challengeScheme, parseHead, responseComplete } from '../probes/message.js';
+import { challengeScheme, hostAuthority, parseHead, responseComplete } from '../probes/message.js';
 import { sleep, type AuditCamera } from './types.js';
 
 /**
@@ -82,7 +82,7 @@ async function ask(
     return undefined;
   }
   try {
-    const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const authority = hostAuthority(host, port);
     const line =
       proto === 'RTSP'
         ? `DESCRIBE rtsp://${authority}${path} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n`
@@ -123,7 +123,7 @@ export async function tryDefaults(
     throw new RangeError(`attemptIntervalMs must be a non-negative integer, got ${String(o.attemptIntervalMs)}`);
   const list = opts.credentials ?? DEFAULT_CREDENTIALS;
   const method = proto === 'RTSP' ? 'DESCRIBE' : 'GET';
-  const uri = proto === 'RTSP' ? `rtsp://${host.includes(':') ? `[${host}]` : host}:${port}${path}` : path;
+  const uri = proto === 'RTSP' ? `rtsp://${hostAuthority(host, port)}${path}` : path;
   let first = await ask(proto, host, port, path, undefined, o);
   if (!first || first.status !== 401 || !first.challenge) return undefined; // open, absent or not password-protected
   const scheme = challengeScheme(first.challenge) ?? '';

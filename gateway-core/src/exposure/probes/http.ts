@@ -1,8 +1,8 @@
 import type { ProbeEvidence } from '../evidence.js';
 import { cleanText, toPrintable } from '../printable.js';
 import { certificateSubject, ProbeConnection } from './connection.js';
-import { challengeRealm, parseHead } from './message.js';
-import { checkHostPort, closedEvidence, resolveProbeOptions, type ProbeOptions } from './options.js';
+import { challengeRealm, hostAuthority, parseHead } from './message.js';
+import { checkHostPort, connectOrClosed, resolveProbeOptions, type ProbeOptions } from './options.js';
 
 export interface HttpProbeOptions extends ProbeOptions {
   /** Speak TLS first (HTTPS). The certificate is recorded, never verified. */
@@ -19,18 +19,8 @@ export async function probeHttp(host: string, port: number, options: HttpProbeOp
   checkHostPort(host, port);
   const o = resolveProbeOptions(options);
   const protocol = options.tls ? 'https' : 'http';
-  let conn: ProbeConnection;
-  try {
-    conn = await ProbeConnection.open({
-      host,
-      port,
-      timeoutMs: o.connectTimeoutMs,
-      signal: o.signal,
-      tls: options.tls === true,
-    });
-  } catch (err) {
-    return closedEvidence(host, port, protocol, err);
-  }
+  const conn = await connectOrClosed(host, port, protocol, o, options.tls === true);
+  if (!(conn instanceof ProbeConnection)) return conn;
   const at = new Date().toISOString();
   try {
     const facts: Record<string, string | number> = {};
@@ -38,7 +28,7 @@ export async function probeHttp(host: string, port: number, options: HttpProbeOp
       const subject = certificateSubject(conn);
       if (subject) facts.certSubject = cleanText(subject);
     }
-    const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const authority = hostAuthority(host, port);
     conn.write(
       `GET / HTTP/1.1\r\nHost: ${authority}\r\nUser-Agent: camgate-probe\r\nAccept: text/html\r\nConnection: close\r\n\r\n`,
     );

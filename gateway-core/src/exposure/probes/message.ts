@@ -4,6 +4,11 @@
  * a status line, header fields, an empty line, then Content-Length bytes.
  */
 
+/** `host:port` for a request line or Host header, IPv6 literals in brackets (RFC 3986 §3.2.2). */
+export function hostAuthority(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 export interface ResponseHead {
   protocol: string;
   status: number;

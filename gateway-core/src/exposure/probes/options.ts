@@ -1,5 +1,6 @@
 import { CamgateError } from '../../util/index.js';
 import type { ProbeEvidence } from '../evidence.js';
+import { ProbeConnection } from './connection.js';
 
 /** Limits shared by every probe. */
 export interface ProbeOptions {
@@ -53,4 +54,22 @@ export function closedEvidence(host: string, port: number, protocol: string, err
   const detail =
     code === 'CAMGATE_PROBE_REFUSED' ? 'refused' : code === 'CAMGATE_PROBE_TIMEOUT' ? 'connect timeout' : 'unreachable';
   return { host, port, protocol, open: false, detail, at: new Date().toISOString() };
+}
+
+/**
+ * Opens a probe's connection under its connect deadline; a port we cannot
+ * reach becomes that probe's closed evidence instead (an abort still throws).
+ */
+export async function connectOrClosed(
+  host: string,
+  port: number,
+  protocol: string,
+  o: ResolvedProbeOptions,
+  tls = false,
+): Promise<ProbeConnection | ProbeEvidence> {
+  try {
+    return await ProbeConnection.open({ host, port, timeoutMs: o.connectTimeoutMs, signal: o.signal, tls });
+  } catch (err) {
+    return closedEvidence(host, port, protocol, err);
+  }
 }

@@ -1,8 +1,8 @@
 import type { ProbeEvidence } from '../evidence.js';
 import { cleanText, toPrintable } from '../printable.js';
 import { ProbeConnection } from './connection.js';
-import { challengeRealm, challengeScheme, parseHead, responseComplete } from './message.js';
-import { checkHostPort, closedEvidence, resolveProbeOptions, type ProbeOptions } from './options.js';
+import { challengeRealm, challengeScheme, hostAuthority, parseHead, responseComplete } from './message.js';
+import { checkHostPort, connectOrClosed, resolveProbeOptions, type ProbeOptions } from './options.js';
 
 export interface RtspProbeOptions extends ProbeOptions {
   /** Path requested by DESCRIBE (`/` by default; cameras often answer on any path). */
@@ -20,14 +20,10 @@ export async function probeRtsp(host: string, port: number, options: RtspProbeOp
   const path = options.path ?? '/';
   if (!/^\/[\x21-\x7e]*$/.test(path))
     throw new TypeError(`path must start with "/" and be printable ASCII, got ${JSON.stringify(path)}`);
-  let conn: ProbeConnection;
-  try {
-    conn = await ProbeConnection.open({ host, port, timeoutMs: o.connectTimeoutMs, signal: o.signal });
-  } catch (err) {
-    return closedEvidence(host, port, 'rtsp', err);
-  }
+  const conn = await connectOrClosed(host, port, 'rtsp', o);
+  if (!(conn instanceof ProbeConnection)) return conn;
   const at = new Date().toISOString();
-  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const authority = hostAuthority(host, port);
   const url = `rtsp://${authority}${path}`;
   const read = (): ReturnType<ProbeConnection['read']> =>
     conn.read(responseComplete('RTSP', o.maxBytes), {

@@ -1,7 +1,7 @@
 import type { ProbeEvidence } from '../evidence.js';
 import { toPrintable } from '../printable.js';
 import { ProbeConnection } from './connection.js';
-import { checkHostPort, closedEvidence, resolveProbeOptions, type ProbeOptions } from './options.js';
+import { checkHostPort, connectOrClosed, resolveProbeOptions, type ProbeOptions } from './options.js';
 
 // RFC 854 command bytes.
 const IAC = 255;
@@ -75,12 +75,8 @@ const PROMPT = /(?:login|user(?:name)?|password)\s*:\s*$|[#$>]\s*$/i;
 export async function probeTelnet(host: string, port: number, options: ProbeOptions = {}): Promise<ProbeEvidence> {
   checkHostPort(host, port);
   const o = resolveProbeOptions(options);
-  let conn: ProbeConnection;
-  try {
-    conn = await ProbeConnection.open({ host, port, timeoutMs: o.connectTimeoutMs, signal: o.signal });
-  } catch (err) {
-    return closedEvidence(host, port, 'telnet', err);
-  }
+  const conn = await connectOrClosed(host, port, 'telnet', o);
+  if (!(conn instanceof ProbeConnection)) return conn;
   const at = new Date().toISOString();
   const filter = new TelnetFilter();
   const text: Buffer[] = [];
