@@ -1,13 +1,12 @@
-import { redactString } from '../../util/index.js';
-import { KurentoRpcError, type KurentoErrorName } from '../errors.js';
+import { KurentoRpcError } from '../errors.js';
 import type { AccessUnit, RtpSenderLike, RtpSenderLikeOptions } from '../media-plane.js';
 import { isPlainObject, optionalBoolean, optionalString, requireInt, requireString, type Params } from '../params.js';
 import { MediaElement } from './media-element.js';
+import { checkOfferOptions, MAX_SDP_CHARS, sdpOperation } from './sdp-endpoint.js';
 import type { ObjectHost } from './media-object.js';
 import type { MediaPipeline } from './media-pipeline.js';
 import { RTP_ENDPOINT_TYPE } from './types.js';
 
-const MAX_SDP_CHARS = 65_536;
 /** SDES master key (16 bytes) + master salt (14 bytes) for the AES-128 suites (RFC 3711 §8.2, RFC 4568 §6.1). */
 const KEY_AND_SALT_BYTES = 30;
 /** Kurento's `CryptoSuite` enum (elements.kmd.json) and what the engine does with each. */
@@ -130,23 +129,11 @@ export class RtpEndpoint extends MediaElement {
     return sender;
   }
 
-  async #sdp<T>(errorType: KurentoErrorName, what: string, op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      if (err instanceof KurentoRpcError) throw err;
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new KurentoRpcError(errorType, redactString(`Error ${what}: ${msg}`).slice(0, 512));
-    }
-  }
-
   async #generateOffer(p: Params): Promise<string> {
-    if (p.options !== undefined && p.options !== null && !isPlainObject(p.options)) {
-      throw new KurentoRpcError('MARSHALL_ERROR', "'options' parameter should be an OfferOptions");
-    }
+    checkOfferOptions(p);
     if (this.#localSdp !== null) throw new KurentoRpcError('SDP_END_POINT_GENERATE_OFFER_ERROR', 'Offer already made');
     const sender = this.#ensureSender();
-    const offer = await this.#sdp('SDP_END_POINT_GENERATE_OFFER_ERROR', 'generating offer', () =>
+    const offer = await sdpOperation('SDP_END_POINT_GENERATE_OFFER_ERROR', 'generating offer', () =>
       sender.generateOffer(),
     );
     this.#localSdp = offer;
@@ -159,7 +146,7 @@ export class RtpEndpoint extends MediaElement {
       throw new KurentoRpcError('SDP_END_POINT_PROCESS_OFFER_ERROR', 'Endpoint already negotiated');
     }
     const sender = this.#ensureSender();
-    const answer = await this.#sdp('SDP_END_POINT_PROCESS_OFFER_ERROR', 'processing offer', () =>
+    const answer = await sdpOperation('SDP_END_POINT_PROCESS_OFFER_ERROR', 'processing offer', () =>
       sender.processOffer(offer),
     );
     this.#remoteSdp = offer;
@@ -174,7 +161,7 @@ export class RtpEndpoint extends MediaElement {
     if (!sender || this.#localSdp === null || this.#remoteSdp !== null) {
       throw new KurentoRpcError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer waiting for an answer');
     }
-    await this.#sdp('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'processing answer', () => sender.processAnswer(answer));
+    await sdpOperation('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'processing answer', () => sender.processAnswer(answer));
     this.#remoteSdp = answer;
     this.#negotiatedNow();
     return this.#localSdp;

@@ -1,5 +1,4 @@
-import { redactString } from '../../util/index.js';
-import { KurentoRpcError, type KurentoErrorName } from '../errors.js';
+import { KurentoRpcError } from '../errors.js';
 import type { AccessUnit, IceServer, PeerIceCandidate, WebRtcPeerLike } from '../media-plane.js';
 import {
   isPlainObject,
@@ -11,12 +10,11 @@ import {
   type Params,
 } from '../params.js';
 import { MediaElement } from './media-element.js';
+import { checkOfferOptions, MAX_SDP_CHARS, sdpOperation } from './sdp-endpoint.js';
 import type { ObjectHost } from './media-object.js';
 import type { MediaPipeline } from './media-pipeline.js';
 import { WEBRTC_ENDPOINT_TYPE } from './types.js';
 
-/** SDP blobs are a few kB; 64 kB leaves room for many candidates and codecs. */
-const MAX_SDP_CHARS = 65_536;
 /** Candidates a client may send before the SDP exchange (they are queued until then). */
 const MAX_EARLY_CANDIDATES = 64;
 const BANDWIDTH_PROPERTIES = [
@@ -188,21 +186,11 @@ export class WebRtcEndpoint extends MediaElement {
     }
   }
 
-  async #sdp<T>(errorType: KurentoErrorName, what: string, op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      if (err instanceof KurentoRpcError) throw err;
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new KurentoRpcError(errorType, redactString(`Error ${what}: ${msg}`).slice(0, 512));
-    }
-  }
-
   async #processOffer(p: Params): Promise<string> {
     const offer = requireString(p, 'offer', MAX_SDP_CHARS);
     if (this.#negotiated) throw new KurentoRpcError('SDP_END_POINT_PROCESS_OFFER_ERROR', 'Endpoint already negotiated');
     const peer = this.#ensurePeer();
-    const answer = await this.#sdp('SDP_END_POINT_PROCESS_OFFER_ERROR', 'processing offer', () =>
+    const answer = await sdpOperation('SDP_END_POINT_PROCESS_OFFER_ERROR', 'processing offer', () =>
       peer.processOffer(offer),
     );
     this.#remoteSdp = offer;
@@ -212,12 +200,12 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   async #generateOffer(p: Params): Promise<string> {
-    if (p.options !== undefined && p.options !== null && !isPlainObject(p.options)) {
-      throw new KurentoRpcError('MARSHALL_ERROR', "'options' parameter should be an OfferOptions");
-    }
+    checkOfferOptions(p);
     if (this.#localSdp !== null) throw new KurentoRpcError('SDP_END_POINT_GENERATE_OFFER_ERROR', 'Offer already made');
     const peer = this.#ensurePeer();
-    const offer = await this.#sdp('SDP_END_POINT_GENERATE_OFFER_ERROR', 'generating offer', () => peer.generateOffer());
+    const offer = await sdpOperation('SDP_END_POINT_GENERATE_OFFER_ERROR', 'generating offer', () =>
+      peer.generateOffer(),
+    );
     this.#localSdp = offer;
     return offer;
   }
@@ -228,7 +216,7 @@ export class WebRtcEndpoint extends MediaElement {
     if (!peer || this.#localSdp === null || this.#remoteSdp !== null) {
       throw new KurentoRpcError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer waiting for an answer');
     }
-    await this.#sdp('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'processing answer', () => peer.processAnswer(answer));
+    await sdpOperation('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'processing answer', () => peer.processAnswer(answer));
     this.#remoteSdp = answer;
     await this.#negotiatedNow(peer);
     return this.#localSdp;
@@ -239,14 +227,14 @@ export class WebRtcEndpoint extends MediaElement {
     const early = this.#earlyCandidates;
     this.#earlyCandidates = [];
     for (const c of early) {
-      await this.#sdp('ICE_ADD_CANDIDATE_ERROR', 'adding candidate', () => peer.addIceCandidate(c));
+      await sdpOperation('ICE_ADD_CANDIDATE_ERROR', 'adding candidate', () => peer.addIceCandidate(c));
     }
     this.refreshSources();
   }
 
   async #gatherCandidates(): Promise<void> {
     const peer = this.#ensurePeer();
-    await this.#sdp('ICE_GATHER_CANDIDATES_ERROR', 'gathering candidates', () => peer.gatherCandidates());
+    await sdpOperation('ICE_GATHER_CANDIDATES_ERROR', 'gathering candidates', () => peer.gatherCandidates());
   }
 
   async #addIceCandidate(p: Params): Promise<void> {
@@ -267,7 +255,7 @@ export class WebRtcEndpoint extends MediaElement {
       return;
     }
     const peer = this.#peer;
-    await this.#sdp('ICE_ADD_CANDIDATE_ERROR', 'adding candidate', () => peer.addIceCandidate(c));
+    await sdpOperation('ICE_ADD_CANDIDATE_ERROR', 'adding candidate', () => peer.addIceCandidate(c));
   }
 
   protected override async onRelease(): Promise<void> {
