@@ -7,7 +7,8 @@ export {
   type RtspSourceState,
   type SharedRtspSourcesOptions,
 } from './shared-rtsp-sources.js';
-export { WebRtcPeer, type IceCandidateInfo, type ReplayedAccessUnit, type WebRtcPeerEvents } from './webrtc-peer.js';
+export { WebRtcPeer, type IceCandidateInfo, type WebRtcPeerEvents } from './webrtc-peer.js';
+export { isAccessUnit, type ReplayedAccessUnit } from './access-unit.js';
 export {
   DEFAULT_WEBRTC_PEER_OPTIONS,
   resolveWebRtcPeerOptions,

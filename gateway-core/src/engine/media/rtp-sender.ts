@@ -17,11 +17,11 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { H264Packetizer, type H264AccessUnit } from '../../rtsp/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
+import { isAccessUnit, type ReplayedAccessUnit } from './access-unit.js';
 import { FALLBACK_PROFILE_LEVEL_ID } from './h264-sdp.js';
 import { buildLocalRtp, parseRemoteRtp, type RemoteRtpDescription } from './rtp-sdp.js';
 import { SrtpProtector, type SrtpSuite } from './srtp.js';
 import { TimestampRebaser } from './timestamp-rebaser.js';
-import type { ReplayedAccessUnit } from './webrtc-peer.js';
 
 export interface RtpSenderOptions {
   /** SDES master key+salt and suite; without it the stream is plain RTP/AVP. */
@@ -261,15 +261,4 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
       this.emit('mediaFlowOut', 'NOT_FLOWING');
     }
   }
-}
-
-function isAccessUnit(au: unknown): au is ReplayedAccessUnit {
-  if (au === null || typeof au !== 'object') return false;
-  const { nalus, timestamp } = au as Partial<H264AccessUnit>;
-  return (
-    Array.isArray(nalus) &&
-    nalus.every((n) => Buffer.isBuffer(n)) &&
-    typeof timestamp === 'number' &&
-    Number.isFinite(timestamp)
-  );
 }

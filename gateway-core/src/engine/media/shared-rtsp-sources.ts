@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { RtspClient, type H264AccessUnit, type RtspClientOptions, type RtspVideoInfo } from '../../rtsp/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
 import { GopCache } from './gop-cache.js';
-import type { ReplayedAccessUnit } from './webrtc-peer.js';
+import type { ReplayedAccessUnit } from './access-unit.js';
 
 export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed';
 

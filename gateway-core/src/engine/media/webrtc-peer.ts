@@ -9,6 +9,7 @@ import {
 } from 'werift';
 import { H264Packetizer, type H264AccessUnit } from '../../rtsp/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
+import { isAccessUnit, type ReplayedAccessUnit } from './access-unit.js';
 import { GopCache } from './gop-cache.js';
 import {
   assertSdp,
@@ -41,9 +42,6 @@ export interface WebRtcPeerEvents {
   connectionState: ['CONNECTED' | 'DISCONNECTED'];
   mediaFlowOut: ['FLOWING' | 'NOT_FLOWING'];
 }
-
-/** An access unit replayed from a GOP cache rather than received live (see SharedRtspSources). */
-export type ReplayedAccessUnit = H264AccessUnit & { readonly replay?: true };
 
 // Kurento IceComponentState names for werift's RTCIceConnectionState.
 const ICE_STATE: Record<string, string> = {
@@ -452,15 +450,4 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
       this.emit('mediaFlowOut', 'NOT_FLOWING');
     }
   }
-}
-
-function isAccessUnit(au: unknown): au is ReplayedAccessUnit {
-  if (au === null || typeof au !== 'object') return false;
-  const { nalus, timestamp } = au as Partial<H264AccessUnit>;
-  return (
-    Array.isArray(nalus) &&
-    nalus.every((n) => Buffer.isBuffer(n)) &&
-    typeof timestamp === 'number' &&
-    Number.isFinite(timestamp)
-  );
 }
