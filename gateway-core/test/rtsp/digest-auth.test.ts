@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   basicAuthorization,
   chooseChallenge,
+  computeDigestResponse,
   digestAuthorization,
   digestResponse,
   parseDigestCredentials,
@@ -12,6 +13,8 @@ import {
 // RFC 2617 §3.5: the worked example.
 const RFC2617_CHALLENGE =
   'Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"';
+
+const RFC2617_PARSED = () => parseWwwAuthenticate([RFC2617_CHALLENGE])[0]!;
 
 describe('parseWwwAuthenticate', () => {
   it('reads the RFC 2617 §3.5 challenge', () => {
@@ -73,6 +76,32 @@ describe('digestResponse', () => {
       cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ',
     });
     assert.equal(response, '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1');
+  });
+});
+
+describe('computeDigestResponse', () => {
+  const RFC2617 = {
+    algorithm: 'MD5',
+    username: 'Mufasa',
+    password: 'Circle Of Life',
+    realm: 'testrealm@host.com',
+    nonce: 'dcd98b7102dd2f0e8b11d0f600bfb0c093',
+    method: 'GET',
+    uri: '/dir/index.html',
+    cnonce: '0a4f113b',
+  } as const;
+
+  it('recomputes the RFC 2617 §3.5 response from the fields a server received', () => {
+    assert.equal(
+      computeDigestResponse({ ...RFC2617, qop: 'auth', nc: '00000001' }),
+      '6629fae49393a05397450978507c4ef1',
+    );
+  });
+
+  it('hashes nc exactly as it came on the wire (a server must not renormalise it)', () => {
+    const lower = computeDigestResponse({ ...RFC2617, qop: 'auth', nc: '0000000a' });
+    assert.notEqual(computeDigestResponse({ ...RFC2617, qop: 'auth', nc: '0000000A' }), lower);
+    assert.equal(digestResponse({ ...RFC2617, challenge: RFC2617_PARSED(), qop: 'auth', nc: 10 }), lower);
   });
 });
 
