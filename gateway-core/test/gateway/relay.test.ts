@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import kurentoClient from 'kurento-client';
 import { KurentoClient, KurentoRpcError, POLICY_DENIED_RPC_CODE } from '../../src/kurento/index.js';
+import { unmaskClientStream } from '../helpers/scram.js';
 import { loopbackViewerConfig } from '../helpers/webrtc-viewer.js';
 import { startStack, GATEWAY_SECRET, type Stack } from '../helpers/stack.js';
 
@@ -137,7 +138,9 @@ describe('Gateway relay with the official kurento-client', () => {
   });
 
   it('never lets a camera credential, camera address or the gateway secret reach the hub or the logs', () => {
-    const toHub = Buffer.concat(stack.proxy.upstreamBytes).toString('latin1');
+    // WebSocket clients mask every frame (RFC 6455 §5.3): search what the hub decodes, not the masked bytes.
+    const toHub = unmaskClientStream(stack.proxy.upstreamBytes).toString('latin1');
+    assert.ok(toHub.includes('"clientProof"'), 'the recording was decoded (handshake visible)');
     assert.ok(toHub.length > 1000, 'the test recorded the tunnel traffic');
     const cameraAddress = new URL(CAMERA.url).host + new URL(CAMERA.url).pathname;
     for (const secret of [CAMERA.password, cameraAddress, GATEWAY_SECRET]) {
