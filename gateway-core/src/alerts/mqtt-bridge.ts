@@ -48,6 +48,10 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
   #seq = 0;
   #status: 'online' | 'offline' = 'online';
   #connected = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  /** Rejects when the current connection closes; publishes race it (see #publish). */
+  #lost: Promise<never> = new Promise<never>(() => undefined);
+  #loseConnection: (err: Error) => void = () => undefined;
   #lastErrorCode: string | undefined;
   #chain: Promise<void> = Promise.resolve();
   #state: 'running' | 'closing' | 'closed' = 'running';
@@ -76,7 +80,10 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
       clean: true,
       keepalive: DEFAULT_MQTT_BRIDGE_OPTIONS.keepaliveS,
       connectTimeout: DEFAULT_MQTT_BRIDGE_OPTIONS.connectTimeoutMs,
-      reconnectPeriod: o.reconnectMs,
+      // We schedule reconnects ourselves (#scheduleReconnect): mqtt.js retries on a fixed interval and starts a
+      // new attempt on every tick, abandoning the one in flight, so when a handshake takes longer than the
+      // period (a loaded host, a slow NAT path) it never connects again.
+      reconnectPeriod: 0,
       queueQoSZero: false,
       // MQTT 3.1.1 §3.1.2.5: the broker publishes this if we vanish without DISCONNECT.
       will: { topic: this.#topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
@@ -89,7 +96,10 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
     if (tls?.rejectUnauthorized !== undefined) opts.rejectUnauthorized = tls.rejectUnauthorized;
     this.#client = mqtt.connect(this.brokerUrl, opts);
     this.#client.on('connect', () => this.#onConnect());
-    this.#client.on('close', () => this.#onClose());
+    this.#client.on('close', () => {
+      this.#onClose();
+      this.#scheduleReconnect();
+    });
     this.#client.on('error', (err) => this.#onError(err));
     store.on('transition', this.#onTransition);
   }
@@ -140,7 +150,14 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
   }
 
   async #publish(topic: string, payload: string): Promise<void> {
-    await this.#client.publishAsync(topic, payload, QOS1_RETAINED);
+    // A QoS 1 publish whose connection drops may never settle (a restarted broker without persistence never
+    // acknowledges it), and one unsettled publish would stall the batch chain and with it every later
+    // republish. So a publish also ends when its connection does; the next connect's snapshot republishes
+    // the whole retained state anyway.
+    if (!this.#connected) throw new CamgateError('CAMGATE_MQTT', 'MQTT: not connected');
+    const sent = this.#client.publishAsync(topic, payload, QOS1_RETAINED);
+    sent.catch(() => undefined); // settled or not, the race below decides
+    await Promise.race([sent, this.#lost]);
   }
 
   #changed(flag: Flag): void {
@@ -246,6 +263,8 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
 
   #onConnect(): void {
     if (this.#state !== 'running') return;
+    this.#lost = new Promise<never>((_, reject) => (this.#loseConnection = reject));
+    this.#lost.catch(() => undefined);
     this.#connected = true;
     this.#lastErrorCode = undefined;
     this.#logger.info('mqtt connected', { url: this.brokerUrl });
@@ -255,9 +274,19 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
     );
   }
 
+  /** One reconnect attempt at a time: the next is scheduled only once the previous one has ended. */
+  #scheduleReconnect(): void {
+    if (this.#state !== 'running' || this.#reconnectTimer) return;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      if (this.#state === 'running' && !this.#client.connected) this.#client.reconnect();
+    }, this.#o.reconnectMs);
+  }
+
   #onClose(): void {
     if (!this.#connected) return;
     this.#connected = false;
+    this.#loseConnection(new CamgateError('CAMGATE_MQTT', 'MQTT: connection lost before the broker acknowledged'));
     this.#logger.warn('mqtt connection lost; will reconnect', { url: this.brokerUrl });
     if (this.#state === 'running') this.emit('offline');
   }
@@ -279,6 +308,8 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
   async close(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'closing';
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
     this.#store.off('transition', this.#onTransition);
     try {
       if (this.#connected) {
