@@ -108,7 +108,9 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.#audit = opts.audit === false ? undefined : buildAudit(opts, store, log);
     this.#control = opts.control;
     store.on('transition', this.#onTransition);
-    bridge?.on('error', (err) => this.emit('error', err));
+    // Runtime failures are already logged; they reach 'error' only for a caller that listens, never as an
+    // unhandled 'error' that would take down the gateway over a broker that is briefly unreachable.
+    bridge?.on('error', (err) => this.#report(err));
     this.#control?.on('control', this.#onControl);
   }
 
@@ -225,13 +227,17 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.#timer.unref();
   }
 
+  #report(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
   #scheduled(): void {
     this.#timer = undefined;
     this.auditNow()
       .catch((err: unknown) => {
         if (this.#state !== 'running') return;
         this.#log.warn('scheduled LAN audit failed', { error: err });
-        this.emit('error', err instanceof Error ? err : new Error(String(err)));
+        this.#report(err instanceof Error ? err : new Error(String(err)));
       })
       .finally(() => this.#schedule());
   }
