@@ -197,6 +197,7 @@ describe('network namespaces: closed home, port forward, flags over MQTT', { tim
     assert.ok(['ENETUNREACH', 'EHOSTUNREACH', 'timeout'].includes(direct), `direct connect: ${direct}`);
     assert.equal(await hub.request('connect', { host: ROUTER_WAN, port: 554 }), 'ECONNREFUSED');
     const scan = await hub.request<ScanReply>('scan');
+    assert.equal(scan.status, 200, `scan answered ${scan.status}: ${JSON.stringify(scan.body)}`);
     assert.equal(scan.status, 200);
     assert.equal(scan.body.target, ROUTER_WAN);
     assert.deepEqual(scan.body.open, []);
@@ -223,6 +224,7 @@ describe('network namespaces: closed home, port forward, flags over MQTT', { tim
     });
     assert.equal(await hub.request('connect', { host: ROUTER_WAN, port: 554 }), 'open');
     const scan = await hub.request<ScanReply>('scan');
+    assert.equal(scan.status, 200, `scan answered ${scan.status}: ${JSON.stringify(scan.body)}`);
     assert.equal(scan.status, 200);
     assert.deepEqual(
       scan.body.open.map((o) => [o.port, o.protocol]),
@@ -275,6 +277,7 @@ describe('network namespaces: closed home, port forward, flags over MQTT', { tim
     await router.request('unmap');
     for (let i = 1; i <= CLEAN_SCANS; i++) {
       const scan = await hub.request<ScanReply>('scan');
+      assert.equal(scan.status, 200, `scan answered ${scan.status}: ${JSON.stringify(scan.body)}`);
       assert.deepEqual(scan.body.open, []);
       const [f] = await hub.request<{ state: string }[]>('flags');
       assert.equal(f!.state, i < CLEAN_SCANS ? 'raised' : 'cleared', `after clean scan ${i}`);
@@ -294,6 +297,7 @@ describe('network namespaces: closed home, port forward, flags over MQTT', { tim
     const offlineAt = home.lines.length;
     await addForward();
     const scan = await hub.request<ScanReply>('scan');
+    assert.equal(scan.status, 200, `scan answered ${scan.status}: ${JSON.stringify(scan.body)}`);
     assert.deepEqual(
       scan.body.open.map((o) => o.port),
       [554],
@@ -306,11 +310,16 @@ describe('network namespaces: closed home, port forward, flags over MQTT', { tim
     assert.equal(flagMessages(sub, exposedId).length, seenBefore);
     mosquitto = await startMosquitto();
     // The re-raise keeps firstSeen from the first raise: raisedAt > firstSeen tells it from the step-2 message.
-    const msg = await sub.waitFor((l) => {
-      if (l.event !== 'message' || l.topic !== `camgate/${GATEWAY_ID}/flags/${exposedId}`) return false;
-      const f = JSON.parse(l.payload as string) as { state: string; raisedAt: string; firstSeen: string };
-      return f.state === 'raised' && f.raisedAt > f.firstSeen;
-    }, 'the re-raised flag over MQTT');
+    const msg = await sub
+      .waitFor((l) => {
+        if (l.event !== 'message' || l.topic !== `camgate/${GATEWAY_ID}/flags/${exposedId}`) return false;
+        const f = JSON.parse(l.payload as string) as { state: string; raisedAt: string; firstSeen: string };
+        return f.state === 'raised' && f.raisedAt > f.firstSeen;
+      }, 'the re-raised flag over MQTT')
+      .catch((err: Error) => {
+        const recent = home.lines.slice(-20).map((l) => JSON.stringify(l).slice(0, 240));
+        throw new Error(`${err.message}\nthe home gateway's last lines:\n${recent.join('\n')}`);
+      });
     assert.equal((JSON.parse(msg.payload as string) as { state: string }).state, 'raised');
     await removeForward();
   });

@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+/** How long a wait may hang before it fails with the process's recent output (diagnosis, not a timing test). */
+const WAIT_GUARD_MS = 90_000;
+
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** Runs a command and returns stdout; rejects with stderr in the message. */
@@ -81,12 +84,20 @@ export class NsProcess {
   /** The first line (already received or to come) for which `pred` holds; rejects if the process exits first. */
   waitFor(pred: (l: Line) => boolean, what = 'a line'): Promise<Line> {
     return new Promise((resolve, reject) => {
+      // Not a timing assertion: a guard so a hang fails with what this process said instead of a bare test timeout.
+      const guard = setTimeout(() => {
+        this.#waiters.delete(check);
+        const recent = this.lines.slice(-15).map((l) => JSON.stringify(l).slice(0, 300));
+        reject(new Error(`${this.name}: no ${what} after ${WAIT_GUARD_MS} ms; its last lines:\n${recent.join('\n')}`));
+      }, WAIT_GUARD_MS);
       const check = (): void => {
         const hit = this.lines.find(pred);
         if (hit) {
+          clearTimeout(guard);
           this.#waiters.delete(check);
           resolve(hit);
         } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          clearTimeout(guard);
           this.#waiters.delete(check);
           reject(new Error(`${this.name} exited (${this.child.exitCode}) before ${what}; stderr:\n${this.stderr}`));
         }
