@@ -59,6 +59,29 @@ export const DEFAULT_H264_PACKETIZER_OPTIONS = {
 const MIN_MTU = 16; // bytes: room for the 2-byte FU-A header and some data
 const MAX_MTU = 65_495; // bytes: a UDP datagram minus IP/UDP/RTP headers
 
+/**
+ * RTP payloads for one NAL unit: the unit itself when it fits in `mtu` bytes
+ * (single NAL unit packet, RFC 6184 §5.6), else FU-A fragments (§5.8). Empty units give none.
+ */
+export function fragmentNalu(nalu: Buffer, mtu: number): Buffer[] {
+  if (nalu.length === 0) return [];
+  if (nalu.length <= mtu) return [nalu];
+  // FU indicator keeps F and NRI, type 28; FU header S|E|R|type.
+  const indicator = (nalu[0]! & 0xe0) | NAL_TYPE.FU_A;
+  const type = nalu[0]! & 0x1f;
+  const chunk = mtu - 2;
+  const out: Buffer[] = [];
+  for (let off = 1; off < nalu.length; off += chunk) {
+    const end = Math.min(off + chunk, nalu.length);
+    const fu = Buffer.allocUnsafe(2 + end - off);
+    fu[0] = indicator;
+    fu[1] = (off === 1 ? 0x80 : 0) | (end === nalu.length ? 0x40 : 0) | type;
+    nalu.copy(fu, 2, off, end);
+    out.push(fu);
+  }
+  return out;
+}
+
 /** Splits access units into RTP packets: single NAL unit mode or FU-A (RFC 6184 §5.6, §5.8). */
 export class H264Packetizer {
   readonly payloadType: number;
@@ -97,24 +120,7 @@ export class H264Packetizer {
   /** Full RTP packets for one access unit; the marker bit is set on the last one (RFC 6184 §5.1). */
   packetize(au: H264AccessUnit): Buffer[] {
     const payloads: Buffer[] = [];
-    for (const nalu of au.nalus) {
-      if (nalu.length === 0) continue;
-      if (nalu.length <= this.mtu) {
-        payloads.push(nalu); // RFC 6184 §5.6: the NAL unit is the payload
-        continue;
-      }
-      // RFC 6184 §5.8: FU indicator keeps F and NRI, type 28; FU header S|E|R|type.
-      const indicator = (nalu[0]! & 0xe0) | NAL_TYPE.FU_A;
-      const type = nalu[0]! & 0x1f;
-      const chunk = this.mtu - 2;
-      for (let off = 1; off < nalu.length; off += chunk) {
-        const end = Math.min(off + chunk, nalu.length);
-        const start = off === 1;
-        const last = end === nalu.length;
-        const fuHeader = (start ? 0x80 : 0) | (last ? 0x40 : 0) | type;
-        payloads.push(Buffer.concat([Buffer.from([indicator, fuHeader]), nalu.subarray(off, end)]));
-      }
-    }
+    for (const nalu of au.nalus) payloads.push(...fragmentNalu(nalu, this.mtu));
     return payloads.map((payload, i) => {
       const pkt = buildRtpPacket({
         payloadType: this.payloadType,

@@ -2,6 +2,7 @@
 export {
   H264Depacketizer,
   H264Packetizer,
+  fragmentNalu,
   NAL_TYPE,
   nalType,
   DEFAULT_H264_DEPACKETIZER_OPTIONS,

@@ -1,13 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import {
-  RTCPeerConnection,
-  type RTCSessionDescription,
-  type RTCRtpSender,
-  type RTCRtpTransceiver,
-  type RtcpPacket,
-} from 'werift';
-import { H264Packetizer, type H264AccessUnit } from '../../rtsp/index.js';
+import { RTCPeerConnection, type RTCSessionDescription, type RTCRtpTransceiver, type RtcpPacket } from 'werift';
+import type { H264AccessUnit } from '../../rtsp/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
 import { isAccessUnit, type ReplayedAccessUnit } from './access-unit.js';
 import { GopCache } from './gop-cache.js';
@@ -20,7 +14,7 @@ import {
   type H264Payload,
 } from './h264-sdp.js';
 import { validateCandidate, type RemoteCandidate } from './ice-candidate.js';
-import { TimestampRebaser } from './timestamp-rebaser.js';
+import { VideoWriter } from './video-writer.js';
 import { buildPeerConfig, OFFER_H264 } from './werift-config.js';
 import {
   resolveWebRtcPeerOptions,
@@ -72,10 +66,8 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
   readonly #log: Logger;
   #phase: Phase = 'NEW';
   #pc: RTCPeerConnection | undefined;
-  #sender: RTCRtpSender | undefined;
   #payload: H264Payload | undefined;
-  #packetizer: H264Packetizer | undefined;
-  readonly #rebaser = new TimestampRebaser();
+  #writer: VideoWriter | undefined;
   readonly #gop: GopCache;
   #unsubs: (() => void)[] = [];
   /** setLocalDescription runs in the background (werift awaits gathering in it). */
@@ -243,6 +235,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     }
     this.#unsubs = [];
     this.#gop.reset();
+    this.#writer?.close();
     this.#pendingLocal = [];
     this.#pendingRemote = [];
     const pc = this.#pc;
@@ -323,11 +316,15 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
 
   #attach(t: RTCRtpTransceiver): void {
     const sender = t.sender;
-    this.#sender = sender;
-    this.#packetizer = new H264Packetizer({
+    this.#writer = new VideoWriter(sender, {
       payloadType: this.#payload!.payloadType,
-      ssrc: sender.ssrc,
       mtu: this.#o.mtu,
+      pacing: {
+        bitrate: this.#o.pacingBitrate,
+        burstBytes: this.#o.pacingBurstBytes,
+        maxQueueBytes: 2 * this.#o.gopMaxBytes, // a whole GOP replay fits, with room for live units behind it
+      },
+      logger: this.#log,
     });
     // werift's router hands payload-specific feedback to whichever of its tables knows the
     // packet's *sender* SSRC first, which for a viewer that also has a (recvonly) sender is
@@ -428,15 +425,8 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
   }
 
   #send(au: H264AccessUnit, replay: boolean): void {
-    const sender = this.#sender;
-    const packetizer = this.#packetizer;
-    if (!sender || !packetizer) return;
-    const timestamp = this.#rebaser.map(au.timestamp, replay);
-    // Packetized per viewer: werift rewrites headers of what it sends, and each
-    // viewer has its own SSRC, sequence and timeline.
-    for (const pkt of packetizer.packetize({ nalus: au.nalus, timestamp, keyframe: au.keyframe })) {
-      sender.sendRtp(pkt).catch((err: unknown) => this.#log.debug('sendRtp failed', { err }));
-    }
+    const writer = this.#writer;
+    if (!writer || !writer.write(au, replay)) return;
     this.#lastSentAt = performance.now();
     if (!this.#flowing) {
       this.#flowing = true;

@@ -1,0 +1,193 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pacer, type PacerClock } from '../../src/engine/media/pacer.js';
+import { VideoWriter } from '../../src/engine/media/video-writer.js';
+import { H264Depacketizer, type H264AccessUnit } from '../../src/rtsp/index.js';
+import { createLogger } from '../../src/util/index.js';
+
+/** A clock the test moves by hand; timers fire only from `advance()`. */
+class ManualClock implements PacerClock {
+  t = 0;
+  timers: { at: number; fn: () => void }[] = [];
+  now = (): number => this.t;
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const timer = { at: this.t + ms, fn };
+    this.timers.push(timer);
+    return timer;
+  };
+  clearTimeout = (h: unknown): void => {
+    this.timers = this.timers.filter((x) => x !== h);
+  };
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((x) => x !== due);
+      this.t = due.at;
+      due.fn();
+    }
+    this.t = end;
+  }
+}
+
+// 8 Mbit/s = 1000 bytes per ms.
+const OPTS = { bitrate: 8_000_000, burstBytes: 3000, maxQueueBytes: 20_000 };
+
+describe('Pacer', () => {
+  it('sends a burst at once, then the rest at the configured rate, in order', () => {
+    const clock = new ManualClock();
+    const sent: number[] = [];
+    const p = new Pacer<number>((n) => sent.push(n), OPTS, clock);
+    for (let i = 0; i < 10; i++) assert.equal(p.push(i, 1000), true);
+    assert.deepEqual(sent, [0, 1, 2], 'the 3000-byte bucket lets three 1000-byte items through at once');
+    assert.equal(p.queuedBytes, 7000);
+    clock.advance(1);
+    assert.deepEqual(sent, [0, 1, 2, 3], 'one more per ms at 1000 bytes/ms');
+    clock.advance(3);
+    assert.deepEqual(sent, [0, 1, 2, 3, 4, 5, 6]);
+    clock.advance(100);
+    assert.deepEqual(sent, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.equal(p.queuedBytes, 0);
+    assert.equal(clock.timers.length, 0, 'no timer left once the queue is empty');
+  });
+
+  it('lets steady traffic below the rate through without delay', () => {
+    const clock = new ManualClock();
+    const sent: number[] = [];
+    const p = new Pacer<number>((n) => sent.push(n), OPTS, clock);
+    for (let i = 0; i < 50; i++) {
+      p.push(i, 500); // 500 bytes every ms: half the rate
+      assert.equal(sent.length, i + 1, `item ${i} went out at once`);
+      clock.advance(1);
+    }
+  });
+
+  it('refuses what would overflow maxQueueBytes and keeps what it holds', () => {
+    const clock = new ManualClock();
+    const sent: number[] = [];
+    const p = new Pacer<number>((n) => sent.push(n), OPTS, clock);
+    let refused = 0;
+    for (let i = 0; i < 40; i++) if (!p.push(i, 1000)) refused++;
+    assert.equal(p.queuedBytes, 20_000);
+    assert.equal(refused, 40 - 3 - 20);
+    clock.advance(1000);
+    assert.deepEqual(
+      sent,
+      Array.from({ length: 23 }, (_, i) => i),
+    );
+  });
+
+  it('clear() drops what waits, also from inside the send callback', () => {
+    const clock = new ManualClock();
+    const sent: number[] = [];
+    const p: Pacer<number> = new Pacer<number>(
+      (n) => {
+        sent.push(n);
+        if (n === 4) assert.equal(p.clear(), 5);
+      },
+      OPTS,
+      clock,
+    );
+    for (let i = 0; i < 10; i++) p.push(i, 1000);
+    clock.advance(1000);
+    assert.deepEqual(sent, [0, 1, 2, 3, 4]);
+    assert.equal(p.queuedBytes, 0);
+    p.push(10, 1000);
+    assert.deepEqual(sent, [0, 1, 2, 3, 4, 10], 'usable after clear()');
+  });
+
+  it('rejects nonsense options', () => {
+    assert.throws(() => new Pacer(() => undefined, { ...OPTS, bitrate: 0 }), RangeError);
+    assert.throws(() => new Pacer(() => undefined, { ...OPTS, burstBytes: 0.5 }), RangeError);
+    assert.throws(() => new Pacer(() => undefined, { ...OPTS, maxQueueBytes: -1 }), RangeError);
+  });
+});
+
+/** The part of werift's RTCRtpSender the writer uses, recording what it is given. */
+class RecordingSender {
+  packets: { header: { sequenceNumber: number; timestamp: number; marker: boolean }; payload: Buffer }[] = [];
+  sendRtp(p: RecordingSender['packets'][number]): Promise<void> {
+    this.packets.push(p);
+    return Promise.resolve();
+  }
+}
+
+function nalu(type: number, size: number, fill: number): Buffer {
+  const b = Buffer.alloc(size, fill);
+  b[0] = 0x60 | type;
+  return b;
+}
+
+describe('VideoWriter', () => {
+  const logger = createLogger('test', () => undefined);
+  const make = (maxQueueBytes = 1 << 20) => {
+    const sender = new RecordingSender();
+    const w = new VideoWriter(sender as never, {
+      payloadType: 102,
+      mtu: 1000,
+      pacing: { bitrate: 1e9, burstBytes: 1 << 20, maxQueueBytes },
+      logger,
+    });
+    return { sender, w };
+  };
+
+  it('sends RFC 6184 packets the depacketizer turns back into the same access units', () => {
+    const { sender, w } = make();
+    const aus: H264AccessUnit[] = [
+      { nalus: [nalu(7, 12, 1), nalu(8, 4, 2), nalu(5, 5000, 3)], timestamp: 9000, keyframe: true },
+      { nalus: [nalu(1, 800, 4)], timestamp: 12600, keyframe: false },
+    ];
+    for (const au of aus) assert.equal(w.write(au), true);
+    const seqs = sender.packets.map((p) => p.header.sequenceNumber);
+    for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff, 'consecutive');
+    assert.deepEqual(
+      sender.packets.map((p) => p.header.marker),
+      sender.packets.map((_, i) => i === sender.packets.length - 2 || i === sender.packets.length - 1),
+      'the marker ends each access unit',
+    );
+    const d = new H264Depacketizer();
+    const out: H264AccessUnit[] = [];
+    for (const p of sender.packets) {
+      const h = Buffer.alloc(12);
+      h[0] = 0x80;
+      h[1] = (p.header.marker ? 0x80 : 0) | 102;
+      h.writeUInt16BE(p.header.sequenceNumber, 2);
+      h.writeUInt32BE(p.header.timestamp, 4);
+      out.push(...d.pushAll(Buffer.concat([h, p.payload])));
+    }
+    assert.equal(out.length, 2);
+    assert.deepEqual(out[0]!.nalus, aus[0]!.nalus);
+    assert.deepEqual(out[1]!.nalus, aus[1]!.nalus);
+    assert.equal(out[1]!.timestamp - out[0]!.timestamp, 3600, "the camera's frame spacing is kept");
+  });
+
+  it('fragments a NAL unit once for every viewer that sends it', () => {
+    const a = make();
+    const b = make();
+    const au = { nalus: [nalu(5, 5000, 7)], timestamp: 0, keyframe: true };
+    a.w.write(au);
+    b.w.write(au);
+    assert.ok(a.sender.packets.length > 1);
+    a.sender.packets.forEach((p, i) => assert.equal(p.payload, b.sender.packets[i]!.payload, 'the same Buffer'));
+  });
+
+  it('drops what a slow viewer cannot take until the next keyframe, leaving no sequence gap', () => {
+    const sender = new RecordingSender();
+    const w = new VideoWriter(sender as never, {
+      payloadType: 102,
+      mtu: 1000,
+      pacing: { bitrate: 8_000, burstBytes: 2000, maxQueueBytes: 4000 },
+      logger,
+    });
+    assert.equal(w.write({ nalus: [nalu(5, 3000, 1)], timestamp: 0, keyframe: true }), true);
+    assert.equal(w.write({ nalus: [nalu(1, 9000, 2)], timestamp: 3600, keyframe: false }), false, 'overflow');
+    assert.equal(w.queuedBytes, 0, 'the queue is dropped');
+    assert.equal(w.write({ nalus: [nalu(1, 10, 3)], timestamp: 7200, keyframe: false }), false, 'undecodable now');
+    assert.equal(w.write({ nalus: [nalu(5, 10, 4)], timestamp: 10800, keyframe: true }), true, 'a keyframe resumes');
+    assert.equal(w.queuedBytes, 10 + 22, 'only the new keyframe waits (payload + RTP header + SRTP tag)');
+    const seqs = sender.packets.map((p) => p.header.sequenceNumber);
+    for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff);
+    w.close();
+  });
+});
