@@ -93,8 +93,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     const gateway = Gateway.start({
       hub: { url: hub.tunnelUrl, gatewayId: GATEWAY_ID, secret: gatewaySecret },
       mediaBackendUrl: engine.url,
-      // Viewers get a picture at once from the engine's GOP cache instead of waiting for a keyframe.
-      keepWarm: true,
+      // keepWarm defaults to 'auto': with the built-in engine each camera stays pulled, so viewers get a
+      // picture at once from the engine's GOP cache instead of waiting for the camera's next keyframe.
       cameras: cameras.map((c) => ({
         id: c.id,
         name: c.name,

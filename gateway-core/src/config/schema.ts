@@ -121,8 +121,8 @@ export const gatewayConfigSchema = z
     cameras: z.array(cameraSchema).max(256).default([]),
     /** How long a Kurento session whose viewers vanished keeps its objects. */
     sessionGraceMs: z.number().int().min(0).max(3_600_000).optional(),
-    /** Keep every camera's stream pulled so viewers get a picture at once (built-in engine). */
-    keepWarm: z.boolean().optional(),
+    /** Keep every camera's stream pulled so viewers get a picture at once; 'auto': with the built-in engine only. */
+    keepWarm: z.union([z.boolean(), z.literal('auto')]).optional(),
     /** The gateway's flag store (append-only JSONL); in memory when unset. */
     flagsFile: z.string().min(1).max(4096).optional(),
     mqtt: gatewayMqttSchema.optional(),

@@ -28,10 +28,12 @@ export interface GatewayOptions {
   maxMessageBytes?: number;
   /**
    * Keep one player per camera playing on the media backend, so viewers' first
-   * picture comes from the built-in engine's GOP cache at once (keep-warm.ts).
-   * Costs one RTSP pull per camera on the LAN at all times. Default off.
+   * picture comes from the built-in engine's GOP cache at once instead of
+   * after the camera's next keyframe (keep-warm.ts). Costs one RTSP pull per
+   * camera on the LAN at all times. 'auto' (default): only when the backend
+   * is the built-in engine, the one that shares a pull between players.
    */
-  keepWarm?: boolean;
+  keepWarm?: boolean | 'auto';
   /** Tunnel tuning (backoff, heartbeat, how long detached channels wait for the hub) passed to the TunnelClient. */
   tunnel?: Pick<TunnelClientOptions, 'backoff' | 'heartbeatMs' | 'deadAfterMs' | 'resumeGraceMs'>;
   logger?: Logger;
@@ -99,8 +101,10 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       logger: this.#log.child('sessions'),
     });
     this.#keeper.on('released', (e) => this.emit('released', e));
-    this.#warmer = opts.keepWarm
+    const keepWarm = opts.keepWarm ?? 'auto';
+    this.#warmer = keepWarm
       ? new CameraWarmer({
+          mode: keepWarm === 'auto' ? 'auto' : 'always',
           backendUrl: this.#opts.mediaBackendUrl,
           cameras: this.cameras,
           logger: this.#log.child('warm'),

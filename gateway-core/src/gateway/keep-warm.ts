@@ -1,4 +1,4 @@
-import { KurentoClient } from '../kurento/index.js';
+import { BUILTIN_ENGINE_SERVER, KurentoClient, SERVER_MANAGER_ID } from '../kurento/index.js';
 import type { Logger } from '../util/index.js';
 import type { CameraRegistry } from './camera-registry.js';
 
@@ -8,6 +8,24 @@ export interface CameraWarmerOptions {
   logger: Logger;
   /** Wait before reconnecting to a media backend that went away. */
   retryMs: number;
+  /**
+   * 'auto': only when the backend is camgate's built-in engine, which shares
+   * one pull per camera between all players. Kurento Media Server opens an
+   * RTSP session per player, so a warm player there would cost a pull and
+   * save nothing. 'always': whatever the backend.
+   */
+  mode: 'auto' | 'always';
+}
+
+/** Whether a `getMetadata` answer names the built-in engine; anything unexpected means no. */
+export function isBuiltinEngine(metadata: unknown): boolean {
+  if (typeof metadata !== 'string' || metadata.length > 4096) return false;
+  try {
+    const m = JSON.parse(metadata) as unknown;
+    return typeof m === 'object' && m !== null && (m as { server?: unknown }).server === BUILTIN_ENGINE_SERVER;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -15,8 +33,9 @@ export interface CameraWarmerOptions {
  * engine always holds each camera's current GOP and a viewer's first picture
  * comes from that cache at once, instead of after the camera's next keyframe
  * (up to its whole keyframe interval, 2–4 s on real cameras). It costs one
- * RTSP pull per camera on the LAN whether anyone watches or not, hence
- * opt-in (`keepWarm`). The session is the gateway's own, made directly on the
+ * RTSP pull per camera on the LAN whether anyone watches or not, which is
+ * what an NVR or Janus's streaming plugin does anyway; `keepWarm: false`
+ * turns it off. The session is the gateway's own, made directly on the
  * backend: the hub never sees it and the policy does not apply.
  */
 export class CameraWarmer {
@@ -42,6 +61,16 @@ export class CameraWarmer {
       if (this.#closed) return void (await client.close());
       this.#client = client;
       client.once('close', () => this.#retry());
+      if (this.#opts.mode === 'auto') {
+        // KMS answers with its configured metadata (often ""); a failed call is retried like any other.
+        if (!isBuiltinEngine(await client.invoke(SERVER_MANAGER_ID, 'getMetadata'))) {
+          log.info('media backend is not the built-in engine: cameras are not kept warm (keepWarm: true forces it)');
+          this.#closed = true;
+          this.#client = undefined;
+          await client.close();
+          return;
+        }
+      }
       const pipeline = await client.create('MediaPipeline');
       this.#pipeline = pipeline;
       for (const cam of this.#opts.cameras.list()) {

@@ -25,6 +25,8 @@ export const KURENTO_EVENT_METHOD = 'onEvent';
 
 /** The well-known id of the server's ServerManager object. */
 export const SERVER_MANAGER_ID = 'manager_ServerManager';
+/** `server` in the JSON that `ServerManager.getMetadata` answers on camgate's built-in engine (KMS answers its own metadata). */
+export const BUILTIN_ENGINE_SERVER = 'camgate-engine';
 
 /** `ping`: keepalive; `interval` (ms) tells the server how long to keep the session without pings. */
 export interface PingParams {

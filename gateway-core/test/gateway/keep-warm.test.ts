@@ -1,7 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocketServer } from 'ws';
+import { CameraRegistry } from '../../src/gateway/camera-registry.js';
+import { CameraWarmer, isBuiltinEngine } from '../../src/gateway/keep-warm.js';
 import { KurentoClient } from '../../src/kurento/index.js';
+import { createLogger } from '../../src/util/index.js';
 import { startCameraSim, type CameraSim } from '../../src/rtsp/index.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -20,7 +25,7 @@ describe('Gateway keepWarm', () => {
     sim = await startCameraSim({ port: 0, username: 'admin', password: 'warm-pass-123', width: 160, height: 96 });
     stack = await startStack({
       cameras: [{ id: 'porch', name: 'Porch', url: sim.url, username: 'admin', password: 'warm-pass-123' }],
-      gateway: { keepWarm: true },
+      gateway: { keepWarm: undefined }, // the default, 'auto': the backend is the built-in engine
     });
   });
   after(async () => {
@@ -47,5 +52,59 @@ describe('Gateway keepWarm', () => {
     await stack.gateway.close();
     await until('the warm pipeline released', () => stack.engine.stats().pipelines === 0);
     await until('the camera pull closed', () => sim.stats.playing === 0);
+  });
+});
+
+describe('keepWarm: auto', () => {
+  it('recognises the built-in engine from ServerManager.getMetadata, and nothing else', () => {
+    assert.equal(isBuiltinEngine('{"server":"camgate-engine"}'), true);
+    for (const other of [
+      '',
+      '{}',
+      '{"server":"kms"}',
+      'not json',
+      null,
+      42,
+      '{"server":"camgate-engine"'.padEnd(5000),
+    ]) {
+      assert.equal(isBuiltinEngine(other), false, JSON.stringify(other));
+    }
+  });
+
+  it('leaves the cameras alone on a backend that is not the built-in engine (Kurento Media Server)', async () => {
+    // Kurento Media Server cannot run here. This stands in for it at the protocol level: it answers
+    // getMetadata as KMS does (its configured metadata, "" by default) and records every other request.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wss, 'listening');
+    const methods: string[] = [];
+    wss.on('connection', (ws) =>
+      ws.on('message', (data) => {
+        const req = JSON.parse(String(data)) as { id: number; method: string; params?: { operation?: string } };
+        methods.push(req.params?.operation ?? req.method);
+        const value = req.params?.operation === 'getMetadata' ? '' : 'unexpected';
+        ws.send(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: { value, sessionId: 's1' } }));
+      }),
+    );
+    const records: { msg: string }[] = [];
+    const warmer = new CameraWarmer({
+      backendUrl: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/kurento`,
+      cameras: new CameraRegistry([{ id: 'porch', name: 'Porch', url: 'rtsp://192.0.2.10/s', password: 'pw-123456' }]),
+      logger: createLogger('test', (r) => records.push(r)),
+      retryMs: 50,
+      mode: 'auto',
+    });
+    try {
+      warmer.start();
+      await until('the decision', () => records.some((r) => /not the built-in engine/.test(r.msg)));
+      await sleep(200); // a retry (50 ms) would have come by now
+      assert.deepEqual(
+        methods.filter((m) => m !== 'ping'), // the client's keep-alive
+        ['getMetadata'],
+        'no pipeline, no player: only the question',
+      );
+    } finally {
+      await warmer.close();
+      wss.close();
+    }
   });
 });

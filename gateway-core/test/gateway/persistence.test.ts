@@ -116,6 +116,7 @@ describe('Persistence: the hub process dies', () => {
       hub: { url: tunnelUrl, gatewayId: GATEWAY_ID, secret: SECRET },
       mediaBackendUrl: engine.url,
       sessionGraceMs: extra.sessionGraceMs,
+      keepWarm: false, // these tests count the engine's pipelines
       tunnel: { ...FAST_TUNNEL, resumeGraceMs: extra.resumeGraceMs },
       logger: log.child('gateway'),
     });

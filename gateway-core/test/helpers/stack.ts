@@ -52,6 +52,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     mediaBackendUrl: engine.url,
     cameras: opts.cameras ?? [],
     logger: logger.child('gateway'),
+    // Tests count RTSP sessions and pipelines; keep-warm.test.ts turns warming on.
+    keepWarm: false,
     ...opts.gateway,
   });
   await online;

@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { MediaObject, type ObjectHost } from './media-object.js';
+import { BUILTIN_ENGINE_SERVER, SERVER_MANAGER_ID } from '../../kurento/index.js';
 import { SERVER_MANAGER_TYPE } from './types.js';
 
-/** The fixed id KMS gives its ServerManager; kurento-client asks for it by name. */
-export const SERVER_MANAGER_ID = 'manager_ServerManager';
+export { SERVER_MANAGER_ID };
 
 /** Version the engine reports: the protocol level of the kurento-client it is tested with. */
 export const ENGINE_KMS_VERSION = '7.3.0';
@@ -46,7 +46,7 @@ export class ServerManager extends MediaObject {
     this.define('getKmsVersion', () => ENGINE_KMS_VERSION);
     this.define('getPipelines', () => view.pipelineIds());
     this.define('getSessions', () => view.sessionIds());
-    this.define('getMetadata', () => JSON.stringify({ server: 'camgate-engine' }));
+    this.define('getMetadata', () => JSON.stringify({ server: BUILTIN_ENGINE_SERVER }));
     this.define('getCpuCount', () => availableParallelism());
     this.define('getUsedMemory', () => Math.round(process.memoryUsage().rss / 1024)); // KiB, like KMS
     this.refuse(['getKmd'], 'module descriptors are not served');
