@@ -334,10 +334,10 @@ export class H264Depacketizer {
       return;
     }
     if (end) {
-      const nalu = Buffer.concat(this.#fu, this.#fuBytes);
+      const nalu = Buffer.concat(this.#fu, this.#fuBytes); // a fresh buffer: #addNalu need not copy it
       this.#fu = undefined;
       this.#fuBytes = 0;
-      this.#addNalu(nalu);
+      this.#addNalu(nalu, true);
     }
   }
 
@@ -351,14 +351,14 @@ export class H264Depacketizer {
     }
   }
 
-  #addNalu(nalu: Buffer): void {
+  #addNalu(nalu: Buffer, owned = false): void {
     if (this.#discarding) return;
     if (this.#nalus.length + 1 > this.#maxNalus || this.#bytes + nalu.length > this.#maxBytes) {
       this.#overLimit();
       return;
     }
-    // Copy: the packet buffer belongs to the transport's read buffer and is reused.
-    this.#nalus.push(Buffer.from(nalu));
+    // Copy a slice of the packet: its buffer belongs to the transport, which may reuse it.
+    this.#nalus.push(owned ? nalu : Buffer.from(nalu));
     this.#bytes += nalu.length;
   }
 

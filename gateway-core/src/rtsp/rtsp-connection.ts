@@ -32,6 +32,36 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** Bytes of the one buffer a connection's socket reads into. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Reads a camera socket into one reused buffer (net.connect's `onread`)
+ * rather than through a Readable stream: a camera writes each RTP packet on
+ * its own, hundreds of reads a second, and the stream machinery around each
+ * read cost more than parsing it. Each read is copied out, since the buffer
+ * is reused and the parser keeps slices. Bytes read before `attach()` (a
+ * camera must not speak first, but may) are held, not lost.
+ */
+class SocketReader {
+  #sink: ((chunk: Buffer) => void) | undefined;
+  #early: Buffer[] = [];
+  readonly onread = {
+    buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+    callback: (n: number, buf: Buffer): boolean => {
+      const chunk = Buffer.from(buf.subarray(0, n));
+      if (this.#sink) this.#sink(chunk);
+      else this.#early.push(chunk);
+      return true;
+    },
+  };
+
+  attach(sink: (chunk: Buffer) => void): void {
+    this.#sink = sink;
+    for (const chunk of this.#early.splice(0)) sink(chunk);
+  }
+}
+
 /** RFC 2326 §3.4: session-id = 1*( ALPHA | DIGIT | safe ); we also bound its length. */
 const SESSION_ID = /^[A-Za-z0-9$\-_.+]{1,256}$/;
 
@@ -51,12 +81,12 @@ export class RtspConnection extends EventEmitter<{
   /** Session timeout in seconds from SETUP (RFC 2326 §12.37: 60 when absent). */
   sessionTimeoutS = 60;
 
-  private constructor(opts: RtspConnectionOptions, socket: net.Socket) {
+  private constructor(opts: RtspConnectionOptions, socket: net.Socket, reader: SocketReader) {
     super();
     this.#opts = opts;
     this.#socket = socket;
     this.#parser = new RtspParser({ maxHeaderBytes: opts.maxMessageBytes, maxBodyBytes: opts.maxMessageBytes });
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    reader.attach((chunk) => this.#onData(chunk));
     socket.on('error', (err) => {
       this.#shutdown(new CamgateError('CAMGATE_RTSP_DISCONNECTED', `camera connection error: ${err.message}`));
     });
@@ -68,7 +98,8 @@ export class RtspConnection extends EventEmitter<{
   /** Opens the TCP connection; rejects with CAMGATE_RTSP_CONNECT on failure or timeout. */
   static connect(opts: RtspConnectionOptions, signal?: AbortSignal): Promise<RtspConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: opts.host, port: opts.port });
+      const reader = new SocketReader();
+      const socket = net.connect({ host: opts.host, port: opts.port, onread: reader.onread });
       const onAbort = (): void => fail('connect aborted');
       const fail = (message: string): void => {
         clearTimeout(timer);
@@ -87,7 +118,7 @@ export class RtspConnection extends EventEmitter<{
         signal?.removeEventListener('abort', onAbort);
         socket.removeAllListeners('error');
         socket.setNoDelay(true);
-        resolve(new RtspConnection(opts, socket));
+        resolve(new RtspConnection(opts, socket, reader));
       });
     });
   }
