@@ -77,6 +77,11 @@ describe('WebRtcPeer -> Chromium', () => {
       assert.match(s2.codec, /^video\/H264 .*profile-level-id=42e01f/i);
       assert.ok(h1.endsWith(':320x240') && h2.endsWith(':320x240'), `picture drawn (${h1}, ${h2})`);
       assert.notEqual(h1, h2, 'the picture changes');
+      // RFC 3550 sender reports reach the browser (the engine sends them, not werift's RTCRtpSender).
+      for (let i = 0; i < 50 && (await stats()).senderReports === 0; i++) await sleep(100);
+      const s3 = await stats();
+      assert.ok(s3.senderReports > 0, 'Chromium received sender reports');
+      assert.ok(s3.senderPackets > 0, 'with the count of packets sent');
     },
   );
 });

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pacer, type PacerClock } from '../../src/engine/media/pacer.js';
+import { RtcpSrPacket, type RtcpPacket, type RtpHeader } from 'werift';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { VideoWriter } from '../../src/engine/media/video-writer.js';
 import { H264Depacketizer, type H264AccessUnit } from '../../src/rtsp/index.js';
 import { createLogger } from '../../src/util/index.js';
@@ -104,13 +106,21 @@ describe('Pacer', () => {
   });
 });
 
-/** The part of werift's RTCRtpSender the writer uses, recording what it is given. */
-class RecordingSender {
-  packets: { header: { sequenceNumber: number; timestamp: number; marker: boolean }; payload: Buffer }[] = [];
-  sendRtp(p: RecordingSender['packets'][number]): Promise<void> {
-    this.packets.push(p);
-    return Promise.resolve();
-  }
+/** Stands in for werift's RTCRtpSender (RtpSink): records what would be encrypted and sent. */
+class RecordingSink {
+  readonly ssrc = 0x1234abcd;
+  packets: { header: RtpHeader; payload: Buffer }[] = [];
+  reports: RtcpPacket[] = [];
+  readonly transport = {
+    sendRtp: (payload: Buffer, header: RtpHeader): Promise<number> => {
+      this.packets.push({ header, payload });
+      return Promise.resolve(payload.length);
+    },
+    sendRtcp: (packets: RtcpPacket[]): Promise<undefined> => {
+      this.reports.push(...packets);
+      return Promise.resolve(undefined);
+    },
+  };
 }
 
 function nalu(type: number, size: number, fill: number): Buffer {
@@ -122,8 +132,8 @@ function nalu(type: number, size: number, fill: number): Buffer {
 describe('VideoWriter', () => {
   const logger = createLogger('test', () => undefined);
   const make = (maxQueueBytes = 1 << 20) => {
-    const sender = new RecordingSender();
-    const w = new VideoWriter(sender as never, {
+    const sender = new RecordingSink();
+    const w = new VideoWriter(sender, {
       payloadType: 102,
       mtu: 1000,
       pacing: { bitrate: 1e9, burstBytes: 1 << 20, maxQueueBytes },
@@ -173,8 +183,8 @@ describe('VideoWriter', () => {
   });
 
   it('drops what a slow viewer cannot take until the next keyframe, leaving no sequence gap', () => {
-    const sender = new RecordingSender();
-    const w = new VideoWriter(sender as never, {
+    const sender = new RecordingSink();
+    const w = new VideoWriter(sender, {
       payloadType: 102,
       mtu: 1000,
       pacing: { bitrate: 8_000, burstBytes: 2000, maxQueueBytes: 4000 },
@@ -189,5 +199,52 @@ describe('VideoWriter', () => {
     const seqs = sender.packets.map((p) => p.header.sequenceNumber);
     for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff);
     w.close();
+  });
+  it('sends every packet with the viewer SSRC and payload type; NACKed packets again, as they were', () => {
+    const { sender, w } = make();
+    w.write({ nalus: [nalu(5, 3500, 9)], timestamp: 0, keyframe: true });
+    const sent = sender.packets.slice();
+    assert.equal(sent.length, 4);
+    for (const p of sent) {
+      assert.equal(p.header.ssrc, sender.ssrc);
+      assert.equal(p.header.payloadType, 102);
+    }
+    const second = sent[1]!.header.sequenceNumber;
+    const unknown = (sent[3]!.header.sequenceNumber + 100) & 0xffff;
+    w.retransmit([second, unknown]);
+    assert.equal(sender.packets.length, 5, 'one packet sent again');
+    const again = sender.packets[4]!;
+    assert.equal(again.header.sequenceNumber, second);
+    assert.equal(again.header.timestamp, sent[1]!.header.timestamp);
+    assert.equal(again.payload, sent[1]!.payload);
+    assert.deepEqual(w.stats, { retransmitted: 1, unavailable: 1 });
+    w.retransmit(Array.from({ length: 5000 }, () => second));
+    assert.equal(w.stats.retransmitted, 1 + 256, 'one NACK asks for at most 256 packets');
+    w.close();
+  });
+
+  it('sends RFC 3550 sender reports with what it sent, and stops when closed', async () => {
+    const { sender, w } = make();
+    w.write({ nalus: [nalu(5, 3500, 9)], timestamp: 0, keyframe: true });
+    w.write({ nalus: [nalu(1, 100, 1)], timestamp: 3600, keyframe: false });
+    for (let i = 0; i < 100 && sender.reports.length === 0; i++) await sleep(50);
+    const sr = sender.reports[0];
+    assert.ok(sr instanceof RtcpSrPacket, 'a sender report within 5 s');
+    assert.equal(sr.ssrc, sender.ssrc);
+    assert.equal(sr.senderInfo.packetCount, sender.packets.length);
+    assert.equal(
+      sr.senderInfo.octetCount,
+      sender.packets.reduce((n, p) => n + p.payload.length, 0),
+    );
+    const sentTs = sender.packets.at(-1)!.header.timestamp;
+    assert.ok(
+      sr.senderInfo.rtpTimestamp - sentTs >= 0,
+      'the report is on the same RTP timeline, at or after the last packet',
+    );
+    assert.ok(sr.senderInfo.rtpTimestamp - sentTs < 90 * 10_000, 'and not beyond its own timer');
+    w.close();
+    const n = sender.reports.length;
+    await sleep(1_500);
+    assert.equal(sender.reports.length, n, 'no report after close()');
   });
 });

@@ -81,6 +81,8 @@ window.viewer = {
         const c = s.codecId && r.get(s.codecId); if (c) out.codec = c.mimeType + ' ' + (c.sdpFmtpLine || '');
       }
     });
+    out.senderReports = 0; out.senderPackets = 0;
+    r.forEach((s) => { if (s.type === 'remote-outbound-rtp' && s.kind === 'video') { out.senderReports = s.reportsSent || 0; out.senderPackets = s.packetsSent || 0; } });
     out.connectionState = pc.connectionState; out.iceConnectionState = pc.iceConnectionState; out.dtls = [];
     r.forEach((s) => { if (s.type === 'transport') out.dtls.push(s.dtlsState + '/' + s.iceState); });
     return out;
@@ -104,6 +106,9 @@ export interface ViewerStats {
   frameHeight: number;
   /** `mimeType sdpFmtpLine` of the codec being received. */
   codec: string;
+  /** RTCRemoteOutboundRtpStreamStats: RTCP sender reports received, and the packet count the last one gave. */
+  senderReports: number;
+  senderPackets: number;
   connectionState: string;
   iceConnectionState: string;
   /** `dtlsState/iceState` per transport. */

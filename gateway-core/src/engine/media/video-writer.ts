@@ -1,8 +1,21 @@
-import { RtpHeader, RtpPacket, type RTCRtpSender } from 'werift';
+import { ntpTime, RtcpSenderInfo, RtcpSrPacket, RtpHeader, type RtcpPacket } from 'werift';
+import { performance } from 'node:perf_hooks';
 import { fragmentNalu, type H264AccessUnit } from '../../rtsp/index.js';
 import type { Logger } from '../../util/index.js';
 import { Pacer, type PacerOptions } from './pacer.js';
 import { TimestampRebaser } from './timestamp-rebaser.js';
+
+/**
+ * The part of werift's RTCRtpSender the writer uses: its SSRC and its DTLS
+ * transport, which encrypts (SRTP/SRTCP) and sends on the selected ICE pair.
+ */
+export interface RtpSink {
+  readonly ssrc: number;
+  readonly transport: {
+    sendRtp(payload: Buffer, header: RtpHeader): Promise<unknown>;
+    sendRtcp(packets: RtcpPacket[]): Promise<unknown>;
+  };
+}
 
 export interface VideoWriterOptions {
   payloadType: number;
@@ -14,6 +27,13 @@ export interface VideoWriterOptions {
 
 /** RTP header and SRTP tag bytes around each payload, counted by the pacer. */
 const PACKET_OVERHEAD = 12 + 10;
+/** Packets kept for retransmission (a power of two): more than a 1.4 MB keyframe at MTU 1200. */
+const HISTORY = 2048;
+/** Sequence numbers one NACK may ask for; a browser asks for a few. */
+const MAX_NACKED = 256;
+/** Between two sender reports (RFC 3550 §6.2 keeps them a few seconds apart at most). */
+const SR_INTERVAL_MS = 1_000;
+const RTP_CLOCK_PER_MS = 90; // H.264 RTP clock, 90 kHz (RFC 6184 §8.2.1)
 
 /**
  * RTP payloads of NAL units already split for some MTU. The camera's NAL
@@ -37,24 +57,40 @@ interface Queued {
   marker: boolean;
 }
 
+interface Sent extends Queued {
+  seq: number;
+}
+
 /**
- * Writes H.264 access units to one viewer's werift sender: RFC 6184 payloads,
- * this viewer's own sequence numbers and timeline, paced (pacer.ts). Sequence
- * numbers are given when a packet leaves, so what `restart()` drops leaves no
- * gap for the browser to NACK. werift takes `RtpPacket` objects as they are
- * (a Buffer it would parse again) and rewrites SSRC and payload type itself.
+ * Writes H.264 access units to one viewer: RFC 6184 payloads, this viewer's
+ * own sequence numbers and timeline, paced (pacer.ts), straight to the
+ * sender's DTLS transport. werift's RTCRtpSender.sendRtp clones each packet,
+ * rebuilds header extensions, computes an NTP time through strings and feeds a
+ * bandwidth estimator we cannot use (we never transcode): about a third of the
+ * engine's CPU per viewer. What it did that viewers need is here instead:
+ * retransmission on NACK (RFC 4585 §6.2.1) from a history of sent packets, and
+ * sender reports (RFC 3550 §6.4.1). Sequence numbers are given as packets
+ * leave, so what a newer keyframe supersedes leaves no gap to NACK.
  */
 export class VideoWriter {
-  readonly #sender: RTCRtpSender;
+  readonly #sink: RtpSink;
   readonly #o: VideoWriterOptions;
   readonly #pacer: Pacer<Queued>;
   readonly #rebaser = new TimestampRebaser();
+  readonly #history: (Sent | undefined)[] = new Array<Sent | undefined>(HISTORY);
   #seq = Math.floor(Math.random() * 0x10000);
   /** The pacer refused part of a unit: nothing but a keyframe can be decoded until one comes. */
   #broken = false;
+  #packets = 0;
+  #octets = 0;
+  #lastTimestamp = 0;
+  #lastSentAt = 0;
+  #srTimer: NodeJS.Timeout | undefined;
+  /** Packets sent again on NACK, and NACKed ones no longer held. */
+  readonly stats = { retransmitted: 0, unavailable: 0 };
 
-  constructor(sender: RTCRtpSender, opts: VideoWriterOptions) {
-    this.#sender = sender;
+  constructor(sink: RtpSink, opts: VideoWriterOptions) {
+    this.#sink = sink;
     this.#o = opts;
     this.#pacer = new Pacer((q) => this.#emit(q), opts.pacing);
   }
@@ -93,21 +129,68 @@ export class VideoWriter {
     return true;
   }
 
-  /** Drops everything still queued (the viewer left). */
+  /** Sends again the packets a NACK lists that are still held (RFC 4585 §6.2.1). */
+  retransmit(seqs: readonly number[]): void {
+    for (const seq of seqs.slice(0, MAX_NACKED)) {
+      const sent = this.#history[seq & (HISTORY - 1)];
+      if (sent && sent.seq === seq) {
+        this.stats.retransmitted++;
+        this.#transmit(sent);
+      } else {
+        this.stats.unavailable++;
+      }
+    }
+  }
+
+  /** Drops everything still queued and stops the sender reports (the viewer left). */
   close(): void {
     this.#pacer.clear();
+    this.#history.fill(undefined);
+    if (this.#srTimer) clearInterval(this.#srTimer);
+    this.#srTimer = undefined;
   }
 
   #emit(q: Queued): void {
+    const sent: Sent = { ...q, seq: this.#seq };
+    this.#seq = (this.#seq + 1) & 0xffff;
+    this.#history[sent.seq & (HISTORY - 1)] = sent;
+    this.#packets = (this.#packets + 1) >>> 0;
+    this.#octets = (this.#octets + q.payload.length) >>> 0;
+    this.#lastTimestamp = q.timestamp;
+    this.#lastSentAt = performance.now();
+    this.#transmit(sent);
+    if (!this.#srTimer) {
+      this.#srTimer = setInterval(() => this.#report(), SR_INTERVAL_MS);
+      this.#srTimer.unref();
+    }
+  }
+
+  #transmit(p: Sent): void {
     const header = new RtpHeader({
       payloadType: this.#o.payloadType,
-      sequenceNumber: this.#seq,
-      timestamp: q.timestamp,
-      marker: q.marker,
+      ssrc: this.#sink.ssrc,
+      sequenceNumber: p.seq,
+      timestamp: p.timestamp,
+      marker: p.marker,
     });
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.#sender
-      .sendRtp(new RtpPacket(header, q.payload))
+    this.#sink.transport
+      .sendRtp(p.payload, header)
       .catch((err: unknown) => this.#o.logger.debug('sendRtp failed', { err }));
+  }
+
+  /** RFC 3550 §6.4.1: the RTP time of "now" on this viewer's timeline, with counts of what was sent. */
+  #report(): void {
+    const rtpTimestamp =
+      (this.#lastTimestamp + Math.round((performance.now() - this.#lastSentAt) * RTP_CLOCK_PER_MS)) >>> 0;
+    const sr = new RtcpSrPacket({
+      ssrc: this.#sink.ssrc,
+      senderInfo: new RtcpSenderInfo({
+        ntpTimestamp: ntpTime(),
+        rtpTimestamp,
+        packetCount: this.#packets,
+        octetCount: this.#octets,
+      }),
+    });
+    this.#sink.transport.sendRtcp([sr]).catch((err: unknown) => this.#o.logger.debug('sendRtcp failed', { err }));
   }
 }

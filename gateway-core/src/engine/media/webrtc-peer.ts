@@ -48,6 +48,8 @@ const ICE_STATE: Record<string, string> = {
   closed: 'DISCONNECTED',
 };
 
+const RTPFB = 205; // RTCP transport-layer feedback (RFC 4585 §6.1)
+const NACK_FMT = 1; // Generic NACK (RFC 4585 §6.2.1)
 const PSFB = 206; // RTCP payload-specific feedback (RFC 4585 §6.1)
 const PLI_FMT = 1; // Picture Loss Indication (RFC 4585 §6.3.1)
 const FIR_FMT = 4; // Full Intra Request (RFC 5104 §4.3.1)
@@ -329,7 +331,15 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     // werift's router hands payload-specific feedback to whichever of its tables knows the
     // packet's *sender* SSRC first, which for a viewer that also has a (recvonly) sender is
     // our receiver, not our sender. So both are watched, and the media SSRC decides.
+    const writer = this.#writer;
     const onRtcp = (p: RtcpPacket): void => {
+      if (p.type === RTPFB) {
+        const nack = (p as { feedback?: { count?: number; mediaSourceSsrc?: number; lost?: number[] } }).feedback;
+        if (nack?.count === NACK_FMT && nack.mediaSourceSsrc === sender.ssrc && Array.isArray(nack.lost)) {
+          writer.retransmit(nack.lost);
+        }
+        return;
+      }
       if (p.type !== PSFB) return;
       const fb = (p as { feedback?: { count?: number; mediaSsrc?: number; fir?: { ssrc: number }[] } }).feedback;
       if (!fb) return;

@@ -4,7 +4,7 @@ import type { ResolvedWebRtcPeerOptions } from './webrtc-peer-options.js';
 
 /**
  * RTCP feedback we answer (RFC 4585 §4.2, RFC 5104 §7.1): NACK is served by
- * werift's retransmission cache, PLI and FIR by replaying the GOP cache. No
+ * VideoWriter's history of sent packets, PLI and FIR by replaying the GOP cache. No
  * transport-cc or REMB: we cannot change the camera's bitrate anyway.
  */
 const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
