@@ -201,7 +201,15 @@ describe('VideoWriter', () => {
     w.close();
   });
   it('sends every packet with the viewer SSRC and payload type; NACKed packets again, as they were', () => {
-    const { sender, w } = make();
+    const sender = new RecordingSink();
+    let now = 5_000;
+    const w = new VideoWriter(sender, {
+      payloadType: 102,
+      mtu: 1000,
+      pacing: { bitrate: 1e9, burstBytes: 1 << 20, maxQueueBytes: 1 << 20 },
+      logger,
+      now: () => now,
+    });
     w.write({ nalus: [nalu(5, 3500, 9)], timestamp: 0, keyframe: true });
     const sent = sender.packets.slice();
     assert.equal(sent.length, 4);
@@ -217,9 +225,23 @@ describe('VideoWriter', () => {
     assert.equal(again.header.sequenceNumber, second);
     assert.equal(again.header.timestamp, sent[1]!.header.timestamp);
     assert.equal(again.payload, sent[1]!.payload);
-    assert.deepEqual(w.stats, { retransmitted: 1, unavailable: 1 });
+    assert.deepEqual(w.stats, { retransmitted: 1, unavailable: 1, limited: 0 });
     w.retransmit(Array.from({ length: 5000 }, () => second));
     assert.equal(w.stats.retransmitted, 1 + 256, 'one NACK asks for at most 256 packets');
+    for (let i = 0; i < 10; i++) w.retransmit(Array.from({ length: 256 }, () => second));
+    assert.equal(w.stats.retransmitted, 1024, 'at most 1024 retransmissions a second, however many NACKs come');
+    assert.equal(w.stats.limited, 257 + 2560 - 1024);
+    now += 1_000;
+    w.retransmit([second]);
+    assert.equal(w.stats.retransmitted, 1025, 'a new second, a new budget');
+    w.close();
+  });
+
+  it('retransmits with its own clock when none is given', () => {
+    const { sender, w } = make();
+    w.write({ nalus: [nalu(5, 10, 1)], timestamp: 0, keyframe: true });
+    w.retransmit([sender.packets[0]!.header.sequenceNumber]);
+    assert.equal(sender.packets.length, 2);
     w.close();
   });
 

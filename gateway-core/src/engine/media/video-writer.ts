@@ -23,6 +23,8 @@ export interface VideoWriterOptions {
   mtu: number;
   pacing: PacerOptions;
   logger: Logger;
+  /** Milliseconds for the retransmission rate limit; tests pass their own. */
+  now?: () => number;
 }
 
 /** RTP header and SRTP tag bytes around each payload, counted by the pacer. */
@@ -31,6 +33,8 @@ const PACKET_OVERHEAD = 12 + 10;
 const HISTORY = 2048;
 /** Sequence numbers one NACK may ask for; a browser asks for a few. */
 const MAX_NACKED = 256;
+/** Retransmissions per second at most, whatever a viewer asks: NACKs are network input. */
+const MAX_RETRANSMIT_PER_S = 1024;
 /** Between two sender reports (RFC 3550 §6.2 keeps them a few seconds apart at most). */
 const SR_INTERVAL_MS = 1_000;
 const RTP_CLOCK_PER_MS = 90; // H.264 RTP clock, 90 kHz (RFC 6184 §8.2.1)
@@ -86,8 +90,10 @@ export class VideoWriter {
   #lastTimestamp = 0;
   #lastSentAt = 0;
   #srTimer: NodeJS.Timeout | undefined;
-  /** Packets sent again on NACK, and NACKed ones no longer held. */
-  readonly stats = { retransmitted: 0, unavailable: 0 };
+  #rtxWindowStart = 0;
+  #rtxInWindow = 0;
+  /** Packets sent again on NACK, NACKed ones no longer held, and ones refused over the rate limit. */
+  readonly stats = { retransmitted: 0, unavailable: 0, limited: 0 };
 
   constructor(sink: RtpSink, opts: VideoWriterOptions) {
     this.#sink = sink;
@@ -131,9 +137,18 @@ export class VideoWriter {
 
   /** Sends again the packets a NACK lists that are still held (RFC 4585 §6.2.1). */
   retransmit(seqs: readonly number[]): void {
+    const now = this.#o.now ? this.#o.now() : performance.now();
+    if (now - this.#rtxWindowStart >= 1_000) {
+      this.#rtxWindowStart = now;
+      this.#rtxInWindow = 0;
+    }
     for (const seq of seqs.slice(0, MAX_NACKED)) {
       const sent = this.#history[seq & (HISTORY - 1)];
       if (sent && sent.seq === seq) {
+        if (++this.#rtxInWindow > MAX_RETRANSMIT_PER_S) {
+          this.stats.limited++;
+          continue;
+        }
         this.stats.retransmitted++;
         this.#transmit(sent);
       } else {
