@@ -6,7 +6,7 @@
  * the engine owns what it sends; the tests check it against RFC 3711
  * Appendix B and decrypt with an independent implementation (werift).
  */
-import { createCipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, hash } from 'node:crypto';
 import { CamgateError } from '../../util/index.js';
 
 /** Kurento's `CryptoSuite` names (elements.kmd.json) the engine implements. */
@@ -28,6 +28,7 @@ const LABEL_ENCRYPTION = 0x00;
 const LABEL_AUTH = 0x01;
 const LABEL_SALT = 0x02;
 const AUTH_KEY_BYTES = 20; // n_a = 160 bits (RFC 3711 §5.2)
+const SHA1_BLOCK_BYTES = 64; // HMAC's B for SHA-1 (RFC 2104 §2)
 
 /** AES-CM keystream of `length` bytes from a 16-byte IV (RFC 3711 §4.1.1). */
 function aesCm(key: Buffer, iv: Buffer, data: Buffer): Buffer {
@@ -66,7 +67,9 @@ export class SrtpProtector {
   readonly tagLength: number;
   readonly #encKey: Buffer;
   readonly #salt: Buffer;
-  readonly #authKey: Buffer;
+  /** HMAC-SHA1 key XOR ipad and XOR opad (RFC 2104 §2), computed once. */
+  readonly #ipad: Buffer;
+  readonly #opad: Buffer;
   /** Per SSRC: the last sequence number sent and the rollover counter (RFC 3711 §3.3.1). */
   readonly #streams = new Map<number, { seq: number; roc: number }>();
 
@@ -83,15 +86,29 @@ export class SrtpProtector {
     this.suite = suite;
     this.tagLength = suite === 'AES_128_CM_HMAC_SHA1_80' ? 10 : 4;
     this.#encKey = deriveSessionKey(masterKey, masterSalt, LABEL_ENCRYPTION, SRTP_MASTER_KEY_BYTES);
-    this.#authKey = deriveSessionKey(masterKey, masterSalt, LABEL_AUTH, AUTH_KEY_BYTES);
+    const authKey = deriveSessionKey(masterKey, masterSalt, LABEL_AUTH, AUTH_KEY_BYTES);
+    this.#ipad = Buffer.alloc(SHA1_BLOCK_BYTES, 0x36);
+    this.#opad = Buffer.alloc(SHA1_BLOCK_BYTES, 0x5c);
+    for (let i = 0; i < AUTH_KEY_BYTES; i++) {
+      this.#ipad[i] = this.#ipad[i]! ^ authKey[i]!;
+      this.#opad[i] = this.#opad[i]! ^ authKey[i]!;
+    }
     this.#salt = deriveSessionKey(masterKey, masterSalt, LABEL_SALT, SRTP_MASTER_SALT_BYTES);
   }
 
   /** The SRTP packet for one RTP packet: payload encrypted, tag appended (RFC 3711 §3.1). */
   protect(rtp: Buffer): Buffer {
     const headerLen = rtpHeaderLength(rtp);
-    const seq = rtp.readUInt16BE(2);
-    const ssrc = rtp.readUInt32BE(8);
+    return this.#protectParts(rtp.subarray(0, headerLen), rtp.subarray(headerLen));
+  }
+
+  /** `protect()` on a complete RTP header (fixed part, CSRCs, extension) and the payload. */
+  #protectParts(header: Buffer, payload: Buffer): Buffer {
+    if (header.length < 12 || header[0]! >> 6 !== 2) {
+      throw new CamgateError('CAMGATE_ENGINE_SRTP', 'not an RTP v2 header');
+    }
+    const seq = header.readUInt16BE(2);
+    const ssrc = header.readUInt32BE(8);
     const roc = this.#rollover(ssrc, seq);
     // RFC 3711 §4.1.1: IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16), i = 2^16 * ROC + SEQ.
     const iv = Buffer.alloc(16);
@@ -100,19 +117,22 @@ export class SrtpProtector {
     iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4);
     iv.writeUInt32BE((iv.readUInt32BE(8) ^ roc) >>> 0, 8);
     iv.writeUInt16BE(iv.readUInt16BE(12) ^ seq, 12);
-    const out = Buffer.alloc(rtp.length + this.tagLength);
-    rtp.copy(out, 0, 0, headerLen);
-    aesCm(this.#encKey, iv, rtp.subarray(headerLen)).copy(out, headerLen);
-    // RFC 3711 §4.2: tag = HMAC-SHA1(auth key, authenticated portion || ROC), truncated (§4.2.1).
-    const rocBytes = Buffer.alloc(4);
-    rocBytes.writeUInt32BE(roc);
-    const tag = createHmac('sha1', this.#authKey)
-      .update(out.subarray(0, rtp.length))
-      .update(rocBytes)
-      .digest()
-      .subarray(0, this.tagLength);
-    tag.copy(out, rtp.length);
-    return out;
+    // One buffer: ipad || header || encrypted payload || ROC, so the inner hash of the HMAC
+    // (RFC 2104: H(K^opad || H(K^ipad || m)), m = authenticated portion || ROC, RFC 3711 §4.2)
+    // is one call; the tag then takes the ROC's place and the packet is a slice of it.
+    const len = header.length + payload.length;
+    const room = SHA1_BLOCK_BYTES + len + Math.max(4, this.tagLength);
+    const buf = Buffer.allocUnsafe(room);
+    this.#ipad.copy(buf, 0);
+    header.copy(buf, SHA1_BLOCK_BYTES);
+    createCipheriv('aes-128-ctr', this.#encKey, iv)
+      .update(payload)
+      .copy(buf, SHA1_BLOCK_BYTES + header.length);
+    buf.writeUInt32BE(roc, SHA1_BLOCK_BYTES + len);
+    const inner = hash('sha1', buf.subarray(0, SHA1_BLOCK_BYTES + len + 4), 'buffer');
+    const tag = hash('sha1', Buffer.concat([this.#opad, inner]), 'buffer');
+    tag.copy(buf, SHA1_BLOCK_BYTES + len, 0, this.tagLength); // RFC 3711 §4.2.1: truncated to the tag length
+    return buf.subarray(SHA1_BLOCK_BYTES, SHA1_BLOCK_BYTES + len + this.tagLength);
   }
 
   /** A sender knows its own index: the ROC grows when the sequence number wraps (RFC 3711 §3.3.1). */
