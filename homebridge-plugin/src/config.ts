@@ -27,6 +27,12 @@ export interface HubSettings {
   gatewayId: string;
   secret: string;
   fingerprint256?: string;
+  /**
+   * Keep each camera pulled by the media backend so a viewer's first picture
+   * comes at once (the gateway's `keepWarm: 'auto'`); false pulls a camera
+   * only while someone watches. Default true.
+   */
+  keepWarm: boolean;
 }
 
 export interface PluginSettings {
@@ -42,6 +48,13 @@ export interface SettingsProblems {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function optionalBoolean(o: Record<string, unknown>, key: string, path: string, problems: string[]) {
+  const v = o[key];
+  if (v === undefined || typeof v === 'boolean') return v;
+  problems.push(`${path}.${key}: must be true or false`);
+  return undefined;
+}
 
 function optionalString(o: Record<string, unknown>, key: string, path: string, problems: string[], re?: RegExp) {
   const v = o[key];
@@ -103,17 +116,34 @@ export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
     const gatewayId = optionalString(h, 'gatewayId', 'hub', problems, /^[a-z0-9][a-z0-9_-]{0,62}$/i);
     const secret = optionalString(h, 'secret', 'hub', problems);
     const fp = optionalString(h, 'fingerprint256', 'hub', problems, /^[0-9A-Fa-f:]{64,95}$/);
-    if (url && gatewayId && secret) hub = { url, gatewayId, secret, ...(fp ? { fingerprint256: fp } : {}) };
+    // A value that is not a boolean is reported and the default (on) is used, like any other bad optional field.
+    const keepWarm = optionalBoolean(h, 'keepWarm', 'hub', problems) ?? true;
+    if (url && gatewayId && secret) hub = { url, gatewayId, secret, ...(fp ? { fingerprint256: fp } : {}), keepWarm };
     else problems.push('hub: needs url, gatewayId and secret; the hub connection is off');
   }
   return { cameras, media, exposure, ...(hub ? { hub } : {}), problems };
 }
 
-/** The camera's RTSP URL with its credentials, for the media backend only (never logged). */
+/**
+ * The gateway's `keepWarm` for the hub settings. On means 'auto', not true:
+ * warming pays off only on the built-in engine, which shares one pull per
+ * camera between all players; on Kurento Media Server it would cost a pull
+ * per camera and save nothing.
+ */
+export function gatewayKeepWarm(hub: HubSettings): false | 'auto' {
+  return hub.keepWarm === false ? false : 'auto';
+}
+
+/**
+ * The camera's RTSP URL with its credentials, for the media backend only (never logged).
+ * Encoded exactly as the gateway's CameraRegistry encodes them: the built-in engine shares
+ * one pull per URI string, so the tiles' streams join the gateway's warm pull only if the
+ * two strings are equal (URL's own setters leave `& + $ ,` unescaped, encodeURIComponent does not).
+ */
 export function rtspUrlWithCredentials(cam: CameraConfig): string {
   if (!cam.username) return cam.url;
   const u = new URL(cam.url);
-  u.username = cam.username;
-  u.password = cam.password ?? '';
+  u.username = encodeURIComponent(cam.username);
+  u.password = encodeURIComponent(cam.password ?? '');
   return u.toString();
 }

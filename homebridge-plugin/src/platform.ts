@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FlagStore, Gateway, SecretSet, createLogger, type LogRecord } from '@camgate/core';
 import type { API, DynamicPlatformPlugin, Logging, PlatformAccessory, PlatformConfig } from 'homebridge';
 import { CameraAccessory } from './camera-accessory.js';
-import { readSettings, type PluginSettings } from './config.js';
+import { gatewayKeepWarm, readSettings, type PluginSettings } from './config.js';
 import { exposureOf } from './exposure-sensor.js';
 import { MqttFlagFeed } from './flag-feed.js';
 import { prefixed, type PrefixedLog } from './log.js';
@@ -134,6 +134,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
       },
       mediaBackendUrl,
       cameras: this.#settings.cameras,
+      keepWarm: gatewayKeepWarm(hub),
       logger,
     });
     this.#gateway.on('state', (state, info) =>

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readSettings, rtspUrlWithCredentials } from '../src/config.js';
+import { gatewayKeepWarm, readSettings, rtspUrlWithCredentials } from '../src/config.js';
 import { PLUGIN_DIR } from './helpers/homebridge.js';
 
 const readJson = async (p: string): Promise<Record<string, unknown>> =>
@@ -56,11 +56,46 @@ describe('readSettings', () => {
     assert.deepEqual(readSettings({ cameras: 'nope' }).problems, ['cameras: must be a list']);
   });
 
+  it('reads hub.keepWarm: true, false, or absent (on); anything else is a problem naming the path', () => {
+    const hub = { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 'hub-secret-77f2' };
+    for (const [given, expected] of [
+      [true, true],
+      [false, false],
+      [undefined, true],
+    ] as const) {
+      const s = readSettings({ hub: { ...hub, ...(given === undefined ? {} : { keepWarm: given }) } });
+      assert.deepEqual(s.problems, []);
+      assert.equal(s.hub?.keepWarm, expected);
+    }
+    for (const bad of ['false', 0, 1, null, {}]) {
+      const s = readSettings({ hub: { ...hub, keepWarm: bad } });
+      assert.deepEqual(s.problems, ['hub.keepWarm: must be true or false']);
+      // Like any other bad optional field: reported, and the default applies; the hub connection stays on.
+      assert.equal(s.hub?.keepWarm, true);
+    }
+  });
+
+  it("hands the gateway keepWarm 'auto' when on (warm on the built-in engine only) and false when off", () => {
+    const hub = { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 's' };
+    assert.equal(gatewayKeepWarm({ ...hub, keepWarm: true }), 'auto');
+    assert.equal(gatewayKeepWarm({ ...hub, keepWarm: false }), false);
+    assert.equal(gatewayKeepWarm(readSettings({ hub }).hub!), 'auto');
+  });
+
   it('puts credentials into the RTSP URL for the media backend only', () => {
     const [cam] = readSettings({
       cameras: [{ id: 'a', name: 'A', url: 'rtsp://10.0.0.2:554/s', username: 'u', password: 'p@ss' }],
     }).cameras;
     assert.equal(rtspUrlWithCredentials(cam!), 'rtsp://u:p%40ss@10.0.0.2:554/s');
+  });
+
+  it("encodes credentials as the gateway does, so Apple Home's streams share the gateway's warm pull", () => {
+    // gateway-core's CameraRegistry.resolveCameraUri: url.username/password = encodeURIComponent(...). The
+    // built-in engine keys its shared pulls by the URI string, so the two must be equal character for character.
+    const [cam] = readSettings({
+      cameras: [{ id: 'a', name: 'A', url: 'rtsp://10.0.0.2/s', username: 'me+1', password: 'a&b$c,d+e@f g' }],
+    }).cameras;
+    assert.equal(rtspUrlWithCredentials(cam!), 'rtsp://me%2B1:a%26b%24c%2Cd%2Be%40f%20g@10.0.0.2/s');
   });
 });
 
@@ -74,12 +109,23 @@ describe('config.schema.json', () => {
       const props = (node.properties ?? (node.items as Record<string, unknown> | undefined)?.properties) as
         Record<string, Record<string, unknown>> | undefined;
       if (!props) {
-        for (const k of ['title', 'description', 'placeholder']) if (!(k in node)) missing.push(`${path}.${k}`);
+        // A boolean is a checkbox in the config UI: it shows no placeholder.
+        const keys = node.type === 'boolean' ? ['title', 'description'] : ['title', 'description', 'placeholder'];
+        for (const k of keys) if (!(k in node)) missing.push(`${path}.${k}`);
         return;
       }
       for (const [k, v] of Object.entries(props)) walk(v, `${path}.${k}`);
     };
     walk(schema.schema as Record<string, unknown>, 'schema');
     assert.deepEqual(missing, []);
+  });
+
+  it('offers hub.keepWarm as a checkbox, on by default', async () => {
+    const schema = await readJson(join(PLUGIN_DIR, 'config.schema.json'));
+    const hub = (
+      schema.schema as { properties: Record<string, { properties: Record<string, Record<string, unknown>> }> }
+    ).properties.hub!.properties;
+    assert.equal(hub.keepWarm?.type, 'boolean');
+    assert.equal(hub.keepWarm?.default, true);
   });
 });
