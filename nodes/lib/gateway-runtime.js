@@ -40,6 +40,8 @@ class GatewayRuntime extends EventEmitter {
    *   (its `interfaceAddress`); undefined = every interface werift picks
    * @param {() => object[]} o.cameras  resolves {id, name, url, host, ports, username, password} once every
    *   config node of the flow exists (Node-RED orders config nodes only by single-id properties)
+   * @param {boolean|undefined} o.keepWarm  false: pull a camera only while someone watches; otherwise the
+   *   gateway's 'auto' (each camera kept pulled when the backend is the built-in engine, see core's keep-warm.ts)
    * @param {string|undefined} o.flagFile  JSONL file of the flag store; undefined = memory only
    * @param {(level: string, msg: string) => void} o.log  Node-RED's node.log/warn/error
    */
@@ -162,6 +164,8 @@ class GatewayRuntime extends EventEmitter {
         hub: config.hub,
         mediaBackendUrl: backendUrl,
         cameras: config.cameras,
+        // 'auto', not true: with Kurento Media Server a warm player would cost a pull per camera and save nothing.
+        keepWarm: this.o.keepWarm === false ? false : 'auto',
         logger: logger.child('gateway'),
       });
       this.gateway = gw;

@@ -30,6 +30,8 @@ module.exports = function (RED) {
       kmsUrl: n.kmsUrl,
       // Where viewers reach the built-in engine's WebRTC: the LAN address (or 127.0.0.1 on one host).
       mediaAddress: typeof n.mediaAddress === 'string' && n.mediaAddress.trim() ? n.mediaAddress.trim() : undefined,
+      // Unset (a flow saved before the option existed) counts as on.
+      keepWarm: n.keepWarm !== false && n.keepWarm !== 'false',
       flagFile: n.persistFlags === false ? undefined : flagFileFor(RED.settings.userDir, n.gatewayId),
       cameras: () =>
         cameraIds.flatMap((id) => {

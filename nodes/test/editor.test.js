@@ -134,6 +134,17 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       assert.match(result.reason, /http:\/\/ or https:\/\/ address/);
     });
 
+    it('offers "Keep cameras warm" on the gateway dialog, checked by default', async () => {
+      await page.evaluate(() => RED.editor.editConfig('', 'camgate-gateway', '_ADD_'));
+      const box = page.locator('#node-config-input-keepWarm');
+      await box.waitFor({ state: 'visible' });
+      assert.equal(await box.isChecked(), true);
+      const label = await box.evaluate((el) => el.nextElementSibling.textContent);
+      assert.equal(label, 'Keep cameras warm');
+      await page.click('#node-config-dialog-cancel');
+      await box.waitFor({ state: 'detached' });
+    });
+
     it('has help text in the sidebar for every camgate node', async () => {
       const help = await page.evaluate(() =>
         [

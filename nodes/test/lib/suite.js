@@ -239,6 +239,57 @@ function defineNodeTests(nodeRedPackage) {
         assert.match(gw.runtime.info.reason, /hub\.url: must be a ws:\/\/ or wss:\/\/ URL/);
       });
 
+      describe('keep cameras warm', () => {
+        let sim;
+        before(async () => {
+          const core = await import('@camgate/core');
+          sim = await core.startCameraSim({
+            username: fx.CAMERA_USER,
+            password: fx.CAMERA_PASSWORD,
+            width: 160,
+            height: 96,
+          });
+        });
+        after(() => sim?.close());
+
+        /** Deploys camera + gateway (`extra` on the gateway node) and resolves with the runtime once connected. */
+        async function connected(extra) {
+          const online = fx.waitFor(env.hub, 'gateway', (e) => e.gatewayId === fx.GATEWAY_ID && e.online);
+          await helper.load(ALL, [camera({ url: sim.url, ports: '' }), gateway(env.tunnelUrl, extra)], creds());
+          await online;
+          return helper.getNode('gw1').runtime;
+        }
+
+        async function until(what, check) {
+          for (let i = 0; i < 400; i++) {
+            if (check()) return;
+            await new Promise((r) => setTimeout(r, 25));
+          }
+          assert.fail(`timed out waiting for ${what}`);
+        }
+
+        it('unset (a flow saved before the option): the built-in engine keeps a warm pipeline pulling the camera', async () => {
+          const runtime = await connected({});
+          assert.equal(runtime.o.keepWarm, true);
+          await until('the warm pipeline', () => runtime.engine.stats().pipelines === 1 && sim.stats.playing === 1);
+          assert.equal(runtime.engine.stats().rtspSources, 1);
+          await helper.unload();
+          await until('the camera pull closed', () => sim.stats.playing === 0);
+        });
+
+        for (const off of [false, 'false']) {
+          it(`keepWarm ${JSON.stringify(off)}: no pipeline and no pull while nobody watches`, async () => {
+            const sessionsBefore = sim.stats.sessions;
+            const runtime = await connected({ keepWarm: off });
+            assert.equal(runtime.o.keepWarm, false);
+            // The warmer would have started with the tunnel; give it time to show up before asserting it did not.
+            await new Promise((r) => setTimeout(r, 500));
+            assert.equal(runtime.engine.stats().pipelines, 0);
+            assert.equal(sim.stats.sessions, sessionsBefore, 'the camera saw no RTSP session');
+          });
+        }
+      });
+
       it('refuses a media address that is not an IPv4 address and starts no engine', async () => {
         const flow = [
           gateway(env.tunnelUrl, { cameras: [], mediaAddress: 'eth0' }),
