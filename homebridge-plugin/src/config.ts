@@ -118,7 +118,11 @@ export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
     const fp = optionalString(h, 'fingerprint256', 'hub', problems, /^[0-9A-Fa-f:]{64,95}$/);
     // A value that is not a boolean is reported and the default (on) is used, like any other bad optional field.
     const keepWarm = optionalBoolean(h, 'keepWarm', 'hub', problems) ?? true;
-    if (url && gatewayId && secret) hub = { url, gatewayId, secret, ...(fp ? { fingerprint256: fp } : {}), keepWarm };
+    // A pin that does not parse must not quietly become no pin: the hub stays off until it is fixed.
+    const badPin = h.fingerprint256 !== undefined && h.fingerprint256 !== '' && !fp;
+    if (badPin) problems.push('hub: fingerprint256 is not a SHA-256 fingerprint; the hub connection is off');
+    else if (url && gatewayId && secret)
+      hub = { url, gatewayId, secret, ...(fp ? { fingerprint256: fp } : {}), keepWarm };
     else problems.push('hub: needs url, gatewayId and secret; the hub connection is off');
   }
   return { cameras, media, exposure, ...(hub ? { hub } : {}), problems };

@@ -56,6 +56,17 @@ describe('readSettings', () => {
     assert.deepEqual(readSettings({ cameras: 'nope' }).problems, ['cameras: must be a list']);
   });
 
+  it('keeps the hub off when fingerprint256 is given but is not a fingerprint, rather than connect unpinned', () => {
+    const hub = { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 'hub-secret-77f2' };
+    const pin = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0')).join(':');
+    assert.equal(readSettings({ hub: { ...hub, fingerprint256: pin } }).hub?.fingerprint256, pin);
+    const bad = readSettings({ hub: { ...hub, fingerprint256: 'AA:BB:not-a-pin' } });
+    assert.equal(bad.hub, undefined);
+    assert.ok(
+      bad.problems.some((p) => /fingerprint256 is not a SHA-256 fingerprint; the hub connection is off/.test(p)),
+    );
+  });
+
   it('reads hub.keepWarm: true, false, or absent (on); anything else is a problem naming the path', () => {
     const hub = { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 'hub-secret-77f2' };
     for (const [given, expected] of [
