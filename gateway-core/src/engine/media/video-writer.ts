@@ -55,13 +55,11 @@ function payloadsOf(nalu: Buffer, mtu: number): Buffer[] {
   return payloads;
 }
 
-interface Queued {
+/** One RTP packet of this viewer: queued, then sent (`seq` is given as it leaves), then kept for NACKs. */
+interface Packet {
   payload: Buffer;
   timestamp: number;
   marker: boolean;
-}
-
-interface Sent extends Queued {
   seq: number;
 }
 
@@ -79,9 +77,9 @@ interface Sent extends Queued {
 export class VideoWriter {
   readonly #sink: RtpSink;
   readonly #o: VideoWriterOptions;
-  readonly #pacer: Pacer<Queued>;
+  readonly #pacer: Pacer<Packet>;
   readonly #rebaser = new TimestampRebaser();
-  readonly #history: (Sent | undefined)[] = new Array<Sent | undefined>(HISTORY);
+  readonly #history: (Packet | undefined)[] = new Array<Packet | undefined>(HISTORY);
   #seq = Math.floor(Math.random() * 0x10000);
   /** The pacer refused part of a unit: nothing but a keyframe can be decoded until one comes. */
   #broken = false;
@@ -98,7 +96,7 @@ export class VideoWriter {
   constructor(sink: RtpSink, opts: VideoWriterOptions) {
     this.#sink = sink;
     this.#o = opts;
-    this.#pacer = new Pacer((q) => this.#emit(q), opts.pacing);
+    this.#pacer = new Pacer((p) => this.#emit(p), opts.pacing);
   }
 
   /** Bytes waiting in the pacer. */
@@ -122,7 +120,12 @@ export class VideoWriter {
     for (const nalu of au.nalus) for (const p of payloadsOf(nalu, this.#o.mtu)) parts.push(p);
     for (let i = 0; i < parts.length; i++) {
       const payload = parts[i]!;
-      if (!this.#pacer.push({ payload, timestamp, marker: i === parts.length - 1 }, payload.length + PACKET_OVERHEAD)) {
+      if (
+        !this.#pacer.push(
+          { payload, timestamp, marker: i === parts.length - 1, seq: -1 },
+          payload.length + PACKET_OVERHEAD,
+        )
+      ) {
         this.#pacer.clear();
         this.#broken = true;
         this.#o.logger.warn('viewer cannot keep up: dropped video until the next keyframe', {
@@ -165,13 +168,13 @@ export class VideoWriter {
     this.#srTimer = undefined;
   }
 
-  #emit(q: Queued): void {
-    const sent: Sent = { ...q, seq: this.#seq };
+  #emit(sent: Packet): void {
+    sent.seq = this.#seq;
     this.#seq = (this.#seq + 1) & 0xffff;
     this.#history[sent.seq & (HISTORY - 1)] = sent;
     this.#packets = (this.#packets + 1) >>> 0;
-    this.#octets = (this.#octets + q.payload.length) >>> 0;
-    this.#lastTimestamp = q.timestamp;
+    this.#octets = (this.#octets + sent.payload.length) >>> 0;
+    this.#lastTimestamp = sent.timestamp;
     this.#lastSentAt = performance.now();
     this.#transmit(sent);
     if (!this.#srTimer) {
@@ -180,7 +183,7 @@ export class VideoWriter {
     }
   }
 
-  #transmit(p: Sent): void {
+  #transmit(p: Packet): void {
     const header = new RtpHeader({
       payloadType: this.#o.payloadType,
       ssrc: this.#sink.ssrc,
