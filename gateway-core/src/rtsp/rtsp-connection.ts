@@ -40,25 +40,22 @@ const READ_BUFFER_BYTES = 64 * 1024;
  * rather than through a Readable stream: a camera writes each RTP packet on
  * its own, hundreds of reads a second, and the stream machinery around each
  * read cost more than parsing it. Each read is copied out, since the buffer
- * is reused and the parser keeps slices. Bytes read before `attach()` (a
- * camera must not speak first, but may) are held, not lost.
+ * is reused and the parser keeps slices. Node starts reading a socket only
+ * after its 'connect' listeners ran, and `RtspConnection.connect` attaches
+ * the parser in its own, so no read comes before `attach()`.
  */
 class SocketReader {
   #sink: ((chunk: Buffer) => void) | undefined;
-  #early: Buffer[] = [];
   readonly onread = {
     buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
     callback: (n: number, buf: Buffer): boolean => {
-      const chunk = Buffer.from(buf.subarray(0, n));
-      if (this.#sink) this.#sink(chunk);
-      else this.#early.push(chunk);
+      this.#sink?.(Buffer.from(buf.subarray(0, n)));
       return true;
     },
   };
 
   attach(sink: (chunk: Buffer) => void): void {
     this.#sink = sink;
-    for (const chunk of this.#early.splice(0)) sink(chunk);
   }
 }
 
