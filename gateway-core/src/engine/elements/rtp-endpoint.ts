@@ -1,8 +1,8 @@
 import { KurentoRpcError } from '../errors.js';
 import type { AccessUnit, RtpSenderLike, RtpSenderLikeOptions } from '../media-plane.js';
-import { isPlainObject, optionalBoolean, optionalString, requireInt, requireString, type Params } from '../params.js';
+import { isPlainObject, optionalBoolean, optionalString, requireInt, type Params } from '../params.js';
 import { MediaElement } from './media-element.js';
-import { checkOfferOptions, MAX_SDP_CHARS, sdpOperation } from './sdp-endpoint.js';
+import { SdpNegotiation } from './sdp-endpoint.js';
 import type { ObjectHost } from './media-object.js';
 import type { MediaPipeline } from './media-pipeline.js';
 import { RTP_ENDPOINT_TYPE } from './types.js';
@@ -78,9 +78,12 @@ export class RtpEndpoint extends MediaElement {
   readonly #ipv6: boolean;
   #sender: RtpSenderLike | undefined;
   #onFlow: ((s: 'FLOWING' | 'NOT_FLOWING') => void) | undefined;
-  #negotiated = false;
-  #localSdp: string | null = null;
-  #remoteSdp: string | null = null;
+  readonly #sdp = new SdpNegotiation<RtpSenderLike>({
+    side: () => this.#ensureSender(),
+    existing: () => this.#sender,
+    onNegotiated: () => this.#negotiatedNow(),
+    refuseOfferAfterOwnOffer: true,
+  });
   #mtu = 1200; // bytes, KMS's BaseRtpEndpoint default
   #state: ConnState = 'DISCONNECTED';
 
@@ -93,11 +96,11 @@ export class RtpEndpoint extends MediaElement {
     super(host, RTP_ENDPOINT_TYPE, pipeline.childId('RtpEndpoint'), ownerSession, pipeline);
     this.#crypto = crypto;
     this.#ipv6 = ipv6;
-    this.define('generateOffer', (p) => this.#generateOffer(p));
-    this.define('processOffer', (p) => this.#processOffer(p));
-    this.define('processAnswer', (p) => this.#processAnswer(p));
-    this.define('getLocalSessionDescriptor', () => this.#localSdp);
-    this.define('getRemoteSessionDescriptor', () => this.#remoteSdp);
+    this.define('generateOffer', (p) => this.#sdp.generateOffer(p));
+    this.define('processOffer', (p) => this.#sdp.processOffer(p));
+    this.define('processAnswer', (p) => this.#sdp.processAnswer(p));
+    this.define('getLocalSessionDescriptor', () => this.#sdp.localSdp);
+    this.define('getRemoteSessionDescriptor', () => this.#sdp.remoteSdp);
     this.define('getConnectionState', () => this.#state);
     this.define('getMediaState', () => this.#state);
     this.define('getMtu', () => this.#mtu);
@@ -111,7 +114,7 @@ export class RtpEndpoint extends MediaElement {
   }
 
   protected override mediaSink(): ((au: AccessUnit) => void) | undefined {
-    const sender = this.#negotiated ? this.#sender : undefined;
+    const sender = this.#sdp.negotiated ? this.#sender : undefined;
     return sender ? (au) => sender.feed(au) : undefined;
   }
 
@@ -129,46 +132,7 @@ export class RtpEndpoint extends MediaElement {
     return sender;
   }
 
-  async #generateOffer(p: Params): Promise<string> {
-    checkOfferOptions(p);
-    if (this.#localSdp !== null) throw new KurentoRpcError('SDP_END_POINT_GENERATE_OFFER_ERROR', 'Offer already made');
-    const sender = this.#ensureSender();
-    const offer = await sdpOperation('SDP_END_POINT_GENERATE_OFFER_ERROR', 'generating offer', () =>
-      sender.generateOffer(),
-    );
-    this.#localSdp = offer;
-    return offer;
-  }
-
-  async #processOffer(p: Params): Promise<string> {
-    const offer = requireString(p, 'offer', MAX_SDP_CHARS);
-    if (this.#localSdp !== null || this.#negotiated) {
-      throw new KurentoRpcError('SDP_END_POINT_PROCESS_OFFER_ERROR', 'Endpoint already negotiated');
-    }
-    const sender = this.#ensureSender();
-    const answer = await sdpOperation('SDP_END_POINT_PROCESS_OFFER_ERROR', 'processing offer', () =>
-      sender.processOffer(offer),
-    );
-    this.#remoteSdp = offer;
-    this.#localSdp = answer;
-    this.#negotiatedNow();
-    return answer;
-  }
-
-  async #processAnswer(p: Params): Promise<string> {
-    const answer = requireString(p, 'answer', MAX_SDP_CHARS);
-    const sender = this.#sender;
-    if (!sender || this.#localSdp === null || this.#remoteSdp !== null) {
-      throw new KurentoRpcError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer waiting for an answer');
-    }
-    await sdpOperation('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'processing answer', () => sender.processAnswer(answer));
-    this.#remoteSdp = answer;
-    this.#negotiatedNow();
-    return this.#localSdp;
-  }
-
   #negotiatedNow(): void {
-    this.#negotiated = true;
     // No handshake on plain RTP/SDES: the "connection" exists once both descriptions are known.
     this.#state = 'CONNECTED';
     this.raise('ConnectionStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });

@@ -10,7 +10,7 @@ import {
   type Params,
 } from '../params.js';
 import { MediaElement } from './media-element.js';
-import { checkOfferOptions, MAX_SDP_CHARS, sdpOperation } from './sdp-endpoint.js';
+import { SdpNegotiation, sdpOperation } from './sdp-endpoint.js';
 import type { ObjectHost } from './media-object.js';
 import type { MediaPipeline } from './media-pipeline.js';
 import { WEBRTC_ENDPOINT_TYPE } from './types.js';
@@ -66,9 +66,12 @@ export class WebRtcEndpoint extends MediaElement {
   #peer: WebRtcPeerLike | undefined;
   #listeners: [string, Listener][] = [];
   #earlyCandidates: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[] = [];
-  #negotiated = false;
-  #localSdp: string | null = null;
-  #remoteSdp: string | null = null;
+  readonly #sdp = new SdpNegotiation<WebRtcPeerLike>({
+    side: () => this.#ensurePeer(),
+    existing: () => this.#peer,
+    onNegotiated: (peer) => this.#negotiatedNow(peer),
+    refuseOfferAfterOwnOffer: false,
+  });
   #stunAddress = '';
   #stunPort = 3478; // IANA STUN port, KMS default
   #turn: IceServer | undefined;
@@ -90,11 +93,11 @@ export class WebRtcEndpoint extends MediaElement {
     optionalString(params, 'certificateKeyType', 16);
     optionalString(params, 'qosDscp', 32);
     super(host, WEBRTC_ENDPOINT_TYPE, pipeline.childId('WebRtcEndpoint'), ownerSession, pipeline);
-    this.define('processOffer', (p) => this.#processOffer(p));
-    this.define('generateOffer', (p) => this.#generateOffer(p));
-    this.define('processAnswer', (p) => this.#processAnswer(p));
-    this.define('getLocalSessionDescriptor', () => this.#localSdp);
-    this.define('getRemoteSessionDescriptor', () => this.#remoteSdp);
+    this.define('processOffer', (p) => this.#sdp.processOffer(p));
+    this.define('generateOffer', (p) => this.#sdp.generateOffer(p));
+    this.define('processAnswer', (p) => this.#sdp.processAnswer(p));
+    this.define('getLocalSessionDescriptor', () => this.#sdp.localSdp);
+    this.define('getRemoteSessionDescriptor', () => this.#sdp.remoteSdp);
     this.define('gatherCandidates', () => this.#gatherCandidates());
     this.define('addIceCandidate', (p) => this.#addIceCandidate(p));
     this.define('getStunServerAddress', () => this.#stunAddress);
@@ -125,7 +128,7 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   protected override mediaSink(): ((au: AccessUnit) => void) | undefined {
-    const peer = this.#negotiated ? this.#peer : undefined;
+    const peer = this.#sdp.negotiated ? this.#peer : undefined;
     return peer ? (au) => peer.feed(au) : undefined;
   }
 
@@ -186,44 +189,7 @@ export class WebRtcEndpoint extends MediaElement {
     }
   }
 
-  async #processOffer(p: Params): Promise<string> {
-    const offer = requireString(p, 'offer', MAX_SDP_CHARS);
-    if (this.#negotiated) throw new KurentoRpcError('SDP_END_POINT_PROCESS_OFFER_ERROR', 'Endpoint already negotiated');
-    const peer = this.#ensurePeer();
-    const answer = await sdpOperation('SDP_END_POINT_PROCESS_OFFER_ERROR', 'processing offer', () =>
-      peer.processOffer(offer),
-    );
-    this.#remoteSdp = offer;
-    this.#localSdp = answer;
-    await this.#negotiatedNow(peer);
-    return answer;
-  }
-
-  async #generateOffer(p: Params): Promise<string> {
-    checkOfferOptions(p);
-    if (this.#localSdp !== null) throw new KurentoRpcError('SDP_END_POINT_GENERATE_OFFER_ERROR', 'Offer already made');
-    const peer = this.#ensurePeer();
-    const offer = await sdpOperation('SDP_END_POINT_GENERATE_OFFER_ERROR', 'generating offer', () =>
-      peer.generateOffer(),
-    );
-    this.#localSdp = offer;
-    return offer;
-  }
-
-  async #processAnswer(p: Params): Promise<string> {
-    const answer = requireString(p, 'answer', MAX_SDP_CHARS);
-    const peer = this.#peer;
-    if (!peer || this.#localSdp === null || this.#remoteSdp !== null) {
-      throw new KurentoRpcError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer waiting for an answer');
-    }
-    await sdpOperation('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'processing answer', () => peer.processAnswer(answer));
-    this.#remoteSdp = answer;
-    await this.#negotiatedNow(peer);
-    return this.#localSdp;
-  }
-
   async #negotiatedNow(peer: WebRtcPeerLike): Promise<void> {
-    this.#negotiated = true;
     const early = this.#earlyCandidates;
     this.#earlyCandidates = [];
     for (const c of early) {
@@ -246,7 +212,7 @@ export class WebRtcEndpoint extends MediaElement {
       sdpMid: optionalString(raw, 'sdpMid', 64),
       sdpMLineIndex: optionalInt(raw, 'sdpMLineIndex', 0, 255),
     };
-    if (!this.#negotiated || !this.#peer) {
+    if (!this.#sdp.negotiated || !this.#peer) {
       // Browsers trickle candidates as soon as they have them, often before the answer.
       if (this.#earlyCandidates.length >= MAX_EARLY_CANDIDATES) {
         throw new KurentoRpcError('ICE_ADD_CANDIDATE_ERROR', `At most ${MAX_EARLY_CANDIDATES} candidates before SDP`);
