@@ -2,7 +2,7 @@ import { KurentoRpcError } from '../errors.js';
 import type { AccessUnit, RtpSenderLike, RtpSenderLikeOptions } from '../media-plane.js';
 import { isPlainObject, optionalBoolean, optionalString, requireInt, type Params } from '../params.js';
 import { MediaElement } from './media-element.js';
-import { SdpNegotiation } from './sdp-endpoint.js';
+import { SDP_BANDWIDTH_PROPERTIES, SdpNegotiation } from './sdp-endpoint.js';
 import type { ObjectHost } from './media-object.js';
 import type { MediaPipeline } from './media-pipeline.js';
 import { RTP_ENDPOINT_TYPE } from './types.js';
@@ -12,13 +12,6 @@ const KEY_AND_SALT_BYTES = 30;
 /** Kurento's `CryptoSuite` enum (elements.kmd.json) and what the engine does with each. */
 const SUPPORTED_SUITES = ['AES_128_CM_HMAC_SHA1_80', 'AES_128_CM_HMAC_SHA1_32'] as const;
 const KNOWN_SUITES = [...SUPPORTED_SUITES, 'AES_256_CM_HMAC_SHA1_32', 'AES_256_CM_HMAC_SHA1_80'];
-const BANDWIDTH_PROPERTIES = [
-  'minVideoRecvBandwidth',
-  'minVideoSendBandwidth',
-  'maxVideoSendBandwidth',
-  'maxVideoRecvBandwidth',
-  'maxAudioRecvBandwidth',
-];
 
 type ConnState = 'CONNECTED' | 'DISCONNECTED';
 type Crypto = NonNullable<RtpSenderLikeOptions['crypto']>;
@@ -109,7 +102,7 @@ export class RtpEndpoint extends MediaElement {
       this.#mtu = mtu;
       this.#sender?.setMtu(mtu);
     });
-    this.defineIntProperties(BANDWIDTH_PROPERTIES, 0, 10_000_000);
+    this.defineIntProperties(SDP_BANDWIDTH_PROPERTIES, 0, 10_000_000);
     this.refuse(['requestKeyframe'], 'receivers start from the cached GOP of the source');
   }
 

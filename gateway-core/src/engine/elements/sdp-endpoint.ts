@@ -8,6 +8,15 @@ import { isPlainObject, requireString, type Params } from '../params.js';
  * failure becomes a Kurento error, and the offer/answer state (SdpNegotiation).
  */
 
+/** The bandwidth bounds every SdpEndpoint takes (elements.kmd.json); the engine stores them, it never transcodes. */
+export const SDP_BANDWIDTH_PROPERTIES = [
+  'minVideoRecvBandwidth',
+  'minVideoSendBandwidth',
+  'maxVideoSendBandwidth',
+  'maxVideoRecvBandwidth',
+  'maxAudioRecvBandwidth',
+] as const;
+
 /** SDP blobs are a few kB; 64 kB leaves room for many candidates and codecs. */
 export const MAX_SDP_CHARS = 65_536;
 

@@ -10,21 +10,13 @@ import {
   type Params,
 } from '../params.js';
 import { MediaElement } from './media-element.js';
-import { SdpNegotiation, sdpOperation } from './sdp-endpoint.js';
+import { SDP_BANDWIDTH_PROPERTIES, SdpNegotiation, sdpOperation } from './sdp-endpoint.js';
 import type { ObjectHost } from './media-object.js';
 import type { MediaPipeline } from './media-pipeline.js';
 import { WEBRTC_ENDPOINT_TYPE } from './types.js';
 
 /** Candidates a client may send before the SDP exchange (they are queued until then). */
 const MAX_EARLY_CANDIDATES = 64;
-const BANDWIDTH_PROPERTIES = [
-  'minVideoRecvBandwidth',
-  'minVideoSendBandwidth',
-  'maxVideoSendBandwidth',
-  'maxVideoRecvBandwidth',
-  'maxAudioRecvBandwidth',
-  'mtu',
-];
 
 type ConnState = 'CONNECTED' | 'DISCONNECTED';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- listeners of differently typed peer events
@@ -117,7 +109,7 @@ export class WebRtcEndpoint extends MediaElement {
     });
     this.define('getConnectionState', () => this.#connectionState);
     this.define('getMediaState', () => this.#mediaState);
-    this.defineIntProperties(BANDWIDTH_PROPERTIES, 0, 10_000_000);
+    this.defineIntProperties([...SDP_BANDWIDTH_PROPERTIES, 'mtu'], 0, 10_000_000);
     this.refuse(['requestKeyframe'], 'viewers start from the cached GOP of the source');
     this.refuse(['createDataChannel', 'closeDataChannel'], 'data channels are not supported');
   }
