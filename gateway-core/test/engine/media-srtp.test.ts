@@ -47,6 +47,43 @@ describe('SrtpProtector', () => {
     }
   });
 
+  it('protects payloads of every length, split or whole, as werift decrypts them', () => {
+    const key = randomBytes(30);
+    const p = new SrtpProtector('AES_128_CM_HMAC_SHA1_80', key);
+    const rx = session(key);
+    // 0 and 1 bytes, around a block, odd lengths, a full 1200-byte packet and a jumbo one
+    [0, 1, 15, 16, 17, 33, 1187, 1200, 9001].forEach((n, seq) => {
+      const plain = rtp(seq, 7, randomBytes(n));
+      assert.deepEqual(rx.decrypt(p.protect(plain)), plain, `${n}-byte payload`);
+    });
+    const plain = rtp(20, 7, randomBytes(500));
+    const parts = p.protectParts(Buffer.from(plain.subarray(0, 12)), plain.subarray(12));
+    assert.deepEqual(rx.decrypt(parts), plain);
+  });
+
+  it('a packet sent again after the sequence number wrapped keeps its old rollover counter', () => {
+    const key = randomBytes(30);
+    const p = new SrtpProtector('AES_128_CM_HMAC_SHA1_80', key);
+    const sent = new Map<number, Buffer>();
+    for (const seq of [65_534, 65_535, 0, 1]) sent.set(seq, p.protect(rtp(seq, 9)));
+    // Retransmissions (RFC 4585 NACK) of packets from before and after the wrap, then new packets.
+    assert.deepEqual(p.protect(rtp(65_535, 9)), sent.get(65_535), 'the same index, so the same packet');
+    assert.deepEqual(p.protect(rtp(0, 9)), sent.get(0));
+    const rx = session(key);
+    for (const seq of [65_534, 65_535, 0, 1]) rx.decrypt(sent.get(seq)!);
+    for (const seq of [2, 3])
+      assert.deepEqual(rx.decrypt(p.protect(rtp(seq, 9))), rtp(seq, 9), 'the counter did not move');
+  });
+
+  it('a packet sent again long after still matches its first sending', () => {
+    const key = randomBytes(30);
+    const p = new SrtpProtector('AES_128_CM_HMAC_SHA1_80', key);
+    const first = Array.from({ length: 100 }, (_, seq) => p.protect(rtp(seq, 5, Buffer.alloc(1000 + seq, seq))));
+    for (const seq of [3, 40, 99]) assert.deepEqual(p.protect(rtp(seq, 5, Buffer.alloc(1000 + seq, seq))), first[seq]);
+    const rx = session(key);
+    first.forEach((wire, seq) => assert.deepEqual(rx.decrypt(wire), rtp(seq, 5, Buffer.alloc(1000 + seq, seq))));
+  });
+
   it('a flipped bit fails authentication; the 32-bit suite appends 4 bytes', () => {
     const key = randomBytes(30);
     const wire = new SrtpProtector('AES_128_CM_HMAC_SHA1_80', key).protect(rtp(7, 42));

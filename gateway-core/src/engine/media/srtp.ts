@@ -6,7 +6,7 @@
  * the engine owns what it sends; the tests check it against RFC 3711
  * Appendix B and decrypt with an independent implementation (werift).
  */
-import { createCipheriv, hash } from 'node:crypto';
+import { createCipheriv, hash, type Cipher } from 'node:crypto';
 import { CamgateError } from '../../util/index.js';
 
 /** Kurento's `CryptoSuite` names (elements.kmd.json) the engine implements. */
@@ -29,6 +29,10 @@ const LABEL_AUTH = 0x01;
 const LABEL_SALT = 0x02;
 const AUTH_KEY_BYTES = 20; // n_a = 160 bits (RFC 3711 §5.2)
 const SHA1_BLOCK_BYTES = 64; // HMAC's B for SHA-1 (RFC 2104 §2)
+const SHA1_BYTES = 20;
+const AES_BLOCK = 16;
+/** Counter blocks per packet: the block counter is the IV's low 16 bits (RFC 3711 §4.1.1). */
+const MAX_BLOCKS = 0x10000;
 
 /** AES-CM keystream of `length` bytes from a 16-byte IV (RFC 3711 §4.1.1). */
 function aesCm(key: Buffer, iv: Buffer, data: Buffer): Buffer {
@@ -60,18 +64,44 @@ function rtpHeaderLength(pkt: Buffer): number {
   return len;
 }
 
-/** Protects outgoing RTP packets of one SRTP session (one master key, any number of SSRCs). */
+/** Packets whose keystream is computed in one go: AES runs once per window, not once per packet. */
+const WINDOW = 32;
+
+/** One SSRC's state: its highest index sent, and keystream computed ahead for the packets after it. */
+interface Stream {
+  seq: number;
+  roc: number;
+  /** Keystream of indices [from, from + WINDOW), `stride` bytes each. */
+  keystream: Buffer | undefined;
+  from: number;
+  stride: number;
+}
+
+/**
+ * Protects outgoing RTP packets of one SRTP session (one master key, any
+ * number of SSRCs). It runs once per packet per viewer, so it does as
+ * little per packet as it can. The AES-CM keystream depends only on the
+ * SSRC and the packet index (RFC 3711 §4.1.1), and a sender knows the
+ * indices it will use next: one AES-128-ECB cipher kept for the session
+ * turns the counter blocks of a window of packets into their keystreams in
+ * one call (`createCipheriv` per packet, with each packet's IV, costs more
+ * than the encryption). HMAC-SHA1 is two one-shot hashes over buffers laid
+ * out for them.
+ */
 export class SrtpProtector {
   readonly suite: SrtpSuite;
   /** Bytes the authentication tag adds to each packet. */
   readonly tagLength: number;
-  readonly #encKey: Buffer;
   readonly #salt: Buffer;
-  /** HMAC-SHA1 key XOR ipad and XOR opad (RFC 2104 §2), computed once. */
+  /** AES-128 under the session key, block by block: the keystream is E(k_e, IV + j). */
+  readonly #aes: Cipher;
+  /** Counter blocks being encrypted (grown on demand). */
+  #counters = Buffer.alloc(0);
+  /** HMAC-SHA1 key XOR ipad (RFC 2104 §2), computed once. */
   readonly #ipad: Buffer;
-  readonly #opad: Buffer;
-  /** Per SSRC: the last sequence number sent and the rollover counter (RFC 3711 §3.3.1). */
-  readonly #streams = new Map<number, { seq: number; roc: number }>();
+  /** Key XOR opad followed by room for the inner digest: the outer hash's whole input. */
+  readonly #outer: Buffer;
+  readonly #streams = new Map<number, Stream>();
 
   /** `keyAndSalt` is the 30-byte master key followed by the master salt, as SDES carries it (RFC 4568 §6.1). */
   constructor(suite: SrtpSuite, keyAndSalt: Buffer) {
@@ -85,13 +115,14 @@ export class SrtpProtector {
     const masterSalt = keyAndSalt.subarray(SRTP_MASTER_KEY_BYTES);
     this.suite = suite;
     this.tagLength = suite === 'AES_128_CM_HMAC_SHA1_80' ? 10 : 4;
-    this.#encKey = deriveSessionKey(masterKey, masterSalt, LABEL_ENCRYPTION, SRTP_MASTER_KEY_BYTES);
+    this.#aes = createCipheriv('aes-128-ecb', deriveSessionKey(masterKey, masterSalt, LABEL_ENCRYPTION, 16), null);
+    this.#aes.setAutoPadding(false);
     const authKey = deriveSessionKey(masterKey, masterSalt, LABEL_AUTH, AUTH_KEY_BYTES);
     this.#ipad = Buffer.alloc(SHA1_BLOCK_BYTES, 0x36);
-    this.#opad = Buffer.alloc(SHA1_BLOCK_BYTES, 0x5c);
+    this.#outer = Buffer.alloc(SHA1_BLOCK_BYTES + SHA1_BYTES, 0x5c);
     for (let i = 0; i < AUTH_KEY_BYTES; i++) {
       this.#ipad[i] = this.#ipad[i]! ^ authKey[i]!;
-      this.#opad[i] = this.#opad[i]! ^ authKey[i]!;
+      this.#outer[i] = this.#outer[i]! ^ authKey[i]!;
     }
     this.#salt = deriveSessionKey(masterKey, masterSalt, LABEL_SALT, SRTP_MASTER_SALT_BYTES);
   }
@@ -99,51 +130,130 @@ export class SrtpProtector {
   /** The SRTP packet for one RTP packet: payload encrypted, tag appended (RFC 3711 §3.1). */
   protect(rtp: Buffer): Buffer {
     const headerLen = rtpHeaderLength(rtp);
-    return this.#protectParts(rtp.subarray(0, headerLen), rtp.subarray(headerLen));
+    return this.protectParts(rtp.subarray(0, headerLen), rtp.subarray(headerLen));
   }
 
-  /** `protect()` on a complete RTP header (fixed part, CSRCs, extension) and the payload. */
-  #protectParts(header: Buffer, payload: Buffer): Buffer {
+  /**
+   * `protect()` for a packet in two parts: its complete RTP header (fixed
+   * part, CSRCs, extension) and its payload. Neither is kept or changed.
+   */
+  protectParts(header: Buffer, payload: Buffer): Buffer {
     if (header.length < 12 || header[0]! >> 6 !== 2) {
       throw new CamgateError('CAMGATE_ENGINE_SRTP', 'not an RTP v2 header');
     }
+    const blocks = Math.ceil(payload.length / AES_BLOCK);
+    if (blocks > MAX_BLOCKS) throw new CamgateError('CAMGATE_ENGINE_SRTP', 'RTP payload too large for SRTP');
     const seq = header.readUInt16BE(2);
     const ssrc = header.readUInt32BE(8);
-    const roc = this.#rollover(ssrc, seq);
-    // RFC 3711 §4.1.1: IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16), i = 2^16 * ROC + SEQ.
-    const iv = Buffer.alloc(16);
-    this.#salt.copy(iv, 0);
-    // `^` yields a signed 32-bit value: `>>> 0` brings it back to unsigned for writeUInt32BE.
-    iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4);
-    iv.writeUInt32BE((iv.readUInt32BE(8) ^ roc) >>> 0, 8);
-    iv.writeUInt16BE(iv.readUInt16BE(12) ^ seq, 12);
+    const stream = this.#stream(ssrc, seq);
+    const roc = this.#rollover(stream, seq);
     // One buffer: ipad || header || encrypted payload || ROC, so the inner hash of the HMAC
     // (RFC 2104: H(K^opad || H(K^ipad || m)), m = authenticated portion || ROC, RFC 3711 §4.2)
     // is one call; the tag then takes the ROC's place and the packet is a slice of it.
     const len = header.length + payload.length;
-    const room = SHA1_BLOCK_BYTES + len + Math.max(4, this.tagLength);
-    const buf = Buffer.allocUnsafe(room);
+    const buf = Buffer.allocUnsafe(SHA1_BLOCK_BYTES + len + Math.max(4, this.tagLength));
     this.#ipad.copy(buf, 0);
     header.copy(buf, SHA1_BLOCK_BYTES);
-    createCipheriv('aes-128-ctr', this.#encKey, iv)
-      .update(payload)
-      .copy(buf, SHA1_BLOCK_BYTES + header.length);
+    const at = SHA1_BLOCK_BYTES + header.length;
+    if (blocks > 0) {
+      payload.copy(buf, at);
+      const { keystream, offset } = this.#keystreamOf(stream, ssrc, roc * 0x10000 + seq, blocks * AES_BLOCK);
+      xorInto(buf, at, keystream, offset, payload.length);
+    }
     buf.writeUInt32BE(roc, SHA1_BLOCK_BYTES + len);
-    const inner = hash('sha1', buf.subarray(0, SHA1_BLOCK_BYTES + len + 4), 'buffer');
-    const tag = hash('sha1', Buffer.concat([this.#opad, inner]), 'buffer');
+    hash('sha1', buf.subarray(0, SHA1_BLOCK_BYTES + len + 4), 'buffer').copy(this.#outer, SHA1_BLOCK_BYTES);
+    const tag = hash('sha1', this.#outer, 'buffer');
     tag.copy(buf, SHA1_BLOCK_BYTES + len, 0, this.tagLength); // RFC 3711 §4.2.1: truncated to the tag length
     return buf.subarray(SHA1_BLOCK_BYTES, SHA1_BLOCK_BYTES + len + this.tagLength);
   }
 
-  /** A sender knows its own index: the ROC grows when the sequence number wraps (RFC 3711 §3.3.1). */
-  #rollover(ssrc: number, seq: number): number {
-    const s = this.#streams.get(ssrc);
+  #stream(ssrc: number, seq: number): Stream {
+    let s = this.#streams.get(ssrc);
     if (!s) {
-      this.#streams.set(ssrc, { seq, roc: 0 });
-      return 0;
+      s = { seq, roc: 0, keystream: undefined, from: 0, stride: 0 };
+      this.#streams.set(ssrc, s);
     }
-    if (seq < s.seq && s.seq - seq > 0x8000) s.roc = (s.roc + 1) >>> 0;
-    s.seq = seq;
-    return s.roc;
+    return s;
   }
+
+  /**
+   * The rollover counter of a packet this sender sends (RFC 3711 §3.3.1).
+   * New packets come in order and the counter grows when the sequence number
+   * wraps; a packet sent again on NACK is older than the newest and keeps the
+   * counter it had, which is estimated as a receiver would (Appendix A).
+   */
+  #rollover(s: Stream, seq: number): number {
+    let roc = s.roc;
+    if (s.seq < 0x8000) {
+      if (seq - s.seq > 0x8000 && roc > 0) roc--;
+    } else if (s.seq - 0x8000 > seq) {
+      roc = (roc + 1) >>> 0;
+    }
+    if (roc > s.roc || (roc === s.roc && seq > s.seq)) {
+      s.seq = seq;
+      s.roc = roc;
+    }
+    return roc;
+  }
+
+  /**
+   * `bytes` of keystream for packet `index` of `ssrc`: from the stream's
+   * window when it holds it, else from a new window starting at `index`,
+   * except for a packet older than the window (sent again), which gets its own.
+   */
+  #keystreamOf(s: Stream, ssrc: number, index: number, bytes: number): { keystream: Buffer; offset: number } {
+    if (s.keystream && index >= s.from && index < s.from + WINDOW && bytes <= s.stride) {
+      return { keystream: s.keystream, offset: (index - s.from) * s.stride };
+    }
+    if (s.keystream && index < s.from) return { keystream: this.#aesCm(ssrc, index, 1, bytes), offset: 0 };
+    s.stride = Math.max(s.stride, bytes);
+    s.from = index;
+    s.keystream = this.#aesCm(ssrc, index, WINDOW, s.stride);
+    return { keystream: s.keystream, offset: 0 };
+  }
+
+  /**
+   * AES-CM keystream (RFC 3711 §4.1.1) of `count` packets from `index` on,
+   * `stride` bytes each: IV = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16),
+   * and block j of a packet is E(k_e, IV + j).
+   */
+  #aesCm(ssrc: number, index: number, count: number, stride: number): Buffer {
+    const size = count * stride;
+    if (this.#counters.length < size) this.#counters = Buffer.alloc(size);
+    const ctr = this.#counters;
+    for (let p = 0; p < count; p++) {
+      const i = index + p;
+      const at = p * stride;
+      this.#salt.copy(ctr, at);
+      // `^` yields a signed 32-bit value: `>>> 0` brings it back to unsigned for writeUInt32BE.
+      ctr.writeUInt32BE((ctr.readUInt32BE(at + 4) ^ ssrc) >>> 0, at + 4);
+      ctr.writeUInt32BE((ctr.readUInt32BE(at + 8) ^ Math.floor(i / 0x10000)) >>> 0, at + 8);
+      ctr.writeUInt16BE(ctr.readUInt16BE(at + 12) ^ (i & 0xffff), at + 12);
+      ctr[at + 14] = 0;
+      ctr[at + 15] = 0;
+      for (let filled = AES_BLOCK; filled < stride; filled *= 2) {
+        ctr.copyWithin(at + filled, at, at + Math.min(filled, stride - filled));
+      }
+      for (let j = 1, b = at + AES_BLOCK + 14; j < stride / AES_BLOCK; j++, b += AES_BLOCK) {
+        ctr[b] = j >>> 8;
+        ctr[b + 1] = j & 0xff;
+      }
+    }
+    return this.#aes.update(ctr.subarray(0, size));
+  }
+}
+
+/** `out[at + i] ^= keystream[from + i]` for i < length, a word at a time where the views line up. */
+function xorInto(out: Buffer, at: number, keystream: Buffer, from: number, length: number): void {
+  let i = 0;
+  const a = out.byteOffset + at;
+  const k = keystream.byteOffset + from;
+  if ((a & 3) === 0 && (k & 3) === 0) {
+    const words = length >>> 2;
+    const ow = new Int32Array(out.buffer, a, words);
+    const kw = new Int32Array(keystream.buffer, k, words);
+    for (let w = 0; w < words; w++) ow[w] = ow[w]! ^ kw[w]!;
+    i = words << 2;
+  }
+  for (; i < length; i++) out[at + i] = out[at + i]! ^ keystream[from + i]!;
 }
