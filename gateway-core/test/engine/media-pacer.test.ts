@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pacer, type PacerClock } from '../../src/engine/media/pacer.js';
-import { RtcpSrPacket, type RtcpPacket, type RtpHeader } from 'werift';
+import { RtcpSrPacket, RtpHeader, type RtcpPacket } from 'werift';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VideoWriter } from '../../src/engine/media/video-writer.js';
+import { VideoWriter, type RtpSink } from '../../src/engine/media/video-writer.js';
 import { H264Depacketizer, type H264AccessUnit } from '../../src/rtsp/index.js';
 import { createLogger } from '../../src/util/index.js';
 
@@ -106,21 +106,18 @@ describe('Pacer', () => {
   });
 });
 
-/** Stands in for werift's RTCRtpSender (RtpSink): records what would be encrypted and sent. */
-class RecordingSink {
-  readonly ssrc = 0x1234abcd;
+/** Stands in for DtlsSrtpSink: records what would be encrypted and sent, headers parsed by werift. */
+class RecordingSink implements RtpSink {
+  readonly ssrc = 0x9234abcd; // above 2^31: the header must carry it unsigned
   packets: { header: RtpHeader; payload: Buffer }[] = [];
   reports: RtcpPacket[] = [];
-  readonly transport = {
-    sendRtp: (payload: Buffer, header: RtpHeader): Promise<number> => {
-      this.packets.push({ header, payload });
-      return Promise.resolve(payload.length);
-    },
-    sendRtcp: (packets: RtcpPacket[]): Promise<undefined> => {
-      this.reports.push(...packets);
-      return Promise.resolve(undefined);
-    },
-  };
+  sendRtp(header: Buffer, payload: Buffer): void {
+    assert.equal(header.length, 12);
+    this.packets.push({ header: RtpHeader.deSerialize(Buffer.from(header)), payload });
+  }
+  sendRtcp(packets: RtcpPacket[]): void {
+    this.reports.push(...packets);
+  }
 }
 
 function nalu(type: number, size: number, fill: number): Buffer {

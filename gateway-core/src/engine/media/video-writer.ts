@@ -1,20 +1,19 @@
-import { ntpTime, RtcpSenderInfo, RtcpSrPacket, RtpHeader, type RtcpPacket } from 'werift';
+import { ntpTime, RtcpSenderInfo, RtcpSrPacket, type RtcpPacket } from 'werift';
 import { performance } from 'node:perf_hooks';
 import { fragmentNalu, type H264AccessUnit } from '../../rtsp/index.js';
 import type { Logger } from '../../util/index.js';
 import { Pacer, type PacerOptions } from './pacer.js';
 import { TimestampRebaser } from './timestamp-rebaser.js';
 
-/**
- * The part of werift's RTCRtpSender the writer uses: its SSRC and its DTLS
- * transport, which encrypts (SRTP/SRTCP) and sends on the selected ICE pair.
- */
+/** Where a viewer's packets go: encrypted (SRTP/SRTCP) and sent, as DtlsSrtpSink does. */
 export interface RtpSink {
   readonly ssrc: number;
-  readonly transport: {
-    sendRtp(payload: Buffer, header: RtpHeader): Promise<unknown>;
-    sendRtcp(packets: RtcpPacket[]): Promise<unknown>;
-  };
+  /**
+   * Sends one RTP packet, given as its 12-byte header and its payload. The
+   * writer reuses the header buffer once the call returns.
+   */
+  sendRtp(header: Buffer, payload: Buffer): void;
+  sendRtcp(packets: RtcpPacket[]): void;
 }
 
 export interface VideoWriterOptions {
@@ -69,7 +68,8 @@ interface Packet {
  * sender's DTLS transport. werift's RTCRtpSender.sendRtp clones each packet,
  * rebuilds header extensions, computes an NTP time through strings and feeds a
  * bandwidth estimator we cannot use (we never transcode): about a third of the
- * engine's CPU per viewer. What it did that viewers need is here instead:
+ * engine's CPU per viewer. The sink encrypts (dtls-srtp-sink.ts). What it
+ * did that viewers need is here instead:
  * retransmission on NACK (RFC 4585 §6.2.1) from a history of sent packets, and
  * sender reports (RFC 3550 §6.4.1). Sequence numbers are given as packets
  * leave, so what a newer keyframe supersedes leaves no gap to NACK.
@@ -80,6 +80,8 @@ export class VideoWriter {
   readonly #pacer: Pacer<Packet>;
   readonly #rebaser = new TimestampRebaser();
   readonly #history: (Packet | undefined)[] = new Array<Packet | undefined>(HISTORY);
+  /** The RTP header of the packet being sent (RFC 3550 §5.1): version 2, no CSRC, no extension. */
+  readonly #header = Buffer.alloc(12);
   #seq = Math.floor(Math.random() * 0x10000);
   /** The pacer refused part of a unit: nothing but a keyframe can be decoded until one comes. */
   #broken = false;
@@ -96,6 +98,8 @@ export class VideoWriter {
   constructor(sink: RtpSink, opts: VideoWriterOptions) {
     this.#sink = sink;
     this.#o = opts;
+    this.#header[0] = 0x80;
+    this.#header.writeUInt32BE(sink.ssrc >>> 0, 8);
     this.#pacer = new Pacer((p) => this.#emit(p), opts.pacing);
   }
 
@@ -184,16 +188,11 @@ export class VideoWriter {
   }
 
   #transmit(p: Packet): void {
-    const header = new RtpHeader({
-      payloadType: this.#o.payloadType,
-      ssrc: this.#sink.ssrc,
-      sequenceNumber: p.seq,
-      timestamp: p.timestamp,
-      marker: p.marker,
-    });
-    this.#sink.transport
-      .sendRtp(p.payload, header)
-      .catch((err: unknown) => this.#o.logger.debug('sendRtp failed', { err }));
+    const h = this.#header;
+    h[1] = (p.marker ? 0x80 : 0) | this.#o.payloadType;
+    h.writeUInt16BE(p.seq, 2);
+    h.writeUInt32BE(p.timestamp, 4);
+    this.#sink.sendRtp(h, p.payload);
   }
 
   /** RFC 3550 §6.4.1: the RTP time of "now" on this viewer's timeline, with counts of what was sent. */
@@ -209,6 +208,6 @@ export class VideoWriter {
         octetCount: this.#octets,
       }),
     });
-    this.#sink.transport.sendRtcp([sr]).catch((err: unknown) => this.#o.logger.debug('sendRtcp failed', { err }));
+    this.#sink.sendRtcp([sr]);
   }
 }

@@ -14,6 +14,7 @@ import {
   type H264Payload,
 } from './h264-sdp.js';
 import { validateCandidate, type RemoteCandidate } from './ice-candidate.js';
+import { DtlsSrtpSink } from './dtls-srtp-sink.js';
 import { VideoWriter } from './video-writer.js';
 import { buildPeerConfig, OFFER_H264 } from './werift-config.js';
 import {
@@ -318,7 +319,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
 
   #attach(t: RTCRtpTransceiver): void {
     const sender = t.sender;
-    this.#writer = new VideoWriter(sender, {
+    this.#writer = new VideoWriter(new DtlsSrtpSink(sender, this.#log), {
       payloadType: this.#payload!.payloadType,
       mtu: this.#o.mtu,
       pacing: {

@@ -1,0 +1,72 @@
+import {
+  ProtectionProfileAes128CmHmacSha1_80,
+  RtpHeader,
+  type RTCRtpSender,
+  type RtcpPacket,
+  type SrtpSession,
+} from 'werift';
+import type { Logger } from '../../util/index.js';
+import { SrtpProtector } from './srtp.js';
+import type { RtpSink } from './video-writer.js';
+
+/**
+ * A viewer's RTP leaves through werift's DTLS transport: the SRTP keys are
+ * the ones its DTLS handshake negotiated and the packets go out on the ICE
+ * pair it selected (through the TURN relay when that is the pair). Only the
+ * encryption is ours: for the AES_CM_128_HMAC_SHA1_80 profile, packets are
+ * protected by `SrtpProtector`, which costs half of werift's SRTP per
+ * packet (werift creates a cipher and an HMAC object for each one, and
+ * this runs once per packet per viewer). For any other profile werift's own
+ * `sendRtp` is used. RTCP (sender reports) always goes through werift.
+ */
+export class DtlsSrtpSink implements RtpSink {
+  readonly #sender: RTCRtpSender;
+  readonly #log: Logger;
+  /** The werift SRTP session our protector was keyed from; werift makes a new one when DTLS is redone. */
+  #keyedFrom: SrtpSession | undefined;
+  #protector: SrtpProtector | undefined;
+
+  constructor(sender: RTCRtpSender, logger: Logger) {
+    this.#sender = sender;
+    this.#log = logger;
+  }
+
+  get ssrc(): number {
+    return this.#sender.ssrc;
+  }
+
+  sendRtp(header: Buffer, payload: Buffer): void {
+    const transport = this.#sender.transport;
+    // Before the DTLS handshake there are no keys; werift drops such packets too.
+    if (!transport.srtpStarted) return;
+    if (transport.srtp !== this.#keyedFrom) this.#key(transport.srtp);
+    if (!this.#protector) {
+      transport
+        .sendRtp(payload, RtpHeader.deSerialize(header))
+        .catch((err: unknown) => this.#log.debug('sendRtp failed', { err }));
+      return;
+    }
+    const packet = this.#protector.protectParts(header, payload);
+    transport.bytesSent += packet.length;
+    transport.packetsSent++;
+    transport.iceTransport.connection
+      .send(packet)
+      .catch((err: unknown) => this.#log.debug('sending SRTP failed', { err }));
+  }
+
+  sendRtcp(packets: RtcpPacket[]): void {
+    this.#sender.transport.sendRtcp(packets).catch((err: unknown) => this.#log.debug('sendRtcp failed', { err }));
+  }
+
+  #key(session: SrtpSession): void {
+    this.#keyedFrom = session;
+    const { profile, keys } = session.config;
+    this.#protector =
+      profile === ProtectionProfileAes128CmHmacSha1_80
+        ? new SrtpProtector('AES_128_CM_HMAC_SHA1_80', Buffer.concat([keys.localMasterKey, keys.localMasterSalt]))
+        : undefined;
+    this.#log.debug('SRTP keyed', {
+      profile: this.#protector ? 'AES_CM_128_HMAC_SHA1_80' : `werift profile ${profile}`,
+    });
+  }
+}

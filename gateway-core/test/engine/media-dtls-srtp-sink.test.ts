@@ -1,0 +1,140 @@
+/**
+ * DtlsSrtpSink: what it sends on the ICE connection is SRTP that werift,
+ * keyed as the viewer's end of the DTLS session, decrypts. (Chromium, in
+ * media-chromium.test.ts, negotiates AES_CM_128_HMAC_SHA1_80 and plays it.)
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  ProtectionProfileAeadAes128Gcm,
+  ProtectionProfileAes128CmHmacSha1_80,
+  RtcpSrPacket,
+  RtcpSenderInfo,
+  RtpHeader,
+  RtpPacket,
+  SrtpSession,
+  type RTCRtpSender,
+  type RtcpPacket,
+} from 'werift';
+import { DtlsSrtpSink } from '../../src/engine/media/dtls-srtp-sink.js';
+import { createLogger } from '../../src/util/index.js';
+
+type Profile = typeof ProtectionProfileAes128CmHmacSha1_80 | typeof ProtectionProfileAeadAes128Gcm;
+
+/** Both ends of one DTLS-SRTP session, as werift derives them after the handshake. */
+function keyPair(profile: Profile): { sender: SrtpSession; viewer: SrtpSession } {
+  const keyLen = 16;
+  const saltLen = profile === ProtectionProfileAes128CmHmacSha1_80 ? 14 : 12;
+  const [ka, sa, kb, sb] = [randomBytes(keyLen), randomBytes(saltLen), randomBytes(keyLen), randomBytes(saltLen)];
+  const sender = new SrtpSession({
+    profile,
+    keys: { localMasterKey: ka, localMasterSalt: sa, remoteMasterKey: kb, remoteMasterSalt: sb },
+  });
+  const viewer = new SrtpSession({
+    profile,
+    keys: { localMasterKey: kb, localMasterSalt: sb, remoteMasterKey: ka, remoteMasterSalt: sa },
+  });
+  return { sender, viewer };
+}
+
+/** werift's RTCRtpSender as far as the sink reaches into it: its SSRC and DTLS transport. */
+class FakeSender {
+  readonly ssrc = 0xcafe1234;
+  readonly sent: Buffer[] = [];
+  readonly viaWerift: { payload: Buffer; header: RtpHeader }[] = [];
+  readonly rtcp: RtcpPacket[] = [];
+  readonly transport = {
+    srtpStarted: false,
+    srtp: undefined as SrtpSession | undefined,
+    bytesSent: 0,
+    packetsSent: 0,
+    iceTransport: {
+      connection: {
+        send: (data: Buffer): Promise<void> => {
+          this.sent.push(data);
+          return Promise.resolve();
+        },
+      },
+    },
+    sendRtp: (payload: Buffer, header: RtpHeader): Promise<number> => {
+      this.viaWerift.push({ payload, header });
+      return Promise.resolve(payload.length);
+    },
+    sendRtcp: (packets: RtcpPacket[]): Promise<number> => {
+      this.rtcp.push(...packets);
+      return Promise.resolve(0);
+    },
+  };
+}
+
+function header(seq: number, ssrc: number, marker = false): Buffer {
+  const h = Buffer.alloc(12);
+  h[0] = 0x80;
+  h[1] = (marker ? 0x80 : 0) | 102;
+  h.writeUInt16BE(seq & 0xffff, 2);
+  h.writeUInt32BE(90_000, 4);
+  h.writeUInt32BE(ssrc, 8);
+  return h;
+}
+
+describe('DtlsSrtpSink', () => {
+  const logger = createLogger('test', () => undefined);
+
+  it('encrypts AES_CM_128_HMAC_SHA1_80 itself, with the DTLS keys, for werift to decrypt', () => {
+    const fake = new FakeSender();
+    const sink = new DtlsSrtpSink(fake as unknown as RTCRtpSender, logger);
+    assert.equal(sink.ssrc, fake.ssrc);
+    sink.sendRtp(header(1, fake.ssrc), Buffer.from('before DTLS'));
+    assert.equal(fake.sent.length + fake.viaWerift.length, 0, 'nothing leaves before the handshake');
+
+    const first = keyPair(ProtectionProfileAes128CmHmacSha1_80);
+    fake.transport.srtp = first.sender;
+    fake.transport.srtpStarted = true;
+    const payloads = Array.from({ length: 40 }, (_, i) => randomBytes(100 + i * 29));
+    payloads.forEach((p, i) => sink.sendRtp(header(65_520 + i, fake.ssrc, i % 5 === 4), p)); // across a wrap
+    assert.equal(fake.viaWerift.length, 0);
+    assert.equal(fake.sent.length, 40);
+    fake.sent.forEach((wire, i) => {
+      const rtp = RtpPacket.deSerialize(first.viewer.decrypt(wire));
+      assert.equal(rtp.header.sequenceNumber, (65_520 + i) & 0xffff);
+      assert.equal(rtp.header.ssrc, fake.ssrc);
+      assert.equal(rtp.header.marker, i % 5 === 4);
+      assert.deepEqual(rtp.payload, payloads[i]);
+    });
+    assert.equal(fake.transport.packetsSent, 40, "werift's transport counters still count");
+    assert.equal(
+      fake.transport.bytesSent,
+      fake.sent.reduce((n, b) => n + b.length, 0),
+    );
+
+    // DTLS done again (an ICE restart): werift makes a new session, the sink follows it.
+    const second = keyPair(ProtectionProfileAes128CmHmacSha1_80);
+    fake.transport.srtp = second.sender;
+    sink.sendRtp(header(100, fake.ssrc), Buffer.from('after the new handshake'));
+    assert.equal(
+      RtpPacket.deSerialize(second.viewer.decrypt(fake.sent.at(-1)!)).payload.toString(),
+      'after the new handshake',
+    );
+    assert.throws(() => first.viewer.decrypt(fake.sent.at(-1)!), 'the old keys no longer fit');
+  });
+
+  it("leaves other profiles (AEAD_AES_128_GCM) to werift's own sendRtp, and RTCP always", () => {
+    const fake = new FakeSender();
+    const sink = new DtlsSrtpSink(fake as unknown as RTCRtpSender, logger);
+    fake.transport.srtp = keyPair(ProtectionProfileAeadAes128Gcm).sender;
+    fake.transport.srtpStarted = true;
+    sink.sendRtp(header(7, fake.ssrc, true), Buffer.from('gcm'));
+    assert.equal(fake.sent.length, 0);
+    assert.equal(fake.viaWerift.length, 1);
+    const { header: h, payload } = fake.viaWerift[0]!;
+    assert.deepEqual(
+      [h.sequenceNumber, h.ssrc, h.marker, h.payloadType, h.timestamp],
+      [7, fake.ssrc, true, 102, 90_000],
+    );
+    assert.equal(payload.toString(), 'gcm');
+    const sr = new RtcpSrPacket({ ssrc: fake.ssrc, senderInfo: new RtcpSenderInfo({}) });
+    sink.sendRtcp([sr]);
+    assert.deepEqual(fake.rtcp, [sr]);
+  });
+});
