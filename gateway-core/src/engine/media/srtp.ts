@@ -72,7 +72,7 @@ interface Stream {
   seq: number;
   roc: number;
   /** Keystream of indices [from, from + WINDOW), `stride` bytes each. */
-  keystream: Buffer | undefined;
+  keystream: Int32Array | undefined;
   from: number;
   stride: number;
 }
@@ -97,6 +97,11 @@ export class SrtpProtector {
   readonly #aes: Cipher;
   /** Counter blocks being encrypted (grown on demand). */
   #counters = Buffer.alloc(0);
+  /** Where the payload is encrypted, a word at a time (grown on demand). */
+  #scratch = new Int32Array(0);
+  #scratchBytes = Buffer.alloc(0);
+  /** Word offset of the current packet's keystream in what `#keystreamOf` returned. */
+  #keystreamAt = 0;
   /** HMAC-SHA1 key XOR ipad (RFC 2104 §2), computed once. */
   readonly #ipad: Buffer;
   /** Key XOR opad followed by room for the inner digest: the outer hash's whole input. */
@@ -156,9 +161,17 @@ export class SrtpProtector {
     header.copy(buf, SHA1_BLOCK_BYTES);
     const at = SHA1_BLOCK_BYTES + header.length;
     if (blocks > 0) {
-      payload.copy(buf, at);
-      const { keystream, offset } = this.#keystreamOf(stream, ssrc, roc * 0x10000 + seq, blocks * AES_BLOCK);
-      xorInto(buf, at, keystream, offset, payload.length);
+      // XORed in a scratch buffer both views of which are kept: no typed array per packet.
+      if (this.#scratch.length < blocks * 4) {
+        this.#scratch = new Int32Array(blocks * 4);
+        this.#scratchBytes = Buffer.from(this.#scratch.buffer);
+      }
+      const scratch = this.#scratch;
+      payload.copy(this.#scratchBytes);
+      const keystream = this.#keystreamOf(stream, ssrc, roc * 0x10000 + seq, blocks * AES_BLOCK);
+      const k = this.#keystreamAt;
+      for (let w = 0; w < blocks * 4; w++) scratch[w] = scratch[w]! ^ keystream[k + w]!;
+      this.#scratchBytes.copy(buf, at, 0, payload.length);
     }
     buf.writeUInt32BE(roc, SHA1_BLOCK_BYTES + len);
     hash('sha1', buf.subarray(0, SHA1_BLOCK_BYTES + len + 4), 'buffer').copy(this.#outer, SHA1_BLOCK_BYTES);
@@ -197,19 +210,22 @@ export class SrtpProtector {
   }
 
   /**
-   * `bytes` of keystream for packet `index` of `ssrc`: from the stream's
-   * window when it holds it, else from a new window starting at `index`,
-   * except for a packet older than the window (sent again), which gets its own.
+   * Keystream words for packet `index` of `ssrc`, at least `bytes` of them
+   * from `#keystreamAt` on: from the stream's window when it holds the
+   * packet, else from a new window starting at `index`, except for a packet
+   * older than the window (sent again), which gets its own.
    */
-  #keystreamOf(s: Stream, ssrc: number, index: number, bytes: number): { keystream: Buffer; offset: number } {
+  #keystreamOf(s: Stream, ssrc: number, index: number, bytes: number): Int32Array {
     if (s.keystream && index >= s.from && index < s.from + WINDOW && bytes <= s.stride) {
-      return { keystream: s.keystream, offset: (index - s.from) * s.stride };
+      this.#keystreamAt = ((index - s.from) * s.stride) >>> 2;
+      return s.keystream;
     }
-    if (s.keystream && index < s.from) return { keystream: this.#aesCm(ssrc, index, 1, bytes), offset: 0 };
+    this.#keystreamAt = 0;
+    if (s.keystream && index < s.from) return words(this.#aesCm(ssrc, index, 1, bytes));
     s.stride = Math.max(s.stride, bytes);
     s.from = index;
-    s.keystream = this.#aesCm(ssrc, index, WINDOW, s.stride);
-    return { keystream: s.keystream, offset: 0 };
+    s.keystream = words(this.#aesCm(ssrc, index, WINDOW, s.stride));
+    return s.keystream;
   }
 
   /**
@@ -243,17 +259,8 @@ export class SrtpProtector {
   }
 }
 
-/** `out[at + i] ^= keystream[from + i]` for i < length, a word at a time where the views line up. */
-function xorInto(out: Buffer, at: number, keystream: Buffer, from: number, length: number): void {
-  let i = 0;
-  const a = out.byteOffset + at;
-  const k = keystream.byteOffset + from;
-  if ((a & 3) === 0 && (k & 3) === 0) {
-    const words = length >>> 2;
-    const ow = new Int32Array(out.buffer, a, words);
-    const kw = new Int32Array(keystream.buffer, k, words);
-    for (let w = 0; w < words; w++) ow[w] = ow[w]! ^ kw[w]!;
-    i = words << 2;
-  }
-  for (; i < length; i++) out[at + i] = out[at + i]! ^ keystream[from + i]!;
+/** `buf` as 32-bit words (its length is a multiple of 4), copied when it does not start on a word boundary. */
+function words(buf: Buffer): Int32Array {
+  const b = buf.byteOffset % 4 === 0 ? buf : Buffer.from(buf);
+  return new Int32Array(b.buffer, b.byteOffset, b.length >>> 2);
 }
