@@ -6,6 +6,7 @@ import {
   type SrtpSession,
 } from 'werift';
 import type { Logger } from '../../util/index.js';
+import { sendDatagram } from './ice-datagram.js';
 import { SrtpProtector } from './srtp.js';
 import type { RtpSink } from './video-writer.js';
 
@@ -25,6 +26,7 @@ export class DtlsSrtpSink implements RtpSink {
   /** The werift SRTP session our protector was keyed from; werift makes a new one when DTLS is redone. */
   #keyedFrom: SrtpSession | undefined;
   #protector: SrtpProtector | undefined;
+  readonly #onSendError = (err: unknown): void => this.#log.debug('sending SRTP failed', { err });
 
   constructor(sender: RTCRtpSender, logger: Logger) {
     this.#sender = sender;
@@ -49,9 +51,7 @@ export class DtlsSrtpSink implements RtpSink {
     const packet = this.#protector.protectParts(header, payload);
     transport.bytesSent += packet.length;
     transport.packetsSent++;
-    transport.iceTransport.connection
-      .send(packet)
-      .catch((err: unknown) => this.#log.debug('sending SRTP failed', { err }));
+    sendDatagram(transport.iceTransport.connection, packet, this.#onSendError);
   }
 
   sendRtcp(packets: RtcpPacket[]): void {
