@@ -8,7 +8,9 @@
  * - viewers: tabs of one headless Chromium, driven with the official kurento-client;
  * - peer: Janus's streaming plugin pulling the same RTSP (over UDP, what it asks for), its viewers
  *   driven through Janus's HTTP API by our own page (janus-viewer.ts); the same /proc sampling of
- *   the janus process, the same window and viewer counts. Janus not installed: loud null figures.
+ *   the janus process, the same window and viewer counts. Janus not installed: loud null figures;
+ * - one viewer (per-stream CPU, the ratio): engine and Janus measured in turns, three windows
+ *   each, medians, so host drift between the two runs does not end up in the ratio.
  *
  * Loopback only, bounded (a watchdog ends the run), everything it starts is stopped.
  */
@@ -39,7 +41,8 @@ const TRIES = 10; // first-frame samples
 const WINDOW_MS = 12_000;
 const SETTLE_MS = 2_000; // after every viewer decodes, before the window (ICE/DTLS and GOP replay done)
 const VIEWER_COUNTS = [1, 4, 16] as const;
-const WATCHDOG_MS = 10 * 60_000; // the whole run
+const ROUNDS = 3; // one-viewer windows per peer, taken in turns
+const WATCHDOG_MS = 15 * 60_000; // the whole run
 const CLK_TCK = 100; // USER_HZ on Linux (getconf CLK_TCK)
 
 const out = (line: string): void => {
@@ -200,47 +203,44 @@ async function main(): Promise<void> {
     );
 
     type Row = { cpuPct: number; rssMb: number; fpsPerViewer: number };
-    /** 1, 4 and 16 viewers from `openOne`, CPU/RSS of `pid` over the same window once all decode. */
-    const measureViewers = async (
-      label: string,
-      pid: number,
-      openOne: () => Promise<Viewer>,
-    ): Promise<Record<number, Row>> => {
-      const rows: Record<number, Row> = {};
-      for (const n of VIEWER_COUNTS) {
-        const viewers: Viewer[] = [];
-        for (let i = 0; i < n; i++) viewers.push(await openOne());
-        // A starved host (few cores, 16 Chromium decoders) may never show some viewer a frame; the server still
-        // forwards to every peer, so its CPU is measured anyway and the row says how many never decoded.
-        let undecoded = 0;
-        for (const v of viewers) await firstFrameMs(v).catch(() => undecoded++);
-        if (undecoded > 0)
-          out(`     WARNING: ${undecoded} of ${n} viewers decoded no frame within 20 s (host starved)`);
-        await sleep(SETTLE_MS);
-        const f0 = await Promise.all(viewers.map((v) => v.stats().then((x) => x.framesDecoded)));
-        const s = await sample(pid);
-        const f1 = await Promise.all(viewers.map((v) => v.stats().then((x) => x.framesDecoded)));
-        const fps = median(f1.map((f, i) => (f - f0[i]!) / (WINDOW_MS / 1000)));
-        rows[n] = { ...s, fpsPerViewer: fps };
+    /** `n` viewers from `openOne`; CPU/RSS of `pid` over one window once all of them decode. */
+    const measureRow = async (label: string, pid: number, openOne: () => Promise<Viewer>, n: number): Promise<Row> => {
+      const viewers: Viewer[] = [];
+      for (let i = 0; i < n; i++) viewers.push(await openOne());
+      // A starved host (few cores, 16 Chromium decoders) may never show some viewer a frame; the server still
+      // forwards to every peer, so its CPU is measured anyway and the row says how many never decoded.
+      let undecoded = 0;
+      for (const v of viewers) await firstFrameMs(v).catch(() => undecoded++);
+      if (undecoded > 0) out(`     WARNING: ${undecoded} of ${n} viewers decoded no frame within 20 s (host starved)`);
+      await sleep(SETTLE_MS);
+      const f0 = await Promise.all(viewers.map((v) => v.stats().then((x) => x.framesDecoded)));
+      const s = await sample(pid);
+      const f1 = await Promise.all(viewers.map((v) => v.stats().then((x) => x.framesDecoded)));
+      const fps = median(f1.map((f, i) => (f - f0[i]!) / (WINDOW_MS / 1000)));
+      out(
+        `  ${String(n).padStart(2)} viewer(s): ${label} ${round(s.cpuPct)} % of one core, ${round(s.rssMb)} MiB RSS; ` +
+          `Chromium decodes ${round(fps)} fps per viewer (median)`,
+      );
+      if (fps < 20) {
         out(
-          `  ${String(n).padStart(2)} viewer(s): ${label} ${round(s.cpuPct)} % of one core, ${round(s.rssMb)} MiB RSS; ` +
-            `Chromium decodes ${round(fps)} fps per viewer (median)`,
+          `     WARNING: viewers decode ${round(fps)} of 25 fps: this host (${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}) ` +
+            `cannot decode that many 720p streams in Chromium; this row measures a starved pipeline, not ${label} at full rate`,
         );
-        if (fps < 20) {
-          out(
-            `     WARNING: viewers decode ${round(fps)} of 25 fps: this host (${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}) ` +
-              `cannot decode that many 720p streams in Chromium; this row measures a starved pipeline, not ${label} at full rate`,
-          );
-        }
-        for (const v of viewers) await v.close();
       }
-      return rows;
+      for (const v of viewers) await v.close();
+      return { ...s, fpsPerViewer: fps };
     };
-    const perViewers = await measureViewers('engine', enginePid, open);
+    /** Each field's median over rows measured the same way. */
+    const medianRow = (rows: Row[]): Row => ({
+      cpuPct: median(rows.map((r) => r.cpuPct)),
+      rssMb: median(rows.map((r) => r.rssMb)),
+      fpsPerViewer: median(rows.map((r) => r.fpsPerViewer)),
+    });
 
     // Janus's streaming plugin on the same camera, measured the same way.
-    let janus: { idle: { cpuPct: number; rssMb: number }; firstFrame: number[]; rows: Record<number, Row> } | null =
-      null;
+    type JanusPeer = { pid: number; openJ: () => Promise<Viewer>; idle: { cpuPct: number; rssMb: number } };
+    let jp: JanusPeer | null = null;
+    const jFirst: number[] = [];
     let janusWhy = '';
     try {
       const j = await startJanus({ url: cam.url, username: 'bench', password });
@@ -261,7 +261,6 @@ async function main(): Promise<void> {
         // Janus pulls the camera all the time, watched or not: its idle figure already includes the RTSP pull.
         const jIdle = await sample(j.pid, 5_000);
         out(`  idle Janus (pulling the camera): ${round(jIdle.cpuPct)} % CPU, ${round(jIdle.rssMb)} MiB RSS`);
-        const jFirst: number[] = [];
         let jMissed = 0;
         for (let i = 0; i < TRIES; i++) {
           await sleep(Math.random() * 4_000); // a random point of the keyframe cycle, as for the engine
@@ -277,8 +276,7 @@ async function main(): Promise<void> {
           `  first frame (Janus keeps no GOP, a viewer waits for the next IDR): p50 ${jFirst.length ? round(median(jFirst), 0) : 'n/a'} ms  [${jFirst.join(', ')}]` +
             (jMissed ? `; ${jMissed} of ${TRIES} tries saw no frame within 20 s` : ''),
         );
-        const rows = await measureViewers('Janus', j.pid, openJ);
-        janus = { idle: jIdle, firstFrame: jFirst, rows };
+        jp = { pid: j.pid, openJ, idle: jIdle };
       } else {
         const log = await j.log();
         const lines = log.split('\n').filter((l) => /ERR/.test(l) && /rtsp|SETUP|mountpoint|curl/i.test(l));
@@ -289,18 +287,37 @@ async function main(): Promise<void> {
           .slice(0, 4)
           .join('\n    janus log: ')
           .replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '')}`;
+        await j.close();
       }
-      await j.close();
     } catch (err) {
       janusWhy = (err as Error).message.split('\n')[0]!;
       if (/not found/.test(String(err))) janusWhy += ` — install with: ${JANUS_INSTALL_HINT}`;
     }
-    if (!janus) {
+    if (!jp) {
       out('');
       out('  !!! JANUS FIGURES ARE NULL: Janus could not do the same job here !!!');
       out(`  why: ${janusWhy}`);
       out('');
     }
+
+    // One viewer, the figure the ratio is made of: engine and Janus in turns, ROUNDS windows each, medians.
+    // Measured minutes apart, the two would carry the host's drift (a shared 2-core VM moves by ±15 %).
+    out('');
+    out(`  one viewer, engine and Janus in turns (${ROUNDS} windows each, medians):`);
+    const engineOnes: Row[] = [];
+    const janusOnes: Row[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      engineOnes.push(await measureRow('engine', enginePid, open, 1));
+      if (jp) janusOnes.push(await measureRow('Janus', jp.pid, jp.openJ, 1));
+    }
+    const perViewers: Record<number, Row> = { 1: medianRow(engineOnes) };
+    const janusRows: Record<number, Row> = {};
+    if (jp) janusRows[1] = medianRow(janusOnes);
+    out('');
+    for (const n of VIEWER_COUNTS.filter((c) => c > 1)) perViewers[n] = await measureRow('engine', enginePid, open, n);
+    if (jp)
+      for (const n of VIEWER_COUNTS.filter((c) => c > 1)) janusRows[n] = await measureRow('Janus', jp.pid, jp.openJ, n);
+    const janus = jp ? { idle: jp.idle, firstFrame: jFirst, rows: janusRows } : null;
 
     const one = perViewers[1]!;
     const jOne = janus?.rows[1];
@@ -310,6 +327,7 @@ async function main(): Promise<void> {
       first_frame_p50_ms: round(median(warm), 0),
       first_frame_p50_ms_cold: round(median(cold), 0),
       cpu_pct_per_stream: round(one.cpuPct, 2),
+      cpu_pct_per_stream_windows: engineOnes.map((r) => round(r.cpuPct, 2)),
       rss_mb_per_stream: round(one.rssMb - idle.rssMb, 1),
       rss_mb_engine_1_viewer: round(one.rssMb, 1),
       rss_mb_engine_idle: round(idle.rssMb, 1),
@@ -317,16 +335,17 @@ async function main(): Promise<void> {
       cpu_pct_4_viewers: round(perViewers[4]!.cpuPct, 2),
       cpu_pct_16_viewers: round(perViewers[16]!.cpuPct, 2),
       rss_mb_16_viewers: round(perViewers[16]!.rssMb, 1),
-      fps_per_viewer_1: perViewers[1]!.fpsPerViewer,
-      fps_per_viewer_16: perViewers[16]!.fpsPerViewer,
+      fps_per_viewer_1: round(perViewers[1]!.fpsPerViewer),
+      fps_per_viewer_16: round(perViewers[16]!.fpsPerViewer),
       janus_cpu_pct_per_stream: jOne ? round(jOne.cpuPct, 2) : null,
+      janus_cpu_pct_per_stream_windows: janusOnes.map((r) => round(r.cpuPct, 2)),
       janus_rss_mb_per_stream: jOne && janus ? round(jOne.rssMb - janus.idle.rssMb, 1) : null,
       janus_rss_mb_1_viewer: jOne ? round(jOne.rssMb, 1) : null,
       janus_cpu_pct_idle_pulling: janus ? round(janus.idle.cpuPct, 2) : null,
       janus_cpu_pct_4_viewers: janus ? round(janus.rows[4]!.cpuPct, 2) : null,
       janus_cpu_pct_16_viewers: janus ? round(janus.rows[16]!.cpuPct, 2) : null,
       janus_first_frame_p50_ms: janus?.firstFrame.length ? round(median(janus.firstFrame), 0) : null,
-      janus_fps_per_viewer_16: janus ? janus.rows[16]!.fpsPerViewer : null,
+      janus_fps_per_viewer_16: janus ? round(janus.rows[16]!.fpsPerViewer) : null,
       cpu_ratio_vs_janus: ratio,
       cpu_ratio_vs_janus_16_viewers: janus ? round(perViewers[16]!.cpuPct / janus.rows[16]!.cpuPct, 2) : null,
       load_average_1m: round(loadavg()[0]!, 2),
