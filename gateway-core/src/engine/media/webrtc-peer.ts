@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { RTCPeerConnection, type RTCSessionDescription, type RTCRtpTransceiver, type RtcpPacket } from 'werift';
+import { RTCPeerConnection, type RTCSessionDescription, type RTCRtpTransceiver } from 'werift';
 import type { H264AccessUnit } from '../../rtsp/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
 import { isAccessUnit, type ReplayedAccessUnit } from './access-unit.js';
@@ -15,6 +15,7 @@ import {
 } from './h264-sdp.js';
 import { validateCandidate, type RemoteCandidate } from './ice-candidate.js';
 import { DtlsSrtpSink } from './dtls-srtp-sink.js';
+import { feedbackListener } from './rtcp-feedback.js';
 import { VideoWriter } from './video-writer.js';
 import { buildPeerConfig, OFFER_H264 } from './werift-config.js';
 import {
@@ -49,11 +50,6 @@ const ICE_STATE: Record<string, string> = {
   closed: 'DISCONNECTED',
 };
 
-const RTPFB = 205; // RTCP transport-layer feedback (RFC 4585 §6.1)
-const NACK_FMT = 1; // Generic NACK (RFC 4585 §6.2.1)
-const PSFB = 206; // RTCP payload-specific feedback (RFC 4585 §6.1)
-const PLI_FMT = 1; // Picture Loss Indication (RFC 4585 §6.3.1)
-const FIR_FMT = 4; // Full Intra Request (RFC 5104 §4.3.1)
 const MAX_REMOTE_CANDIDATES = 256; // a browser sends < 20; more is hostile
 
 type Phase = 'NEW' | 'NEGOTIATING' | 'NEGOTIATED' | 'CLOSING' | 'CLOSED';
@@ -333,23 +329,10 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     // packet's *sender* SSRC first, which for a viewer that also has a (recvonly) sender is
     // our receiver, not our sender. So both are watched, and the media SSRC decides.
     const writer = this.#writer;
-    const onRtcp = (p: RtcpPacket): void => {
-      if (p.type === RTPFB) {
-        const nack = (p as { feedback?: { count?: number; mediaSourceSsrc?: number; lost?: number[] } }).feedback;
-        if (nack?.count === NACK_FMT && nack.mediaSourceSsrc === sender.ssrc && Array.isArray(nack.lost)) {
-          writer.retransmit(nack.lost);
-        }
-        return;
-      }
-      if (p.type !== PSFB) return;
-      const fb = (p as { feedback?: { count?: number; mediaSsrc?: number; fir?: { ssrc: number }[] } }).feedback;
-      if (!fb) return;
-      if (fb.count === PLI_FMT && fb.mediaSsrc === sender.ssrc) this.#onKeyframeRequest('PLI');
-      // RFC 5104 §4.3.1.2: a FIR names its target SSRC in the FCI entries (the header's media SSRC is 0).
-      else if (fb.count === FIR_FMT && (fb.mediaSsrc === sender.ssrc || fb.fir?.some((e) => e.ssrc === sender.ssrc))) {
-        this.#onKeyframeRequest('FIR');
-      }
-    };
+    const onRtcp = feedbackListener(sender.ssrc, {
+      nack: (lost) => writer.retransmit(lost),
+      keyframe: (kind) => this.#onKeyframeRequest(kind),
+    });
     const a = sender.onRtcp.subscribe(onRtcp);
     const b = t.receiver.onRtcp.subscribe(onRtcp);
     this.#unsubs.push(
