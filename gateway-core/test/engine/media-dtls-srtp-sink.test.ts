@@ -18,6 +18,7 @@ import {
   type RtcpPacket,
 } from 'werift';
 import { DtlsSrtpSink } from '../../src/engine/media/dtls-srtp-sink.js';
+import { buildRtpPacket } from '../../src/rtsp/index.js';
 import { createLogger } from '../../src/util/index.js';
 
 type Profile = typeof ProtectionProfileAes128CmHmacSha1_80 | typeof ProtectionProfileAeadAes128Gcm;
@@ -68,15 +69,9 @@ class FakeSender {
   };
 }
 
-function header(seq: number, ssrc: number, marker = false): Buffer {
-  const h = Buffer.alloc(12);
-  h[0] = 0x80;
-  h[1] = (marker ? 0x80 : 0) | 102;
-  h.writeUInt16BE(seq & 0xffff, 2);
-  h.writeUInt32BE(90_000, 4);
-  h.writeUInt32BE(ssrc, 8);
-  return h;
-}
+/** The 12-byte RTP header VideoWriter hands the sink. */
+const header = (seq: number, ssrc: number, marker = false): Buffer =>
+  buildRtpPacket({ payloadType: 102, sequenceNumber: seq, timestamp: 90_000, ssrc, marker, payload: Buffer.alloc(0) });
 
 describe('DtlsSrtpSink', () => {
   const logger = createLogger('test', () => undefined);

@@ -4,7 +4,7 @@ import { Pacer, type PacerClock } from '../../src/engine/media/pacer.js';
 import { RtcpSrPacket, RtpHeader, type RtcpPacket } from 'werift';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VideoWriter, type RtpSink } from '../../src/engine/media/video-writer.js';
-import { H264Depacketizer, type H264AccessUnit } from '../../src/rtsp/index.js';
+import { buildRtpPacket, H264Depacketizer, type H264AccessUnit } from '../../src/rtsp/index.js';
 import { createLogger } from '../../src/util/index.js';
 
 /** A clock the test moves by hand; timers fire only from `advance()`. */
@@ -155,13 +155,9 @@ describe('VideoWriter', () => {
     );
     const d = new H264Depacketizer();
     const out: H264AccessUnit[] = [];
-    for (const p of sender.packets) {
-      const h = Buffer.alloc(12);
-      h[0] = 0x80;
-      h[1] = (p.header.marker ? 0x80 : 0) | 102;
-      h.writeUInt16BE(p.header.sequenceNumber, 2);
-      h.writeUInt32BE(p.header.timestamp, 4);
-      out.push(...d.pushAll(Buffer.concat([h, p.payload])));
+    for (const { header: h, payload } of sender.packets) {
+      const { payloadType, sequenceNumber, timestamp, ssrc, marker } = h;
+      out.push(...d.pushAll(buildRtpPacket({ payloadType, sequenceNumber, timestamp, ssrc, marker, payload })));
     }
     assert.equal(out.length, 2);
     assert.deepEqual(out[0]!.nalus, aus[0]!.nalus);
