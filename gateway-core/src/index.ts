@@ -27,7 +27,13 @@ export {
 } from './config/index.js';
 
 // The LAN side and the internet side.
-export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEvents } from './gateway/index.js';
+export {
+  Gateway,
+  DEFAULT_GATEWAY_OPTIONS,
+  cameraUriWithCredentials,
+  type GatewayOptions,
+  type GatewayEvents,
+} from './gateway/index.js';
 // Flags on the LAN side (Node-RED and Homebridge listen to FlagService 'transition' or read its store).
 export {
   FlagService,

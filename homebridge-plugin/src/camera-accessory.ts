@@ -3,7 +3,7 @@
  * with a streaming delegate that asks the media backend for an SRTP stream
  * to the Apple device, plus the camera's exposure sensor.
  */
-import type { CameraConfig } from '@camgate/core';
+import { cameraUriWithCredentials, type CameraConfig } from '@camgate/core';
 import type {
   API,
   CameraController,
@@ -18,7 +18,6 @@ import type {
   StreamingRequest,
   StreamRequestCallback,
 } from 'homebridge';
-import { rtspUrlWithCredentials } from './config.js';
 import { ExposureSensor, type ExposureState } from './exposure-sensor.js';
 import type { PrefixedLog } from './log.js';
 import type { MediaBackend, PreparedStream } from './media-backend.js';
@@ -109,7 +108,7 @@ export class CameraAccessory implements CameraStreamingDelegate {
       this.snapshotSource === 'snapshot-url'
         ? fetchSnapshot(this.#camera.snapshotUrl!)
         : this.snapshotSource === 'ffmpeg'
-          ? grabFrame(rtspUrlWithCredentials(this.#camera), request.width)
+          ? grabFrame(cameraUriWithCredentials(this.#camera), request.width)
           : Promise.reject(new Error('no snapshot URL and no FFmpeg'));
     take.then(
       (jpeg) => callback(undefined, jpeg),
@@ -123,7 +122,7 @@ export class CameraAccessory implements CameraStreamingDelegate {
   prepareStream(request: PrepareStreamRequest, callback: PrepareStreamCallback): void {
     const v = request.video;
     const srtp = v.srtpCryptoSuite === SRTP_NONE ? undefined : { key: v.srtp_key, salt: v.srtp_salt };
-    this.#backend.prepare(rtspUrlWithCredentials(this.#camera), srtp).then(
+    this.#backend.prepare(cameraUriWithCredentials(this.#camera), srtp).then(
       (prepared) => {
         this.#sessions.set(request.sessionID, {
           prepared,

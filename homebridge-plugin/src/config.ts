@@ -137,17 +137,3 @@ export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
 export function gatewayKeepWarm(hub: HubSettings): false | 'auto' {
   return hub.keepWarm === false ? false : 'auto';
 }
-
-/**
- * The camera's RTSP URL with its credentials, for the media backend only (never logged).
- * Encoded exactly as the gateway's CameraRegistry encodes them: the built-in engine shares
- * one pull per URI string, so the tiles' streams join the gateway's warm pull only if the
- * two strings are equal (URL's own setters leave `& + $ ,` unescaped, encodeURIComponent does not).
- */
-export function rtspUrlWithCredentials(cam: CameraConfig): string {
-  if (!cam.username) return cam.url;
-  const u = new URL(cam.url);
-  u.username = encodeURIComponent(cam.username);
-  u.password = encodeURIComponent(cam.password ?? '');
-  return u.toString();
-}

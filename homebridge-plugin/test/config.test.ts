@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { gatewayKeepWarm, readSettings, rtspUrlWithCredentials } from '../src/config.js';
+import { cameraUriWithCredentials } from '@camgate/core';
+import { gatewayKeepWarm, readSettings } from '../src/config.js';
 import { PLUGIN_DIR } from './helpers/homebridge.js';
 
 const readJson = async (p: string): Promise<Record<string, unknown>> =>
@@ -97,16 +98,16 @@ describe('readSettings', () => {
     const [cam] = readSettings({
       cameras: [{ id: 'a', name: 'A', url: 'rtsp://10.0.0.2:554/s', username: 'u', password: 'p@ss' }],
     }).cameras;
-    assert.equal(rtspUrlWithCredentials(cam!), 'rtsp://u:p%40ss@10.0.0.2:554/s');
+    assert.equal(cameraUriWithCredentials(cam!), 'rtsp://u:p%40ss@10.0.0.2:554/s');
   });
 
   it("encodes credentials as the gateway does, so Apple Home's streams share the gateway's warm pull", () => {
-    // gateway-core's CameraRegistry.resolveCameraUri: url.username/password = encodeURIComponent(...). The
-    // built-in engine keys its shared pulls by the URI string, so the two must be equal character for character.
+    // The tiles use the gateway's own cameraUriWithCredentials. The built-in engine keys its shared pulls
+    // by the URI string, so the two must be equal character for character.
     const [cam] = readSettings({
       cameras: [{ id: 'a', name: 'A', url: 'rtsp://10.0.0.2/s', username: 'me+1', password: 'a&b$c,d+e@f g' }],
     }).cameras;
-    assert.equal(rtspUrlWithCredentials(cam!), 'rtsp://me%2B1:a%26b%24c%2Cd%2Be%40f%20g@10.0.0.2/s');
+    assert.equal(cameraUriWithCredentials(cam!), 'rtsp://me%2B1:a%26b%24c%2Cd%2Be%40f%20g@10.0.0.2/s');
   });
 });
 

@@ -8,6 +8,21 @@ export interface AnnouncedCamera {
 }
 
 /**
+ * `rtsp://user:pass@host/path`: the camera's URL with its credentials,
+ * percent-encoded with encodeURIComponent (URL's own setters leave
+ * `& + $ ,` as they are). The built-in engine shares one pull per URI string,
+ * so everything that opens a camera on the backend (the gateway for viewers
+ * and warm players, the Homebridge plugin for tiles) builds it here.
+ */
+export function cameraUriWithCredentials(cam: Pick<CameraConfig, 'url' | 'username' | 'password'>): string {
+  if (cam.username === undefined) return cam.url;
+  const url = new URL(cam.url);
+  url.username = encodeURIComponent(cam.username);
+  url.password = encodeURIComponent(cam.password ?? '');
+  return url.toString();
+}
+
+/**
  * The cameras of one home. Lives only on the gateway: it turns `camera://ID`
  * into the camera's real RTSP URL with its credentials, which never leave
  * this process except towards the media backend on the LAN.
@@ -25,12 +40,7 @@ export class CameraRegistry {
   /** `rtsp://user:pass@host/path` for a registered camera, undefined otherwise. */
   resolveCameraUri(cameraId: string): string | undefined {
     const cam = this.#cameras.get(cameraId);
-    if (!cam) return undefined;
-    if (cam.username === undefined) return cam.url;
-    const url = new URL(cam.url);
-    url.username = encodeURIComponent(cam.username);
-    url.password = encodeURIComponent(cam.password ?? '');
-    return url.toString();
+    return cam ? cameraUriWithCredentials(cam) : undefined;
   }
 
   /** The hub's view: ids and names only. */

@@ -1,5 +1,5 @@
 export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEvents } from './gateway.js';
-export { CameraRegistry, type AnnouncedCamera } from './camera-registry.js';
+export { CameraRegistry, cameraUriWithCredentials, type AnnouncedCamera } from './camera-registry.js';
 export {
   FlagService,
   DEFAULT_FLAG_SERVICE_OPTIONS,
