@@ -200,7 +200,10 @@ export class KurentoClient extends EventEmitter<KurentoClientEvents> {
     await this.request('release', { object: objectId });
   }
 
-  /** Sends any Kurento request; resolves with the result object. Adds `sessionId` once known. */
+  /**
+   * Sends any Kurento request; resolves with the result object. Adds `sessionId` once known, except to
+   * `ping`, which the official JavaScript client (kurento-jsonrpc) sends with `interval` only.
+   */
   request(method: string, params: JsonObject = {}): Promise<JsonObject> {
     if (this.#state !== 'OPEN') return Promise.reject(new CamgateError('CAMGATE_KURENTO_CLOSED', 'client is closed'));
     if (this.#pending.size >= this.#opts.maxPendingRequests) {
@@ -209,7 +212,8 @@ export class KurentoClient extends EventEmitter<KurentoClientEvents> {
       );
     }
     const id = this.#nextId++;
-    const full: JsonObject = this.#sessionId === undefined ? params : { ...params, sessionId: this.#sessionId };
+    const full: JsonObject =
+      this.#sessionId === undefined || method === 'ping' ? params : { ...params, sessionId: this.#sessionId };
     return new Promise<JsonObject>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);

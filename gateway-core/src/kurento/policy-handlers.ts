@@ -62,8 +62,11 @@ function objectType(ctx: HandlerContext, ref: unknown, where: string): string {
   return type;
 }
 
-const ping: Handler = (params) => {
-  onlyKeys(params, ['interval'], 'ping');
+const ping: Handler = (params, ctx) => {
+  // Some Kurento clients (the Java client among them) send their sessionId on every request, ping included;
+  // a ping naming another session's id is refused like any other cross-session request.
+  onlyKeys(params, ['interval', 'sessionId'], 'ping');
+  ctx.checkSessionId(params.sessionId);
   if ('interval' in params) {
     const v = params.interval;
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {

@@ -88,6 +88,21 @@ describe('KurentoClient', () => {
     assert.deepEqual(fake.received[0], { jsonrpc: '2.0', id: 1, method: 'ping', params: { interval: 60_000 } });
   });
 
+  it('pings without sessionId once the session is known, as kurento-jsonrpc does', async (t) => {
+    const fake = await startFakeKurento();
+    t.after(() => fake.close());
+    const client = await KurentoClient.connect(fake.url, { pingIntervalMs: 0 });
+    t.after(() => client.close());
+    await client.create('MediaPipeline');
+    assert.ok(client.sessionId, 'the fake names a session');
+    await client.request('ping');
+    await client.request('describe', { object: 'x' }).catch(() => undefined);
+    const ping = fake.received.find((m) => m.method === 'ping');
+    assert.deepEqual(ping?.params, {});
+    const describeReq = fake.received.find((m) => m.method === 'describe');
+    assert.equal((describeReq?.params as { sessionId?: string }).sessionId, client.sessionId);
+  });
+
   it('rejects with CAMGATE_KURENTO_RPC carrying the JSON-RPC error', async (t) => {
     const fake = await startFakeKurento({ override: () => ({ error: { code: 40101, message: 'Object not found' } }) });
     t.after(() => fake.close());

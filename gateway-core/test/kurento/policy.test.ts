@@ -577,6 +577,22 @@ describe('KurentoPolicy', () => {
     });
   });
 
+  describe('ping', () => {
+    it("accepts the session's own sessionId and refuses a foreign one (Java client pings with it)", () => {
+      const { policy } = newPolicy();
+      const session = policy.createSession();
+      viewing(session);
+      pass(session, req('ping', { interval: 120_000, sessionId: 'S1' }));
+      pass(session, req('ping', { sessionId: 'S1' }));
+      denied(session, req('ping', { sessionId: 'S2' }), 'session-foreign');
+      denied(session, req('ping', { sessionId: 'S1', extra: 1 }), 'param-not-allowed');
+    });
+    it('refuses a sessionId on ping before the backend named the session', () => {
+      const session = newPolicy().policy.createSession();
+      denied(session, req('ping', { sessionId: 'S1' }), 'session-foreign');
+    });
+  });
+
   describe('session resumption', () => {
     it('lets connect resume a session this policy saw, with its objects', () => {
       const { policy } = newPolicy();
