@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseVerifier } from '../tunnel/scram.js';
+import { TRANSCODE_MODES } from '../engine/camera-profiles.js';
 
 /** Ids become URL path segments and MQTT topic levels: keep them plain. */
 export const idSchema = z
@@ -26,6 +27,8 @@ export const cameraSchema = z
     /** Service ports the audit and the outside monitor look at for this camera. */
     ports: portList.optional(),
     snapshotUrl: z.string().url().max(2048).optional(),
+    /** Built-in engine only: 'auto' (default) transcodes only what a browser cannot play (H.265, B-frames). */
+    transcode: z.enum(TRANSCODE_MODES).optional(),
   })
   .strict();
 
