@@ -27,6 +27,8 @@ import { unmaskClientStream } from '../../gateway-core/test/helpers/scram.js';
 import { startStack, GATEWAY_SECRET, type Stack } from '../../gateway-core/test/helpers/stack.js';
 import {
   playCamera,
+  kmsMissing,
+  requireKms,
   startFrameRecorder,
   startKms,
   withKmsLog,
@@ -199,6 +201,9 @@ describe('camgate with the real Kurento Media Server 7.3', { concurrency: 1, tim
   let recorder: FrameRecorder;
 
   before(async () => {
+    // Without ../shared/kms, set nothing up: every test below then fails with the reason (a failure, not a
+    // hook error that node:test would count as "cancelled").
+    if (kmsMissing()) return;
     kms = await startKms({ redact: [CAM.password] });
     cam = await startCameraSim({
       username: CAM.username,
@@ -219,6 +224,14 @@ describe('camgate with the real Kurento Media Server 7.3', { concurrency: 1, tim
   });
 
   after(async () => {
+    // What camgate itself said about running on KMS (warnings and errors), for the report.
+    const said = new Map<string, number>();
+    for (const r of stack?.logs ?? []) {
+      if (r.level !== 'warn' && r.level !== 'error') continue;
+      const k = `${r.level} ${r.component}: ${r.msg}${r.fields.rule ? ` (${String(r.fields.rule)})` : ''}`;
+      said.set(k, (said.get(k) ?? 0) + 1);
+    }
+    if (said.size > 0) console.log([...said].map(([k, n]) => `camgate logged: ${k} ×${n}`).join('\n'));
     await browser?.close();
     await site?.close();
     await recorder?.close();
@@ -228,6 +241,7 @@ describe('camgate with the real Kurento Media Server 7.3', { concurrency: 1, tim
   });
 
   it('kurento-client (strict) at the hub plays camera://porch on KMS; Chromium decodes for 20 s', async (t) => {
+    requireKms();
     await withKmsLog(kms, async () => {
       const client = await connect(recorder.url);
       const cleanups: (() => unknown)[] = [() => client.close()];
@@ -272,6 +286,7 @@ describe('camgate with the real Kurento Media Server 7.3', { concurrency: 1, tim
       const samples = await keepsDecoding(viewer, 4, 5_000);
       const last = await viewer.stats();
       t.diagnostic(`framesDecoded every 5 s for 20 s: ${samples.join(' ')}; ${last.frameWidth}x${last.frameHeight}`);
+      t.diagnostic(`KMS RSS with one viewer: ${kms.rssMb()} MB`);
       assert.equal(last.frameWidth, 320);
       assert.equal(last.frameHeight, 240);
       assert.ok(cam.stats.sessions >= 1, 'KMS pulled the camera over RTSP');
@@ -279,6 +294,7 @@ describe('camgate with the real Kurento Media Server 7.3', { concurrency: 1, tim
   });
 
   it('the policy holds against KMS: every probe is refused and the camera password reaches no one', async (t) => {
+    requireKms();
     await withKmsLog(kms, async () => {
       // A web server on loopback stands for a LAN host: if KMS fetched an http:// player, it would see it.
       const lanHits: string[] = [];
@@ -397,6 +413,7 @@ describe('camgate with the real Kurento Media Server 7.3', { concurrency: 1, tim
   });
 
   it('tunnel cut: video keeps playing, the session resumes and answers, frames keep decoding after', async (t) => {
+    requireKms();
     await withKmsLog(kms, async () => {
       const client = await connect(recorder.url);
       const cleanups: (() => unknown)[] = [() => client.close()];
@@ -445,6 +462,7 @@ describe('camgate with the real Kurento Media Server 7.3', { concurrency: 1, tim
   });
 
   it('KMS with nothing in front of it (no gateway) exposes what the policy closes', async (t) => {
+    requireKms();
     await withKmsLog(kms, async () => {
       // Why the fence matters, as assertions about KMS 7.3's own behaviour (ARCHITECTURE.md §3).
       const lanHits: string[] = [];

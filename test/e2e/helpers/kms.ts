@@ -8,7 +8,7 @@
  * test that needs the real server does not count as passed without it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -50,27 +50,33 @@ export interface Kms {
   port: number;
   pid: number;
   workdir: string;
+  /** KMS's resident memory now, in MB (from /proc; for reports, never asserted). */
+  rssMb(): number;
   /** The last part of KMS's stderr (GST_DEBUG=2 warnings and KMS's own log), secrets masked. */
   logTail(maxChars?: number): string;
   /** Kills the server (the PID run-kms.sh exec'd into) and removes its WORKDIR. Idempotent. */
   close(): Promise<void>;
 }
 
+/** Why the prebuilt KMS cannot be used here (a loud, multi-line message), or undefined when it is in place. */
+export function kmsMissing(): string | undefined {
+  if (existsSync(RUN_SCRIPT) && existsSync(TARBALL)) return undefined;
+  return [
+    '',
+    '*** REAL KURENTO MEDIA SERVER NOT FOUND ***',
+    `Expected the prebuilt KMS 7.3 at ${KMS_DIR} (run-kms.sh and kms-7.3.0-debian12-amd64.tar.xz),`,
+    'i.e. ../shared/kms from the project root, as CI provides it.',
+    'These tests prove camgate works with the media server the paper is about; without it they',
+    'cannot run and do NOT count as passed. Put the prebuilt KMS there (see its README.md) and',
+    'install its runtime packages (../shared/kms/install-kms-deps.sh, done by scripts/test.sh).',
+    '',
+  ].join('\n');
+}
+
 /** Throws, loudly, when the prebuilt KMS is not where tests and CI expect it. */
 export function requireKms(): void {
-  if (existsSync(RUN_SCRIPT) && existsSync(TARBALL)) return;
-  throw new Error(
-    [
-      '',
-      '*** REAL KURENTO MEDIA SERVER NOT FOUND ***',
-      `Expected the prebuilt KMS 7.3 at ${KMS_DIR} (run-kms.sh and kms-7.3.0-debian12-amd64.tar.xz),`,
-      'i.e. ../shared/kms from the project root, as CI provides it.',
-      'These tests prove camgate works with the media server the paper is about; without it they',
-      'cannot run and do NOT count as passed. Put the prebuilt KMS there (see its README.md) and',
-      'install its runtime packages (../shared/kms/install-kms-deps.sh, done by scripts/test.sh).',
-      '',
-    ].join('\n'),
-  );
+  const why = kmsMissing();
+  if (why) throw new Error(why);
 }
 
 /** A port the OS says is free on 127.0.0.1 (KMS takes a port number, not 0). */
@@ -171,7 +177,15 @@ async function launch(port: number, workdir: string, o: Required<KmsOptions>): P
     child.once('exit', (code, signal) => ok({ code, signal })),
   );
   let gone = false;
-  void exited.then(() => (gone = true));
+  // If the test process ends without close() (a crash, a timeout that kills it), take KMS with it.
+  const killOnExit = (): void => {
+    if (!gone) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  void exited.then(() => {
+    gone = true;
+    process.off('exit', killOnExit);
+  });
   const url = `ws://127.0.0.1:${port}/kurento`;
   const logTail = (maxChars = 4_000): string => {
     let t = collapseRepeats(log).slice(-maxChars);
@@ -214,6 +228,10 @@ async function launch(port: number, workdir: string, o: Required<KmsOptions>): P
     pid: child.pid!,
     workdir,
     logTail,
+    rssMb: () => {
+      const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+      return Math.round(Number(kb) / 1024);
+    },
     close: () =>
       (closed ??= (async () => {
         await kill();
