@@ -9,188 +9,33 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { once } from 'node:events';
-import kurentoClient from 'kurento-client';
-import WebSocket from 'ws';
 import type { Browser } from 'playwright-core';
 import { startCameraSim, type CameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
 import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
-import {
-  CONFIGURABLE_VIEWER_HTML,
-  type ConfigurableViewerStats,
-} from '../../gateway-core/test/helpers/engine-viewer.js';
+import { CONFIGURABLE_VIEWER_HTML } from '../../gateway-core/test/helpers/engine-viewer.js';
 import { waitUntil } from '../../gateway-core/test/helpers/persistence.js';
 import { unmaskClientStream } from '../../gateway-core/test/helpers/scram.js';
 import { startStack, GATEWAY_SECRET, type Stack } from '../../gateway-core/test/helpers/stack.js';
+import { kmsMissing, requireKms, startKms, withKmsLog, type Kms } from './helpers/kms.js';
+import { keepsDecoding, LOOPBACK, playCamera, selectedPair, until } from './helpers/kms-viewer.js';
 import {
-  playCamera,
-  kmsMissing,
-  requireKms,
+  asError,
+  callCb,
+  connect,
+  createCb,
+  iceCandidatesFromKms,
+  rawSession,
+  refusedByPolicy,
   startFrameRecorder,
-  startKms,
-  withKmsLog,
   type FrameRecorder,
-  type Kms,
-  type KmsViewer,
-  type RecordedFrame,
-} from './helpers/kms.js';
+  type Kc,
+} from './helpers/kurento-wire.js';
 
 const CAM = { id: 'porch', name: 'Porch', username: 'admin', password: 'kms-e2e-Cam-pw-4Rt8' };
-
-// kurento-client ships no types.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Kc = any;
-
-/** The official client in strict mode (it checks getInfo's modules first; KMS here has no `filters`). */
-async function connect(url: string): Promise<Kc> {
-  // duplicates_timeout: kurento-jsonrpc otherwise keeps a 20 s timer per answered request.
-  return kurentoClient(url, { failAfter: 1, strict: true, duplicates_timeout: 50 });
-}
-
-/** kurento-client hands a failed call to its callback (the default callback only logs it). */
-function callCb(obj: Kc, method: string, ...args: unknown[]): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    obj[method](...args, (err: Error | null, v: unknown) => (err ? reject(err) : resolve(v)));
-  });
-}
-
-/** kurento-client reports a failed `create` only to a callback (the object it returns does not reject). */
-function createCb(parent: Kc, type: string, params: Record<string, unknown>): Promise<Kc> {
-  return new Promise((resolve, reject) => {
-    parent.create(type, params, (err: Error | null, obj: Kc) => (err ? reject(err) : resolve(obj)));
-  });
-}
-
-/** The JSON-RPC error a refused request gets from the gateway's policy (docs/kurento-policy.md). */
-async function refusedByPolicy(what: string, p: Promise<unknown>): Promise<string> {
-  let err: (Error & { code?: number; data?: { code?: string; rule?: string } }) | undefined;
-  try {
-    const v = await p;
-    assert.fail(`${what}: expected CAMGATE_POLICY_DENIED, got a result: ${JSON.stringify(v)?.slice(0, 200)}`);
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    err = e as typeof err;
-  }
-  assert.equal(err?.data?.code, 'CAMGATE_POLICY_DENIED', `${what}: ${err?.message}`);
-  assert.equal(err?.code, -32001, what);
-  assert.match(err!.message, /^camgate policy: /, what);
-  return `${what} → ${err!.data!.rule}`;
-}
-
-interface RpcAnswer {
-  result?: Record<string, unknown>;
-  error?: { code: number; message: string; data?: { code?: string; rule?: string } };
-}
-
-/**
- * A Kurento connection spoken by hand (JSON-RPC 2.0 over WebSocket), for what
- * kurento-client will not send: calls on another connection's objects by id.
- */
-async function rawSession(
-  url: string,
-): Promise<{ call(method: string, params: object): Promise<RpcAnswer>; close(): void }> {
-  const ws = new WebSocket(url);
-  await new Promise((ok, fail) => ws.once('open', ok).once('error', fail));
-  const waiting = new Map<number, (a: RpcAnswer) => void>();
-  ws.on('message', (d) => {
-    const m = JSON.parse(d.toString()) as RpcAnswer & { id?: number };
-    if (typeof m.id === 'number') waiting.get(m.id)?.(m);
-  });
-  let next = 1;
-  return {
-    call: (method, params) =>
-      new Promise<RpcAnswer>((ok, fail) => {
-        const id = next++;
-        const timer = setTimeout(() => fail(new Error(`${method}: no answer within 10 s`)), 10_000);
-        waiting.set(id, (a) => {
-          clearTimeout(timer);
-          ok(a);
-        });
-        ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
-
-/** A raw answer as the error kurento-client would raise, for refusedByPolicy. */
-async function asError(a: Promise<RpcAnswer>): Promise<unknown> {
-  const { result, error } = await a;
-  if (error) throw Object.assign(new Error(error.message), error);
-  return result;
-}
-
-/** Polls the page's getStats (a snapshot; no event to wait on) until `pred` holds or `ms` pass. */
-async function until(
-  viewer: KmsViewer,
-  what: string,
-  pred: (s: ConfigurableViewerStats) => boolean,
-  ms = 30_000,
-): Promise<ConfigurableViewerStats> {
-  const deadline = Date.now() + ms;
-  let s = await viewer.stats();
-  while (!pred(s)) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms; last stats ${JSON.stringify(s)}`);
-    await sleep(200);
-    s = await viewer.stats();
-  }
-  return s;
-}
-
-/**
- * Samples framesDecoded at the start and end of `windows` windows of `windowMs` each; every window must
- * decode frames (a count, not a rate: a starved machine may decode slowly, but a stalled stream fails).
- */
-async function keepsDecoding(viewer: KmsViewer, windows: number, windowMs: number): Promise<number[]> {
-  const samples = [(await viewer.stats()).framesDecoded];
-  for (let i = 0; i < windows; i++) {
-    await sleep(windowMs);
-    samples.push((await viewer.stats()).framesDecoded);
-    assert.ok(
-      samples[i + 1]! > samples[i]!,
-      `framesDecoded grows in every ${windowMs} ms window: ${samples.join(' ')}`,
-    );
-  }
-  return samples;
-}
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/;
-
-/** Addresses and types of the ICE pair Chromium selected (W3C webrtc-stats §8.6 RTCIceCandidatePairStats). */
-async function selectedPair(viewer: KmsViewer): Promise<{ local: string; remote: string; types: string }> {
-  return viewer.page.evaluate(async () => {
-    type Stat = Record<string, string | undefined>;
-    // CONFIGURABLE_VIEWER_HTML keeps its RTCPeerConnection in a top-level `let pc` (global lexical scope).
-    const pc = (0, eval)('pc') as { getStats(): Promise<Map<string, Stat>> };
-    const r = await pc.getStats();
-    let pairId: string | undefined;
-    r.forEach((s) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-    });
-    const pair = pairId ? r.get(pairId) : undefined;
-    const l = pair?.localCandidateId ? r.get(pair.localCandidateId) : undefined;
-    const rm = pair?.remoteCandidateId ? r.get(pair.remoteCandidateId) : undefined;
-    return {
-      local: l?.address ?? '',
-      remote: rm?.address ?? '',
-      types: `${l?.candidateType ?? ''}/${rm?.candidateType ?? ''}`,
-    };
-  });
-}
-
-/** The candidate lines of every IceCandidateFound event the hub passed to kurento-client. */
-function iceCandidatesFromKms(frames: readonly RecordedFrame[]): string[] {
-  const out: string[] = [];
-  for (const f of frames) {
-    if (f.dir !== 'down' || !f.text.includes('IceCandidateFound')) continue;
-    const msg = JSON.parse(f.text) as { params?: { value?: { data?: { candidate?: { candidate?: string } } } } };
-    const c = msg.params?.value?.data?.candidate?.candidate;
-    if (c) out.push(c);
-  }
-  return out;
-}
 
 describe('camgate with the real Kurento Media Server 7.3', { concurrency: 1, timeout: 600_000 }, () => {
   let kms: Kms;
