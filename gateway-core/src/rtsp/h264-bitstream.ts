@@ -253,7 +253,7 @@ export function spsWithoutReordering(nalu: Buffer): Buffer | undefined {
     // No VUI: write one with every optional part absent but the restriction.
     copyBits(layout.vuiFlagPos);
     w.writeBit(1); // vui_parameters_present_flag
-    for (let i = 0; i < 9; i++) w.writeBit(0); // aspect, overscan, signal type, chroma loc, timing, 2×HRD, pic_struct
+    for (let i = 0; i < 8; i++) w.writeBit(0); // aspect, overscan, signal type, chroma loc, timing, 2×HRD, pic_struct
   } else {
     copyBits(layout.restrictionFlagPos);
   }

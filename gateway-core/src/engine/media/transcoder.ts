@@ -109,6 +109,9 @@ export function transcoderArgs(inputCodec: 'H264' | 'H265', fps: number): string
     '32',
     '-analyzeduration',
     '0',
+    // One decoding thread: frame threading would hold a frame per thread, i.e. add latency.
+    '-threads',
+    '1',
     '-f',
     inputCodec === 'H265' ? 'hevc' : 'h264',
     '-framerate',
