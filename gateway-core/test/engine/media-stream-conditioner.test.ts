@@ -122,6 +122,31 @@ describe('StreamConditioner', () => {
     c.close();
   });
 
+  it('tells viewers when FFmpeg stops and is restarted', { timeout: 30_000 }, async () => {
+    const { logger, records } = logs();
+    const c = new StreamConditioner({
+      logger,
+      mode: () => 'auto',
+      watched: () => true,
+      ffmpeg: () => '/bin/false', // a real executable that exits at once, as a crashing FFmpeg would
+      transcoder: { restart: { initialMs: 50, maxMs: 100 } },
+    });
+    const notices: StreamNotice[] = [];
+    let resets = 0;
+    c.on('notice', (n) => notices.push(n));
+    c.on('reset', () => resets++);
+    c.onVideo({ codec: 'H265', payloadType: 96, clockRate: 90_000 });
+    c.push({ nalus: [Buffer.from([0x26, 1, 0xaf])], timestamp: 0, keyframe: true });
+    await until('a restart notice', () => notices.length >= 2);
+    assert.deepEqual(notices.slice(0, 2), [
+      { code: 'CAMGATE_STREAM_TRANSCODING', message: NOTICE_MESSAGES.h265Transcoding },
+      { code: 'CAMGATE_STREAM_TRANSCODING', message: NOTICE_MESSAGES.transcoderRestarting },
+    ]);
+    assert.ok(resets >= 1, 'viewers wait for the next keyframe');
+    assert.ok(records.some((r) => r.level === 'warn' && /FFmpeg\) stopped/.test(r.msg)));
+    c.close();
+  });
+
   it('starts FFmpeg only while someone watches', { timeout: 60_000 }, async () => {
     const clip = await encodeClip({ codec: 'h264', bframes: 2, frames: 30 });
     const { logger, records } = logs();

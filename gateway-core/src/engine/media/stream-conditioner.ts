@@ -105,6 +105,8 @@ export class StreamConditioner extends EventEmitter<StreamConditionerEvents> {
   #inputGopBytes = 0;
   #outputLogged = false;
   #notice: StreamNotice | undefined;
+  /** The notice to restore once a restarted FFmpeg delivers again. */
+  #beforeRestart: StreamNotice | undefined;
   #refusedH265 = false;
   #closed = false;
 
@@ -161,6 +163,7 @@ export class StreamConditioner extends EventEmitter<StreamConditionerEvents> {
     this.#stopTranscoder();
     this.#info = info;
     this.#notice = undefined;
+    this.#beforeRestart = undefined;
     this.#refusedH265 = false;
     this.#filter.reset();
     this.#sps = undefined;
@@ -329,9 +332,15 @@ export class StreamConditioner extends EventEmitter<StreamConditionerEvents> {
     });
     t.on('accessUnit', (out) => {
       if (!this.#outputLogged && out.keyframe) this.#logOutput(out);
+      if (this.#beforeRestart) {
+        const back = this.#beforeRestart;
+        this.#beforeRestart = undefined;
+        this.#setNotice(back, 'info'); // converting again: the tile shows why, not the crash
+      }
       this.emit('accessUnit', out);
     });
     t.on('restarting', () => {
+      if (this.#notice?.message !== NOTICE_MESSAGES.transcoderRestarting) this.#beforeRestart = this.#notice;
       this.#setNotice({ code: 'CAMGATE_STREAM_TRANSCODING', message: NOTICE_MESSAGES.transcoderRestarting }, 'warn');
       this.emit('reset');
     });
