@@ -166,7 +166,7 @@ describe('StreamConditioner', () => {
     assert.equal(records.find((r) => r.msg === 'camera stream')?.fields.bFrames, true);
     watched = true;
     c.push(clip[10]!);
-    assert.equal(c.transcoder?.running, true, 'a viewer came: FFmpeg runs');
+    assert.equal((c.transcoder as { running: boolean } | undefined)?.running, true, 'a viewer came: FFmpeg runs');
     watched = false;
     c.push(clip[11]!);
     assert.equal(c.transcoder, undefined, 'the viewer left: FFmpeg stopped');
