@@ -16,6 +16,7 @@ import {
   parseCookies,
   sessionCookie,
   sessionCookieName,
+  type EndedSession,
   type Session,
 } from '../accounts/index.js';
 import { ViewerConnection, type ViewerIceConfig } from './connection.js';
@@ -53,7 +54,11 @@ export class ViewerApp {
     this.#o = resolveViewerOptions(opts);
     this.#host = host;
     this.#log = opts.logger ?? defaultLogger('hub:viewer');
-    this.sessions = new SessionStore({ ttlMs: this.#o.sessionTtlMs, maxSessions: this.#o.maxSessions });
+    this.sessions = new SessionStore({
+      file: this.#o.sessionsFile,
+      ttlMs: this.#o.sessionTtlMs,
+      maxSessions: this.#o.maxSessions,
+    });
     this.sessions.onEnd((s) => this.#endSession(s));
     this.#limiter = new LoginLimiter(this.#o.login);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#o.maxMessageBytes });
@@ -132,7 +137,7 @@ export class ViewerApp {
     const session = this.#session(req);
     const user = session && this.#users?.get(session.user);
     if (!session || !user) return rejectUpgrade(socket, 401, 'Unauthorized');
-    const open = [...this.#connections].filter((c) => c.session.id === session.id).length;
+    const open = [...this.#connections].filter((c) => c.session.hash === session.hash).length;
     if (open >= this.#o.maxSocketsPerSession) return rejectUpgrade(socket, 429, 'Too Many Requests');
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       void this.#iceFor(user.name).then((ice) => {
@@ -232,11 +237,11 @@ export class ViewerApp {
     );
   }
 
-  #endSession(s: Session): void {
-    for (const c of this.#connections) if (c.session.id === s.id) void c.close(4401, 'signed out');
+  #endSession(s: EndedSession): void {
+    for (const c of this.#connections) if (c.session.hash === s.hash) void c.close(4401, 'signed out');
   }
 
-  /** Closes every viewer socket (releasing their players) and stops the session sweeper. Idempotent. */
+  /** Closes every viewer socket (releasing their players) and the sessions database (kept for the next start). Idempotent. */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
