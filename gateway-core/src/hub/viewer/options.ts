@@ -38,6 +38,8 @@ export interface ViewerOptions {
   maxSdpChars?: number;
   /** Frames one viewer socket may send per second; more closes it (1008). */
   maxMessagesPerSecond?: number;
+  /** How often the hub pings each viewer socket (ms); a socket that missed a whole round is closed. */
+  heartbeatMs?: number;
   /** How long each Kurento request through the tunnel may take (ms). */
   requestTimeoutMs?: number;
   /** Directory of the pages and assets (default: the package's `static/`). */
@@ -54,6 +56,7 @@ export const DEFAULT_VIEWER_OPTIONS = {
   maxSdpChars: 32 * 1024, // 32 KiB
   maxMessagesPerSecond: 100,
   requestTimeoutMs: 10_000, // 10 s
+  heartbeatMs: 30_000, // 30 s: under the 60 s idle timeout of common proxies (nginx proxy_read_timeout)
 } as const;
 
 export type ResolvedViewerOptions = Omit<ViewerOptions, keyof typeof DEFAULT_VIEWER_OPTIONS | 'allowedOrigins'> & {

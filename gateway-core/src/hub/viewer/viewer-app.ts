@@ -20,6 +20,7 @@ import {
   type Session,
 } from '../accounts/index.js';
 import { ViewerConnection, type ViewerIceConfig } from './connection.js';
+import { keepViewerSocketAlive } from './heartbeat.js';
 import { originAllowed } from './origin.js';
 import { resolveViewerOptions, type ResolvedViewerOptions, type ViewerOptions } from './options.js';
 import { defaultStaticDir, loadStaticFiles, SECURITY_HEADERS, sendStatic, type StaticFile } from './static-files.js';
@@ -157,6 +158,7 @@ export class ViewerApp {
           logger: this.#log.child(user.name),
         });
         this.#connections.add(conn);
+        keepViewerSocketAlive(ws, this.#o.heartbeatMs);
         ws.on('close', () => this.#connections.delete(conn));
       });
     });
