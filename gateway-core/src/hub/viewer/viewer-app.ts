@@ -91,6 +91,10 @@ export class ViewerApp {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
+    if (this.#state !== 'running' && isViewerPath(path)) {
+      // Shutting down (or not started): the sessions are not readable now, which must not look like "signed out".
+      return (json(res, 503, { error: 'The hub is restarting. Try again in a moment.' }, { 'Retry-After': '5' }), true);
+    }
     if (path === '/') {
       if (!this.#get(method, res)) return true;
       if (!this.#session(req)) return (redirect(res, '/login'), true);
@@ -142,7 +146,9 @@ export class ViewerApp {
     if (open >= this.#o.maxSocketsPerSession) return rejectUpgrade(socket, 429, 'Too Many Requests');
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       void this.#iceFor(user.name).then((ice) => {
-        if (this.#state !== 'running' || !this.sessions.get(session.id)) return void ws.close(4401, 'signed out');
+        // 4401 sends the page to the sign-in form: only for a session that ended, not for a hub shutting down.
+        if (this.#state !== 'running') return void ws.close(1001, 'hub shutting down');
+        if (!this.sessions.get(session.id)) return void ws.close(4401, 'signed out');
         const conn = new ViewerConnection(ws, session, user, ice, {
           gatewayStatus: () => this.#host.gatewayStatus(),
           kurentoUrl: (id) => this.#host.kurentoUrl(id),
@@ -248,11 +254,18 @@ export class ViewerApp {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#unwatch?.();
-    await Promise.all([...this.#connections].map((c) => c.close(1001, 'hub shutting down')));
+    // Pipelines are not released: the pages' pictures play on through a hub restart (ViewerStream.abandon).
+    await Promise.all([...this.#connections].map((c) => c.close(1001, 'hub shutting down', false)));
     this.#connections.clear();
     this.sessions.close();
     this.#wss.close();
   }
+}
+
+function isViewerPath(path: string): boolean {
+  return (
+    path === '/' || path === '/login' || path === '/logout' || path.startsWith('/static/') || path === '/viewer/ws'
+  );
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
