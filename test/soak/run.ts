@@ -279,7 +279,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       cameras,
       faults,
       signedIn,
-      kurento: { sessionId: kc.client.sessionId, reconnects, recreated, finalInvokeOk, finalInvokeError },
+      kurento: { sessionId: sessionIdOf(kc.client), reconnects, recreated, finalInvokeOk, finalInvokeError },
     };
   } finally {
     for (const fn of cleanup.reverse()) {
@@ -321,6 +321,15 @@ async function kurentoSession(url: string): Promise<{ client: KObject; pipeline:
   (connecting as unknown as { _re: { on(e: string, f: () => void): void } })._re.on('error', () => undefined);
   const client = await connecting;
   return { client, ...(await kurentoObjects(client)) };
+}
+
+/** kurento-client's sessionId; its getter throws once the client saw a disconnect. */
+function sessionIdOf(client: KObject): string | undefined {
+  try {
+    return typeof client.sessionId === 'string' ? client.sessionId : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** getMediaState in kurento-client's callback form: its promise form traces some errors and resolves undefined. */
