@@ -1,5 +1,5 @@
 /**
- * The short soak (issue 11, "A soak test"): the full soak's stack — Chromium,
+ * The short soak: the full soak's stack — Chromium,
  * hub, tunnel, gateway and engine in their own processes, two simulated
  * cameras, default timers — for 3 min 20 s, so that more than three 60 s
  * Kurento ping intervals pass, with the tunnel cut for 5 s in the middle.

@@ -1,5 +1,5 @@
 /**
- * The soak (issue 11, "A soak test"): Chromium signs in on the hub and
+ * The soak: Chromium signs in on the hub and
  * watches two simulated cameras through hub → tunnel → gateway → engine, each
  * a process of its own, with every timer at its default, while faults are
  * injected on a schedule: the tunnel cut for 5 s, the hub restarted, the

@@ -1,5 +1,5 @@
 /**
- * `npm run soak [-- --minutes N]`: the full soak (issue 11). Chromium watches
+ * `npm run soak [-- --minutes N]`: the full soak. Chromium watches
  * two cameras through hub → tunnel → gateway → engine for N minutes (default
  * 15) with the default timers while the tunnel is cut for 5 s, the hub
  * restarted, the engine SIGKILLed and restarted and a camera restarted, spread

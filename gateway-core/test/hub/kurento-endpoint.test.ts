@@ -1,6 +1,6 @@
 /**
  * The hub's Kurento endpoint when the gateway closes a channel while the
- * client is still sending (found by the soak, issue 11: the media backend was
+ * client is still sending (found by the soak: the media backend was
  * SIGKILLed, the gateway closed every channel, a frame already in flight made
  * Channel.send throw inside a ws listener and the hub process ended).
  */

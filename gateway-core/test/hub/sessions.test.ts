@@ -1,6 +1,6 @@
 /**
- * Viewer sign-in sessions in SQLite (issue 11, "A hub restart does not sign
- * the viewer out"): they survive a new store and a new Hub on the same file,
+ * Viewer sign-in sessions in SQLite, so a hub restart does not sign the
+ * viewer out: they survive a new store and a new Hub on the same file,
  * only token hashes are stored, the file is owner-only, expired sessions are
  * pruned, and loading node:sqlite prints no ExperimentalWarning of ours.
  */

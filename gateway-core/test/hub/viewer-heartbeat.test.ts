@@ -1,5 +1,5 @@
 /**
- * Viewer socket keep-alive (issue 11, "Sessions that last"): a watching page
+ * Viewer socket keep-alive, so sessions last: a watching page
  * sends nothing, so the hub pings it; a browser that answers stays connected
  * however long it watches, one that stopped answering is closed.
  */

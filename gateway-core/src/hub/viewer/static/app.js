@@ -239,7 +239,7 @@ function fail(id, text, code) {
   if (RETRIED.has(code)) scheduleRetry(p);
 }
 
-// Reconnecting by itself (issue 11): a player that failed for a reason that passes — hub, tunnel, gateway or
+// Reconnecting by itself, so nobody has to click Watch again after an outage: a player that failed for a reason that passes — hub, tunnel, gateway or
 // media backend restarting, a network change — opens again, with backoff, once the hub is reachable and lists
 // its camera online. What needs a person (wrong password, no access, unsupported stream) stays failed.
 const HUB_LOST = 'hub-lost';
