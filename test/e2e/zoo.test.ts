@@ -23,7 +23,7 @@ import type { Browser, Page } from 'playwright-core';
 import { addUser } from '../../gateway-core/src/hub/index.js';
 import { startStack, GATEWAY_ID, type Stack } from '../../gateway-core/test/helpers/stack.js';
 import { launchViewerBrowser, player, signIn, stats } from './helpers/browser.js';
-import { describeCamera, startZooCamera, type ZooCamera } from './helpers/zoo-camera.js';
+import { checkCameraSends, describeCamera, startZooCamera, type ZooCamera } from './helpers/zoo-camera.js';
 import {
   frameReport,
   framesDecoded,
@@ -314,6 +314,10 @@ describe('camera zoo: real encoders watched in Chromium through hub, tunnel, gat
     it(`${c.title}: ${describeCamera(c.camera)}`, { timeout: CASE_TIMEOUT_MS }, async (t) => {
       const row: Row = { case: c.title, camera: describeCamera(c.camera), message: '', result: 'FAIL' };
       rows.push(row);
+      // The zoo proves something only if each camera sends what its case says: read it back with ffprobe.
+      const probeStart = performance.now();
+      assert.deepEqual(await checkCameraSends(cams.get(c.id)!), [], `${c.title}: the camera sends what it is set to`);
+      t.diagnostic(`ffprobe confirmed the camera's stream in ${Math.round(performance.now() - probeStart)} ms`);
       const problems = await byExpectation[c.expect](c, row);
       t.diagnostic(
         `first frame ${fmt(row.firstFrameMs)} ms, ${fmt(row.fpsDecoded, 1)} / ${fmt(row.fpsSent, 1)} fps, ` +

@@ -4,7 +4,7 @@
  * python3-gi) as a child process with an argument array, on a free loopback
  * port, and drives it through its stdin commands.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -178,3 +178,65 @@ export function describeCamera(o: ZooCameraOptions): string {
 }
 
 const PROFILE_NAMES = { 'constrained-baseline': 'CBP', main: 'Main', high: 'High' } as const;
+
+/** One stream as ffprobe reports it (`-show_entries stream=…`). */
+export interface ProbedStream {
+  codec_name?: string;
+  profile?: string;
+  width?: number;
+  height?: number;
+  has_b_frames?: number;
+}
+
+/**
+ * What the camera really sends, read by FFmpeg's ffprobe over RTSP/TCP (no credentials: the auth cases
+ * must refuse it). Resolves `{ streams }` or `{ error }` with ffprobe's message; bounded by 20 s.
+ */
+export function probeCamera(url: string): Promise<{ streams?: ProbedStream[]; error?: string }> {
+  const args = ['-v', 'error', '-rtsp_transport', 'tcp', '-of', 'json'];
+  args.push('-show_entries', 'stream=codec_name,profile,width,height,has_b_frames', '-i', url);
+  return new Promise((resolve) => {
+    execFile('ffprobe', args, { timeout: 20_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) return resolve({ error: stderr.trim() || err.message });
+      try {
+        resolve({ streams: (JSON.parse(stdout) as { streams: ProbedStream[] }).streams });
+      } catch {
+        resolve({ error: `ffprobe printed no JSON: ${stdout.slice(0, 200)}` });
+      }
+    });
+  });
+}
+
+const FFPROBE_PROFILES = { 'constrained-baseline': 'Constrained Baseline', main: 'Main', high: 'High' } as const;
+
+/** Differences between what the camera was set to send and what ffprobe read from it; [] when it matches. */
+export async function checkCameraSends(cam: ZooCamera): Promise<string[]> {
+  const o = cam.opts;
+  const probed = await probeCamera(cam.url);
+  if (o.auth && o.auth !== 'none') {
+    return /401/.test(probed.error ?? '')
+      ? []
+      : [`the camera did not ask for credentials (${probed.error ?? 'played'})`];
+  }
+  if (!probed.streams) return [`ffprobe could not read the camera: ${probed.error}`];
+  const [video, audio] = probed.streams;
+  const want = {
+    codec_name: o.codec === 'h265' ? 'hevc' : 'h264',
+    profile: o.codec === 'h265' ? 'Main' : FFPROBE_PROFILES[o.profile ?? 'high'],
+    width: o.width,
+    height: o.height,
+    bframes: (o.bframes ?? 0) > 0,
+    audio: { none: undefined, aac: 'aac', pcma: 'pcm_alaw' }[o.audio ?? 'none'],
+  };
+  const got = {
+    codec_name: video?.codec_name,
+    profile: video?.profile,
+    width: video?.width,
+    height: video?.height,
+    bframes: (video?.has_b_frames ?? 0) > 0,
+    audio: audio?.codec_name,
+  };
+  return Object.keys(want)
+    .filter((k) => want[k as keyof typeof want] !== got[k as keyof typeof got])
+    .map((k) => `${k}: set to ${want[k as keyof typeof want]}, sends ${got[k as keyof typeof got]}`);
+}
