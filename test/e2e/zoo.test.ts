@@ -51,6 +51,7 @@ const LOST_WITHIN_MS = 3_000; // issue 11: "camera lost — reconnecting" within
 const BACK_WITHIN_MS = 3_000; // issue 11: video back within 3 s of the camera's return
 const OUTAGE_MS = 6_000; // how long the stop-sending camera stays silent
 const CASE_TIMEOUT_MS = 120_000;
+const CAMERA_START_CONCURRENCY = 3;
 
 const ALICE = { name: 'alice', password: 'alice-Zoo-Pass-6Vb3' };
 
@@ -108,17 +109,20 @@ describe('camera zoo: real encoders watched in Chromium through hub, tunnel, gat
       dir = await mkdtemp(join(tmpdir(), 'camgate-zoo-e2e-'));
       const usersFile = join(dir, 'users.json');
       await addUser(usersFile, { ...ALICE, cameras: [`${GATEWAY_ID}/*`] });
-      // Idle cameras cost nothing but a listening socket: encoders run only while a case watches.
-      const started = await Promise.allSettled(
-        ZOO_CASES.map(async (c) => {
+      // Idle cameras cost nothing but a listening socket: encoders run only while a case watches. They start
+      // a few at a time: sixteen Python + GStreamer starts at once starve each other on a small machine.
+      const queue = [...ZOO_CASES];
+      const startNext = async (): Promise<void> => {
+        for (let c = queue.shift(); c; c = queue.shift()) {
           const auth = c.camera.auth && c.camera.auth !== 'none';
           const cam = await startZooCamera({
             ...c.camera,
             ...(auth ? { user: CAMERA_USER, password: CAMERA_PASSWORD } : {}),
           });
           cams.set(c.id, cam);
-        }),
-      );
+        }
+      };
+      const started = await Promise.allSettled(Array.from({ length: CAMERA_START_CONCURRENCY }, startNext));
       const failed = started.find((s) => s.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
       stack = await startStack({

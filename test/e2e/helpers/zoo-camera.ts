@@ -51,7 +51,7 @@ export interface ZooCamera {
   close(): Promise<void>;
 }
 
-const START_TIMEOUT_MS = 20_000; // python3 + GStreamer start in < 1 s idle; the shared CI machine is slower
+const START_TIMEOUT_MS = 30_000; // python3 + GStreamer start in < 1 s idle; a loaded shared machine takes many times that
 const COMMAND_TIMEOUT_MS = 5_000;
 
 function argsFor(o: ZooCameraOptions): string[] {
