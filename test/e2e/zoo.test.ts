@@ -45,7 +45,10 @@ import {
 const WATCH_MS = 12_000; // of watching after the first frame, per case
 const FIRST_FRAME_TIMEOUT_MS = 20_000; // a 4 s GOP, an FFmpeg start, a loaded CI machine
 const MIN_FPS_RATIO = 0.9; // issue 11: 90 % of the camera's frame rate
-const MAX_FREEZE_MS = 1_000; // issue 11: no freeze over 1 s
+const MAX_FREEZE_MS = 1_000; // issue 11: no freeze over 1 s…
+// …that the camera did not cause: an encoder starved of CPU on a busy machine stalls by itself; the picture
+// may then freeze as long as the camera did, plus a jitter buffer's worth.
+const FREEZE_SLACK_MS = 500;
 const WRONG_PASSWORD_WITHIN_MS = 10_000; // issue 11: "camera unreachable" within 10 s, reason in plain words
 const LOST_WITHIN_MS = 3_000; // issue 11: "camera lost — reconnecting" within 3 s of the picture stopping
 const BACK_WITHIN_MS = 3_000; // issue 11: video back within 3 s of the camera's return
@@ -66,6 +69,8 @@ interface Row {
   fpsSent?: number;
   kbpsSent?: number;
   longestFreezeMs?: number;
+  /** The longest the camera itself sent nothing in the same window. */
+  cameraGapMs?: number;
   message: string;
   result: 'pass' | 'FAIL';
 }
@@ -76,11 +81,11 @@ const fmt = (n: number | undefined, digits = 0): string => (n === undefined ? '�
 
 function table(): string {
   const head =
-    '| case | camera | first frame ms | fps decoded / sent | kbit/s sent | longest freeze ms | tile shows | result |';
+    '| case | camera | first frame ms | fps decoded / sent | kbit/s sent | longest freeze ms (viewer / camera) | tile shows | result |';
   const lines = rows.map(
     (r) =>
       `| ${r.case} | ${r.camera} | ${fmt(r.firstFrameMs)} | ${fmt(r.fpsDecoded, 1)} / ${fmt(r.fpsSent, 1)} | ` +
-      `${fmt(r.kbpsSent)} | ${fmt(r.longestFreezeMs)} | ${r.message} | ${r.result} |`,
+      `${fmt(r.kbpsSent)} | ${fmt(r.longestFreezeMs)} / ${fmt(r.cameraGapMs)} | ${r.message} | ${r.result} |`,
   );
   return [head, '| --- | --- | --- | --- | --- | --- | --- | --- |', ...lines].join('\n');
 }
@@ -192,12 +197,15 @@ describe('camera zoo: real encoders watched in Chromium through hub, tunnel, gat
     row.fpsDecoded = (d1 - d0) / secs;
     row.kbpsSent = ((c1.bytes - c0.bytes) * 8) / secs / 1000;
     row.longestFreezeMs = rep.longestFreezeMs;
+    row.cameraGapMs = c1.longestGapMs;
     row.message = tileText(p);
     if (row.fpsSent <= 0) problems.push('the camera sent no frames in the window');
     if (row.fpsDecoded < MIN_FPS_RATIO * row.fpsSent) {
       problems.push(`decoded ${row.fpsDecoded.toFixed(1)} fps, under 90 % of the ${row.fpsSent.toFixed(1)} fps sent`);
     }
-    if (rep.longestFreezeMs > MAX_FREEZE_MS) problems.push(`picture froze for ${Math.round(rep.longestFreezeMs)} ms`);
+    if (rep.longestFreezeMs > Math.max(MAX_FREEZE_MS, c1.longestGapMs + FREEZE_SLACK_MS)) {
+      problems.push(`picture froze for ${Math.round(rep.longestFreezeMs)} ms (camera: ${c1.longestGapMs} ms)`);
+    }
     if (p.state !== 'playing' || p.text !== 'Live') problems.push(`tile shows "${tileText(p)}", not "Live"`);
     const want = c.resizeTo ?? c.camera;
     const s = await stats(page, id);
@@ -291,10 +299,11 @@ describe('camera zoo: real encoders watched in Chromium through hub, tunnel, gat
       row.fpsDecoded = (f1 - f0) / ((to - from) / 1000);
       row.kbpsSent = ((c1.bytes - c0.bytes) * 8) / (to - from);
       row.longestFreezeMs = rep.longestFreezeMs;
+      row.cameraGapMs = c1.longestGapMs;
       if (row.fpsDecoded < MIN_FPS_RATIO * row.fpsSent) {
         problems.push(`after the return, ${row.fpsDecoded.toFixed(1)} of ${row.fpsSent.toFixed(1)} fps decoded`);
       }
-      if (rep.longestFreezeMs > MAX_FREEZE_MS) {
+      if (rep.longestFreezeMs > Math.max(MAX_FREEZE_MS, c1.longestGapMs + FREEZE_SLACK_MS)) {
         problems.push(`after the return, the picture froze for ${Math.round(rep.longestFreezeMs)} ms`);
       }
       row.message =
@@ -325,7 +334,7 @@ describe('camera zoo: real encoders watched in Chromium through hub, tunnel, gat
       const problems = await byExpectation[c.expect](c, row);
       t.diagnostic(
         `first frame ${fmt(row.firstFrameMs)} ms, ${fmt(row.fpsDecoded, 1)} / ${fmt(row.fpsSent, 1)} fps, ` +
-          `longest freeze ${fmt(row.longestFreezeMs)} ms, tile: ${row.message}`,
+          `longest freeze ${fmt(row.longestFreezeMs)} ms (camera ${fmt(row.cameraGapMs)} ms), tile: ${row.message}`,
       );
       // The camera encodes only while watched; stop its process now to keep the machine free for the next case.
       await cams.get(c.id)?.close();

@@ -37,6 +37,8 @@ export interface ZooCameraStats {
   /** Video frames (access units) handed to the RTP payloader since start. */
   frames: number;
   bytes: number;
+  /** The longest time the camera itself sent no frame since the previous `stats()` call, ms. */
+  longestGapMs: number;
 }
 
 export interface ZooCamera {
@@ -148,7 +150,7 @@ export async function startZooCamera(opts: ZooCameraOptions): Promise<ZooCamera>
     opts,
     async stats() {
       const r = await command('stats');
-      return { frames: Number(r.frames), bytes: Number(r.bytes) };
+      return { frames: Number(r.frames), bytes: Number(r.bytes), longestGapMs: Number(r.longest_gap_ms) };
     },
     async stopSending() {
       await command('stop-sending');
