@@ -22,13 +22,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import { addUser } from '../../gateway-core/src/hub/index.js';
 import { startStack, GATEWAY_ID, type Stack } from '../../gateway-core/test/helpers/stack.js';
-import { launchViewerBrowser, player, signIn, stats } from './helpers/browser.js';
+import { launchViewerBrowser, player, stats } from './helpers/browser.js';
 import { checkCameraSends, describeCamera, startZooCamera, type ZooCamera } from './helpers/zoo-camera.js';
 import {
   frameReport,
   framesDecoded,
   pageNow,
+  receiveCounters,
+  signInMeasured,
   tileText,
+  type ReceiveCounters,
   waitFirstFrame,
   watchMeasured,
   within,
@@ -71,6 +74,8 @@ interface Row {
   longestFreezeMs?: number;
   /** The longest the camera itself sent nothing in the same window. */
   cameraGapMs?: number;
+  /** Packets lost, PLIs sent, freezes and dropped frames counted by the browser in the window (inbound-rtp). */
+  receive?: string;
   message: string;
   result: 'pass' | 'FAIL';
 }
@@ -81,13 +86,20 @@ const fmt = (n: number | undefined, digits = 0): string => (n === undefined ? '�
 
 function table(): string {
   const head =
-    '| case | camera | first frame ms | fps decoded / sent | kbit/s sent | longest freeze ms (viewer / camera) | tile shows | result |';
+    '| case | camera | first frame ms | fps decoded / sent | kbit/s sent | longest freeze ms (viewer / camera) | lost / PLI / freezes / dropped | tile shows | result |';
   const lines = rows.map(
     (r) =>
       `| ${r.case} | ${r.camera} | ${fmt(r.firstFrameMs)} | ${fmt(r.fpsDecoded, 1)} / ${fmt(r.fpsSent, 1)} | ` +
-      `${fmt(r.kbpsSent)} | ${fmt(r.longestFreezeMs)} / ${fmt(r.cameraGapMs)} | ${r.message} | ${r.result} |`,
+      `${fmt(r.kbpsSent)} | ${fmt(r.longestFreezeMs)} / ${fmt(r.cameraGapMs)} | ${r.receive ?? '—'} | ${r.message} | ${r.result} |`,
   );
-  return [head, '| --- | --- | --- | --- | --- | --- | --- | --- |', ...lines].join('\n');
+  return [head, '| --- | --- | --- | --- | --- | --- | --- | --- | --- |', ...lines].join('\n');
+}
+
+/** `lost / PLI / freezes / dropped` between two readings of the browser's receive counters. */
+function receiveDelta(a: ReceiveCounters | undefined, b: ReceiveCounters | undefined): string | undefined {
+  if (!a || !b) return undefined;
+  const d = (k: keyof ReceiveCounters): number => b[k] - a[k];
+  return `${d('packetsLost')} / ${d('pliCount')} / ${d('freezeCount')} / ${d('framesDropped')}`;
 }
 
 /** RTSP over UDP must be refused by the TCP-only camera (RFC 2326 §11.4.14, 461 Unsupported Transport). */
@@ -146,7 +158,7 @@ describe('camera zoo: real encoders watched in Chromium through hub, tunnel, gat
       stack.secrets.add(CAMERA_PASSWORD);
       stack.secrets.add(WRONG_PASSWORD);
       browser = await launchViewerBrowser();
-      page = await signIn(browser, stack.hub.url, ALICE.name, ALICE.password);
+      page = await signInMeasured(browser, stack.hub.url, ALICE.name, ALICE.password);
     },
     { timeout: CASE_TIMEOUT_MS },
   );
@@ -180,7 +192,7 @@ describe('camera zoo: real encoders watched in Chromium through hub, tunnel, gat
     const cam = cams.get(c.id)!;
     const problems: string[] = [];
     const from = await pageNow(page);
-    const [c0, d0] = [await cam.stats(), await framesDecoded(page, id)];
+    const [c0, d0, r0] = [await cam.stats(), await framesDecoded(page, id), await receiveCounters(page, id)];
     if (during) {
       await sleep(WATCH_MS / 2);
       await during();
@@ -189,7 +201,8 @@ describe('camera zoo: real encoders watched in Chromium through hub, tunnel, gat
       await sleep(WATCH_MS);
     }
     const to = await pageNow(page);
-    const [c1, d1] = [await cam.stats(), await framesDecoded(page, id)];
+    const [c1, d1, r1] = [await cam.stats(), await framesDecoded(page, id), await receiveCounters(page, id)];
+    row.receive = receiveDelta(r0, r1);
     const secs = (to - from) / 1000;
     const rep = await frameReport(page, id, from, to);
     const p = await player(page, id);
@@ -290,10 +303,11 @@ describe('camera zoo: real encoders watched in Chromium through hub, tunnel, gat
       }
       // A few seconds of the returned picture: frame rate and freezes as for every other camera.
       const from = await pageNow(page);
-      const [c0, f0] = [await cam.stats(), await framesDecoded(page, id)];
+      const [c0, f0, r0] = [await cam.stats(), await framesDecoded(page, id), await receiveCounters(page, id)];
       await sleep(4_000);
       const to = await pageNow(page);
-      const [c1, f1] = [await cam.stats(), await framesDecoded(page, id)];
+      const [c1, f1, r1] = [await cam.stats(), await framesDecoded(page, id), await receiveCounters(page, id)];
+      row.receive = receiveDelta(r0, r1);
       const rep = await frameReport(page, id, from, to);
       row.fpsSent = (c1.frames - c0.frames) / ((to - from) / 1000);
       row.fpsDecoded = (f1 - f0) / ((to - from) / 1000);
@@ -334,7 +348,8 @@ describe('camera zoo: real encoders watched in Chromium through hub, tunnel, gat
       const problems = await byExpectation[c.expect](c, row);
       t.diagnostic(
         `first frame ${fmt(row.firstFrameMs)} ms, ${fmt(row.fpsDecoded, 1)} / ${fmt(row.fpsSent, 1)} fps, ` +
-          `longest freeze ${fmt(row.longestFreezeMs)} ms (camera ${fmt(row.cameraGapMs)} ms), tile: ${row.message}`,
+          `longest freeze ${fmt(row.longestFreezeMs)} ms (camera ${fmt(row.cameraGapMs)} ms), ` +
+          `lost / PLI / freezes / dropped ${row.receive ?? '—'}, tile: ${row.message}`,
       );
       // The camera encodes only while watched; stop its process now to keep the machine free for the next case.
       await cams.get(c.id)?.close();

@@ -7,7 +7,7 @@
  * (W3C webrtc-stats §3.3 inbound-rtp `framesDecoded`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { player, stats, watch, type PlayerInfo } from './browser.js';
 
 type ZooRecord = { clickedAt: number; frames: number[]; size: string };
@@ -16,7 +16,9 @@ type W = { zoo?: Record<string, ZooRecord> };
 /** Runs in the page: times every frame the tile's <video> presents (its rVFC callback re-arms itself). */
 const RECORD_FRAMES = `function (id, clickedAt) {
   const video = document.querySelector('.tile[data-id="' + id + '"] video');
-  const rec = { clickedAt, frames: [], size: '' };
+  // The player's peer connection is the one its click just made (see KEEP_PEER_CONNECTIONS).
+  const pcs = window.zooPeerConnections || [];
+  const rec = { clickedAt, frames: [], size: '', pc: pcs[pcs.length - 1] };
   (window.zoo = window.zoo || {})[id] = rec;
   function onFrame(now, meta) {
     rec.frames.push(now);
@@ -25,6 +27,61 @@ const RECORD_FRAMES = `function (id, clickedAt) {
   }
   video.requestVideoFrameCallback(onFrame);
 }`;
+
+/**
+ * Runs in the page before its scripts: keeps every RTCPeerConnection the viewer makes, so the zoo can read
+ * receive counters (loss, NACK, PLI) that the page's own stats() does not report.
+ */
+const KEEP_PEER_CONNECTIONS = `(() => {
+  const Native = window.RTCPeerConnection;
+  const kept = (window.zooPeerConnections = []);
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    kept.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+})();`;
+
+/** signIn() of helpers/browser.ts, with the page's peer connections kept for receiveCounters(). */
+export async function signInMeasured(browser: Browser, hubUrl: string, name: string, password: string): Promise<Page> {
+  const context = await browser.newContext();
+  await context.addInitScript(KEEP_PEER_CONNECTIONS);
+  const page = await context.newPage();
+  await page.goto(`${hubUrl}/`);
+  await page.waitForURL(/\/login$/);
+  await page.fill('#name', name);
+  await page.fill('#password', password);
+  await page.click('#submit');
+  await page.waitForURL(`${hubUrl}/`);
+  await page.waitForSelector('#cameras li');
+  return page;
+}
+
+/** W3C webrtc-stats §3.3 inbound-rtp counters of the player's video, since it started. */
+export interface ReceiveCounters {
+  packetsLost: number;
+  nackCount: number;
+  pliCount: number;
+  keyFramesDecoded: number;
+  /** Freezes as the browser counts them (webrtc-stats §3.3 `freezeCount`). */
+  freezeCount: number;
+  /** Frames received but never shown: dropped before decoding or too late to render. */
+  framesDropped: number;
+}
+
+export async function receiveCounters(page: Page, id: string): Promise<ReceiveCounters | undefined> {
+  return page.evaluate(`(async (id) => {
+    const rec = (window.zoo || {})[id];
+    if (!rec || !rec.pc) return undefined;
+    const out = { packetsLost: 0, nackCount: 0, pliCount: 0, keyFramesDecoded: 0, freezeCount: 0, framesDropped: 0 };
+    (await rec.pc.getStats()).forEach((s) => {
+      if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+      for (const k of Object.keys(out)) out[k] = s[k] || 0;
+    });
+    return out;
+  })(${JSON.stringify(id)})`);
+}
 
 /** Clicks Watch and starts timing the new tile's frames from the click. Returns the player id. */
 export async function watchMeasured(page: Page, key: string): Promise<string> {
