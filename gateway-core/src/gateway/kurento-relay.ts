@@ -74,6 +74,16 @@ export class KurentoRelay extends EventEmitter<RelayEvents> {
     this.#backend.on('open', () => this.#flush());
     this.#backend.on('message', (data, isBinary) => this.#fromBackend(data, isBinary));
     this.#backend.on('error', (err) => this.#log.warn('media backend connection failed', { err }));
+    this.#backend.once('unexpected-response', (_req, res) => {
+      // The built-in engine answers 401 without (or with a wrong) token: say where the token comes from.
+      const status = res.statusCode ?? 0;
+      this.#log.error('media backend refused the connection', {
+        status,
+        ...(status === 401 ? { hint: 'the engine token is missing or wrong: see mediaBackend.tokenFile' } : {}),
+      });
+      res.resume();
+      this.#backend.terminate();
+    });
     this.#backend.on('close', (code) => this.#end(`media backend closed the connection (${code})`));
     channel.on('message', (text) => this.#fromHub(text));
     channel.on('close', () => this.#end('hub closed the channel'));
