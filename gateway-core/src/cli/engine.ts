@@ -49,6 +49,15 @@ export async function runEngine(argv: string[]): Promise<number> {
     logFrames: values.verbose === true,
     logger,
   });
+  if (!/^(127\.|::1$|localhost$)/.test(values.host ?? '127.0.0.1')) {
+    // The token still guards it, but it travels in clear over ws:// and the camera URLs it plays do too.
+    logger.warn(
+      'WARNING: the engine listens beyond loopback; its token and camera URLs cross the network unencrypted',
+      {
+        host: values.host,
+      },
+    );
+  }
   say(`camgate engine: Kurento protocol at ${engine.listenUrl}`);
   say(
     `  token ${created ? 'created in' : 'read from'} ${tokenFile} (clients add ?token=…; camgate gateway reads the file)`,

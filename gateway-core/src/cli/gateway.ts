@@ -16,9 +16,14 @@ Usage:
 
 Commands:
   (none)       connect to the hub and relay Kurento sessions to the media backend;
-               the gateway opens no listening socket
+               the gateway opens no listening socket. With \`camgate engine\` as the
+               backend, its token is read from mediaBackend.tokenFile or the engine's
+               default token file and added to the URL; another client taking over
+               this gateway's hub connection (4409) is logged as an error, raises the
+               secret-in-use flag, and the gateway keeps reconnecting
   add-camera   register a camera; its address and credentials stay in gateway.yaml
-               and are never sent to the hub
+               and are never sent to the hub. The whole file is validated before it
+               is written (atomically, mode 0600): a bad --url changes nothing
 
 Options:
   -c, --config F        the gateway configuration (YAML); see README "Gateway configuration"

@@ -19,13 +19,15 @@ Commands:
   (none)        serve /tunnel for gateways, /api/ and the Kurento endpoints
   add-gateway   mint a gateway id and secret; store only the secret's verifier
                 in hub.yaml and print the secret once, for the gateway's config
+                (add-* validate the whole file, then write it atomically, mode 0600)
   add-token     mint an API token; store only its hash; print the token once
   add-user      add a viewer account to the users file named by viewer.usersFile,
                 granted the listed cameras; prints a generated password once
 
 Options:
   -c, --config F       the hub configuration (YAML); see README "Hub configuration"
-      --id ID          gateway id for add-gateway (default: generated)
+      --id ID          gateway id for add-gateway (default: generated): 1-63 letters,
+                       digits, "-" or "_", starting with a letter or digit
       --name NAME      a name for the gateway (add-gateway) or the user (add-user)
       --cameras LIST   comma-separated grants for add-user: GATEWAY/CAMERA or GATEWAY/*
       --password-stdin read the user's password from standard input (add-user)
