@@ -42,4 +42,19 @@ describe('Hub Kurento endpoint', () => {
     assert.equal(log?.fields.code, 'CAMGATE_TUNNEL_CHANNEL_LIMIT');
     assert.match(String(log?.fields.reason), /channel limit reached: 1 of 1/);
   });
+
+  it('with logFrames (--verbose) logs every Kurento message at the hub and at the gateway, both ways', async (t) => {
+    const stack = await startStack({ hub: { logFrames: true }, gateway: { logFrames: true } });
+    t.after(() => stack.close());
+    const { ws, result } = await tryOpen(stack.kurentoUrl);
+    t.after(() => ws.terminate());
+    assert.equal(result, 'open');
+    const answer = new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))));
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { interval: 1000 } }));
+    assert.match(await answer, /pong/);
+    const frames = (msg: string): string[] =>
+      stack.logs.filter((r) => r.msg === msg && r.level === 'debug').map((r) => String(r.fields.frame));
+    for (const msg of ['client → gateway', 'hub → backend']) assert.match(frames(msg).join(), /"method":"ping"/, msg);
+    for (const msg of ['backend → hub', 'gateway → client']) assert.match(frames(msg).join(), /pong/, msg);
+  });
 });
