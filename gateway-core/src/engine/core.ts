@@ -69,6 +69,11 @@ export class EngineCore extends EventEmitter<EngineCoreEvents> implements Object
         for (const [name, f] of FACTORIES) out[f.module].push(name);
         return out;
       },
+      setCameraProfiles: (profiles) => {
+        if (!this.media) throw new KurentoRpcError('NOT_IMPLEMENTED', 'The media plane is not available');
+        this.media.sources.setProfiles(profiles);
+        this.logger.info('camera profiles set', { cameras: [...profiles.values()].map((c) => c.cameraId) });
+      },
     });
     this.#objects.set(this.serverManager.id, this.serverManager);
   }

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from '../util/index.js';
+import type { CameraProfile } from './camera-profiles.js';
 
 /**
  * The media plane as the control plane sees it: the shape of
@@ -22,6 +23,8 @@ export interface RtspSourceHandleLike extends EventEmitter {
 export interface RtspSourcesLike {
   /** One RTSP pull per uri, reference-counted. */
   acquire(uri: string): RtspSourceHandleLike;
+  /** Replaces what the gateway said about its cameras, keyed by the uri a player of each camera uses. */
+  setProfiles(profiles: ReadonlyMap<string, CameraProfile>): void;
   close(): Promise<void>;
 }
 

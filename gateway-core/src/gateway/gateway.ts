@@ -76,7 +76,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly #log: Logger;
   readonly #tunnel: TunnelClient;
   readonly #keeper: SessionKeeper;
-  readonly #warmer: CameraWarmer | undefined;
+  readonly #warmer: CameraWarmer;
   readonly #policy: KurentoPolicy;
   readonly #relays = new Set<KurentoRelay>();
   readonly #opts: Required<Pick<GatewayOptions, 'mediaBackendUrl' | 'maxMessageBytes' | 'logFrames'>>;
@@ -105,15 +105,13 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     });
     this.#keeper.on('released', (e) => this.emit('released', e));
     const keepWarm = opts.keepWarm ?? 'auto';
-    this.#warmer = keepWarm
-      ? new CameraWarmer({
-          mode: keepWarm === 'auto' ? 'auto' : 'always',
-          backendUrl: this.#opts.mediaBackendUrl,
-          cameras: this.cameras,
-          logger: this.#log.child('warm'),
-          retryMs: DEFAULT_GATEWAY_OPTIONS.keepWarmRetryMs,
-        })
-      : undefined;
+    this.#warmer = new CameraWarmer({
+      mode: keepWarm === 'auto' ? 'auto' : keepWarm ? 'always' : 'never',
+      backendUrl: this.#opts.mediaBackendUrl,
+      cameras: this.cameras,
+      logger: this.#log.child('warm'),
+      retryMs: DEFAULT_GATEWAY_OPTIONS.keepWarmRetryMs,
+    });
     const tls = opts.hub.tls;
     this.#tunnel = new TunnelClient({
       url: opts.hub.url,
@@ -149,7 +147,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (this.#state !== 'idle') return;
     this.#state = 'running';
     this.#tunnel.start();
-    this.#warmer?.start();
+    this.#warmer.start();
   }
 
   get tunnelState(): TunnelState {
@@ -206,7 +204,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       this.#log.warn('closing the tunnel failed', { err });
     }
     try {
-      await this.#warmer?.close();
+      await this.#warmer.close();
     } catch (err) {
       this.#log.warn('releasing the warm players failed', { err });
     }

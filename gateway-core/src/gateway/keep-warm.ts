@@ -1,4 +1,5 @@
 import { BUILTIN_ENGINE_SERVER, KurentoClient, SERVER_MANAGER_ID } from '../kurento/index.js';
+import type { JsonObject } from '../kurento/index.js';
 import type { Logger } from '../util/index.js';
 import type { CameraRegistry } from './camera-registry.js';
 
@@ -12,9 +13,10 @@ export interface CameraWarmerOptions {
    * 'auto': only when the backend is camgate's built-in engine, which shares
    * one pull per camera between all players. Kurento Media Server opens an
    * RTSP session per player, so a warm player there would cost a pull and
-   * save nothing. 'always': whatever the backend.
+   * save nothing. 'always': whatever the backend. 'never': no warm players;
+   * the built-in engine is still told the camera profiles.
    */
-  mode: 'auto' | 'always';
+  mode: 'auto' | 'always' | 'never';
 }
 
 /** Whether a `getMetadata` answer names the built-in engine; anything unexpected means no. */
@@ -28,8 +30,23 @@ export function isBuiltinEngine(metadata: unknown): boolean {
   }
 }
 
+/** `setCameraProfiles` operationParams: each camera's player uri, id and transcode mode (engine/camera-profiles.ts). */
+export function cameraProfilesParams(cameras: CameraRegistry): JsonObject {
+  const list: JsonObject[] = [];
+  for (const cam of cameras.list()) {
+    const uri = cameras.resolveCameraUri(cam.id);
+    if (uri !== undefined) list.push({ uri, cameraId: cam.id, transcode: cam.transcode ?? 'auto' });
+  }
+  return { cameras: list };
+}
+
 /**
- * Keeps one player per camera playing on the media backend, so the built-in
+ * The gateway's own session on the media backend. With the built-in engine it
+ * first tells the engine its cameras' profiles (ids for the engine's log lines,
+ * transcode modes), again after every reconnect since an engine restart forgets
+ * them; on this connection only, so the hub never can.
+ *
+ * Then it keeps one player per camera playing on the media backend, so the built-in
  * engine always holds each camera's current GOP and a viewer's first picture
  * comes from that cache at once, instead of after the camera's next keyframe
  * (up to its whole keyframe interval, 2–4 s on real cameras). It costs one
@@ -61,15 +78,19 @@ export class CameraWarmer {
       if (this.#closed) return void (await client.close());
       this.#client = client;
       client.once('close', () => this.#retry());
-      if (this.#opts.mode === 'auto') {
-        // KMS answers with its configured metadata (often ""); a failed call is retried like any other.
-        if (!isBuiltinEngine(await client.invoke(SERVER_MANAGER_ID, 'getMetadata'))) {
+      // KMS answers with its configured metadata (often ""); a failed call is retried like any other.
+      const builtin = isBuiltinEngine(await client.invoke(SERVER_MANAGER_ID, 'getMetadata'));
+      if (builtin)
+        await client.invoke(SERVER_MANAGER_ID, 'setCameraProfiles', cameraProfilesParams(this.#opts.cameras));
+      if (this.#opts.mode === 'never' || (this.#opts.mode === 'auto' && !builtin)) {
+        if (!builtin) {
           log.info('media backend is not the built-in engine: cameras are not kept warm (keepWarm: true forces it)');
           this.#closed = true;
           this.#client = undefined;
           await client.close();
-          return;
         }
+        // With the built-in engine the connection stays open: when it closes (engine restart), the profiles are sent again.
+        return;
       }
       const pipeline = await client.create('MediaPipeline');
       this.#pipeline = pipeline;

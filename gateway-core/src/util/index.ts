@@ -6,6 +6,7 @@ export {
   defaultLogger,
   memorySink,
   SecretSet,
+  withFields,
   type Logger,
   type LogFields,
   type LogLevel,

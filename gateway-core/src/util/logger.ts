@@ -63,6 +63,21 @@ export function createLogger(component: string, sink: LogSink, secrets: SecretSe
   };
 }
 
+/**
+ * A logger that adds `fields` to every record it and its children write — e.g. `{ camera: 'front-door' }`,
+ * so every camera-level line names its camera without each call site repeating it.
+ */
+export function withFields(logger: Logger, fields: LogFields): Logger {
+  const merge = (f?: LogFields): LogFields => (f ? { ...fields, ...f } : { ...fields });
+  return {
+    debug: (m, f) => logger.debug(m, merge(f)),
+    info: (m, f) => logger.info(m, merge(f)),
+    warn: (m, f) => logger.warn(m, merge(f)),
+    error: (m, f) => logger.error(m, merge(f)),
+    child: (sub) => withFields(logger.child(sub), fields),
+  };
+}
+
 /** The default sink: the `debug` package under `camgate:*` (enable with DEBUG=camgate:*). */
 export function debugSink(): LogSink {
   const cache = new Map<string, createDebug.Debugger>();

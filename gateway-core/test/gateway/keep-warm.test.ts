@@ -48,10 +48,32 @@ describe('Gateway keepWarm', () => {
     }
   });
 
+  it("tells the built-in engine each camera's id, so its camera-level log lines name the camera", async () => {
+    await until('a camera-level engine line', () =>
+      stack.logs.some((r) => r.component.startsWith('test:engine') && r.fields.camera === 'porch'),
+    );
+    const profiles = stack.logs.find((r) => r.msg === 'camera profiles set');
+    assert.deepEqual(profiles?.fields.cameras, ['porch']);
+    assert.ok(!JSON.stringify(stack.logs).includes('warm-pass-123'), 'no camera password in any log line');
+  });
+
   it('releases the warm players when the gateway closes', async () => {
     await stack.gateway.close();
     await until('the warm pipeline released', () => stack.engine.stats().pipelines === 0);
     await until('the camera pull closed', () => sim.stats.playing === 0);
+  });
+});
+
+describe('keepWarm: false', () => {
+  it('still tells the built-in engine the camera profiles', async (t) => {
+    const stack = await startStack({
+      cameras: [{ id: 'gate', name: 'Gate', url: 'rtsp://127.0.0.1:9/s', transcode: 'never' }],
+      gateway: { keepWarm: false },
+    });
+    t.after(() => stack.close());
+    await until('the profiles', () => stack.logs.some((r) => r.msg === 'camera profiles set'));
+    assert.equal(stack.engine.stats().pipelines, 0, 'no warm players');
+    assert.deepEqual(stack.logs.find((r) => r.msg === 'camera profiles set')?.fields.cameras, ['gate']);
   });
 });
 

@@ -319,6 +319,16 @@ describe('KurentoPolicy', () => {
         'server-manager',
       ],
       [
+        'ServerManager setCameraProfiles (the engine extension only the gateway itself may call)',
+        () =>
+          req('invoke', {
+            object: 'manager_ServerManager',
+            operation: 'setCameraProfiles',
+            operationParams: { cameras: [] },
+          }),
+        'server-manager',
+      ],
+      [
         'ServerManager ObjectCreated events',
         () => req('subscribe', { object: 'manager_ServerManager', type: 'ObjectCreated' }),
         'server-manager',

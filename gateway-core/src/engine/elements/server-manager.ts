@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { MediaObject, type ObjectHost } from './media-object.js';
 import { BUILTIN_ENGINE_SERVER, SERVER_MANAGER_ID } from '../../kurento/index.js';
 import { SERVER_MANAGER_TYPE } from './types.js';
+import { parseCameraProfiles, type CameraProfile } from '../camera-profiles.js';
 
 export { SERVER_MANAGER_ID };
 
@@ -13,6 +14,8 @@ export interface ServerManagerView {
   sessionIds(): string[];
   /** Factories per module name, as `getInfo` lists them. */
   factories(): Record<'core' | 'elements' | 'filters', string[]>;
+  /** Takes the gateway's camera profiles (`setCameraProfiles`); throws NOT_IMPLEMENTED without a media plane. */
+  setCameraProfiles(profiles: ReadonlyMap<string, CameraProfile>): void;
 }
 
 /**
@@ -49,6 +52,13 @@ export class ServerManager extends MediaObject {
     this.define('getMetadata', () => JSON.stringify({ server: BUILTIN_ENGINE_SERVER }));
     this.define('getCpuCount', () => availableParallelism());
     this.define('getUsedMemory', () => Math.round(process.memoryUsage().rss / 1024)); // KiB, like KMS
+    // camgate's own extension, not in core.kmd.json: the gateway names its cameras (ids for the logs, transcode
+    // mode) on its own backend connection. It answers with the number of cameras only, never a URI.
+    this.define('setCameraProfiles', (p) => {
+      const profiles = parseCameraProfiles(p);
+      view.setCameraProfiles(profiles);
+      return profiles.size;
+    });
     this.refuse(['getKmd'], 'module descriptors are not served');
     this.refuse(['getUsedCpu'], 'CPU sampling is not implemented');
   }

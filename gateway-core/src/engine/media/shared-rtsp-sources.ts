@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { RtspClient, type H264AccessUnit, type RtspClientOptions, type RtspVideoInfo } from '../../rtsp/index.js';
-import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
+import { CamgateError, defaultLogger, withFields, type Logger } from '../../util/index.js';
+import type { CameraProfile } from '../camera-profiles.js';
 import { GopCache } from './gop-cache.js';
 import type { ReplayedAccessUnit } from './access-unit.js';
 
@@ -16,6 +17,8 @@ export interface RtspSourceHandle extends EventEmitter<RtspSourceHandleEvents> {
   readonly state: string;
   /** The camera's video description (profile, SDP parameter sets) once DESCRIBE succeeded. */
   readonly videoInfo: RtspVideoInfo | undefined;
+  /** What the gateway said about this camera (its id, transcode mode); undefined when it said nothing. */
+  readonly profile: CameraProfile | undefined;
   /**
    * Calls `sink` at once with the cached GOP (SPS/PPS + IDR + the frames after it,
    * marked `replay: true`), then with every live access unit. Without a cached GOP,
@@ -54,12 +57,23 @@ class Source {
   readonly subscribers = new Set<Subscriber>();
   state: RtspSourceState = 'connecting';
   error: CamgateError | undefined;
+  profile: CameraProfile | undefined;
   readonly #log: Logger;
 
-  constructor(uri: string, opts: RtspClientOptions | undefined, gopMaxBytes: number, log: Logger) {
-    this.client = new RtspClient(uri, { ...opts, logger: opts?.logger ?? log.child('rtsp') });
+  constructor(
+    uri: string,
+    opts: RtspClientOptions | undefined,
+    gopMaxBytes: number,
+    log: Logger,
+    profile: CameraProfile | undefined,
+  ) {
+    this.profile = profile;
+    // Every camera-level line names the camera: its gateway id when the gateway told us, else no id at all
+    // (the redacted url is in the RTSP client's own fields).
+    const camLog = profile ? withFields(log, { camera: profile.cameraId }) : log;
+    this.client = new RtspClient(uri, { ...opts, logger: opts?.logger ?? camLog.child('rtsp') });
     this.gop = new GopCache(gopMaxBytes);
-    this.#log = log;
+    this.#log = camLog;
     this.client.on('state', (state, detail) => this.#onState(state, detail.error));
     this.client.on('video', (info) => this.gop.setParameterSets(info.sps, info.pps));
     this.client.on('accessUnit', (au) => this.#onAccessUnit(au));
@@ -120,6 +134,10 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
     return this.#source.client.videoInfo;
   }
 
+  get profile(): CameraProfile | undefined {
+    return this.#source.profile;
+  }
+
   subscribe(sink: (au: H264AccessUnit) => void): () => void {
     if (typeof sink !== 'function') throw new TypeError('subscribe: sink must be a function');
     if (this.#released) throw new CamgateError('CAMGATE_ENGINE_STATE', 'subscribe on a released RTSP source handle');
@@ -156,6 +174,7 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
  */
 export class SharedRtspSources {
   readonly #sources = new Map<string, Source>();
+  #profiles: ReadonlyMap<string, CameraProfile> = new Map();
   readonly #closing = new Set<Promise<void>>();
   readonly #opts: SharedRtspSourcesOptions;
   readonly #gopMaxBytes: number;
@@ -182,6 +201,15 @@ export class SharedRtspSources {
     return this.#sources.size;
   }
 
+  /**
+   * Replaces the gateway's camera profiles (keyed by player uri). Pulls already open take the new profile
+   * (their transcode mode applies from their next stream start); their log lines keep the id they started with.
+   */
+  setProfiles(profiles: ReadonlyMap<string, CameraProfile>): void {
+    this.#profiles = new Map(profiles);
+    for (const [uri, src] of this.#sources) src.profile = this.#profiles.get(uri) ?? src.profile;
+  }
+
   /** A new reference to the pull of `uri` (started on first use). Throws TypeError for a bad uri. */
   acquire(uri: string): RtspSourceHandle {
     if (this.#closed) throw new CamgateError('CAMGATE_ENGINE_CLOSED', 'SharedRtspSources is closed');
@@ -190,9 +218,10 @@ export class SharedRtspSources {
     }
     let src = this.#sources.get(uri);
     if (!src) {
-      src = new Source(uri, this.#opts.rtsp, this.#gopMaxBytes, this.#log); // throws (redacted) for a bad URL
+      // throws (redacted) for a bad URL
+      src = new Source(uri, this.#opts.rtsp, this.#gopMaxBytes, this.#log, this.#profiles.get(uri));
       this.#sources.set(uri, src);
-      this.#log.debug('camera pull started', { url: src.client.url });
+      this.#log.debug('camera pull started', { camera: src.profile?.cameraId, url: src.client.url });
       src.client.start();
     }
     const source = src;
@@ -205,7 +234,7 @@ export class SharedRtspSources {
     src.handles.delete(h);
     if (src.handles.size > 0 || this.#sources.get(uri) !== src) return;
     this.#sources.delete(uri);
-    this.#log.debug('camera pull closed (last viewer left)', { url: src.client.url });
+    this.#log.debug('camera pull closed (last viewer left)', { camera: src.profile?.cameraId, url: src.client.url });
     this.#track(src.client.close());
   }
 
