@@ -45,6 +45,8 @@ describe('Kurento WebSockets from a cross-origin page in Chromium', () => {
   });
 
   it('cannot open the engine (not even with its token) nor the hub Kurento endpoint; both log the refusal', async () => {
+    // The gateway's own connection (camera profiles) may hold a session already: count from here.
+    const sessionsBefore = stack.engine.stats().sessions;
     const tab = await browser.newPage();
     await tab.goto(page.url);
     // The engine URL with its token: the worst case, a page that somehow learned the token.
@@ -69,7 +71,7 @@ describe('Kurento WebSockets from a cross-origin page in Chromium', () => {
     assert.equal(engineRefusal?.fields.status, 403);
     const hubRefusal = stack.logs.find((r) => r.msg === 'kurento connection refused: browser origin');
     assert.equal(hubRefusal?.fields.origin, pageOrigin);
-    assert.equal(stack.engine.stats().sessions, 0, 'the page reached no handler');
+    assert.equal(stack.engine.stats().sessions, sessionsBefore, 'the page reached no handler');
     assert.equal(stack.gateway.activeChannels, 0, 'no channel reached the gateway');
   });
 });
