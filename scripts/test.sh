@@ -11,7 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(chromium mosquitto coturn nmap iproute2 nftables procps ffmpeg)
+# GStreamer's RTSP server with x264enc/x265enc (python3-gi, plugins good/bad/ugly): cameras with real encoders.
+DEBIAN_PACKAGES=(chromium mosquitto coturn nmap iproute2 nftables procps ffmpeg
+  gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
 
 if command -v apt-get >/dev/null 2>&1; then
   missing=()

@@ -210,6 +210,8 @@ export const hubConfigSchema = z
       .object({
         /** Accounts file written by `camgate hub add-user`. */
         usersFile: z.string().min(1).max(4096),
+        /** SQLite file keeping sign-ins across restarts (default: beside usersFile, `NAME-sessions.sqlite`). */
+        sessionsFile: z.string().min(1).max(4096).optional(),
         /** How long a sign-in lasts, ms (default 12 h). */
         sessionTtlMs: z
           .number()

@@ -15,6 +15,11 @@ export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed' |
 
 export interface RtspSourceHandleLike extends EventEmitter {
   readonly state: RtspSourceState;
+  /**
+   * The latest stream notice (`CAMGATE_STREAM_TRANSCODING`, `CAMGATE_STREAM_BFRAMES_DROPPED`,
+   * `CAMGATE_STREAM_UNSUPPORTED`), also emitted as `'notice'` with the same object; undefined when none.
+   */
+  readonly notice?: { code: string; message: string } | undefined;
   /** Starts `sink` with the cached GOP, then live access units; returns the unsubscribe function. */
   subscribe(sink: (au: AccessUnit) => void): () => void;
   release(): void;

@@ -85,9 +85,16 @@ export class KurentoEndpoint {
     // frames, as KMS accepts: both are taken as UTF-8 text and validated at the gateway.
     const frames = this.#opts.logFrames === true;
     ws.on('message', (data) => {
+      // The gateway may close the channel (its media backend went away) while a frame from the client is
+      // already on its way here; Channel.send throws then, and a throw in a ws listener ends the hub.
+      if (channel.state === 'closed') return;
       const text = data.toString();
       if (frames) log.debug('client → gateway', { frame: text.slice(0, MAX_LOGGED_FRAME_CHARS) });
-      channel.send(text);
+      try {
+        channel.send(text);
+      } catch (err) {
+        log.debug('kurento frame dropped: channel closed', { err });
+      }
     });
     channel.on('message', (text) => {
       if (frames) log.debug('gateway → client', { frame: text.slice(0, MAX_LOGGED_FRAME_CHARS) });

@@ -22,6 +22,11 @@ export interface RtspClientOptions {
   maxAccessUnitBytes?: number;
   /** User-Agent header (RFC 2326 §12.41). */
   userAgent?: string;
+  /**
+   * Asked at each DESCRIBE of a camera that offers H.265 and no H.264: true plays it (its access units carry
+   * H.265 NAL units, for a transcoder), false fails with CAMGATE_RTSP_UNSUPPORTED. Default: never.
+   */
+  acceptH265?: () => boolean;
 }
 
 export const DEFAULT_RTSP_CLIENT_OPTIONS = {
@@ -46,6 +51,7 @@ export interface ResolvedRtspClientOptions {
   maxAccessUnitBytes: number;
   userAgent: string;
   teardownTimeoutMs: number;
+  acceptH265: () => boolean;
 }
 
 function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -75,6 +81,9 @@ export function validateClientOptions(opts: RtspClientOptions): ResolvedRtspClie
   if (opts.logger !== undefined && typeof opts.logger?.debug !== 'function') {
     throw new TypeError('RtspClient: logger must implement the Logger interface');
   }
+  if (opts.acceptH265 !== undefined && typeof opts.acceptH265 !== 'function') {
+    throw new TypeError('RtspClient: acceptH265 must be a function returning a boolean');
+  }
   const requestTimeoutMs = int('requestTimeoutMs', opts.requestTimeoutMs, d.requestTimeoutMs, 1, 600_000);
   return {
     connectTimeoutMs: int('connectTimeoutMs', opts.connectTimeoutMs, d.connectTimeoutMs, 1, 600_000),
@@ -86,6 +95,7 @@ export function validateClientOptions(opts: RtspClientOptions): ResolvedRtspClie
     maxAccessUnitBytes: int('maxAccessUnitBytes', opts.maxAccessUnitBytes, d.maxAccessUnitBytes, 1024, 256 << 20),
     userAgent,
     teardownTimeoutMs: Math.min(requestTimeoutMs, d.teardownTimeoutMs),
+    acceptH265: opts.acceptH265 ?? (() => false),
   };
 }
 
