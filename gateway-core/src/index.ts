@@ -45,6 +45,8 @@ export {
   type GatewayAuditOptions,
   type GatewayMqttOptions,
 } from './gateway/index.js';
+// The `secret-in-use` flag: raised on 4409 (another client took over with this gateway's secret).
+export { TakeoverWatch, DEFAULT_TAKEOVER_WATCH_OPTIONS, type TakeoverWatchOptions } from './gateway/index.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type GatewayStatus } from './hub/index.js';
 export {
   ExposureService,
@@ -87,7 +89,14 @@ export {
 } from './tunnel/index.js';
 
 // Kurento: the built-in engine, our typed client, the policy.
-export { KurentoEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './engine/index.js';
+export {
+  KurentoEngine,
+  DEFAULT_ENGINE_OPTIONS,
+  defaultEngineTokenFile,
+  engineUrlWithToken,
+  readEngineToken,
+  type EngineOptions,
+} from './engine/index.js';
 export {
   KurentoClient,
   KurentoRpcError,

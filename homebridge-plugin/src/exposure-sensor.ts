@@ -3,7 +3,8 @@
  * "<camera> exposure": Open = the camera is reachable from the internet
  * (an `exposed` or `direct-connection` flag is raised), Closed = not.
  * `StatusTampered` is set for the at-risk flags (telnet open, UPnP mapping,
- * default credentials). Why a contact sensor: Home lists open contact sensors
+ * default credentials), and on every camera while the gateway's secret is in
+ * use elsewhere (`secret-in-use`: its tunnel was taken over). Why a contact sensor: Home lists open contact sensors
  * in the status header of the home and the room, lets the user turn on
  * notifications for it, and "Open" reads right for a camera open to the
  * internet — a leak or smoke sensor would raise critical alerts worded as
@@ -13,6 +14,8 @@ import type { Flag } from '@camgate/core';
 import type { API, PlatformAccessory, Service } from 'homebridge';
 
 const EXPOSED_KINDS = new Set(['exposed', 'direct-connection']);
+/** Flags about the whole gateway rather than one camera: every camera behind it is at risk. */
+const GATEWAY_WIDE_KINDS = new Set(['secret-in-use']);
 
 export interface ExposureState {
   exposed: boolean;
@@ -21,7 +24,10 @@ export interface ExposureState {
 
 /** The state of one camera from the raised flags that name it. */
 export function exposureOf(flags: readonly Flag[], cameraId: string): ExposureState {
-  const mine = flags.filter((f) => f.state === 'raised' && f.cameraId === cameraId);
+  const mine = flags.filter(
+    (f) =>
+      f.state === 'raised' && (f.cameraId === cameraId || (f.cameraId === undefined && GATEWAY_WIDE_KINDS.has(f.kind))),
+  );
   return {
     exposed: mine.some((f) => EXPOSED_KINDS.has(f.kind)),
     atRisk: mine.some((f) => !EXPOSED_KINDS.has(f.kind)),

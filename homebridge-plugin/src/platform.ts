@@ -5,7 +5,7 @@
  * skipped. Optional: flags from MQTT, a camgate gateway dialling out to a hub.
  */
 import { join } from 'node:path';
-import { FlagStore, Gateway, SecretSet, createLogger } from '@camgate/core';
+import { FlagStore, Gateway, SecretSet, TakeoverWatch, createLogger } from '@camgate/core';
 import type { API, DynamicPlatformPlugin, Logging, PlatformAccessory, PlatformConfig } from 'homebridge';
 import { CameraAccessory } from './camera-accessory.js';
 import { gatewayKeepWarm, readSettings, type PluginSettings } from './config.js';
@@ -31,6 +31,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
   #store: FlagStore | undefined;
   #feed: MqttFlagFeed | undefined;
   #gateway: Gateway | undefined;
+  #takeover: TakeoverWatch | undefined;
   #shuttingDown = false;
 
   constructor(log: Logging, config: PlatformConfig, api: API) {
@@ -136,6 +137,16 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
     this.#gateway.on('state', (state, info) =>
       this.#log.info(`hub: ${state}${info.reason ? ` (${info.reason})` : ''}`),
     );
+    // 4409 (another client took over with this gateway's secret) raises `secret-in-use` in the same store
+    // the camera sensors read, so it shows in Apple Home (exposure-sensor.ts: every camera is tampered).
+    if (this.#store) {
+      this.#takeover = new TakeoverWatch({
+        gatewayId: hub.gatewayId,
+        store: this.#store,
+        tunnel: this.#gateway,
+        logger: logger.child('takeover'),
+      });
+    }
   }
 
   async #shutdown(): Promise<void> {
@@ -143,6 +154,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
     this.#shuttingDown = true;
     const steps: [string, () => Promise<void> | undefined][] = [
       ['streams', () => Promise.all([...this.#cameras.values()].map((c) => c.stopAll())).then(() => undefined)],
+      ['takeover watch', () => void this.#takeover?.close()],
       ['gateway', () => this.#gateway?.close()],
       ['flag feed', () => this.#feed?.close()],
       ['flag store', () => this.#store?.close()],

@@ -175,6 +175,8 @@ class GatewayRuntime extends EventEmitter {
         this.emit('event', { type: 'tunnel', state, ...pick(info, ['reason', 'code', 'nextRetryMs']) });
       });
       gw.on('control', (msg) => void this.flags.applyControl(msg));
+      // 4409 (another client took over with this gateway's secret) raises `secret-in-use` like any flag.
+      this.flags.watchTunnel(gw);
       gw.on('viewing', (e) => this.emit('event', { type: 'viewing', cameraId: e.cameraId, channel: e.channel }));
       gw.on('refused', (e) =>
         this.emit('event', { type: 'refused', method: e.method, rule: e.rule, channel: e.channel }),

@@ -34,6 +34,11 @@ const WRITERS: Record<FlagKind, AdviceWriter> = {
   'direct-connection': ({ what, port }) =>
     `${what} was reached directly from outside your home on ${port}, without going through camgate. ` +
     'Check your router for port forwards, DMZ settings or UPnP mappings that point at the camera, and remove them.',
+  'secret-in-use': () =>
+    "Another device connected to your camgate hub with this gateway's secret and took over its connection. " +
+    'If you did not just start a second copy of this gateway, the secret has leaked: make a new one with ' +
+    '`camgate hub add-gateway` (and remove the old entry from hub.yaml), put it in gateway.yaml, and check who could read that file. ' +
+    'The gateway keeps taking its connection back meanwhile.',
 };
 
 /** The advice text for a flag of `kind`. */

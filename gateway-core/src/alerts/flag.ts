@@ -15,6 +15,8 @@ export const FLAG_KINDS = [
   'upnp-mapping',
   'default-credentials',
   'direct-connection',
+  // The gateway's own connection to the hub was taken over by another client holding its secret (close 4409).
+  'secret-in-use',
 ] as const;
 export type FlagKind = (typeof FLAG_KINDS)[number];
 

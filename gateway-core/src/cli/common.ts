@@ -10,7 +10,8 @@ export const LOG_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-export const LOG_HELP = `  -v, --verbose        log every tunnel and Kurento frame (secrets redacted)
+export const LOG_HELP = `  -v, --verbose        debug logs, with every Kurento message this command relays
+                       or serves (camera credentials and tokens redacted)
       --log-level L    debug | info | warn | error (default: info)
       --json-logs      one JSON object per log line
   -h, --help           show this help`;

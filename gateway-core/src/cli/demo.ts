@@ -73,7 +73,9 @@ export async function runDemo(argv: string[]): Promise<number> {
       stops.push(() => sim.close());
       cameras.push({ id, name, sim, password });
     }
-    const engine = await KurentoEngine.start({ port: 0, logger: logger.child('engine') });
+    const logFrames = values.verbose === true;
+    // The engine makes its own token; engine.url carries it to the gateway below, in this process only.
+    const engine = await KurentoEngine.start({ port: 0, logFrames, logger: logger.child('engine') });
     stops.push(() => engine.close());
 
     const gatewaySecret = generateSecret();
@@ -86,6 +88,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       kurento: { port: 0 },
       gateways: [{ id: GATEWAY_ID, name: 'Demo home', secretHash: await makeVerifier(gatewaySecret) }],
       viewer: { usersFile },
+      logFrames,
       logger: logger.child('hub'),
     });
     stops.push(() => hub.close());
@@ -93,6 +96,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     const gateway = Gateway.start({
       hub: { url: hub.tunnelUrl, gatewayId: GATEWAY_ID, secret: gatewaySecret },
       mediaBackendUrl: engine.url,
+      logFrames,
       // keepWarm defaults to 'auto': with the built-in engine each camera stays pulled, so viewers get a
       // picture at once from the engine's GOP cache instead of waiting for the camera's next keyframe.
       cameras: cameras.map((c) => ({
@@ -123,7 +127,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     say(`  Password  ${user.generatedPassword ?? '(set in the users file)'}`);
     say('');
     say(`  Cameras   ${cameras.map((c) => `${c.name} (${c.sim.url}, Digest auth)`).join(', ')}`);
-    say(`  Engine    ${engine.url}`);
+    say(`  Engine    ${engine.listenUrl} (only for this demo's gateway: it requires a token)`);
     say(`  Kurento   ${hub.kurentoUrl(GATEWAY_ID)} (the official kurento-client works here unchanged)`);
     say('');
     say('Press Ctrl-C to stop.');

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { gatewayConfigSchema, loadConfigFile } from '../config/index.js';
 import { FlagService, Gateway } from '../gateway/index.js';
 import { CamgateError, SecretSet } from '../util/index.js';
-import { appendTo, editYamlConfig, idsIn } from './config-file.js';
+import { appendTo, editYamlConfig, idsIn, warnIfReadableByOthers } from './config-file.js';
+import { resolveMediaBackendUrl } from './media-backend.js';
 import { cliLogger, LOG_HELP, LOG_OPTIONS, parse, readStdinLine, requireOption } from './common.js';
 import { say, untilSignal } from './output.js';
 
@@ -15,9 +16,14 @@ Usage:
 
 Commands:
   (none)       connect to the hub and relay Kurento sessions to the media backend;
-               the gateway opens no listening socket
+               the gateway opens no listening socket. With \`camgate engine\` as the
+               backend, its token is read from mediaBackend.tokenFile or the engine's
+               default token file and added to the URL; another client taking over
+               this gateway's hub connection (4409) is logged as an error, raises the
+               secret-in-use flag, and the gateway keeps reconnecting
   add-camera   register a camera; its address and credentials stay in gateway.yaml
-               and are never sent to the hub
+               and are never sent to the hub. The whole file is validated before it
+               is written (atomically, mode 0600): a bad --url changes nothing
 
 Options:
   -c, --config F        the gateway configuration (YAML); see README "Gateway configuration"
@@ -70,9 +76,13 @@ export async function runGateway(argv: string[]): Promise<number> {
   for (const c of cfg.cameras) secrets.add(c.password);
   secrets.add(cfg.mqtt?.password);
   const logger = cliLogger(values, 'gateway', secrets);
+  await warnIfReadableByOthers(config, logger);
+  const backend = await resolveMediaBackendUrl(cfg.mediaBackend, logger);
+  secrets.add(backend.token);
   const gateway = Gateway.start({
     hub: cfg.hub,
-    mediaBackendUrl: cfg.mediaBackend.url,
+    mediaBackendUrl: backend.url,
+    logFrames: values.verbose === true,
     cameras: cfg.cameras,
     sessionGraceMs: cfg.sessionGraceMs,
     keepWarm: cfg.keepWarm,
@@ -87,6 +97,8 @@ export async function runGateway(argv: string[]): Promise<number> {
     control: gateway,
     logger: logger.child('flags'),
   });
+  // 4409 (another client took over with this gateway's secret) raises `secret-in-use` on every flag surface.
+  flags.watchTunnel(gateway);
   flags.start();
   say(`camgate gateway "${cfg.hub.gatewayId}": ${cfg.cameras.length} camera(s), dialling ${cfg.hub.url}`);
   const sig = await untilSignal();
@@ -109,6 +121,8 @@ interface NewCamera {
 
 async function addCamera(config: string, cam: NewCamera): Promise<number> {
   const id = cam.id ?? slug(cam.name);
+  // The whole resulting file is validated before it is written (a bad --url leaves it untouched), and the
+  // refusal carries the schema's own message, naming the field: cameras[N].url: must be an rtsp:// … URL.
   await editYamlConfig(
     config,
     (doc) => {
@@ -120,12 +134,8 @@ async function addCamera(config: string, cam: NewCamera): Promise<number> {
       appendTo(doc, 'cameras', entry);
     },
     GATEWAY_TEMPLATE,
+    gatewayConfigSchema,
   );
-  // Validate the result so a bad URL is reported now, not when the gateway starts.
-  await loadConfigFile(gatewayConfigSchema, config).catch((err: unknown) => {
-    if (err instanceof CamgateError && /hub\./.test(err.message) && !/cameras/.test(err.message)) return;
-    throw err;
-  });
   say(`Added camera "${id}" to ${config}. Viewers open it as camera://${id}; its address and credentials stay here.`);
   return 0;
 }

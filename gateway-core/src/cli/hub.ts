@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { hubConfigSchema, loadConfigFile } from '../config/index.js';
+import { formatIssues, hubConfigSchema, idSchema, loadConfigFile } from '../config/index.js';
 import { addUser, Hub } from '../hub/index.js';
 import { generateGatewayId, generateSecret, hashSecret, makeVerifier } from '../tunnel/index.js';
 import { CamgateError, SecretSet } from '../util/index.js';
-import { appendTo, editYamlConfig, idsIn } from './config-file.js';
+import { appendTo, editYamlConfig, idsIn, warnIfReadableByOthers } from './config-file.js';
 import { cliLogger, LOG_HELP, LOG_OPTIONS, parse, readStdinLine, requireOption } from './common.js';
 import { say, untilSignal } from './output.js';
 
@@ -19,13 +19,15 @@ Commands:
   (none)        serve /tunnel for gateways, /api/ and the Kurento endpoints
   add-gateway   mint a gateway id and secret; store only the secret's verifier
                 in hub.yaml and print the secret once, for the gateway's config
+                (add-* validate the whole file, then write it atomically, mode 0600)
   add-token     mint an API token; store only its hash; print the token once
   add-user      add a viewer account to the users file named by viewer.usersFile,
                 granted the listed cameras; prints a generated password once
 
 Options:
   -c, --config F       the hub configuration (YAML); see README "Hub configuration"
-      --id ID          gateway id for add-gateway (default: generated)
+      --id ID          gateway id for add-gateway (default: generated): 1-63 letters,
+                       digits, "-" or "_", starting with a letter or digit
       --name NAME      a name for the gateway (add-gateway) or the user (add-user)
       --cameras LIST   comma-separated grants for add-user: GATEWAY/CAMERA or GATEWAY/*
       --password-stdin read the user's password from standard input (add-user)
@@ -73,6 +75,7 @@ export async function runHub(argv: string[]): Promise<number> {
   const secrets = new SecretSet();
   secrets.add(cfg.turn?.secret);
   const logger = cliLogger(values, 'hub', secrets);
+  await warnIfReadableByOthers(config, logger);
   const tls = cfg.tls ? { cert: await readFile(cfg.tls.certFile), key: await readFile(cfg.tls.keyFile) } : undefined;
   const hub = await Hub.start({
     listen: cfg.listen,
@@ -84,6 +87,7 @@ export async function runHub(argv: string[]): Promise<number> {
     viewer: cfg.viewer,
     turn: cfg.turn,
     exposure: cfg.exposure,
+    logFrames: values.verbose === true,
     logger,
   });
   say(`camgate hub: gateways dial ${hub.tunnelUrl}; Kurento endpoints at ${hub.kurentoUrl('GATEWAY_ID')}`);
@@ -94,6 +98,16 @@ export async function runHub(argv: string[]): Promise<number> {
 }
 
 async function addGateway(config: string, id: string | undefined, name: string | undefined): Promise<number> {
+  if (id !== undefined) {
+    // Ids become URL path segments and MQTT topic levels: `../evil` or `Home.Two` must never reach the file.
+    const checked = idSchema.safeParse(id);
+    if (!checked.success) {
+      throw new CamgateError(
+        'CAMGATE_USAGE',
+        `--id ${JSON.stringify(id.slice(0, 80))}: ${formatIssues(checked.error.issues).replace(/^\(root\): /, '')}`,
+      );
+    }
+  }
   const gatewayId = id ?? generateGatewayId();
   const secret = generateSecret();
   const verifier = await makeVerifier(secret);
@@ -106,6 +120,7 @@ async function addGateway(config: string, id: string | undefined, name: string |
       appendTo(doc, 'gateways', { id: gatewayId, ...(name ? { name } : {}), secretHash: verifier });
     },
     HUB_TEMPLATE,
+    hubConfigSchema,
   );
   say(`Added gateway "${gatewayId}" to ${config} (the hub keeps only a verifier of its secret).`);
   say("Put this in the gateway's gateway.yaml — the secret is shown only now:");
@@ -120,7 +135,7 @@ async function addGateway(config: string, id: string | undefined, name: string |
 async function addToken(config: string): Promise<number> {
   const token = generateSecret();
   const hash = await hashSecret(token);
-  await editYamlConfig(config, (doc) => appendTo(doc, 'apiTokens', hash), HUB_TEMPLATE);
+  await editYamlConfig(config, (doc) => appendTo(doc, 'apiTokens', hash), HUB_TEMPLATE, hubConfigSchema);
   say(`Added an API token to ${config}. Use it as "Authorization: Bearer TOKEN" — shown only now:`);
   say(token);
   return 0;

@@ -1,4 +1,4 @@
-export { loadConfigFile, validateConfig, formatIssues } from './load.js';
+export { describeYamlError, loadConfigFile, validateConfig, formatIssues } from './load.js';
 export {
   cameraSchema,
   gatewayConfigSchema,

@@ -21,6 +21,19 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
     .join('\n');
 }
 
+/**
+ * A YAML syntax error as `path:line:column: not valid YAML (CODE)`. The yaml
+ * library's own message quotes the offending line, and that line may be
+ * `password: …`: it is never printed.
+ */
+export function describeYamlError(path: string, err: unknown): string {
+  const e = err as { linePos?: { line: number; col: number }[]; code?: unknown };
+  const at = e?.linePos?.[0];
+  const where = at ? `${path}:${at.line}:${at.col}` : path;
+  const code = typeof e?.code === 'string' && /^[A-Z_]{1,40}$/.test(e.code) ? ` (${e.code})` : '';
+  return `${where}: not valid YAML${code}; fix the syntax at that position`;
+}
+
 /** Validates `value` against `schema`; throws CAMGATE_CONFIG listing every bad field. */
 export function validateConfig<S extends z.ZodType>(schema: S, value: unknown, source: string): z.output<S> {
   const result = schema.safeParse(value);
@@ -47,7 +60,7 @@ export async function loadConfigFile<S extends z.ZodType>(schema: S, path: strin
   try {
     raw = parseYaml(text, { maxAliasCount: 100 });
   } catch (err) {
-    throw new CamgateError('CAMGATE_CONFIG', `${path} is not valid YAML: ${(err as Error).message}`);
+    throw new CamgateError('CAMGATE_CONFIG', describeYamlError(path, err));
   }
   return validateConfig(schema, raw ?? {}, path);
 }

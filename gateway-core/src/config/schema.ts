@@ -119,7 +119,14 @@ export const gatewayConfigSchema = z
       .strict(),
     /** The Kurento-protocol media backend (KMS or `camgate engine`). */
     mediaBackend: z
-      .object({ url: z.string().regex(CONFIG_PATTERNS.wsUrl, 'must be a ws:// or wss:// URL') })
+      .object({
+        url: z.string().regex(CONFIG_PATTERNS.wsUrl, 'must be a ws:// or wss:// URL'),
+        /**
+         * The built-in engine's token file (`camgate engine --token-file`); default: the engine's default
+         * path, used when it exists. Its token is added to the URL as `?token=`.
+         */
+        tokenFile: z.string().min(1).max(4096).optional(),
+      })
       .strict()
       .default({ url: 'ws://127.0.0.1:8888/kurento' }),
     cameras: z.array(cameraSchema).max(256).default([]),

@@ -14,8 +14,13 @@ export interface ConnectionOptions {
   maxPendingRequests: number;
   /** Bytes queued for a client that does not read before it is dropped. */
   maxBufferedBytes: number;
+  /** Log every frame both ways at debug (`--verbose`); the logger redacts URL credentials. */
+  logFrames?: boolean;
   logger: Logger;
 }
+
+/** A logged frame is cut here. */
+const MAX_LOGGED_FRAME_CHARS = 4096;
 
 /**
  * One client WebSocket. Requests run one after the other, in arrival order,
@@ -82,6 +87,7 @@ export class Connection implements RequestConnection, SessionPeer {
 
   #send(frame: string): void {
     if (this.#closed || this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#opts.logFrames) this.#opts.logger.debug('sent', { frame: frame.slice(0, MAX_LOGGED_FRAME_CHARS) });
     if (this.#ws.bufferedAmount > this.#opts.maxBufferedBytes) {
       // A client that stops reading must not make the engine hold its events forever.
       this.#opts.logger.warn('client not reading; dropping connection', { session: this.#session?.id });
@@ -97,6 +103,7 @@ export class Connection implements RequestConnection, SessionPeer {
     const text = Array.isArray(data)
       ? Buffer.concat(data).toString('utf8')
       : Buffer.from(data as Buffer).toString('utf8');
+    if (this.#opts.logFrames) this.#opts.logger.debug('received', { frame: text.slice(0, MAX_LOGGED_FRAME_CHARS) });
     const msg = parseInbound(text);
     if (msg.kind === 'response') return; // the engine sends no requests, so there is nothing to match
     if (msg.kind === 'invalid') {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+import { EngineAccess, engineUrlWithToken } from './access.js';
 import { Connection } from './connection.js';
 import { EngineCore, type EngineStats } from './core.js';
 import { createDefaultMediaPlane } from './default-media.js';
@@ -20,11 +22,18 @@ const MAX_BUFFERED_BYTES = 8 * 1_048_576;
 
 /**
  * The built-in engine: a Kurento-protocol server (JSON-RPC 2.0 over
- * WebSocket, `ws://127.0.0.1:8888/kurento` by default) that the official
- * kurento-client drives unchanged for viewing cameras.
+ * WebSocket, `ws://127.0.0.1:8888/kurento?token=…` by default) that the
+ * official kurento-client drives unchanged for viewing cameras. It trusts
+ * only a client holding its token and never a browser (access.ts).
  */
 export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
+  /**
+   * The URL a client connects with, token included: hand it to the gateway
+   * or kurento-client as is, and never log it (the logger redacts `token=`).
+   */
   readonly url: string;
+  /** Where the engine listens, without the token: for logs and people. */
+  readonly listenUrl: string;
   readonly #http: Server;
   readonly #wss: WebSocketServer;
   readonly #core: EngineCore;
@@ -35,12 +44,19 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
   #state: 'RUNNING' | 'CLOSING' | 'CLOSED' = 'RUNNING';
   #closing: Promise<void> | undefined;
 
-  private constructor(http: Server, wss: WebSocketServer, core: EngineCore, url: string, logger: Logger) {
+  private constructor(
+    http: Server,
+    wss: WebSocketServer,
+    core: EngineCore,
+    urls: { url: string; listenUrl: string },
+    logger: Logger,
+  ) {
     super();
     this.#http = http;
     this.#wss = wss;
     this.#core = core;
-    this.url = url;
+    this.url = urls.url;
+    this.listenUrl = urls.listenUrl;
     this.#logger = logger;
     core.on('sessionClosed', (id, reason) => this.emit('sessionClosed', id, reason));
   }
@@ -69,9 +85,25 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('Kurento protocol: use a WebSocket\n');
     });
     // ws enforces maxPayload per message and closes with 1009 beyond it (RFC 6455 §7.4.1).
-    const wss = new WebSocketServer({ server: http, path: opts.path, maxPayload: opts.maxMessageBytes });
-    // ws re-emits the http server's errors (a failed listen too): without a listener they would throw.
+    const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes });
     wss.on('error', (err) => logger.debug('websocket server error', { err }));
+    const access = new EngineAccess(opts.token, opts.path);
+    // Checked before the upgrade, so a refused client never gets a WebSocket (and never reaches a handler).
+    http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const verdict = access.check(req);
+      if (!verdict.ok) {
+        // The URL is not logged: it may carry a (wrong or right) token.
+        logger.warn('connection refused', {
+          reason: verdict.reason,
+          status: verdict.status,
+          remote: req.socket.remoteAddress,
+          ...(verdict.reason === 'browser-origin' ? { origin: String(req.headers.origin).slice(0, 200) } : {}),
+        });
+        refuseUpgrade(socket, verdict.status);
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         void ownMedia?.sources.close();
@@ -90,7 +122,14 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
     });
     const addr = http.address() as AddressInfo;
     const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    const engine = new KurentoEngine(http, wss, core, `ws://${hostPart}:${addr.port}${opts.path}`, logger);
+    const listenUrl = `ws://${hostPart}:${addr.port}${opts.path}`;
+    const engine = new KurentoEngine(
+      http,
+      wss,
+      core,
+      { url: engineUrlWithToken(listenUrl, opts.token), listenUrl },
+      logger,
+    );
     engine.#ownMedia = ownMedia;
     const serverId = randomUUID();
     wss.on('connection', (ws) => {
@@ -103,12 +142,13 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
         serverId,
         maxPendingRequests: opts.maxPendingRequests,
         maxBufferedBytes: MAX_BUFFERED_BYTES,
+        logFrames: opts.logFrames,
         logger: logger.child('conn'),
       });
       engine.#connections.add(conn);
       ws.once('close', () => engine.#connections.delete(conn));
     });
-    logger.info('engine listening', { url: engine.url, media: opts.media ? 'injected' : 'built-in' });
+    logger.info('engine listening', { url: engine.listenUrl, media: opts.media ? 'injected' : 'built-in' });
     return engine;
   }
 
@@ -159,4 +199,20 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
     this.#state = 'CLOSED';
     this.#logger.info('engine closed');
   }
+}
+
+const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as const;
+
+/** Answers a refused upgrade with a plain HTTP status; the body names no credential. */
+function refuseUpgrade(socket: Duplex, status: 401 | 403 | 404): void {
+  socket.on('error', () => undefined); // a client that resets while refused must not take the engine down
+  const body =
+    status === 401
+      ? 'this engine requires its token: ws://HOST:PORT/kurento?token=TOKEN\n'
+      : status === 403
+        ? 'browsers may not connect to the media engine\n'
+        : 'no Kurento endpoint at this path\n';
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Logger } from '../util/index.js';
+import { ENGINE_TOKEN_PATTERN, generateEngineToken } from './access.js';
 import type { IceServer, MediaPlane } from './media-plane.js';
 
 export interface EngineOptions {
@@ -9,6 +10,12 @@ export interface EngineOptions {
   port?: number;
   /** WebSocket path, `/kurento` like KMS. */
   path?: string;
+  /**
+   * The credential every client must present as `?token=` in its URL
+   * (16-256 of A-Z a-z 0-9 _ -). Default: a random one per start, found in
+   * `engine.url`. `camgate engine` keeps one in a 0600 file (token-file.ts).
+   */
+  token?: string;
   /** Largest accepted WebSocket message (bytes); bigger ones close the connection with 1009. */
   maxMessageBytes?: number;
   /** How long a session outlives its connection before its objects are released (ms). */
@@ -31,6 +38,8 @@ export interface EngineOptions {
    * injected one belongs to the caller.
    */
   media?: MediaPlane;
+  /** Log every request and answer at debug (`camgate engine --verbose`); URL credentials and tokens redacted. */
+  logFrames?: boolean;
   /** Gather WebRTC host candidates on this IPv4 address only (e.g. '127.0.0.1' in tests, the LAN address). */
   interfaceAddress?: string;
   logger?: Logger;
@@ -46,6 +55,7 @@ export const DEFAULT_ENGINE_OPTIONS = {
   maxObjectsPerSession: 512,
   maxSubscriptionsPerSession: 2048,
   maxPendingRequests: 256,
+  logFrames: false,
 } as const;
 
 export type ResolvedEngineOptions = Required<Omit<EngineOptions, 'media' | 'logger' | 'interfaceAddress'>> & {
@@ -73,6 +83,11 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
   if (typeof path !== 'string' || !/^\/[A-Za-z0-9/_.-]*$/.test(path)) {
     throw new TypeError(`EngineOptions.path must be an absolute URL path like '/kurento', got ${String(path)}`);
   }
+  const token = opts.token ?? generateEngineToken();
+  if (typeof token !== 'string' || !ENGINE_TOKEN_PATTERN.test(token)) {
+    // The value is not echoed: it is a credential.
+    throw new TypeError('EngineOptions.token must be 16-256 characters of A-Z a-z 0-9 _ -');
+  }
   const iceServers = opts.iceServers ?? [];
   if (!Array.isArray(iceServers) || !iceServers.every((s) => typeof s?.urls === 'string')) {
     throw new TypeError('EngineOptions.iceServers must be an array of { urls: string, username?, credential? }');
@@ -89,6 +104,7 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
     host,
     port: int('port', opts.port ?? d.port, 0, 65_535),
     path,
+    token,
     maxMessageBytes: int('maxMessageBytes', opts.maxMessageBytes ?? d.maxMessageBytes, 1024, 64 * 1_048_576),
     sessionGcMs: int('sessionGcMs', opts.sessionGcMs ?? d.sessionGcMs, 1, 86_400_000),
     maxSessions: int('maxSessions', opts.maxSessions ?? d.maxSessions, 1, 1_000_000),
@@ -105,6 +121,7 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
       1_000_000,
     ),
     maxPendingRequests: int('maxPendingRequests', opts.maxPendingRequests ?? d.maxPendingRequests, 1, 100_000),
+    logFrames: opts.logFrames === true,
     iceServers: iceServers.map((s) => ({ ...s })),
     additionalHostAddresses: [...additionalHostAddresses],
     media: opts.media,

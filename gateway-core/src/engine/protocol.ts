@@ -1,3 +1,4 @@
+import { redactString } from '../util/index.js';
 import { KurentoRpcError, type RpcErrorObject } from './errors.js';
 import { isPlainObject, type Params } from './params.js';
 
@@ -47,17 +48,35 @@ export function parseInbound(text: string): Inbound {
   };
 }
 
+/**
+ * The last line of defence: no answer, error or event leaves the engine with
+ * URL credentials in it (`rtsp://user:pass@` → `rtsp://[redacted]@`), whatever
+ * handler produced it. KMS does echo them (getUri, dot graphs: ARCHITECTURE.md).
+ */
+export function scrubCredentials<T>(value: T, depth = 0): T {
+  if (typeof value === 'string') return redactString(value) as T;
+  if (value === null || typeof value !== 'object' || depth > 16) return value;
+  if (Array.isArray(value)) return value.map((v: unknown) => scrubCredentials(v, depth + 1)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrubCredentials(v, depth + 1);
+  return out as T;
+}
+
 export function resultFrame(id: RpcId, result: unknown): string {
-  return JSON.stringify({ jsonrpc: '2.0', id, result });
+  return JSON.stringify({ jsonrpc: '2.0', id, result: scrubCredentials(result) });
 }
 
 export function errorFrame(id: RpcId, error: RpcErrorObject): string {
-  return JSON.stringify({ jsonrpc: '2.0', id, error });
+  return JSON.stringify({ jsonrpc: '2.0', id, error: scrubCredentials(error) });
 }
 
 /** `onEvent` notification, as KMS sends it and kurento-client reads `params.value`. */
 export function eventFrame(object: string, type: string, data: Record<string, unknown>): string {
-  return JSON.stringify({ jsonrpc: '2.0', method: 'onEvent', params: { value: { data, object, type } } });
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    method: 'onEvent',
+    params: { value: { data: scrubCredentials(data), object, type } },
+  });
 }
 
 /** Turns anything a handler threw into the error object sent to the client. */

@@ -3,6 +3,7 @@ import { FlagStore, MqttBridge, sanitizeFlag, type FlagTransition, type MqttBrid
 import type { CameraConfig, GatewayConfig } from '../config/index.js';
 import { LanAudit, type AuditCamera, type AuditResult, type LanAuditOptions } from '../exposure/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+import { TakeoverWatch, type TunnelStateSource } from './takeover-watch.js';
 
 /** Where flags go over MQTT: a broker `url`, or `embedded: true` for an aedes broker on 127.0.0.1. */
 export interface GatewayMqttOptions {
@@ -95,6 +96,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
   #running: Promise<AuditResult> | undefined;
   #abort = new AbortController();
   #state: 'idle' | 'running' | 'closed' = 'idle';
+  #takeover: TakeoverWatch | undefined;
   readonly #onControl = (msg: unknown): void => void this.applyControl(msg);
   readonly #onTransition = (t: FlagTransition): void => void this.emit('transition', t);
 
@@ -167,6 +169,23 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
       ...(cfg.audit ? { audit: cfg.audit } : {}),
       ...(cfg.mqtt ? { mqtt: cfg.mqtt } : {}),
     };
+  }
+
+  /**
+   * Raises `secret-in-use` when the gateway's tunnel is taken over (4409) and
+   * clears it once the connection is held again for `clearAfterMs` (takeover-watch.ts).
+   * Pass the `Gateway`. Calling it again replaces the previous watch.
+   */
+  watchTunnel(tunnel: TunnelStateSource, opts: { clearAfterMs?: number } = {}): void {
+    if (this.#state === 'closed') throw new CamgateError('CAMGATE_FLAGS_CLOSED', 'flag service is closed');
+    this.#takeover?.close();
+    this.#takeover = new TakeoverWatch({
+      gatewayId: this.gatewayId,
+      store: this.store,
+      tunnel,
+      ...opts,
+      logger: this.#log.child('takeover'),
+    });
   }
 
   /** Starts the audit schedule (and one audit now unless `audit.onStart` is false). */
@@ -248,6 +267,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.#state = 'closed';
     clearTimeout(this.#timer);
     this.#control?.off('control', this.#onControl);
+    this.#takeover?.close();
     this.#abort.abort();
     await this.#running?.catch(() => undefined);
     try {

@@ -34,8 +34,10 @@ export interface GatewayOptions {
    * is the built-in engine, the one that shares a pull between players.
    */
   keepWarm?: boolean | 'auto';
+  /** Log every Kurento message relayed, both ways, at debug (`camgate gateway --verbose`); secrets redacted. */
+  logFrames?: boolean;
   /** Tunnel tuning (backoff, heartbeat, how long detached channels wait for the hub) passed to the TunnelClient. */
-  tunnel?: Pick<TunnelClientOptions, 'backoff' | 'heartbeatMs' | 'deadAfterMs' | 'resumeGraceMs'>;
+  tunnel?: Pick<TunnelClientOptions, 'backoff' | 'heartbeatMs' | 'deadAfterMs' | 'resumeGraceMs' | 'replacedBackoff'>;
   logger?: Logger;
 }
 
@@ -77,7 +79,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly #warmer: CameraWarmer;
   readonly #policy: KurentoPolicy;
   readonly #relays = new Set<KurentoRelay>();
-  readonly #opts: Required<Pick<GatewayOptions, 'mediaBackendUrl' | 'maxMessageBytes'>>;
+  readonly #opts: Required<Pick<GatewayOptions, 'mediaBackendUrl' | 'maxMessageBytes' | 'logFrames'>>;
   #state: 'idle' | 'running' | 'closing' | 'closed' = 'idle';
 
   constructor(opts: GatewayOptions) {
@@ -88,6 +90,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#opts = {
       mediaBackendUrl: opts.mediaBackendUrl ?? DEFAULT_GATEWAY_OPTIONS.mediaBackendUrl,
       maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_GATEWAY_OPTIONS.maxMessageBytes,
+      logFrames: opts.logFrames === true,
     };
     const graceMs = opts.sessionGraceMs ?? DEFAULT_GATEWAY_OPTIONS.sessionGraceMs;
     if (!Number.isInteger(graceMs) || graceMs < 0) {
@@ -179,6 +182,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       maxMessageBytes: this.#opts.maxMessageBytes,
       maxQueuedMessages: DEFAULT_GATEWAY_OPTIONS.maxQueuedMessages,
       maxPendingRequests: DEFAULT_GATEWAY_OPTIONS.maxPendingRequests,
+      logFrames: this.#opts.logFrames,
     });
     this.#relays.add(relay);
     this.emit('channel', { channel: channel.id, open: true });

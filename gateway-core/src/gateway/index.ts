@@ -9,3 +9,9 @@ export {
   type GatewayAuditOptions,
   type GatewayMqttOptions,
 } from './flag-service.js';
+export {
+  TakeoverWatch,
+  DEFAULT_TAKEOVER_WATCH_OPTIONS,
+  type TakeoverWatchOptions,
+  type TunnelStateSource,
+} from './takeover-watch.js';

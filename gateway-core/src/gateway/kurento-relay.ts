@@ -28,7 +28,12 @@ export interface KurentoRelayOptions {
   maxQueuedMessages: number;
   /** Requests forwarded and not yet answered, per channel. */
   maxPendingRequests: number;
+  /** Log every message both ways at debug (`--verbose`): the hub's own text and the scrubbed answers. */
+  logFrames?: boolean;
 }
+
+/** A logged frame is cut here: an SDP is a few KiB, a debug line need not be more. */
+const MAX_LOGGED_FRAME_CHARS = 4096;
 
 /** What a relay reports to the gateway (and on to Node-RED's `camgate-events`). */
 export interface RelayEvents {
@@ -69,6 +74,16 @@ export class KurentoRelay extends EventEmitter<RelayEvents> {
     this.#backend.on('open', () => this.#flush());
     this.#backend.on('message', (data, isBinary) => this.#fromBackend(data, isBinary));
     this.#backend.on('error', (err) => this.#log.warn('media backend connection failed', { err }));
+    this.#backend.once('unexpected-response', (_req, res) => {
+      // The built-in engine answers 401 without (or with a wrong) token: say where the token comes from.
+      const status = res.statusCode ?? 0;
+      this.#log.error('media backend refused the connection', {
+        status,
+        ...(status === 401 ? { hint: 'the engine token is missing or wrong: see mediaBackend.tokenFile' } : {}),
+      });
+      res.resume();
+      this.#backend.terminate();
+    });
     this.#backend.on('close', (code) => this.#end(`media backend closed the connection (${code})`));
     channel.on('message', (text) => this.#fromHub(text));
     channel.on('close', () => this.#end('hub closed the channel'));
@@ -76,6 +91,8 @@ export class KurentoRelay extends EventEmitter<RelayEvents> {
 
   #fromHub(text: string): void {
     if (this.#closed) return;
+    // Logged as the hub sent it (camera://ID, before the policy put the real URL in): nothing to redact.
+    if (this.#opts.logFrames) this.#log.debug('hub → backend', { frame: text.slice(0, MAX_LOGGED_FRAME_CHARS) });
     if (Buffer.byteLength(text) > this.#opts.maxMessageBytes) {
       this.#log.warn('message from hub over the size limit; closing the channel', { bytes: Buffer.byteLength(text) });
       this.#channel.close(WS_TOO_BIG, 'message too large');
@@ -142,12 +159,18 @@ export class KurentoRelay extends EventEmitter<RelayEvents> {
         this.#session.observeResponse(req, msg);
         this.#adoptSession();
       }
-      this.#channel.send(serializeMessage(this.#session.sanitizeResponse(msg)));
+      this.#toHub(serializeMessage(this.#session.sanitizeResponse(msg)));
     } else if (!isRequest(msg)) {
-      this.#channel.send(serializeMessage(this.#session.sanitizeNotification(msg)));
+      this.#toHub(serializeMessage(this.#session.sanitizeNotification(msg)));
     } else {
       this.#log.debug('dropping a request from the media backend', { method: msg.method });
     }
+  }
+
+  /** Sends an already scrubbed message to the hub (and logs it as sent, with `logFrames`). */
+  #toHub(text: string): void {
+    if (this.#opts.logFrames) this.#log.debug('backend → hub', { frame: text.slice(0, MAX_LOGGED_FRAME_CHARS) });
+    this.#channel.send(text);
   }
 
   /** Once the backend has named the session (first create, or a resume), the keeper tracks it. */
@@ -178,6 +201,8 @@ export class KurentoRelay extends EventEmitter<RelayEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#log.debug('relay closed', { reason });
+    // From now on a new connection may resume this Kurento session (a reconnect after a cut), not before.
+    this.#session.close();
     if (this.#channel.state !== 'closed') this.#channel.close(1000, reason);
     if (this.#attachedTo) {
       // Keep the backend connection open during the grace period: the session may resume.

@@ -27,6 +27,8 @@ export interface HubOptions {
   /** Tunnel tuning (limits, heartbeat, resume grace) passed to the TunnelServer. */
   tunnel?: Omit<TunnelServerOptions, 'lookupVerifier' | 'logger'>;
   maxMessageBytes?: number;
+  /** Log every message on the Kurento endpoints, both ways, at debug (`camgate hub --verbose`). */
+  logFrames?: boolean;
   /**
    * TURN relay for viewers and the media backend: time-limited credentials are
    * minted from coturn's `static-auth-secret` (TURN REST scheme, see turn.ts).
@@ -107,7 +109,12 @@ export class Hub extends EventEmitter<HubEvents> {
       scan: (gatewayId) => this.#exposure?.scanNow(gatewayId),
     });
     const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_HUB_OPTIONS.maxMessageBytes;
-    this.#kurento = new KurentoEndpoint({ tunnels: this.tunnels, logger: this.#log.child('kurento'), maxMessageBytes });
+    this.#kurento = new KurentoEndpoint({
+      tunnels: this.tunnels,
+      logger: this.#log.child('kurento'),
+      maxMessageBytes,
+      logFrames: opts.logFrames === true,
+    });
     this.viewer = opts.viewer
       ? new ViewerApp(
           {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Channel, TunnelServer } from '../tunnel/index.js';
+import { CHANNEL_CLOSE, type Channel, type TunnelServer } from '../tunnel/index.js';
 import type { Logger } from '../util/index.js';
 
 export interface KurentoEndpointOptions {
@@ -9,7 +9,12 @@ export interface KurentoEndpointOptions {
   logger: Logger;
   /** Largest Kurento message accepted from a client. */
   maxMessageBytes: number;
+  /** Log every message both ways at debug (`--verbose`). */
+  logFrames?: boolean;
 }
+
+/** A logged frame is cut here. */
+const MAX_LOGGED_FRAME_CHARS = 4096;
 
 /** `/kurento/GATEWAY_ID` — one Kurento endpoint per connected gateway. */
 const PATH = /^\/kurento\/([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/?$/;
@@ -41,6 +46,17 @@ export class KurentoEndpoint {
     const match = PATH.exec(path);
     if (!match?.[1])
       return reject(socket, 404, 'Not Found', 'no Kurento endpoint at this path; use /kurento/GATEWAY_ID');
+    // These endpoints are for the application server beside the hub (kurento-client on Node), never for a
+    // page: a browser always sends Origin on a WebSocket handshake (RFC 6455 §4.1), and WebSockets are not
+    // bound by the same-origin policy, so any web page the hub's operator opens could otherwise drive them.
+    if (req.headers.origin !== undefined) {
+      this.#opts.logger.warn('kurento connection refused: browser origin', {
+        gatewayId: match[1],
+        origin: String(req.headers.origin).slice(0, 200),
+        remote: req.socket.remoteAddress,
+      });
+      return reject(socket, 403, 'Forbidden', 'browsers may not connect to the Kurento endpoints');
+    }
     const peer = this.#opts.tunnels.peer(match[1]);
     if (!peer || !peer.online)
       return reject(socket, 503, 'Service Unavailable', `gateway ${match[1]} is not connected`);
@@ -48,7 +64,14 @@ export class KurentoEndpoint {
     try {
       channel = peer.openChannel({ kind: 'kurento' });
     } catch (err) {
-      return reject(socket, 503, 'Service Unavailable', (err as Error).message);
+      // Beyond the tunnel's channel limit, say so (and log it) instead of dropping the client silently.
+      const message = (err as Error).message;
+      this.#opts.logger.warn('kurento connection refused', {
+        gatewayId: match[1],
+        code: (err as { code?: unknown }).code,
+        reason: message,
+      });
+      return reject(socket, 503, 'Service Unavailable', message);
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#link(ws, channel, match[1]!));
   }
@@ -60,17 +83,21 @@ export class KurentoEndpoint {
     log.debug('kurento client connected', {});
     // Kurento's protocol is JSON text, but the official client (through websocket-stream) sends it in binary
     // frames, as KMS accepts: both are taken as UTF-8 text and validated at the gateway.
+    const frames = this.#opts.logFrames === true;
     ws.on('message', (data) => {
       // The gateway may close the channel (its media backend went away) while a frame from the client is
       // already on its way here; Channel.send throws then, and a throw in a ws listener ends the hub.
       if (channel.state === 'closed') return;
+      const text = data.toString();
+      if (frames) log.debug('client → gateway', { frame: text.slice(0, MAX_LOGGED_FRAME_CHARS) });
       try {
-        channel.send(data.toString());
+        channel.send(text);
       } catch (err) {
         log.debug('kurento frame dropped: channel closed', { err });
       }
     });
     channel.on('message', (text) => {
+      if (frames) log.debug('gateway → client', { frame: text.slice(0, MAX_LOGGED_FRAME_CHARS) });
       if (ws.readyState === ws.OPEN) ws.send(text);
     });
     ws.on('error', (err) => log.debug('kurento client connection error', { err }));
@@ -80,8 +107,10 @@ export class KurentoEndpoint {
     });
     channel.on('close', ({ code, reason }) => {
       this.#links.delete(link);
+      // The gateway refusing the channel (its own channel limit: 1008) must leave a trace at the hub too.
+      if (code === CHANNEL_CLOSE.LIMIT) log.warn('kurento connection refused by the gateway', { code, reason });
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING)
-        ws.close(code >= 4000 || code === 1000 ? code : 1011, reason.slice(0, 120));
+        ws.close(code >= 4000 || code === 1000 || code === CHANNEL_CLOSE.LIMIT ? code : 1011, reason.slice(0, 120));
     });
   }
 

@@ -68,6 +68,8 @@ export class KurentoPolicy {
   readonly #logger: Logger;
   readonly #uris = new CameraUriRegistry();
   readonly #sessions = new Map<string, OwnershipState>();
+  /** Which open PolicySession (relayed connection) currently holds each Kurento session. */
+  readonly #holders = new Map<string, PolicySession>();
 
   constructor(opts: KurentoPolicyOptions) {
     if (!opts || typeof opts !== 'object') throw new TypeError('KurentoPolicy options: an object is required');
@@ -119,6 +121,29 @@ export class KurentoPolicy {
   sessionState(sessionId: string): OwnershipState | undefined {
     return this.#sessions.get(sessionId);
   }
+
+  /** @internal `holder` now carries `sessionId` (first answer naming it, or a resume). */
+  hold(sessionId: string, holder: PolicySession): void {
+    this.#holders.set(sessionId, holder);
+  }
+
+  /** @internal the connection of `holder` ended: its session may now be resumed by a new connection. */
+  letGo(sessionId: string, holder: PolicySession): void {
+    if (this.#holders.get(sessionId) === holder) this.#holders.delete(sessionId);
+  }
+
+  /**
+   * A session may be resumed (`connect {sessionId}`) only when this gateway
+   * opened it and no open connection holds it any more. Knowing a live
+   * session's id is then not enough to take it over: its own connection has
+   * to be gone first, which is what a real reconnect looks like (the old
+   * channel closed when the tunnel or the client's socket dropped).
+   */
+  mayResume(sessionId: string, asker: PolicySession): boolean {
+    if (this.#sessions.get(sessionId) === undefined) return false;
+    const holder = this.#holders.get(sessionId);
+    return holder === undefined || holder === asker;
+  }
 }
 
 export class PolicySession {
@@ -126,6 +151,7 @@ export class PolicySession {
   readonly #logger: Logger;
   #state = new OwnershipState();
   #sessionId: string | undefined;
+  #closed = false;
   /** A session of this gateway named by a request before any response named ours (see checkSessionId). */
   #resuming: string | undefined;
   /** Intents of forwarded requests, by the forwarded message object, then by id as a fallback. */
@@ -228,14 +254,15 @@ export class PolicySession {
           typeof value === 'string' &&
           this.#sessionId === undefined &&
           (this.#resuming ?? value) === value &&
-          policy.sessionState(value)
+          // …and only once no open connection holds it (mayResume): a live session's id is not enough.
+          policy.mayResume(value, this)
         ) {
           this.#resuming = value;
           return;
         }
         throw new PolicyDenied('session-foreign', 'sessionId is not this session');
       },
-      mayResume: (sid) => sid === this.#sessionId || policy.sessionState(sid) !== undefined,
+      mayResume: (sid) => sid === this.#sessionId || policy.mayResume(sid, this),
     };
   }
 
@@ -260,9 +287,18 @@ export class PolicySession {
       }
     }
     if (this.#sessionId !== sessionId) {
+      if (this.#sessionId !== undefined) this.#policy.letGo(this.#sessionId, this);
       this.#sessionId = sessionId;
       this.#policy.rememberSession(sessionId, this.#state);
     }
+    if (!this.#closed) this.#policy.hold(sessionId, this);
+  }
+
+  /** The relayed connection ended: another connection may now resume this session. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#sessionId !== undefined) this.#policy.letGo(this.#sessionId, this);
   }
 
   #observeTransaction(intents: Intent[], value: JsonValue | undefined): void {

@@ -58,6 +58,12 @@ export interface TunnelClientOptions extends TunnelCommonOptions {
   handshakeTimeoutMs?: number;
   /** Delay before retrying after 4429 (rate limited) — longer than backoff on purpose. */
   rateLimitedRetryMs?: number;
+  /**
+   * Retry after 4409 (another client took over with this gateway's secret):
+   * `initialMs`, doubling with each takeover in a row, up to `maxMs`. Slower
+   * than the normal backoff so two holders of one secret do not flap fast.
+   */
+  replacedBackoff?: { initialMs?: number; maxMs?: number };
 }
 
 export const DEFAULT_TUNNEL_CLIENT_OPTIONS = {
@@ -65,7 +71,11 @@ export const DEFAULT_TUNNEL_CLIENT_OPTIONS = {
   resumeGraceMs: 60_000, // 60 s, like the hub
   handshakeTimeoutMs: 10_000, // 10 s
   rateLimitedRetryMs: 30_000, // 30 s
+  replacedBackoff: { initialMs: 5_000, maxMs: 300_000 }, // 5 s doubling to 5 min
 } as const;
+
+/** After this long without a takeover, the next one starts the replaced backoff from `initialMs` again. */
+const REPLACED_STREAK_RESET_MS = 3_600_000; // 1 h
 
 export type TunnelState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
 export interface TunnelStateInfo {
@@ -77,13 +87,19 @@ export interface TunnelStateInfo {
 const REFUSALS: Record<number, string> = {
   [TUNNEL_CLOSE.AUTH]: 'CAMGATE_TUNNEL_AUTH',
   [TUNNEL_CLOSE.VERSION]: 'CAMGATE_TUNNEL_VERSION',
-  [TUNNEL_CLOSE.REPLACED]: 'CAMGATE_TUNNEL_REPLACED',
 };
+
+/** State `code` while another client holds this gateway's connection (close 4409). */
+export const TUNNEL_REPLACED_CODE = 'CAMGATE_TUNNEL_REPLACED';
 
 /**
  * The gateway end: dials out, authenticates, accepts channels the hub opens,
- * and keeps them across reconnects (docs/tunnel.md). `refused` (4401, 4426,
- * 4409) stops retrying so wrong credentials do not hammer the hub.
+ * and keeps them across reconnects (docs/tunnel.md). `refused` (4401, 4426)
+ * stops retrying so wrong credentials do not hammer the hub. 4409 is not a
+ * refusal: someone else authenticated with this gateway's secret, so the
+ * gateway logs an error and keeps reconnecting (state `reconnecting`, code
+ * CAMGATE_TUNNEL_REPLACED) — giving up would hand the home to the intruder
+ * and leave a supervisor nothing to notice.
  */
 export class TunnelClient extends EventEmitter<{
   state: [TunnelState, TunnelStateInfo];
@@ -101,6 +117,9 @@ export class TunnelClient extends EventEmitter<{
   readonly #resumeGraceMs: number;
   readonly #handshakeTimeoutMs: number;
   readonly #rateLimitedRetryMs: number;
+  readonly #replacedBackoff: { initialMs: number; maxMs: number };
+  #takeovers = 0;
+  #lastTakeoverAt = 0;
   readonly #log: Logger;
   readonly #link: Link;
   #state: TunnelState = 'idle';
@@ -169,6 +188,16 @@ export class TunnelClient extends EventEmitter<{
       1,
       86_400_000,
     );
+    const rb = { ...d.replacedBackoff, ...(opts.replacedBackoff ?? {}) };
+    this.#replacedBackoff = {
+      initialMs: checkInt(owner, 'replacedBackoff.initialMs', rb.initialMs, 1, 86_400_000),
+      maxMs: checkInt(owner, 'replacedBackoff.maxMs', rb.maxMs, 1, 86_400_000),
+    };
+    if (this.#replacedBackoff.maxMs < this.#replacedBackoff.initialMs) {
+      throw new RangeError(
+        `${owner}: option replacedBackoff.maxMs (${rb.maxMs}) must be >= replacedBackoff.initialMs (${rb.initialMs})`,
+      );
+    }
     this.#log = opts.logger ?? defaultLogger('gateway:tunnel');
     this.#link = new Link('gateway', this.#opts, this.#log, {
       onOpen: (ch) => {
@@ -377,12 +406,35 @@ export class TunnelClient extends EventEmitter<{
     if (code === TUNNEL_CLOSE.SHUTDOWN) {
       this.#link.reset(CHANNEL_CLOSE.SESSION_LOST, `tunnel session lost: ${reason || 'hub shut down'}`);
     }
+    if (code === TUNNEL_CLOSE.REPLACED) {
+      this.#onReplaced(reason);
+      return;
+    }
     if (code === TUNNEL_CLOSE.RATE_LIMITED) {
       this.#retry({ code: 'CAMGATE_TUNNEL_RATE_LIMITED', reason }, this.#rateLimitedRetryMs);
       return;
     }
     const why = code === TUNNEL_CLOSE.PROTOCOL ? 'CAMGATE_TUNNEL_PROTOCOL' : 'CAMGATE_TUNNEL_CONNECTION_LOST';
     this.#retry({ code: why, reason: `tunnel closed (${code}${reason ? `: ${reason}` : ''})` });
+  }
+
+  /** 4409: the hub serves another client that proved this gateway's secret. Say so, and take the link back. */
+  #onReplaced(reason: string): void {
+    const now = Date.now();
+    if (now - this.#lastTakeoverAt > REPLACED_STREAK_RESET_MS) this.#takeovers = 0;
+    this.#lastTakeoverAt = now;
+    const { initialMs, maxMs } = this.#replacedBackoff;
+    const base = Math.min(maxMs, initialMs * 2 ** Math.min(this.#takeovers, 32));
+    this.#takeovers++;
+    const delay = Math.max(1, Math.min(maxMs, Math.round(base * (1 + this.#backoff.jitter * (2 * Math.random() - 1)))));
+    // The hub now serves the other client: whatever ran on our channels is gone.
+    this.#link.reset(CHANNEL_CLOSE.SESSION_LOST, 'tunnel session lost: another client took over this gateway');
+    this.#log.error("tunnel taken over: another client connected with this gateway's secret; reconnecting", {
+      reason,
+      takeovers: this.#takeovers,
+      nextRetryMs: delay,
+    });
+    this.#retry({ code: TUNNEL_REPLACED_CODE, reason: reason || 'replaced by another connection' }, delay);
   }
 
   /** Next delay: initial·factorⁿ, capped at maxMs, then jittered downward-or-upward but never above maxMs. */

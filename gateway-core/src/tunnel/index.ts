@@ -22,6 +22,7 @@ export { TunnelPeer } from './peer.js';
 export {
   TunnelClient,
   DEFAULT_TUNNEL_CLIENT_OPTIONS,
+  TUNNEL_REPLACED_CODE,
   type TunnelClientOptions,
   type TunnelBackoffOptions,
   type TunnelState,

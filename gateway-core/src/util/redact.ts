@@ -10,11 +10,14 @@ const SECRET_KEYS =
 /** `scheme://user:password@host` — the userinfo part of any URL in a string. */
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+)(?::[^/@\s]*)?@/gi;
 
+/** `?token=…` / `&access_token=…` in a URL: the engine's token travels there (engine/access.ts). */
+const URL_TOKEN_PARAM = /([?&](?:token|access_token)=)[^&#\s"']+/gi;
+
 export const REDACTED = '[redacted]';
 
 /** Removes credentials from URLs inside a string (`rtsp://u:p@h/` → `rtsp://[redacted]@h/`). */
 export function redactString(s: string, extraSecrets: readonly string[] = []): string {
-  let out = s.replace(URL_USERINFO, `$1${REDACTED}@`);
+  let out = s.replace(URL_USERINFO, `$1${REDACTED}@`).replace(URL_TOKEN_PARAM, `$1${REDACTED}`);
   for (const secret of extraSecrets) {
     // Short values would redact ordinary words; secrets we mint are long.
     if (secret.length >= 6) out = out.split(secret).join(REDACTED);

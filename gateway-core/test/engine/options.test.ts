@@ -24,6 +24,12 @@ describe('EngineOptions', () => {
     });
     assert.throws(() => resolveEngineOptions({ host: 'example.com' }), /EngineOptions\.host/);
     assert.throws(() => resolveEngineOptions({ path: 'kurento' }), /EngineOptions\.path/);
+    // A bad token is refused without echoing it.
+    assert.throws(
+      () => resolveEngineOptions({ token: 'short-Secret' }),
+      (err: Error) =>
+        err instanceof TypeError && /EngineOptions\.token/.test(err.message) && !/short-Secret/.test(err.message),
+    );
     assert.throws(() => resolveEngineOptions({ interfaceAddress: '::1' }), /interfaceAddress must be an IPv4/);
     assert.throws(() => resolveEngineOptions({ additionalHostAddresses: ['lan'] }), /additionalHostAddresses/);
   });
@@ -36,9 +42,10 @@ describe('EngineOptions', () => {
     await assert.rejects(KurentoEngine.start({ port }), { code: 'CAMGATE_ENGINE_LISTEN' });
   });
 
-  it('close() is idempotent and the url names the ephemeral port', async (t) => {
+  it('close() is idempotent and the url names the ephemeral port (and the token; listenUrl does not)', async (t) => {
     const { engine } = await startEngine(t);
-    assert.match(engine.url, /^ws:\/\/127\.0\.0\.1:\d+\/kurento$/);
+    assert.match(engine.url, /^ws:\/\/127\.0\.0\.1:\d+\/kurento\?token=[A-Za-z0-9_-]{43}$/);
+    assert.equal(engine.listenUrl, engine.url.split('?')[0]);
     await Promise.all([engine.close(), engine.close()]);
     await engine.close();
   });

@@ -604,19 +604,39 @@ describe('KurentoPolicy', () => {
   });
 
   describe('session resumption', () => {
-    it('lets connect resume a session this policy saw, with its objects', () => {
+    it('lets connect resume a session this policy saw, with its objects, once its connection is gone', () => {
       const { policy } = newPolicy();
       const first = policy.createSession();
       viewing(first);
+      first.close(); // the relay ended: the tunnel or the client's socket dropped
       const second = policy.createSession();
       pass(second, req('connect', { sessionId: 'S1' }), undefined, 'S1');
       assert.equal(second.sessionId, 'S1');
       pass(second, req('invoke', { object: PLAYER, operation: 'play', sessionId: 'S1' }));
     });
 
+    it('refuses to resume a session whose own connection is still open (a learned sessionId is not enough)', () => {
+      const { policy } = newPolicy();
+      const victim = policy.createSession();
+      viewing(victim);
+      const intruder = policy.createSession();
+      denied(intruder, req('connect', { sessionId: 'S1' }), 'session-foreign');
+      denied(intruder, req('invoke', { object: PLAYER, operation: 'play', sessionId: 'S1' }), 'session-foreign');
+      assert.equal(intruder.sessionId, undefined);
+      // The victim's own connection may still name its session.
+      pass(victim, req('connect', { sessionId: 'S1' }), undefined, 'S1');
+      // After a resume, the new holder is protected the same way against the next intruder.
+      victim.close();
+      const back = policy.createSession();
+      pass(back, req('connect', { sessionId: 'S1' }), undefined, 'S1');
+      denied(policy.createSession(), req('connect', { sessionId: 'S1' }), 'session-foreign');
+    });
+
     it('lets a request name a session of this gateway after connect got INVALID_SESSION (media backend restarted)', () => {
       const { policy } = newPolicy();
-      viewing(policy.createSession());
+      const first = policy.createSession();
+      viewing(first);
+      first.close(); // its relay ended when the backend went away
       const second = policy.createSession();
       // kurento-client: connect {S1} → 40007 from the restarted backend; it keeps S1 for its next requests.
       const v = second.check(req('connect', { sessionId: 'S1' }));

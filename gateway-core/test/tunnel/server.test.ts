@@ -76,23 +76,31 @@ describe('TunnelServer', () => {
       assert.equal(hub.authCalls(), 0);
     });
 
-    it('newer wins: a second connection of the same id replaces the first, which gets 4409 and stops', async (t) => {
+    it('newer wins: a second connection of the same id replaces the first, which gets 4409 and keeps retrying', async (t) => {
       const hub = await startHub({ gw1: SECRET });
       t.after(() => hub.close());
-      const a = makeClient({ url: hub.url, gatewayId: 'gw1', secret: SECRET });
+      // A long replaced backoff: the replaced client must be seen waiting to retry, not giving up.
+      const a = makeClient({
+        url: hub.url,
+        gatewayId: 'gw1',
+        secret: SECRET,
+        replacedBackoff: { initialMs: 60_000, maxMs: 60_000 },
+      });
       t.after(() => a.close());
       a.start();
       await waitState(a, 'connected');
       const peer = hub.server.peer('gw1')!;
       const b = makeClient({ url: hub.url, gatewayId: 'gw1', secret: SECRET });
       t.after(() => b.close());
-      const refusedA = waitState(a, 'refused');
+      const replacedA = waitState(a, 'reconnecting');
       b.start();
       await waitState(b, 'connected');
-      assert.deepEqual(await refusedA, {
-        code: 'CAMGATE_TUNNEL_REPLACED',
-        reason: 'replaced by a newer connection of the same gateway',
-      });
+      const info = await replacedA;
+      assert.equal(info.code, 'CAMGATE_TUNNEL_REPLACED');
+      assert.equal(info.reason, 'replaced by a newer connection of the same gateway');
+      // 60 s ± 25 % jitter, never above maxMs.
+      assert.ok(info.nextRetryMs! >= 45_000 && info.nextRetryMs! <= 60_000, String(info.nextRetryMs));
+      assert.equal(a.state, 'reconnecting');
       assert.equal(hub.server.peer('gw1'), peer, 'the peer object persists across connections');
       assert.equal(peer.online, true);
     });

@@ -34,6 +34,14 @@ export function validateRtspUri(uri: string): void {
   }
 }
 
+/** `rtsp://user:pass@host/p` → `rtsp://host/p` (WHATWG URL: username and password are the userinfo). */
+export function withoutUserinfo(uri: string): string {
+  const url = new URL(uri); // validated at construction
+  url.username = '';
+  url.password = '';
+  return url.href;
+}
+
 /**
  * A PlayerEndpoint of one RTSP camera. `play()` takes a reference on the
  * shared source for its URI (one pull per camera however many viewers);
@@ -57,8 +65,9 @@ export class PlayerEndpoint extends MediaElement {
     this.define('play', () => this.#play());
     this.define('pause', () => this.#pause());
     this.define('stop', () => this.#stop());
-    // Engine-local: the gateway policy never lets the hub call it (it echoes the password).
-    this.define('getUri', () => this.uri);
+    // KMS returns the URI with its password here (ARCHITECTURE.md, control path); the engine never
+    // answers with a credential, whoever asks (the gateway policy does not let the hub call it at all).
+    this.define('getUri', () => withoutUserinfo(this.uri));
     this.define('getState', () => this.#state);
     this.define('getNetworkCache', () => this.#networkCache);
     this.refuse(['getElementGstreamerDot'], 'debug dumps would reveal source URIs');

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FlagStore } from '@camgate/core';
+import { exposureOf } from '../src/exposure-sensor.js';
+
+describe('exposureOf (the per-camera HomeKit sensor state)', () => {
+  it('marks every camera tampered while the gateway secret is in use elsewhere, and only then', async (t) => {
+    const store = await FlagStore.open({});
+    t.after(() => store.close());
+    const at = new Date().toISOString();
+    const raised = await store.raise({
+      kind: 'secret-in-use',
+      gatewayId: 'gw1',
+      evidence: [{ host: 'hub', detail: 'close 4409', at }],
+      advice: 'rotate the secret',
+      source: 'gateway',
+    });
+    assert.ok(raised);
+    for (const cam of ['porch', 'garden']) {
+      assert.deepEqual(exposureOf(store.list(), cam), { exposed: false, atRisk: true }, cam);
+    }
+    await store.apply({ ...raised.flag, state: 'cleared', clearedAt: new Date().toISOString() });
+    assert.deepEqual(exposureOf(store.list(), 'porch'), { exposed: false, atRisk: false });
+    // Another gateway-level flag without a camera does not taint every camera.
+    await store.raise({
+      kind: 'upnp-mapping',
+      gatewayId: 'gw1',
+      key: '8080',
+      evidence: [{ host: '192.168.1.1', port: 8080, at }],
+      advice: 'remove the mapping',
+      source: 'gateway',
+    });
+    assert.deepEqual(exposureOf(store.list(), 'porch'), { exposed: false, atRisk: false });
+  });
+});
