@@ -2,13 +2,16 @@
  * Pulls one H.264 stream from a camera: OPTIONS → DESCRIBE → SETUP (TCP
  * interleaved) → aggregate PLAY over one TCP connection (RFC 2326 §10, §C.1.1),
  * keeps the session alive, and reconnects with exponential backoff when the
- * camera drops or stalls. Authentication failures, 404 and unsupported
- * streams end in state `failed` instead of being retried forever.
+ * camera drops or stalls (no video for `stallTimeoutMs`, even when the TCP
+ * connection stays open). Authentication failures, 404 and unsupported
+ * streams end in state `failed` instead of being retried forever: retrying a
+ * wrong password only gets a camera to lock the account.
  *
  * The URL's userinfo is split off in the constructor; nothing this class
  * emits, throws or logs contains the credentials.
  */
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { CamgateError } from '../util/errors.js';
 import { defaultLogger } from '../util/logger.js';
 import type { Logger } from '../util/logger.js';
@@ -68,6 +71,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #stallTimer: NodeJS.Timeout | undefined;
   #keepAliveTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
+  #watched = false;
+  /** When the pending retry fires (performance.now() ms), to bring it forward when a viewer arrives. */
+  #retryAt = 0;
   #video: RtspVideoInfo | undefined;
   /** Interleaved channel of video RTP; -1 until SETUP has answered on the current connection. */
   #rtpChannel = -1;
@@ -100,6 +106,26 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   /** The camera URL without credentials. */
   get url(): string {
     return this.#target.url;
+  }
+
+  /** True while someone watches (see `setWatched`). */
+  get watched(): boolean {
+    return this.#watched;
+  }
+
+  /**
+   * Someone is (or no longer is) watching this camera: while watched, retries are at most
+   * `backoff.watchedMaxMs` apart so that video is back within 3 s of the camera's return (issue 11);
+   * unwatched (warm) pulls back off up to `backoff.maxMs`. A pending longer wait is brought forward.
+   */
+  setWatched(watched: boolean): void {
+    if (typeof watched !== 'boolean') throw new TypeError('setWatched: watched must be a boolean');
+    this.#watched = watched;
+    if (!watched || !this.#retryTimer) return;
+    const cap = this.#jittered(this.#opts.backoff.watchedMaxMs);
+    if (this.#retryAt - performance.now() <= cap) return;
+    clearTimeout(this.#retryTimer);
+    this.#scheduleRetry(cap);
   }
 
   /** Starts connecting. Calling it twice, or after close(), throws. */
@@ -309,14 +335,28 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       this.#setState('failed', { error });
       return;
     }
-    const delay = Math.min(this.#opts.backoff.maxMs, this.#opts.backoff.initialMs * 2 ** Math.min(this.#attempt, 30));
+    const b = this.#opts.backoff;
+    const cap = this.#watched ? b.watchedMaxMs : b.maxMs;
+    const delay = this.#jittered(Math.min(cap, b.initialMs * 2 ** Math.min(this.#attempt, 30)));
     this.#attempt++;
-    this.#log.info('camera stream lost; retrying', { error, nextRetryMs: delay });
+    // info, not debug: a camera that cannot be reached must show in the log without turning debug on.
+    this.#log.info('camera stream lost; retrying', { error, nextRetryMs: delay, watched: this.#watched });
     this.#setState('retrying', { error, nextRetryMs: delay });
+    this.#scheduleRetry(delay);
+  }
+
+  #scheduleRetry(delay: number): void {
+    this.#retryAt = performance.now() + delay;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       void this.#connect();
     }, delay);
+  }
+
+  /** `ms` spread by ±backoff.jitter, at least 1 ms. */
+  #jittered(ms: number): number {
+    const j = this.#opts.backoff.jitter;
+    return Math.max(1, Math.round(ms * (1 + j * (2 * Math.random() - 1))));
   }
 
   #clearTimers(): void {

@@ -139,7 +139,7 @@ async function setup(t: TestContext, script: CameraScript, opts: RtspClientOptio
   const sink = memorySink();
   const client = new RtspClient(server.url('/stream1', creds.u, creds.p), {
     logger: createLogger('rtsp-test', sink),
-    backoff: { initialMs: 5, maxMs: 40 },
+    backoff: { initialMs: 5, maxMs: 40, jitter: 0 },
     ...opts,
   });
   const states: StateLog = [];

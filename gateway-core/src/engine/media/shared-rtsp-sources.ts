@@ -4,11 +4,14 @@ import { CamgateError, defaultLogger, withFields, type Logger } from '../../util
 import type { CameraProfile } from '../camera-profiles.js';
 import { GopCache } from './gop-cache.js';
 import type { ReplayedAccessUnit } from './access-unit.js';
+import { CameraStatusTracker, type CameraStatus } from './camera-status.js';
 
 export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed';
 
 export interface RtspSourceHandleEvents {
   state: [state: string, detail: { error?: CamgateError }];
+  /** What a person should be told about the camera changed (camera-status.ts). */
+  status: [status: CameraStatus];
 }
 
 /** One user's reference to a shared camera pull. */
@@ -19,6 +22,13 @@ export interface RtspSourceHandle extends EventEmitter<RtspSourceHandleEvents> {
   readonly videoInfo: RtspVideoInfo | undefined;
   /** What the gateway said about this camera (its id, transcode mode); undefined when it said nothing. */
   readonly profile: CameraProfile | undefined;
+  /** connecting / live / reconnecting / unreachable with a plain-words reason (the `status` event reports changes). */
+  readonly status: CameraStatus;
+  /**
+   * This reference is (or no longer is) being watched: while any handle of a camera is watched,
+   * its reconnects are fast (RtspClient.setWatched). Players call it as sinks connect and go.
+   */
+  setWatched(watched: boolean): void;
   /**
    * Calls `sink` at once with the cached GOP (SPS/PPS + IDR + the frames after it,
    * marked `replay: true`), then with every live access unit. Without a cached GOP,
@@ -58,6 +68,7 @@ class Source {
   state: RtspSourceState = 'connecting';
   error: CamgateError | undefined;
   profile: CameraProfile | undefined;
+  readonly status = new CameraStatusTracker();
   readonly #log: Logger;
 
   constructor(
@@ -71,7 +82,12 @@ class Source {
     // Every camera-level line names the camera: its gateway id when the gateway told us, else no id at all
     // (the redacted url is in the RTSP client's own fields).
     const camLog = profile ? withFields(log, { camera: profile.cameraId }) : log;
-    this.client = new RtspClient(uri, { ...opts, logger: opts?.logger ?? camLog.child('rtsp') });
+    const rtspLog = opts?.logger
+      ? profile
+        ? withFields(opts.logger, { camera: profile.cameraId })
+        : opts.logger
+      : camLog.child('rtsp');
+    this.client = new RtspClient(uri, { ...opts, logger: rtspLog });
     this.gop = new GopCache(gopMaxBytes);
     this.#log = camLog;
     this.client.on('state', (state, detail) => this.#onState(state, detail.error));
@@ -81,7 +97,7 @@ class Source {
 
   #onState(state: string, error: CamgateError | undefined): void {
     if (state === 'closed') return; // we closed it: the handles are gone
-    if (state === 'retrying' || state === 'connecting') {
+    if (state === 'retrying' || state === 'connecting' || state === 'failed') {
       // The next session may restart the stream and its parameter sets: old frames
       // are no longer a valid reference for what follows.
       this.gop.reset();
@@ -89,11 +105,28 @@ class Source {
     }
     this.state = state as RtspSourceState;
     this.error = error;
+    // `status` first: a player drops its handle on `failed`, and must have told its viewers why before.
+    this.#updateStatus(state, error);
     const detail = error ? { error } : {};
-    for (const h of this.handles) h.emit('state', state, detail);
+    for (const h of [...this.handles]) h.emit('state', state, detail);
+  }
+
+  #updateStatus(event: string, error: CamgateError | undefined): void {
+    const status = this.status.update(event, error);
+    if (!status) return;
+    this.#log.info('camera status', { ...status });
+    for (const h of [...this.handles]) h.emit('status', status);
+  }
+
+  /** Fast reconnects while any handle is watched. */
+  refreshWatched(): void {
+    let watched = false;
+    for (const h of this.handles) watched ||= h.watched;
+    if (watched !== this.client.watched) this.client.setWatched(watched);
   }
 
   #onAccessUnit(au: H264AccessUnit): void {
+    if (this.status.status.state !== 'live') this.#updateStatus('media', undefined);
     const unit = this.gop.push(au);
     for (const s of this.subscribers) {
       if (s.needKeyframe) {
@@ -119,6 +152,7 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
   readonly #onRelease: (h: Handle) => void;
   readonly #mine = new Set<Subscriber>();
   #released = false;
+  #watched = false;
 
   constructor(source: Source, onRelease: (h: Handle) => void) {
     super();
@@ -136,6 +170,21 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
 
   get profile(): CameraProfile | undefined {
     return this.#source.profile;
+  }
+
+  get status(): CameraStatus {
+    return this.#source.status.status;
+  }
+
+  get watched(): boolean {
+    return this.#watched;
+  }
+
+  setWatched(watched: boolean): void {
+    if (typeof watched !== 'boolean') throw new TypeError('setWatched: watched must be a boolean');
+    if (this.#released || watched === this.#watched) return;
+    this.#watched = watched;
+    this.#source.refreshWatched();
   }
 
   subscribe(sink: (au: H264AccessUnit) => void): () => void {
@@ -162,6 +211,7 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
     this.#released = true;
     for (const s of this.#mine) this.#source.subscribers.delete(s);
     this.#mine.clear();
+    this.#watched = false;
     this.#onRelease(this);
   }
 }
@@ -232,6 +282,7 @@ export class SharedRtspSources {
 
   #release(uri: string, src: Source, h: Handle): void {
     src.handles.delete(h);
+    src.refreshWatched();
     if (src.handles.size > 0 || this.#sources.get(uri) !== src) return;
     this.#sources.delete(uri);
     this.#log.debug('camera pull closed (last viewer left)', { camera: src.profile?.cameraId, url: src.client.url });
