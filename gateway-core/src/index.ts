@@ -33,6 +33,8 @@ export {
   cameraUriWithCredentials,
   type GatewayOptions,
   type GatewayEvents,
+  type GatewayCameraState,
+  type GatewayCameraStateName,
 } from './gateway/index.js';
 // Flags on the LAN side (Node-RED and Homebridge listen to FlagService 'transition' or read its store).
 export {
