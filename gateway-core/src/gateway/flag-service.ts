@@ -3,6 +3,7 @@ import { FlagStore, MqttBridge, sanitizeFlag, type FlagTransition, type MqttBrid
 import type { CameraConfig, GatewayConfig } from '../config/index.js';
 import { LanAudit, type AuditCamera, type AuditResult, type LanAuditOptions } from '../exposure/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+import type { GatewayCameraState } from './camera-state.js';
 
 /** Where flags go over MQTT: a broker `url`, or `embedded: true` for an aedes broker on 127.0.0.1. */
 export interface GatewayMqttOptions {
@@ -56,6 +57,11 @@ export interface FlagServiceOptions {
   control?: {
     on(e: 'control', fn: (msg: unknown) => void): unknown;
     off(e: 'control', fn: (msg: unknown) => void): unknown;
+    /** The Gateway's camera states, published on MQTT when a bridge runs (optional for other sources). */
+    on(e: 'cameraState', fn: (s: GatewayCameraState) => void): unknown;
+    /** States known before this service started (published at once). */
+    readonly cameraStates?: GatewayCameraState[];
+    off(e: 'cameraState', fn: (s: GatewayCameraState) => void): unknown;
   };
   logger?: Logger;
 }
@@ -96,6 +102,9 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
   #abort = new AbortController();
   #state: 'idle' | 'running' | 'closed' = 'idle';
   readonly #onControl = (msg: unknown): void => void this.applyControl(msg);
+  readonly #onCameraState = (st: GatewayCameraState): void => {
+    this.bridge?.publishCameraState(st).catch((err: unknown) => this.#log.debug('camera state not published', { err }));
+  };
   readonly #onTransition = (t: FlagTransition): void => void this.emit('transition', t);
 
   private constructor(opts: FlagServiceOptions, store: FlagStore, bridge: MqttBridge | undefined, log: Logger) {
@@ -112,6 +121,8 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     // unhandled 'error' that would take down the gateway over a broker that is briefly unreachable.
     bridge?.on('error', (err) => this.#report(err));
     this.#control?.on('control', this.#onControl);
+    this.#control?.on('cameraState', this.#onCameraState);
+    for (const st of this.#control?.cameraStates ?? []) this.#onCameraState(st);
   }
 
   /** Validates options, opens the store and starts the MQTT bridge (it connects in the background). */
@@ -248,6 +259,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.#state = 'closed';
     clearTimeout(this.#timer);
     this.#control?.off('control', this.#onControl);
+    this.#control?.off('cameraState', this.#onCameraState);
     this.#abort.abort();
     await this.#running?.catch(() => undefined);
     try {
