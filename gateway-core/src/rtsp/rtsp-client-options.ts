@@ -37,8 +37,9 @@ export const DEFAULT_RTSP_CLIENT_OPTIONS = {
   requestTimeoutMs: 10_000, // 10 s
   stallTimeoutMs: 2_000, // 2 s: "camera lost" must show within 3 s; cameras send >= 1 frame/s
   keepAliveMs: 30_000, // 30 s: half of the 60 s default session timeout (RFC 2326 §12.37)
-  // 0.25 s doubling up to 10 s unwatched, 1 s watched; ±20 % jitter
-  backoff: { initialMs: 250, maxMs: 10_000, watchedMaxMs: 1_000, jitter: 0.2 },
+  // 0.25 s doubling up to 10 s unwatched; watched at most 0.7 s apart (one SYN on the LAN), so the next
+  // attempt, the handshake and the camera's first IDR fit in the 3 s the issue gives; ±20 % jitter
+  backoff: { initialMs: 250, maxMs: 10_000, watchedMaxMs: 700, jitter: 0.2 },
   maxMessageBytes: 64 * 1024, // 64 KiB
   maxAccessUnitBytes: 4 * 1024 * 1024, // 4 MiB
   userAgent: 'camgate',
