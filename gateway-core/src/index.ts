@@ -124,6 +124,12 @@ export {
   topicsFor,
   exposureOf,
   binarySensorDiscovery,
+  cameraAvailability,
+  cameraStatePayload,
+  cameraStateTopics,
+  connectivityDiscovery,
+  type CameraStateInput,
+  type CameraStatePayload,
   type Topics,
   type ExposurePayload,
 } from './alerts/index.js';

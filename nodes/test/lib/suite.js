@@ -593,6 +593,18 @@ function defineNodeTests(nodeRedPackage) {
           if (!sub.got.has(discovery)) await fx.waitFor(sub.events, 'message', (t) => t === discovery);
           assert.equal(JSON.parse(sub.got.get(discovery)).state_topic, camExposure);
           assert.equal(JSON.parse(sub.got.get(`camgate/${fx.GATEWAY_ID}/flags/${flagId}`)).state, 'raised');
+          // Nothing listens at the camera's address: its warm player says so, and so does MQTT.
+          const camState = `camgate/${fx.GATEWAY_ID}/front-door/state`;
+          const unreachable = (p) => JSON.parse(p).state === 'unreachable';
+          if (!(sub.got.has(camState) && unreachable(sub.got.get(camState))))
+            await fx.waitFor(sub.events, 'message', (t, p) => t === camState && unreachable(p));
+          assert.equal(JSON.parse(sub.got.get(camState)).reason, 'refused');
+          const avail = `camgate/${fx.GATEWAY_ID}/front-door/availability`;
+          if (sub.got.get(avail) !== 'offline')
+            await fx.waitFor(sub.events, 'message', (t, p) => t === avail && p === 'offline');
+          const conn = 'homeassistant/binary_sensor/camgate_home-1_front-door_camera/config';
+          if (!sub.got.has(conn)) await fx.waitFor(sub.events, 'message', (t) => t === conn);
+          assert.equal(JSON.parse(sub.got.get(conn)).device_class, 'connectivity');
           for (const [t, p] of sub.got) assertNoSecrets(`mqtt ${t}`, p);
           if (!useNr) {
             // Own connection: `offline` is published on close. With a shared mqtt-broker node Node-RED may stop
