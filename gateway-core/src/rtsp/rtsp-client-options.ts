@@ -15,6 +15,11 @@ export interface RtspClientOptions {
    * stops sending without closing its TCP connection must show "camera lost" within 3 s (issue 11).
    */
   stallTimeoutMs?: number;
+  /**
+   * Reconnect when the first video RTP of a session has not arrived this long after PLAY, ms. Longer than
+   * `stallTimeoutMs`: a camera may start its encoder only when a session plays.
+   */
+  firstVideoTimeoutMs?: number;
   /** Longest interval between keep-alive requests, ms; the session timeout / 2 applies when shorter. */
   keepAliveMs?: number;
   /**
@@ -36,6 +41,7 @@ export const DEFAULT_RTSP_CLIENT_OPTIONS = {
   connectTimeoutMs: 5_000, // 5 s
   requestTimeoutMs: 10_000, // 10 s
   stallTimeoutMs: 2_000, // 2 s: "camera lost" must show within 3 s; cameras send >= 1 frame/s
+  firstVideoTimeoutMs: 10_000, // 10 s: some encoders start only when a session plays
   keepAliveMs: 30_000, // 30 s: half of the 60 s default session timeout (RFC 2326 §12.37)
   // 0.25 s doubling up to 10 s unwatched; watched at most 0.7 s apart (one SYN on the LAN), so the next
   // attempt, the handshake and the camera's first IDR fit in the 3 s the issue gives; ±20 % jitter
@@ -50,6 +56,7 @@ export interface ResolvedRtspClientOptions {
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   stallTimeoutMs: number;
+  firstVideoTimeoutMs: number;
   keepAliveMs: number;
   backoff: { initialMs: number; maxMs: number; watchedMaxMs: number; jitter: number };
   maxMessageBytes: number;
@@ -101,6 +108,7 @@ export function validateClientOptions(opts: RtspClientOptions): ResolvedRtspClie
     connectTimeoutMs: int('connectTimeoutMs', opts.connectTimeoutMs, d.connectTimeoutMs, 1, 600_000),
     requestTimeoutMs,
     stallTimeoutMs: int('stallTimeoutMs', opts.stallTimeoutMs, d.stallTimeoutMs, 1, 3_600_000),
+    firstVideoTimeoutMs: int('firstVideoTimeoutMs', opts.firstVideoTimeoutMs, d.firstVideoTimeoutMs, 1, 3_600_000),
     keepAliveMs: int('keepAliveMs', opts.keepAliveMs, d.keepAliveMs, 1_000, 3_600_000),
     backoff: { initialMs, maxMs, watchedMaxMs, jitter },
     maxMessageBytes: int('maxMessageBytes', opts.maxMessageBytes, d.maxMessageBytes, 1024, 16 * 1024 * 1024),

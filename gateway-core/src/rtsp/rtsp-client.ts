@@ -71,6 +71,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #stallTimer: NodeJS.Timeout | undefined;
   #keepAliveTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
+  /** True once this session's first video RTP arrived (the stall timeout applies from then on). */
+  #gotVideo = false;
   #watched = false;
   /** When the pending retry fires (performance.now() ms), to bring it forward when a viewer arrives. */
   #retryAt = 0;
@@ -203,6 +205,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.#conn = conn;
     this.#depacketizer.reset();
     this.#rtpChannel = -1;
+    this.#gotVideo = false;
     conn.on('close', (err) => this.#fail(err ?? this.#err('CAMGATE_RTSP_DISCONNECTED', 'connection closed'), conn));
     conn.on('interleaved', (channel, data) => this.#onInterleaved(channel, data));
     try {
@@ -289,9 +292,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   }
 
   #startTimers(conn: RtspConnection): void {
-    this.#stallTimer = setTimeout(() => {
-      this.#fail(this.#err('CAMGATE_RTSP_STALLED', `no video for ${this.#opts.stallTimeoutMs} ms`), conn);
-    }, this.#opts.stallTimeoutMs);
+    this.#armStallTimer(conn);
     // RFC 2326 §12.37: the session expires after `timeout` seconds without a request; refresh at half of it.
     const every = Math.max(1000, Math.min(this.#opts.keepAliveMs, (conn.sessionTimeoutS * 1000) / 2));
     this.#keepAliveTimer = setInterval(() => {
@@ -301,10 +302,24 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     }, every);
   }
 
+  /** Until the first video of the session: firstVideoTimeoutMs; from then on: stallTimeoutMs without video. */
+  #armStallTimer(conn: RtspConnection): void {
+    clearTimeout(this.#stallTimer);
+    const ms = this.#gotVideo ? this.#opts.stallTimeoutMs : this.#opts.firstVideoTimeoutMs;
+    this.#stallTimer = setTimeout(() => {
+      this.#fail(this.#err('CAMGATE_RTSP_STALLED', `no video for ${ms} ms`), conn);
+    }, ms);
+  }
+
   #onInterleaved(channel: number, data: Buffer): void {
     // RTP may share a TCP segment with the PLAY response, so it counts from SETUP on, not from `playing`.
     if (channel !== this.#rtpChannel || this.#state === 'closed') return; // RTCP and other tracks
-    this.#stallTimer?.refresh();
+    if (!this.#gotVideo) {
+      this.#gotVideo = true;
+      if (this.#stallTimer && this.#conn) this.#armStallTimer(this.#conn);
+    } else {
+      this.#stallTimer?.refresh();
+    }
     this.emit('rtp', data);
     for (const au of this.#depacketizer.pushAll(data)) {
       this.#attempt = 0; // media flows: the next drop starts the backoff afresh

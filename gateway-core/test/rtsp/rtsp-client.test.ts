@@ -318,14 +318,29 @@ describe('RtspClient', () => {
     assertNoCredentials(sink, states);
   });
 
-  it('reconnects when video stalls for stallTimeoutMs', async (t) => {
-    const { server, client } = await setup(t, {}, { stallTimeoutMs: 50 });
+  it('reconnects when no video arrives within firstVideoTimeoutMs of PLAY', async (t) => {
+    const { server, client } = await setup(t, {}, { stallTimeoutMs: 60_000, firstVideoTimeoutMs: 50 });
     client.start();
     await waitForState(client, 'playing');
     const { error } = await waitForState(client, 'retrying');
     assert.equal(error?.code, 'CAMGATE_RTSP_STALLED');
+    assert.match(error!.message, /no video for 50 ms/);
     await waitForState(client, 'playing', 1);
     assert.equal(server.connections, 2);
+  });
+
+  it('reconnects when video stops for stallTimeoutMs while the TCP connection stays open', async (t) => {
+    const { server, client } = await setup(
+      t,
+      { onPlay: (conn, p) => sendAu(conn, p, { nalus: [SPS, PPS, idr(conn.index)], timestamp: 0, keyframe: true }) },
+      { stallTimeoutMs: 50, firstVideoTimeoutMs: 60_000 },
+    );
+    client.start();
+    await waitForState(client, 'playing');
+    const { error } = await waitForState(client, 'retrying');
+    assert.equal(error?.code, 'CAMGATE_RTSP_STALLED');
+    assert.match(error!.message, /no video for 50 ms/);
+    assert.equal(server.connections, 1);
   });
 
   it('answers requests from the camera with 501 and keeps playing', async (t) => {
