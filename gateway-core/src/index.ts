@@ -21,6 +21,8 @@ export {
   gatewayConfigSchema,
   hubConfigSchema,
   cameraSchema,
+  CONFIG_PATTERNS,
+  GATEWAY_SECRET_MIN_LENGTH,
   type CameraConfig,
   type GatewayConfig,
   type HubConfig,

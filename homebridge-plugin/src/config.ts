@@ -4,7 +4,7 @@
  * run. Camera entries follow @camgate/core's `cameraSchema`, so one camera
  * list serves the gateway, the hub and this plugin.
  */
-import { cameraSchema, type CameraConfig } from '@camgate/core';
+import { CONFIG_PATTERNS, GATEWAY_SECRET_MIN_LENGTH, cameraSchema, type CameraConfig } from '@camgate/core';
 
 export interface MediaSettings {
   /** A Kurento Media Server URL; without it the built-in engine runs inside Homebridge. */
@@ -93,7 +93,7 @@ export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
 
   const m = isObject(cfg.media) ? cfg.media : {};
   const media: MediaSettings = {};
-  const kurentoUrl = optionalString(m, 'kurentoUrl', 'media', problems, /^wss?:\/\/\S+$/);
+  const kurentoUrl = optionalString(m, 'kurentoUrl', 'media', problems, CONFIG_PATTERNS.wsUrl);
   if (kurentoUrl) media.kurentoUrl = kurentoUrl;
   const ifAddr = optionalString(m, 'interfaceAddress', 'media', problems, /^\d{1,3}(\.\d{1,3}){3}$/);
   if (ifAddr) media.interfaceAddress = ifAddr;
@@ -102,7 +102,7 @@ export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
   const exposure: ExposureSettings = {
     baseTopic: optionalString(e, 'baseTopic', 'exposure', problems, /^[^#+\s]{1,64}$/) ?? 'camgate',
   };
-  const mqttUrl = optionalString(e, 'mqttUrl', 'exposure', problems, /^mqtts?:\/\/\S+$/);
+  const mqttUrl = optionalString(e, 'mqttUrl', 'exposure', problems, CONFIG_PATTERNS.mqttUrl);
   if (mqttUrl) exposure.mqttUrl = mqttUrl;
   const mu = optionalString(e, 'mqttUsername', 'exposure', problems);
   if (mu) exposure.mqttUsername = mu;
@@ -112,10 +112,17 @@ export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
   let hub: HubSettings | undefined;
   if (cfg.hub !== undefined) {
     const h = isObject(cfg.hub) ? cfg.hub : {};
-    const url = optionalString(h, 'url', 'hub', problems, /^wss?:\/\/\S+$/);
-    const gatewayId = optionalString(h, 'gatewayId', 'hub', problems, /^[a-z0-9][a-z0-9_-]{0,62}$/i);
-    const secret = optionalString(h, 'secret', 'hub', problems);
-    const fp = optionalString(h, 'fingerprint256', 'hub', problems, /^[0-9A-Fa-f:]{64,95}$/);
+    const url = optionalString(h, 'url', 'hub', problems, CONFIG_PATTERNS.wsUrl);
+    const gatewayId = optionalString(h, 'gatewayId', 'hub', problems, CONFIG_PATTERNS.id);
+    let secret = optionalString(h, 'secret', 'hub', problems);
+    if (secret !== undefined && secret.length < GATEWAY_SECRET_MIN_LENGTH) {
+      // The same minimum as the gateway config: a short secret is a typing mistake, never the one the hub issued.
+      problems.push(
+        `hub.secret: must be at least ${GATEWAY_SECRET_MIN_LENGTH} characters (use \`camgate hub add-gateway\`)`,
+      );
+      secret = undefined;
+    }
+    const fp = optionalString(h, 'fingerprint256', 'hub', problems, CONFIG_PATTERNS.fingerprint256);
     // A value that is not a boolean is reported and the default (on) is used, like any other bad optional field.
     const keepWarm = optionalBoolean(h, 'keepWarm', 'hub', problems) ?? true;
     // A pin that does not parse must not quietly become no pin: the hub stays off until it is fixed.

@@ -1,4 +1,5 @@
 import type { Logging } from 'homebridge';
+import type { LogRecord, LogSink } from '@camgate/core';
 
 /** The plugin's logger: Homebridge's `log`, each line prefixed `[camera]` (camera-ffmpeg `logger.ts`). */
 export interface PrefixedLog {
@@ -16,5 +17,18 @@ export function prefixed(log: Logging, prefix?: string): PrefixedLog {
     warn: (m) => log.warn(p + m),
     error: (m) => log.error(p + m),
     debug: (m) => log.debug(p + m),
+  };
+}
+
+/**
+ * Where @camgate/core's log records go in Homebridge: at their own level (an error stays an error, info stays
+ * info, as Homebridge users filter by level), `component: message`, prefixed `[camera]` when the record names
+ * one. Records are already redacted by core's logger.
+ */
+export function homebridgeSink(log: PrefixedLog | Logging): LogSink {
+  return (r: LogRecord) => {
+    const camera = typeof r.fields.camera === 'string' ? `[${r.fields.camera}] ` : '';
+    const line = `${camera}${r.component}: ${r.msg}`;
+    log[r.level](line);
   };
 }

@@ -5,8 +5,8 @@
  * is one pipeline: PlayerEndpoint(camera) → RtpEndpoint(SDES-SRTP to the
  * Apple device).
  */
-import { KurentoClient, KurentoEngine, createLogger, type Logger, type LogRecord, type SecretSet } from '@camgate/core';
-import type { PrefixedLog } from './log.js';
+import { KurentoClient, KurentoEngine, createLogger, type Logger, type SecretSet } from '@camgate/core';
+import { homebridgeSink, type PrefixedLog } from './log.js';
 
 export interface StreamTarget {
   /** The Apple device's address (HAP SetupEndpoints `targetAddress`). */
@@ -72,13 +72,7 @@ export class MediaBackend {
 
   constructor(opts: MediaBackendOptions) {
     this.#opts = opts;
-    const sink = (r: LogRecord): void => {
-      const line = `${r.component}: ${r.msg}`;
-      if (r.level === 'error') opts.log.error(line);
-      else if (r.level === 'warn') opts.log.warn(line);
-      else opts.log.debug(line);
-    };
-    this.#logger = createLogger('camgate', sink, opts.secrets);
+    this.#logger = createLogger('camgate', homebridgeSink(opts.log), opts.secrets);
   }
 
   get kind(): string {

@@ -5,13 +5,13 @@
  * skipped. Optional: flags from MQTT, a camgate gateway dialling out to a hub.
  */
 import { join } from 'node:path';
-import { FlagStore, Gateway, SecretSet, createLogger, type GatewayCameraState, type LogRecord } from '@camgate/core';
+import { FlagStore, Gateway, SecretSet, createLogger, type GatewayCameraState } from '@camgate/core';
 import type { API, DynamicPlatformPlugin, Logging, PlatformAccessory, PlatformConfig } from 'homebridge';
 import { CameraAccessory } from './camera-accessory.js';
 import { gatewayKeepWarm, readSettings, type PluginSettings } from './config.js';
 import { exposureOf } from './exposure-sensor.js';
 import { MqttFlagFeed } from './flag-feed.js';
-import { prefixed, type PrefixedLog } from './log.js';
+import { homebridgeSink, prefixed, type PrefixedLog } from './log.js';
 import { MediaBackend } from './media-backend.js';
 import { FLAG_STORE_FILE, PLATFORM_NAME, PLUGIN_NAME, UUID_NAMESPACE } from './settings.js';
 import { findFfmpeg } from './snapshot.js';
@@ -100,7 +100,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
 
   async #startFlags(): Promise<void> {
     const path = join(this.#api.user.storagePath(), FLAG_STORE_FILE);
-    const logger = createLogger('flags', (r: LogRecord) => this.#log.debug(`${r.component}: ${r.msg}`), this.#secrets);
+    const logger = createLogger('flags', homebridgeSink(this.#log), this.#secrets);
     const store = await FlagStore.open({ path, logger });
     this.#store = store;
     const refresh = (): void => {
@@ -120,11 +120,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
     const hub = this.#settings.hub;
     if (!hub) return;
     const mediaBackendUrl = await this.#backend.url();
-    const logger = createLogger(
-      'gateway',
-      (r: LogRecord) => this.#log.debug(`${r.component}: ${r.msg}`),
-      this.#secrets,
-    );
+    const logger = createLogger('gateway', homebridgeSink(this.#log), this.#secrets);
     this.#gateway = Gateway.start({
       hub: {
         url: hub.url,

@@ -58,7 +58,7 @@ describe('readSettings', () => {
   });
 
   it('keeps the hub off when fingerprint256 is given but is not a fingerprint, rather than connect unpinned', () => {
-    const hub = { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 'hub-secret-77f2' };
+    const hub = { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 'hub-secret-77f2-9c1d' };
     const pin = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0')).join(':');
     assert.equal(readSettings({ hub: { ...hub, fingerprint256: pin } }).hub?.fingerprint256, pin);
     const bad = readSettings({ hub: { ...hub, fingerprint256: 'AA:BB:not-a-pin' } });
@@ -68,8 +68,15 @@ describe('readSettings', () => {
     );
   });
 
+  it("refuses a hub secret shorter than core's minimum, as the gateway config does, without echoing it", () => {
+    const s = readSettings({ hub: { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 'short-secret-1' } });
+    assert.equal(s.hub, undefined);
+    assert.ok(s.problems.includes('hub.secret: must be at least 16 characters (use `camgate hub add-gateway`)'));
+    assert.ok(!s.problems.join('\n').includes('short-secret-1'));
+  });
+
   it('reads hub.keepWarm: true, false, or absent (on); anything else is a problem naming the path', () => {
-    const hub = { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 'hub-secret-77f2' };
+    const hub = { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 'hub-secret-77f2-9c1d' };
     for (const [given, expected] of [
       [true, true],
       [false, false],
@@ -88,7 +95,7 @@ describe('readSettings', () => {
   });
 
   it("hands the gateway keepWarm 'auto' when on (warm on the built-in engine only) and false when off", () => {
-    const hub = { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 's' };
+    const hub = { url: 'wss://hub/tunnel', gatewayId: 'home', secret: 'hub-secret-77f2-9c1d' };
     assert.equal(gatewayKeepWarm({ ...hub, keepWarm: true }), 'auto');
     assert.equal(gatewayKeepWarm({ ...hub, keepWarm: false }), false);
     assert.equal(gatewayKeepWarm(readSettings({ hub }).hub!), 'auto');

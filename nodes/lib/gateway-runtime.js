@@ -4,6 +4,7 @@ const fs = require('node:fs/promises');
 const { isIP } = require('node:net');
 const path = require('node:path');
 const { loadCore } = require('./core.js');
+const { ID_RE } = require('./validate.js');
 
 /** Tunnel states the gateway reports, plus the runtime's own (before the tunnel exists). */
 const STATES = [
@@ -240,7 +241,7 @@ function pick(o, keys) {
 
 /** Where a gateway's flags live across restarts: `<userDir>/camgate/flags-<id>.jsonl`. */
 function flagFileFor(userDir, gatewayId) {
-  if (!userDir || !/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(gatewayId)) return undefined;
+  if (!userDir || !ID_RE.test(gatewayId)) return undefined;
   return path.join(userDir, 'camgate', `flags-${gatewayId}.jsonl`);
 }
 

@@ -1,7 +1,7 @@
 'use strict';
 const { loadCore } = require('../lib/core.js');
 const { exposureStatus } = require('../lib/status.js');
-const { transitionMessage } = require('./camgate-flags.js');
+const { transitionMessage } = require('../lib/flag-messages.js');
 const { parsePorts } = require('../lib/validate.js');
 
 /** Longest schedule: one week, in minutes (setInterval's limit is ~24.8 days). */
@@ -124,28 +124,22 @@ module.exports = function (RED) {
     };
 
     node.on('input', (msg, send, done) => run(msg, send, done));
-    if (intervalMin > 0) {
-      timer = setInterval(
-        () =>
-          run(
-            undefined,
-            (m) => node.send(m),
-            (err) => err && node.error(err.message),
-          ),
-        intervalMin * 60_000,
+    /**
+     * A run nobody's message started (the schedule, deploy). Its failure goes to node.error(err, msg) with a
+     * message of its own, so Catch nodes see it as they see a failed input (Node-RED calls Catch only with a msg).
+     */
+    const runUnprompted = (trigger) => {
+      const msg = { topic: `camgate/${runtime.gatewayId}/audit`, payload: { trigger } };
+      run(
+        undefined,
+        (m) => node.send(m),
+        (err) => err && node.error(err, msg),
       );
-    }
+    };
+    if (intervalMin > 0) timer = setInterval(() => runUnprompted('schedule'), intervalMin * 60_000);
     if (n.runOnDeploy === true) {
       // After the gateway's store is open; errors surface like a scheduled run's.
-      setImmediate(
-        () =>
-          !closed &&
-          run(
-            undefined,
-            (m) => node.send(m),
-            (err) => err && node.error(err.message),
-          ),
-      );
+      setImmediate(() => !closed && runUnprompted('deploy'));
     }
 
     node.on('close', (removed, done) => {

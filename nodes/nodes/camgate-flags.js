@@ -1,4 +1,5 @@
 'use strict';
+const { transitionMessage } = require('../lib/flag-messages.js');
 
 /**
  * camgate-flags: one message per flag transition (raised / cleared), from
@@ -33,13 +34,3 @@ module.exports = function (RED) {
   }
   RED.nodes.registerType('camgate-flags', CamgateFlagsNode);
 };
-
-/** The message for one transition: topic `camgate/<gateway>/flags/<flag id>`, payload the flag with from/to/at. */
-function transitionMessage(t) {
-  return {
-    topic: `camgate/${t.flag.gatewayId}/flags/${t.flag.id}`,
-    payload: { from: t.from, to: t.to, at: t.at, flag: t.flag },
-  };
-}
-
-module.exports.transitionMessage = transitionMessage;

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:scan [-- --json]`: how long one exposure scan of one host
- * takes on the default camera port set (issue 4, "Benchmark"), with the
+ * takes on the default camera port set, with the
  * built-in probes and with nmap (`-sT` connect scan, then the same probes on
  * what nmap found open), in the same run, against 127.0.0.1. Each engine runs
  * REPS times, alternating so that neither always runs on a warmer system; the

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:tunnel [-- --json]`: what the tunnel carries and what it
- * costs the Kurento control path (issue 2, "Benchmark"). Loopback only.
+ * costs the Kurento control path against a direct connection. Loopback only.
  *
  * 1. **Tunnel throughput** (`tunnel_msgs_per_s`, the figure the 20,000
  *    messages/s target names): ~100-byte Kurento-like JSON-RPC messages sent

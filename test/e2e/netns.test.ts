@@ -1,6 +1,6 @@
 /**
- * The paper's topology in network namespaces (issue 4, "Proven in network
- * namespaces"): a home LAN behind a NAT router, and an "internet" with the
+ * The paper's topology in network namespaces, as a real home has it
+ * (the exposure monitor must be proven across real NAT): a home LAN behind a NAT router, and an "internet" with the
  * hub and an MQTT broker. Addresses (10.231.x.x) exist only inside the
  * namespaces this test creates; nothing leaves them.
  *

@@ -8,3 +8,4 @@ export {
   type GatewayConfig,
   type HubConfig,
 } from './schema.js';
+export { CONFIG_PATTERNS, GATEWAY_SECRET_MIN_LENGTH } from './patterns.js';

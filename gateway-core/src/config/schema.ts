@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { parseVerifier } from '../tunnel/scram.js';
 import { TRANSCODE_MODES } from '../engine/camera-profiles.js';
+import { CONFIG_PATTERNS, GATEWAY_SECRET_MIN_LENGTH } from './patterns.js';
 
 /** Ids become URL path segments and MQTT topic levels: keep them plain. */
 export const idSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'must be 1-63 letters, digits, "-" or "_", starting with a letter or digit');
+  .regex(CONFIG_PATTERNS.id, 'must be 1-63 letters, digits, "-" or "_", starting with a letter or digit');
 
 const portSchema = z.number().int().min(0).max(65535);
 const portList = z.array(z.number().int().min(1).max(65535)).max(64);
@@ -19,7 +20,8 @@ export const cameraSchema = z
       .string()
       .max(2048)
       .refine((u) => /^rtsps?:\/\/[^\s]+$/i.test(u), 'must be an rtsp:// or rtsps:// URL')
-      .refine((u) => !/^rtsps?:\/\/[^/]*@/i.test(u), 'must not contain credentials; use username and password'),
+      .refine((u) => !/^rtsps?:\/\/[^/]*@/i.test(u), 'must not contain credentials; use username and password')
+      .refine((u) => CONFIG_PATTERNS.rtspUrl.test(u), 'must be rtsp://HOST[:PORT]/PATH'),
     username: z.string().max(256).optional(),
     password: z.string().max(256).optional(),
     /** LAN address the audit checks (defaults to the URL's host). */
@@ -37,11 +39,7 @@ export type CameraConfig = z.output<typeof cameraSchema>;
 /** Gateway: where flags go over MQTT (docs/mqtt.md). `url`, or `embedded: true` for an in-process broker on loopback. */
 export const gatewayMqttSchema = z
   .object({
-    url: z
-      .string()
-      .max(2048)
-      .regex(/^mqtts?:\/\/[^\s]+$/i, 'must be an mqtt:// or mqtts:// URL')
-      .optional(),
+    url: z.string().max(2048).regex(CONFIG_PATTERNS.mqttUrl, 'must be an mqtt:// or mqtts:// URL').optional(),
     username: z.string().max(256).optional(),
     password: z.string().max(256).optional(),
     /** Start an embedded aedes broker on 127.0.0.1 instead of connecting to one. */
@@ -98,7 +96,7 @@ const tlsClientSchema = z
     /** SHA-256 fingerprint of the hub's certificate (AA:BB:…), for self-signed hubs. */
     fingerprint256: z
       .string()
-      .regex(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/i, 'must be 32 hex bytes separated by ":"')
+      .regex(CONFIG_PATTERNS.fingerprint256, 'must be 32 hex bytes separated by ":"')
       .optional(),
   })
   .strict();
@@ -108,9 +106,12 @@ export const gatewayConfigSchema = z
     hub: z
       .object({
         /** wss://HUB/tunnel */
-        url: z.string().regex(/^wss?:\/\/[^\s]+$/i, 'must be a ws:// or wss:// URL'),
+        url: z.string().regex(CONFIG_PATTERNS.wsUrl, 'must be a ws:// or wss:// URL'),
         gatewayId: idSchema,
-        secret: z.string().min(16, 'must be at least 16 characters (use `camgate hub add-gateway`)').max(512),
+        secret: z
+          .string()
+          .min(GATEWAY_SECRET_MIN_LENGTH, 'must be at least 16 characters (use `camgate hub add-gateway`)')
+          .max(512),
         tls: tlsClientSchema.optional(),
         /** Allow plain ws:// to a host that is not loopback. */
         allowInsecure: z.boolean().optional(),
@@ -118,7 +119,7 @@ export const gatewayConfigSchema = z
       .strict(),
     /** The Kurento-protocol media backend (KMS or `camgate engine`). */
     mediaBackend: z
-      .object({ url: z.string().regex(/^wss?:\/\/[^\s]+$/i, 'must be a ws:// or wss:// URL') })
+      .object({ url: z.string().regex(CONFIG_PATTERNS.wsUrl, 'must be a ws:// or wss:// URL') })
       .strict()
       .default({ url: 'ws://127.0.0.1:8888/kurento' }),
     cameras: z.array(cameraSchema).max(256).default([]),
@@ -202,6 +203,8 @@ export const hubConfigSchema = z
       .object({
         /** Accounts file written by `camgate hub add-user`. */
         usersFile: z.string().min(1).max(4096),
+        /** SQLite file keeping sign-ins across restarts (default: beside usersFile, `NAME-sessions.sqlite`). */
+        sessionsFile: z.string().min(1).max(4096).optional(),
         /** How long a sign-in lasts, ms (default 12 h). */
         sessionTtlMs: z
           .number()

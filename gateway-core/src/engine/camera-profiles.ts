@@ -2,7 +2,7 @@ import { KurentoRpcError } from './errors.js';
 import { isPlainObject, requireString, type Params } from './params.js';
 
 /**
- * What the engine does with a camera's video (issue: browsers cannot decode
+ * What the engine does with a camera's video (browsers cannot decode
  * H.265, and Chromium's WebRTC H.264 decoder does not take reordered frames):
  * - `auto`: forward H.264 without B-frames untouched; transcode what a browser cannot play;
  * - `never`: never start a transcoder (B-frame streams lose their non-reference frames instead);

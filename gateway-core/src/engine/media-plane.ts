@@ -33,10 +33,13 @@ export interface CameraStatusLike {
  */
 export interface RtspSourceHandleLike extends EventEmitter {
   readonly state: RtspSourceState;
+  /**
+   * The latest stream notice (`CAMGATE_STREAM_TRANSCODING`, `CAMGATE_STREAM_BFRAMES_DROPPED`,
+   * `CAMGATE_STREAM_UNSUPPORTED`), also emitted as `'notice'` with the same object; undefined when none.
+   */
+  readonly notice?: { code: string; message: string } | undefined;
   /** The camera's status for people (connecting / live / reconnecting / unreachable + reason). */
   readonly status?: CameraStatusLike;
-  /** The latest stream notice (undefined when none). */
-  readonly notice?: StreamNotice | undefined;
   /** Fast reconnects while watched (RtspClient.setWatched). */
   setWatched?(watched: boolean): void;
   /** Starts `sink` with the cached GOP, then live access units; returns the unsubscribe function. */

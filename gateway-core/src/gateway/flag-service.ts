@@ -67,7 +67,7 @@ export interface FlagServiceOptions {
 }
 
 export const DEFAULT_FLAG_SERVICE_OPTIONS = {
-  auditIntervalMs: 6 * 3_600_000, // 6 h (issue 4)
+  auditIntervalMs: 6 * 3_600_000, // 6 h: a new telnet port or UPnP mapping is seen the same day, at little LAN cost
   auditJitter: 0.1, // ±10 %
   auditOnStart: true,
 } as const;

@@ -60,7 +60,16 @@ export class KurentoEndpoint {
     log.debug('kurento client connected', {});
     // Kurento's protocol is JSON text, but the official client (through websocket-stream) sends it in binary
     // frames, as KMS accepts: both are taken as UTF-8 text and validated at the gateway.
-    ws.on('message', (data) => channel.send(data.toString()));
+    ws.on('message', (data) => {
+      // The gateway may close the channel (its media backend went away) while a frame from the client is
+      // already on its way here; Channel.send throws then, and a throw in a ws listener ends the hub.
+      if (channel.state === 'closed') return;
+      try {
+        channel.send(data.toString());
+      } catch (err) {
+        log.debug('kurento frame dropped: channel closed', { err });
+      }
+    });
     channel.on('message', (text) => {
       if (ws.readyState === ws.OPEN) ws.send(text);
     });

@@ -19,6 +19,12 @@ export interface KurentoClientOptions {
   requestTimeoutMs?: number;
   /** How often to ping the server (0 = never). The first ping also tells the server to expect this interval. */
   pingIntervalMs?: number;
+  /**
+   * How long a ping may wait for its answer before the connection is taken for dead. Longer than a request's:
+   * a ping crosses the hub's tunnel, which survives an outage of up to its resume grace (60 s) by replaying
+   * what was queued, and a healthy session must not end because a ping waited out such an outage.
+   */
+  pingTimeoutMs?: number;
   /** How long the WebSocket may take to open. */
   connectTimeoutMs?: number;
   /** Largest message accepted from the server (bytes); larger frames close the connection. */
@@ -32,6 +38,7 @@ export interface KurentoClientOptions {
 export const DEFAULT_KURENTO_CLIENT_OPTIONS = {
   requestTimeoutMs: 20_000, // 20 s, the official client's BASE_TIMEOUT
   pingIntervalMs: 60_000, // 60 s, the official client's HEARTBEAT
+  pingTimeoutMs: 60_000, // 60 s: the tunnel's resume grace (the official client retries a failed ping by reconnecting)
   connectTimeoutMs: 10_000, // 10 s
   maxMessageBytes: 1024 * 1024, // 1 MiB: an SDP answer with many candidates is ~10 KiB
   maxPendingRequests: 256,
@@ -104,6 +111,7 @@ export class KurentoClient extends EventEmitter<KurentoClientEvents> {
     const opts = { ...DEFAULT_KURENTO_CLIENT_OPTIONS, ...options };
     checkNumber('requestTimeoutMs', opts.requestTimeoutMs, 1);
     checkNumber('pingIntervalMs', opts.pingIntervalMs, 0);
+    checkNumber('pingTimeoutMs', opts.pingTimeoutMs, 1);
     checkNumber('connectTimeoutMs', opts.connectTimeoutMs, 1);
     checkNumber('maxMessageBytes', opts.maxMessageBytes, 1024);
     checkNumber('maxPendingRequests', opts.maxPendingRequests, 1);
@@ -205,6 +213,10 @@ export class KurentoClient extends EventEmitter<KurentoClientEvents> {
    * `ping`, which the official JavaScript client (kurento-jsonrpc) sends with `interval` only.
    */
   request(method: string, params: JsonObject = {}): Promise<JsonObject> {
+    return this.#request(method, params, this.#opts.requestTimeoutMs);
+  }
+
+  #request(method: string, params: JsonObject, timeoutMs: number): Promise<JsonObject> {
     if (this.#state !== 'OPEN') return Promise.reject(new CamgateError('CAMGATE_KURENTO_CLOSED', 'client is closed'));
     if (this.#pending.size >= this.#opts.maxPendingRequests) {
       return Promise.reject(
@@ -217,10 +229,8 @@ export class KurentoClient extends EventEmitter<KurentoClientEvents> {
     return new Promise<JsonObject>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(
-          new CamgateError('CAMGATE_KURENTO_TIMEOUT', `${method} timed out after ${this.#opts.requestTimeoutMs} ms`),
-        );
-      }, this.#opts.requestTimeoutMs);
+        reject(new CamgateError('CAMGATE_KURENTO_TIMEOUT', `${method} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
       this.#pending.set(id, { method, resolve, reject, timer });
       this.#ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params: full }), (err) => {
         if (!err) return;
@@ -247,8 +257,8 @@ export class KurentoClient extends EventEmitter<KurentoClientEvents> {
     await closed;
   }
 
-  #ping(params?: JsonObject): void {
-    this.request('ping', params).catch((err: unknown) => {
+  #ping(params: JsonObject = {}): void {
+    this.#request('ping', params, this.#opts.pingTimeoutMs).catch((err: unknown) => {
       if (this.#state !== 'OPEN') return;
       // A server that does not answer pings is gone: fail everything rather than hang.
       this.#logger.warn('ping failed; closing', { err });

@@ -126,6 +126,8 @@ export class PolicySession {
   readonly #logger: Logger;
   #state = new OwnershipState();
   #sessionId: string | undefined;
+  /** A session of this gateway named by a request before any response named ours (see checkSessionId). */
+  #resuming: string | undefined;
   /** Intents of forwarded requests, by the forwarded message object, then by id as a fallback. */
   readonly #byMessage = new WeakMap<object, Intent>();
   readonly #byId = new Map<string | number, Intent>();
@@ -217,9 +219,21 @@ export class PolicySession {
       resolveCamera: (cameraId) => policy.resolveCamera(cameraId),
       ownedCount: () => this.#state.objects.size,
       checkSessionId: (value) => {
-        if (value === undefined) return;
-        // Before the backend has named our session, the only acceptable id is none at all.
-        if (value !== this.#sessionId) throw new PolicyDenied('session-foreign', 'sessionId is not this session');
+        if (value === undefined || value === this.#sessionId) return;
+        // Before the backend has named our session, a session this gateway opened may be named: after a media
+        // backend restart kurento-client's `connect` gets INVALID_SESSION (40007), it keeps its sessionId and
+        // sends it with its next request, which KMS (MediaSet::ref) and our engine take as that session.
+        // Any other id, or a second one once a session is known, belongs to someone else.
+        if (
+          typeof value === 'string' &&
+          this.#sessionId === undefined &&
+          (this.#resuming ?? value) === value &&
+          policy.sessionState(value)
+        ) {
+          this.#resuming = value;
+          return;
+        }
+        throw new PolicyDenied('session-foreign', 'sessionId is not this session');
       },
       mayResume: (sid) => sid === this.#sessionId || policy.sessionState(sid) !== undefined,
     };
@@ -235,7 +249,9 @@ export class PolicySession {
 
   #adoptSession(sessionId: string, intent: Intent | undefined): void {
     if (sessionId.length === 0 || sessionId.length > 256) return;
-    if (intent?.kind === 'connect' && intent.sessionId === sessionId) {
+    const resumed = (intent?.kind === 'connect' && intent.sessionId === sessionId) || this.#resuming === sessionId;
+    this.#resuming = undefined;
+    if (resumed) {
       // A resumed session: take over what it owns, keeping anything created meanwhile.
       const previous = this.#policy.sessionState(sessionId);
       if (previous && previous !== this.#state) {

@@ -12,6 +12,24 @@ export {
   type H264DepacketizerStats,
   type H264PacketizerOptions,
 } from './h264-rtp.js';
+export {
+  H265Depacketizer,
+  H265_NAL_TYPE,
+  h265NalType,
+  insertH265ParameterSets,
+  DEFAULT_H265_DEPACKETIZER_OPTIONS,
+  type H265DepacketizerOptions,
+} from './h265-rtp.js';
+export {
+  BitReader,
+  parseH264Sps,
+  spsWithoutReordering,
+  sliceType,
+  nalRefIdc,
+  h264ProfileName,
+  SLICE_TYPE,
+  type H264SpsInfo,
+} from './h264-bitstream.js';
 export { parseRtpHeader, buildRtpPacket, seqDelta, type RtpHeader } from './rtp.js';
 export {
   RtspParser,
@@ -31,9 +49,11 @@ export {
 export {
   parseSdp,
   findH264Track,
+  findH265Track,
   resolveControl,
   decodeSpropParameterSets,
   type SdpH264Track,
+  type SdpH265Track,
   type SdpMedia,
   type SdpSession,
 } from './sdp.js';

@@ -35,6 +35,11 @@ export interface RtspClientOptions {
   maxAccessUnitBytes?: number;
   /** User-Agent header (RFC 2326 §12.41). */
   userAgent?: string;
+  /**
+   * Asked at each DESCRIBE of a camera that offers H.265 and no H.264: true plays it (its access units carry
+   * H.265 NAL units, for a transcoder), false fails with CAMGATE_RTSP_UNSUPPORTED. Default: never.
+   */
+  acceptH265?: () => boolean;
 }
 
 export const DEFAULT_RTSP_CLIENT_OPTIONS = {
@@ -63,6 +68,7 @@ export interface ResolvedRtspClientOptions {
   maxAccessUnitBytes: number;
   userAgent: string;
   teardownTimeoutMs: number;
+  acceptH265: () => boolean;
 }
 
 function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -103,6 +109,9 @@ export function validateClientOptions(opts: RtspClientOptions): ResolvedRtspClie
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 0.5)) {
     throw new RangeError(`RtspClient: backoff.jitter must be a number in 0..0.5, got ${String(jitter)}`);
   }
+  if (opts.acceptH265 !== undefined && typeof opts.acceptH265 !== 'function') {
+    throw new TypeError('RtspClient: acceptH265 must be a function returning a boolean');
+  }
   const requestTimeoutMs = int('requestTimeoutMs', opts.requestTimeoutMs, d.requestTimeoutMs, 1, 600_000);
   return {
     connectTimeoutMs: int('connectTimeoutMs', opts.connectTimeoutMs, d.connectTimeoutMs, 1, 600_000),
@@ -115,6 +124,7 @@ export function validateClientOptions(opts: RtspClientOptions): ResolvedRtspClie
     maxAccessUnitBytes: int('maxAccessUnitBytes', opts.maxAccessUnitBytes, d.maxAccessUnitBytes, 1024, 256 << 20),
     userAgent,
     teardownTimeoutMs: Math.min(requestTimeoutMs, d.teardownTimeoutMs),
+    acceptH265: opts.acceptH265 ?? (() => false),
   };
 }
 

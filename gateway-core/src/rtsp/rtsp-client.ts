@@ -1,5 +1,5 @@
 /**
- * Pulls one H.264 stream from a camera: OPTIONS → DESCRIBE → SETUP (TCP
+ * Pulls one H.264 (or, when allowed, H.265) stream from a camera: OPTIONS → DESCRIBE → SETUP (TCP
  * interleaved) → aggregate PLAY over one TCP connection (RFC 2326 §10, §C.1.1),
  * keeps the session alive, and reconnects with exponential backoff when the
  * camera drops or stalls (no video for `stallTimeoutMs`, even when the TCP
@@ -18,13 +18,14 @@ import type { Logger } from '../util/logger.js';
 import { redactString } from '../util/redact.js';
 import { H264Depacketizer, NAL_TYPE, nalType } from './h264-rtp.js';
 import type { H264AccessUnit } from './h264-rtp.js';
+import { H265_NAL_TYPE, H265Depacketizer, h265NalType, insertH265ParameterSets } from './h265-rtp.js';
 import { RtspConnection } from './rtsp-connection.js';
 import { getHeader } from './rtsp-message.js';
 import type { RtspResponse } from './rtsp-message.js';
 import { parseRtspUrl } from './rtsp-url.js';
 import type { ParsedRtspUrl } from './rtsp-url.js';
-import { findH264Track, parseSdp, resolveControl } from './sdp.js';
-import type { SdpH264Track } from './sdp.js';
+import { findH264Track, findH265Track, parseSdp, resolveControl } from './sdp.js';
+import type { SdpH264Track, SdpH265Track } from './sdp.js';
 import { insertParameterSets, validateClientOptions } from './rtsp-client-options.js';
 import type { ResolvedRtspClientOptions, RtspClientOptions } from './rtsp-client-options.js';
 
@@ -32,13 +33,16 @@ export type RtspClientState = 'connecting' | 'playing' | 'retrying' | 'failed' |
 
 /** What a viewer pipeline needs to know about the camera's video. */
 export interface RtspVideoInfo {
-  codec: 'H264';
+  /** H.265 only when the `acceptH265` option allowed it; its access units then carry H.265 NAL units. */
+  codec: 'H264' | 'H265';
   payloadType: number;
   clockRate: number;
   profileLevelId?: string;
-  /** From sprop-parameter-sets (RFC 6184 §8.1), when the SDP has them. */
+  /** From sprop-parameter-sets (RFC 6184 §8.1) or sprop-sps/sprop-pps (RFC 7798 §7.1), when the SDP has them. */
   sps?: Buffer;
   pps?: Buffer;
+  /** H.265 only: sprop-vps (RFC 7798 §7.1). */
+  vps?: Buffer;
   packetizationMode?: number;
 }
 
@@ -82,9 +86,12 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #playUrl = '';
   #keepAliveMethod = 'OPTIONS';
   #depacketizer: H264Depacketizer;
+  /** Set while the current stream is H.265: its units go through this instead. */
+  #h265: H265Depacketizer | undefined;
   /** Latest parameter sets: in-band ones replace the SDP's as they arrive. */
   #sps: Buffer | undefined;
   #pps: Buffer | undefined;
+  #vps: Buffer | undefined;
   #closePromise: Promise<void> | undefined;
 
   /** Throws TypeError/RangeError for a bad URL or option (the URL is redacted in the message). */
@@ -204,6 +211,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     }
     this.#conn = conn;
     this.#depacketizer.reset();
+    this.#h265 = undefined; // the next DESCRIBE chooses the codec afresh
     this.#rtpChannel = -1;
     this.#gotVideo = false;
     conn.on('close', (err) => this.#fail(err ?? this.#err('CAMGATE_RTSP_DISCONNECTED', 'connection closed'), conn));
@@ -224,9 +232,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const describe = this.#expectOk('DESCRIBE', await conn.request('DESCRIBE', url, { Accept: 'application/sdp' }));
     const base = this.#contentBase(describe, url);
     const sdp = parseSdp(describe.body.toString('utf8'));
-    const track = findH264Track(sdp, base);
+    const track = findH264Track(sdp, base) ?? this.#h265Track(findH265Track(sdp, base));
     if (!track) throw this.#err('CAMGATE_RTSP_UNSUPPORTED', 'the camera offers no H.264 video track');
-    if (track.packetizationMode > 1) {
+    if ('packetizationMode' in track && track.packetizationMode > 1) {
       throw this.#err('CAMGATE_RTSP_UNSUPPORTED', `packetization-mode ${track.packetizationMode} is not supported`);
     }
 
@@ -266,7 +274,32 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     return m ? Math.min(255, Number(m[1])) : 0;
   }
 
-  #publishVideo(track: SdpH264Track): void {
+  /** An H.265 track we may play, or a clear refusal (H.264 tracks are preferred: they need no conversion). */
+  #h265Track(track: SdpH265Track | undefined): SdpH265Track | undefined {
+    if (!track) return undefined;
+    if (!this.#opts.acceptH265()) {
+      throw this.#err('CAMGATE_RTSP_UNSUPPORTED', 'the camera sends H.265 video; only H.264 video is supported');
+    }
+    // RFC 7798 §4.4: with sprop-max-don-diff > 0 every packet carries a DONL field, which we do not read.
+    if (track.maxDonDiff > 0) throw this.#err('CAMGATE_RTSP_UNSUPPORTED', 'H.265 with DONL is not supported');
+    return track;
+  }
+
+  #publishVideo(track: SdpH264Track | SdpH265Track): void {
+    if (!('packetizationMode' in track)) {
+      const info: RtspVideoInfo = { codec: 'H265', payloadType: track.payloadType, clockRate: track.clockRate };
+      if (track.vps) info.vps = track.vps;
+      if (track.sps) info.sps = track.sps;
+      if (track.pps) info.pps = track.pps;
+      this.#video = info;
+      this.#h265 = new H265Depacketizer({ maxAccessUnitBytes: this.#opts.maxAccessUnitBytes });
+      this.#vps = track.vps;
+      this.#sps = track.sps;
+      this.#pps = track.pps;
+      this.emit('video', info);
+      return;
+    }
+    this.#h265 = undefined;
     const info: RtspVideoInfo = {
       codec: 'H264',
       payloadType: track.payloadType,
@@ -321,6 +354,10 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       this.#stallTimer?.refresh();
     }
     this.emit('rtp', data);
+    if (this.#h265) {
+      this.#onH265(this.#h265, data);
+      return;
+    }
     for (const au of this.#depacketizer.pushAll(data)) {
       this.#attempt = 0; // media flows: the next drop starts the backoff afresh
       for (const n of au.nalus) {
@@ -329,6 +366,20 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         else if (t === NAL_TYPE.PPS) this.#pps = n;
       }
       if (au.keyframe) insertParameterSets(au, this.#sps, this.#pps);
+      this.emit('accessUnit', au);
+    }
+  }
+
+  #onH265(depacketizer: H265Depacketizer, data: Buffer): void {
+    for (const au of depacketizer.pushAll(data)) {
+      this.#attempt = 0;
+      for (const n of au.nalus) {
+        const t = h265NalType(n);
+        if (t === H265_NAL_TYPE.VPS) this.#vps = n;
+        else if (t === H265_NAL_TYPE.SPS) this.#sps = n;
+        else if (t === H265_NAL_TYPE.PPS) this.#pps = n;
+      }
+      if (au.keyframe) insertH265ParameterSets(au, { vps: this.#vps, sps: this.#sps, pps: this.#pps });
       this.emit('accessUnit', au);
     }
   }

@@ -164,3 +164,54 @@ export function findH264Track(sdp: SdpSession, baseUrl: string): SdpH264Track | 
   }
   return undefined;
 }
+
+/** The H.265 video track chosen from an SDP (RFC 7798 §7.1). */
+export interface SdpH265Track {
+  payloadType: number;
+  clockRate: number;
+  /** Absolute control URL for SETUP. */
+  controlUrl: string;
+  /** sprop-max-don-diff: above 0 the packets carry DONL fields, which we do not read. */
+  maxDonDiff: number;
+  /** Parameter sets from sprop-vps/sprop-sps/sprop-pps (the first of each), when the SDP has them. */
+  vps?: Buffer;
+  sps?: Buffer;
+  pps?: Buffer;
+}
+
+function firstBase64Nalu(value: string | undefined): Buffer | undefined {
+  for (const part of (value ?? '').split(',')) {
+    const b64 = part.trim();
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) continue;
+    const nalu = Buffer.from(b64, 'base64');
+    if (nalu.length >= 2) return nalu; // at least the two-byte NAL header (H.265 §7.3.1.2)
+  }
+  return undefined;
+}
+
+/** The first H.265 video section, with its control resolved against `baseUrl`; undefined when there is none. */
+export function findH265Track(sdp: SdpSession, baseUrl: string): SdpH265Track | undefined {
+  for (const m of sdp.media) {
+    if (m.type !== 'video') continue;
+    for (const pt of m.formats) {
+      const map = m.rtpmap.get(pt);
+      if (!map || map.encoding.toUpperCase() !== 'H265') continue;
+      const fmtp = m.fmtp.get(pt);
+      const don = fmtp?.get('sprop-max-don-diff');
+      const track: SdpH265Track = {
+        payloadType: pt,
+        clockRate: map.clockRate,
+        controlUrl: resolveControl(m.control, baseUrl),
+        maxDonDiff: don !== undefined && /^\d{1,5}$/.test(don) ? Number(don) : 0,
+      };
+      const vps = firstBase64Nalu(fmtp?.get('sprop-vps'));
+      const sps = firstBase64Nalu(fmtp?.get('sprop-sps'));
+      const pps = firstBase64Nalu(fmtp?.get('sprop-pps'));
+      if (vps) track.vps = vps;
+      if (sps) track.sps = sps;
+      if (pps) track.pps = pps;
+      return track;
+    }
+  }
+  return undefined;
+}

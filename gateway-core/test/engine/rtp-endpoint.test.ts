@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import kurentoClient from 'kurento-client';
 import { NAL_TYPE, nalType } from '../../src/rtsp/index.js';
 import { startCameraSim } from '../../src/rtsp/sim/index.js';
@@ -17,7 +17,7 @@ const CAM = { username: 'admin', password: 'rtp-cam-pass-7f1a', width: 160, heig
 /** kurento-client checks complex types itself: an SDES must be built with its class. */
 const Sdes = kurentoClient.getComplexType('SDES') as new (d: Record<string, string>) => object;
 
-async function setup(t: Parameters<Parameters<typeof it>[1]>[0]) {
+async function setup(t: TestContext) {
   const cam = await startCameraSim(CAM);
   t.after(() => cam.close());
   const { engine, logs } = await startEngine(t, { interfaceAddress: '127.0.0.1' });

@@ -45,9 +45,10 @@ describe('Gateway cameraState', () => {
     stack.gateway.on('cameraState', (s) => seen.push(s));
     flags = await FlagService.create({
       gatewayId: GATEWAY_ID,
+      // The bridge announces each camera to Home Assistant; no credentials here.
       cameras: [
-        { id: 'porch', name: 'Porch' },
-        { id: 'shed', name: 'Shed' },
+        { id: 'porch', name: 'Porch', url: sim.url },
+        { id: 'shed', name: 'Shed', url: sim.url },
       ],
       audit: false,
       control: stack.gateway,

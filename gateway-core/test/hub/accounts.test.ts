@@ -131,14 +131,14 @@ describe('accounts', () => {
       const store = new SessionStore({ maxSessions: 2 });
       t.after(() => store.close());
       const ended: string[] = [];
-      store.onEnd((s) => ended.push(s.id));
+      store.onEnd((s) => ended.push(s.hash));
       const a = store.create('a');
       const b = store.create('b');
       const c = store.create('c');
-      assert.deepEqual(ended, [a.id]);
+      assert.deepEqual(ended, [a.hash]);
       store.destroy(b.id);
       store.destroy(b.id);
-      assert.deepEqual(ended, [a.id, b.id]);
+      assert.deepEqual(ended, [a.hash, b.hash]);
       assert.equal(store.size, 1);
       assert.equal(store.get(c.id)?.user, 'c');
     });

@@ -103,6 +103,32 @@ describe('KurentoClient', () => {
     assert.equal((describeReq?.params as { sessionId?: string }).sessionId, client.sessionId);
   });
 
+  it('waits pingTimeoutMs, not requestTimeoutMs, for a ping (a tunnel outage within its grace ends nothing)', async (t) => {
+    // The server answers every request at once, pings only after 300 ms (a ping queued in a tunnel outage).
+    const srv = await scripted((text, send) => {
+      const m = JSON.parse(text) as { id: number; method: string };
+      const reply = (): void => send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { sessionId: 's1' } }));
+      if (m.method === 'ping') setTimeout(reply, 300);
+      else reply();
+    });
+    t.after(() => srv.close());
+    const client = await KurentoClient.connect(srv.url, { pingIntervalMs: 100, requestTimeoutMs: 50 });
+    t.after(() => client.close());
+    let closed: unknown = 'open';
+    client.once('close', (err) => (closed = err));
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(closed, 'open', 'slow pings within pingTimeoutMs keep the connection');
+    await client.request('describe', { object: 'x' });
+
+    // A ping that outlives pingTimeoutMs: the server is taken for dead.
+    const deaf = await scripted(() => undefined);
+    t.after(() => deaf.close());
+    const gone = await KurentoClient.connect(deaf.url, { pingIntervalMs: 1000, pingTimeoutMs: 100 });
+    t.after(() => gone.close());
+    const err = await new Promise((r) => gone.once('close', r));
+    assert.ok(hasCode(err, 'CAMGATE_KURENTO_CLOSED'), String(err));
+  });
+
   it('rejects with CAMGATE_KURENTO_RPC carrying the JSON-RPC error', async (t) => {
     const fake = await startFakeKurento({ override: () => ({ error: { code: 40101, message: 'Object not found' } }) });
     t.after(() => fake.close());

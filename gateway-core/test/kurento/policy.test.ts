@@ -613,5 +613,30 @@ describe('KurentoPolicy', () => {
       assert.equal(second.sessionId, 'S1');
       pass(second, req('invoke', { object: PLAYER, operation: 'play', sessionId: 'S1' }));
     });
+
+    it('lets a request name a session of this gateway after connect got INVALID_SESSION (media backend restarted)', () => {
+      const { policy } = newPolicy();
+      viewing(policy.createSession());
+      const second = policy.createSession();
+      // kurento-client: connect {S1} → 40007 from the restarted backend; it keeps S1 for its next requests.
+      const v = second.check(req('connect', { sessionId: 'S1' }));
+      assert.equal(v.action, 'forward');
+      if (v.action !== 'forward') return;
+      second.observeResponse(v.message, {
+        jsonrpc: '2.0',
+        id: v.message.id,
+        error: { code: 40007, message: 'Invalid session' },
+      });
+      assert.equal(second.sessionId, undefined);
+      denied(
+        second,
+        req('create', { type: 'MediaPipeline', constructorParams: {}, sessionId: 'S9' }),
+        'session-foreign',
+      );
+      pass(second, req('create', { type: 'MediaPipeline', constructorParams: {}, sessionId: 'S1' }), 'P2');
+      assert.equal(second.sessionId, 'S1');
+      assert.deepEqual(second.ownedObjects().slice(0, 2).sort(), ['P2', PIPE].sort(), 'the session, old and new');
+      denied(second, req('ping', { sessionId: 'S2' }), 'session-foreign');
+    });
   });
 });

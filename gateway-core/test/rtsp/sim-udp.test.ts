@@ -262,8 +262,9 @@ describe('camera-sim RTP over UDP (RFC 2326 §12.39)', () => {
     await s.stop();
     assert.equal(s.udpPorts, undefined);
     await s.resume();
-    assert.ok(s.udpPorts);
-    const ports = s.udpPorts;
+    // Read through a function: TypeScript keeps the `undefined` narrowed by the assertion above across resume().
+    const ports = portsOf(s);
+    assert.ok(ports);
     await s.close();
     assert.equal(s.udpPorts, undefined);
     const again = dgram.createSocket('udp4');
@@ -271,3 +272,7 @@ describe('camera-sim RTP over UDP (RFC 2326 §12.39)', () => {
     again.close();
   });
 });
+
+function portsOf(s: { readonly udpPorts?: { rtp: number; rtcp: number } }): { rtp: number; rtcp: number } | undefined {
+  return s.udpPorts;
+}

@@ -1,6 +1,9 @@
 'use strict';
 
-/** Collects messages from a helper node; `next(pred)` waits for the first match. */
+/**
+ * Collects messages from a helper node; `next(pred)` waits for the first match, at most `ms` (default 30 s),
+ * then rejects saying what it waited for, so a message that never comes fails the test instead of hanging it.
+ */
 function collector(node) {
   const msgs = [];
   const waiters = [];
@@ -14,11 +17,22 @@ function collector(node) {
   });
   return {
     msgs,
-    next: (pred = () => true) =>
-      new Promise((resolve) => {
+    next: (pred = () => true, ms = 30_000) =>
+      new Promise((resolve, reject) => {
         const hit = msgs.find(pred);
         if (hit) return resolve(hit);
-        waiters.push({ pred, resolve });
+        const w = {
+          pred,
+          resolve: (m) => {
+            clearTimeout(w.timer);
+            resolve(m);
+          },
+          timer: setTimeout(() => {
+            waiters.splice(waiters.indexOf(w), 1);
+            reject(new Error(`no matching message on ${node.id} within ${ms} ms (${msgs.length} others seen)`));
+          }, ms),
+        };
+        waiters.push(w);
       }),
   };
 }

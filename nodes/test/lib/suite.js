@@ -480,6 +480,41 @@ function defineNodeTests(nodeRedPackage) {
         await helper.unload(); // aborts the running audit: close must not wait for the probe's timeout
       });
 
+      it('hands a failed scheduled audit to Catch nodes with a message of its own', async () => {
+        // A port that accepts and never answers keeps the first scheduled audit busy; the next tick fails.
+        const hang = require('node:net').createServer(() => {});
+        await new Promise((r) => hang.listen(0, '127.0.0.1', r));
+        after(() => new Promise((r) => hang.close(r)));
+        const flow = [
+          { id: 't1', type: 'tab' },
+          camera(),
+          gateway('ws://127.0.0.1:9/tunnel'),
+          {
+            id: 'ex',
+            z: 't1',
+            type: 'camgate-exposure',
+            gateway: 'gw1',
+            upnp: false,
+            intervalMin: 0.01, // 0.6 s: the schedule, fast
+            telnetPorts: String(hang.address().port),
+            wires: [[], []],
+          },
+          { id: 'c', z: 't1', type: 'catch', scope: null, uncaught: false, wires: [['out']] },
+          { id: 'out', z: 't1', type: 'helper' },
+        ];
+        const catchNode = require(
+          require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [require.resolve(nodeRedPackage)] }),
+        );
+        await helper.load([...ALL, catchNode], flow, creds());
+        const out = collector(helper.getNode('out'));
+        const m = await out.next();
+        assert.equal(m.topic, 'camgate/home-1/audit');
+        assert.deepEqual(m.payload, { trigger: 'schedule' });
+        assert.match(m.error.message, /an audit is already running/);
+        assert.equal(m.error.source.id, 'ex');
+        await helper.unload();
+      });
+
       it('rejects a bad schedule and bad telnet ports', async () => {
         const flow = [
           gateway('ws://127.0.0.1:9/tunnel', { cameras: [] }),

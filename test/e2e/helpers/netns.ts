@@ -39,7 +39,8 @@ export const uniqueSuffix = (): string => randomBytes(3).toString('hex');
 
 export interface Line {
   event?: string;
-  id?: number;
+  /** A reply's request number; on event lines, whatever id the event carries (a flag's id is a string). */
+  id?: number | string;
   ok?: boolean;
   result?: unknown;
   error?: string;

@@ -7,6 +7,23 @@ export {
   type RtspSourceState,
   type SharedRtspSourcesOptions,
 } from './shared-rtsp-sources.js';
+export {
+  StreamConditioner,
+  NOTICE_MESSAGES,
+  type StreamConditionerEvents,
+  type StreamConditionerOptions,
+  type StreamNotice,
+} from './stream-conditioner.js';
+export {
+  Transcoder,
+  findFfmpeg,
+  transcoderArgs,
+  DEFAULT_TRANSCODER_OPTIONS,
+  type TranscoderEvents,
+  type TranscoderOptions,
+} from './transcoder.js';
+export { NonReferenceFilter } from './bframe-filter.js';
+export { AnnexBSplitter, H264AccessUnitAssembler, toAnnexB } from './annexb.js';
 export { WebRtcPeer, type IceCandidateInfo, type WebRtcPeerEvents } from './webrtc-peer.js';
 export { isAccessUnit, type ReplayedAccessUnit } from './access-unit.js';
 export {

@@ -5,6 +5,7 @@ import type { CameraProfile } from '../camera-profiles.js';
 import { GopCache } from './gop-cache.js';
 import type { ReplayedAccessUnit } from './access-unit.js';
 import { CameraStatusTracker, type CameraStatus } from './camera-status.js';
+import { StreamConditioner, type StreamConditionerOptions, type StreamNotice } from './stream-conditioner.js';
 
 export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed';
 
@@ -12,6 +13,11 @@ export interface RtspSourceHandleEvents {
   state: [state: string, detail: { error?: CamgateError }];
   /** What a person should be told about the camera changed (camera-status.ts). */
   status: [status: CameraStatus];
+  /**
+   * Viewers do not get the camera's stream as it is (transcoded, frames dropped) or cannot get it at all:
+   * `CAMGATE_STREAM_TRANSCODING` | `CAMGATE_STREAM_BFRAMES_DROPPED` | `CAMGATE_STREAM_UNSUPPORTED`, in plain words.
+   */
+  notice: [notice: StreamNotice];
 }
 
 /** One user's reference to a shared camera pull. */
@@ -29,6 +35,8 @@ export interface RtspSourceHandle extends EventEmitter<RtspSourceHandleEvents> {
    * its reconnects are fast (RtspClient.setWatched). Players call it as sinks connect and go.
    */
   setWatched(watched: boolean): void;
+  /** The latest notice of the current stream (see the `notice` event); undefined when there is none. */
+  readonly notice: StreamNotice | undefined;
   /**
    * Calls `sink` at once with the cached GOP (SPS/PPS + IDR + the frames after it,
    * marked `replay: true`), then with every live access unit. Without a cached GOP,
@@ -44,6 +52,8 @@ export interface SharedRtspSourcesOptions {
   rtsp?: RtspClientOptions;
   /** Bound of each camera's GOP cache, in bytes. */
   gopMaxBytes?: number;
+  /** Where FFmpeg is and how the transcoder restarts (tests); default: `ffmpeg` on PATH. */
+  conditioner?: Pick<StreamConditionerOptions, 'ffmpeg' | 'transcoder'>;
   logger?: Logger;
 }
 
@@ -69,6 +79,8 @@ class Source {
   error: CamgateError | undefined;
   profile: CameraProfile | undefined;
   readonly status = new CameraStatusTracker();
+  /** Makes the camera's stream playable by browsers (transcoder, B-frame filter); passthrough for plain H.264. */
+  readonly conditioner: StreamConditioner;
   readonly #log: Logger;
 
   constructor(
@@ -77,26 +89,56 @@ class Source {
     gopMaxBytes: number,
     log: Logger,
     profile: CameraProfile | undefined,
+    conditionerOpts: SharedRtspSourcesOptions['conditioner'],
   ) {
     this.profile = profile;
     // Every camera-level line names the camera: its gateway id when the gateway told us, else no id at all
     // (the redacted url is in the RTSP client's own fields).
     const camLog = profile ? withFields(log, { camera: profile.cameraId }) : log;
+    this.conditioner = new StreamConditioner({
+      ...conditionerOpts,
+      logger: camLog,
+      mode: () => this.profile?.transcode ?? 'auto',
+      watched: () => this.subscribers.size > 0,
+    });
     const rtspLog = opts?.logger
       ? profile
         ? withFields(opts.logger, { camera: profile.cameraId })
         : opts.logger
       : camLog.child('rtsp');
-    this.client = new RtspClient(uri, { ...opts, logger: rtspLog });
+    this.client = new RtspClient(uri, {
+      ...opts,
+      logger: rtspLog,
+      acceptH265: () => this.conditioner.acceptH265(),
+    });
     this.gop = new GopCache(gopMaxBytes);
     this.#log = camLog;
     this.client.on('state', (state, detail) => this.#onState(state, detail.error));
-    this.client.on('video', (info) => this.gop.setParameterSets(info.sps, info.pps));
-    this.client.on('accessUnit', (au) => this.#onAccessUnit(au));
+    this.client.on('video', (info) => {
+      this.conditioner.onVideo(info);
+      // The camera's own parameter sets only describe what viewers get when it passes as it is.
+      if (this.conditioner.path === 'pass') this.gop.setParameterSets(info.sps, info.pps);
+    });
+    this.client.on('accessUnit', (au) => this.conditioner.push(au));
+    this.conditioner.on('accessUnit', (au) => this.#onAccessUnit(au));
+    this.conditioner.on('reset', () => {
+      this.gop.reset();
+      for (const s of this.subscribers) s.needKeyframe = true;
+    });
+    this.conditioner.on('notice', (notice) => {
+      for (const h of this.handles) h.emit('notice', notice);
+    });
+  }
+
+  /** Closes the camera pull and its transcoder. */
+  close(): Promise<void> {
+    this.conditioner.close();
+    return this.client.close();
   }
 
   #onState(state: string, error: CamgateError | undefined): void {
     if (state === 'closed') return; // we closed it: the handles are gone
+    if (state === 'failed' && error?.code === 'CAMGATE_RTSP_UNSUPPORTED') this.conditioner.unsupported(error.message);
     if (state === 'retrying' || state === 'connecting' || state === 'failed') {
       // The next session may restart the stream and its parameter sets: old frames
       // are no longer a valid reference for what follows.
@@ -187,6 +229,10 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
     this.#source.refreshWatched();
   }
 
+  get notice(): StreamNotice | undefined {
+    return this.#source.conditioner.notice;
+  }
+
   subscribe(sink: (au: H264AccessUnit) => void): () => void {
     if (typeof sink !== 'function') throw new TypeError('subscribe: sink must be a function');
     if (this.#released) throw new CamgateError('CAMGATE_ENGINE_STATE', 'subscribe on a released RTSP source handle');
@@ -269,7 +315,14 @@ export class SharedRtspSources {
     let src = this.#sources.get(uri);
     if (!src) {
       // throws (redacted) for a bad URL
-      src = new Source(uri, this.#opts.rtsp, this.#gopMaxBytes, this.#log, this.#profiles.get(uri));
+      src = new Source(
+        uri,
+        this.#opts.rtsp,
+        this.#gopMaxBytes,
+        this.#log,
+        this.#profiles.get(uri),
+        this.#opts.conditioner,
+      );
       this.#sources.set(uri, src);
       this.#log.debug('camera pull started', { camera: src.profile?.cameraId, url: src.client.url });
       src.client.start();
@@ -286,7 +339,7 @@ export class SharedRtspSources {
     if (src.handles.size > 0 || this.#sources.get(uri) !== src) return;
     this.#sources.delete(uri);
     this.#log.debug('camera pull closed (last viewer left)', { camera: src.profile?.cameraId, url: src.client.url });
-    this.#track(src.client.close());
+    this.#track(src.close());
   }
 
   #track(p: Promise<void>): void {
@@ -302,7 +355,7 @@ export class SharedRtspSources {
       for (const src of this.#sources.values()) {
         src.subscribers.clear();
         src.handles.clear();
-        this.#track(src.client.close());
+        this.#track(src.close());
       }
       this.#sources.clear();
       await Promise.all([...this.#closing]);

@@ -14,7 +14,13 @@ export {
   type AddUserOptions,
   type AddUserResult,
 } from './users.js';
-export { SessionStore, DEFAULT_SESSION_STORE_OPTIONS, type Session, type SessionStoreOptions } from './sessions.js';
+export {
+  SessionStore,
+  DEFAULT_SESSION_STORE_OPTIONS,
+  type Session,
+  type EndedSession,
+  type SessionStoreOptions,
+} from './sessions.js';
 export {
   LoginLimiter,
   DEFAULT_LOGIN_LIMITER_OPTIONS,

@@ -151,13 +151,16 @@ export class ViewerConnection {
     void stream.start(msg.offer);
   }
 
-  /** Closes the socket (with `code`/`reason` when given) and releases every player. Idempotent. */
-  async close(code?: number, reason?: string): Promise<void> {
+  /**
+   * Closes the socket (with `code`/`reason` when given) and releases every player — or, with `release` false
+   * (hub shutdown), leaves their pipelines to the gateway's grace period so the pictures play on. Idempotent.
+   */
+  async close(code?: number, reason?: string, release = true): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
       if (code !== undefined && this.#ws.readyState === this.#ws.OPEN) this.#ws.close(code, reason);
       else if (this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
     }
-    await Promise.all([...this.#streams.values()].map((s) => s.stop()));
+    await Promise.all([...this.#streams.values()].map((s) => (release ? s.stop() : s.abandon())));
   }
 }

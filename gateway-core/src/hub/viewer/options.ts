@@ -1,3 +1,4 @@
+import { basename, dirname, extname, join } from 'node:path';
 import type { Logger } from '../../util/index.js';
 import type { LoginLimiterOptions, UserRecord } from '../accounts/index.js';
 import type { ExposureState } from './cameras.js';
@@ -8,6 +9,11 @@ export interface ViewerOptions {
   usersFile?: string;
   /** Users held in memory instead of a file (tests, embedding). Ignored when `usersFile` is set. */
   users?: UserRecord[];
+  /**
+   * SQLite file keeping sign-in sessions across hub restarts (mode 0600, only token hashes). Default: beside
+   * `usersFile`, named after it (`users.json` → `users-sessions.sqlite`); in memory when neither is set.
+   */
+  sessionsFile?: string;
   /** How long a sign-in lasts (ms); the server forgets the session after it. */
   sessionTtlMs?: number;
   /** Most sign-in sessions held at once. */
@@ -32,6 +38,8 @@ export interface ViewerOptions {
   maxSdpChars?: number;
   /** Frames one viewer socket may send per second; more closes it (1008). */
   maxMessagesPerSecond?: number;
+  /** How often the hub pings each viewer socket (ms); a socket that missed a whole round is closed. */
+  heartbeatMs?: number;
   /** How long each Kurento request through the tunnel may take (ms). */
   requestTimeoutMs?: number;
   /** Directory of the pages and assets (default: the package's `static/`). */
@@ -48,6 +56,7 @@ export const DEFAULT_VIEWER_OPTIONS = {
   maxSdpChars: 32 * 1024, // 32 KiB
   maxMessagesPerSecond: 100,
   requestTimeoutMs: 10_000, // 10 s
+  heartbeatMs: 30_000, // 30 s: under the 60 s idle timeout of common proxies (nginx proxy_read_timeout)
 } as const;
 
 export type ResolvedViewerOptions = Omit<ViewerOptions, keyof typeof DEFAULT_VIEWER_OPTIONS | 'allowedOrigins'> & {
@@ -68,6 +77,9 @@ export function resolveViewerOptions(opts: ViewerOptions): ResolvedViewerOptions
   if (o.usersFile !== undefined && (typeof o.usersFile !== 'string' || o.usersFile === '')) {
     throw new TypeError(`viewer option usersFile: ${String(o.usersFile)} is not allowed (a file path)`);
   }
+  if (o.sessionsFile !== undefined && (typeof o.sessionsFile !== 'string' || o.sessionsFile === '')) {
+    throw new TypeError(`viewer option sessionsFile: ${String(o.sessionsFile)} is not allowed (a file path)`);
+  }
   if (o.usersFile === undefined && !Array.isArray(o.users)) {
     throw new TypeError('viewer options: usersFile (a path) or users (a list) is required');
   }
@@ -82,5 +94,11 @@ export function resolveViewerOptions(opts: ViewerOptions): ResolvedViewerOptions
       throw new TypeError(`viewer option ${hook}: must be a function`);
     }
   }
-  return { ...o, allowedOrigins };
+  return { ...o, allowedOrigins, sessionsFile: o.sessionsFile ?? defaultSessionsFile(o.usersFile) };
+}
+
+/** The sessions database beside the users file: `users.json` → `users-sessions.sqlite`. */
+export function defaultSessionsFile(usersFile: string | undefined): string | undefined {
+  if (usersFile === undefined) return undefined;
+  return join(dirname(usersFile), `${basename(usersFile, extname(usersFile))}-sessions.sqlite`);
 }

@@ -65,6 +65,7 @@ export class ViewerStream {
   #camera: TileCameraStatus | undefined;
   /** KMS: the player's own flow events stand in for camera states. */
   #playerFlowFallback = false;
+  #abandoned = false;
 
   constructor(o: ViewerStreamOptions) {
     this.#o = o;
@@ -252,11 +253,21 @@ export class ViewerStream {
     return this.#end();
   }
 
+  /**
+   * Closes the Kurento connection WITHOUT releasing the pipeline (the hub is shutting down, e.g. to restart):
+   * media goes from the backend to the browser without the hub, so the picture plays on until the page's
+   * new player takes over, and the gateway's session keeper releases the pipeline after its grace period.
+   */
+  abandon(): Promise<void> {
+    this.#abandoned = true;
+    return this.#end();
+  }
+
   #end(): Promise<void> {
     this.#ending ??= (async () => {
       const client = this.#client;
       try {
-        if (client && this.#pipeline) await client.release(this.#pipeline);
+        if (client && this.#pipeline && !this.#abandoned) await client.release(this.#pipeline);
       } catch (err) {
         // The gateway's session keeper releases what a vanished hub connection left behind.
         this.#o.logger.debug('release failed', { err });

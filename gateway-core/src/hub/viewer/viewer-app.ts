@@ -16,9 +16,11 @@ import {
   parseCookies,
   sessionCookie,
   sessionCookieName,
+  type EndedSession,
   type Session,
 } from '../accounts/index.js';
 import { ViewerConnection, type ViewerIceConfig } from './connection.js';
+import { keepViewerSocketAlive } from './heartbeat.js';
 import { originAllowed } from './origin.js';
 import { resolveViewerOptions, type ResolvedViewerOptions, type ViewerOptions } from './options.js';
 import { defaultStaticDir, loadStaticFiles, SECURITY_HEADERS, sendStatic, type StaticFile } from './static-files.js';
@@ -53,7 +55,11 @@ export class ViewerApp {
     this.#o = resolveViewerOptions(opts);
     this.#host = host;
     this.#log = opts.logger ?? defaultLogger('hub:viewer');
-    this.sessions = new SessionStore({ ttlMs: this.#o.sessionTtlMs, maxSessions: this.#o.maxSessions });
+    this.sessions = new SessionStore({
+      file: this.#o.sessionsFile,
+      ttlMs: this.#o.sessionTtlMs,
+      maxSessions: this.#o.maxSessions,
+    });
     this.sessions.onEnd((s) => this.#endSession(s));
     this.#limiter = new LoginLimiter(this.#o.login);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#o.maxMessageBytes });
@@ -85,6 +91,10 @@ export class ViewerApp {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
+    if (this.#state !== 'running' && isViewerPath(path)) {
+      // Shutting down (or not started): the sessions are not readable now, which must not look like "signed out".
+      return (json(res, 503, { error: 'The hub is restarting. Try again in a moment.' }, { 'Retry-After': '5' }), true);
+    }
     if (path === '/') {
       if (!this.#get(method, res)) return true;
       if (!this.#session(req)) return (redirect(res, '/login'), true);
@@ -132,11 +142,13 @@ export class ViewerApp {
     const session = this.#session(req);
     const user = session && this.#users?.get(session.user);
     if (!session || !user) return rejectUpgrade(socket, 401, 'Unauthorized');
-    const open = [...this.#connections].filter((c) => c.session.id === session.id).length;
+    const open = [...this.#connections].filter((c) => c.session.hash === session.hash).length;
     if (open >= this.#o.maxSocketsPerSession) return rejectUpgrade(socket, 429, 'Too Many Requests');
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       void this.#iceFor(user.name).then((ice) => {
-        if (this.#state !== 'running' || !this.sessions.get(session.id)) return void ws.close(4401, 'signed out');
+        // 4401 sends the page to the sign-in form: only for a session that ended, not for a hub shutting down.
+        if (this.#state !== 'running') return void ws.close(1001, 'hub shutting down');
+        if (!this.sessions.get(session.id)) return void ws.close(4401, 'signed out');
         const conn = new ViewerConnection(ws, session, user, ice, {
           gatewayStatus: () => this.#host.gatewayStatus(),
           kurentoUrl: (id) => this.#host.kurentoUrl(id),
@@ -152,6 +164,7 @@ export class ViewerApp {
           logger: this.#log.child(user.name),
         });
         this.#connections.add(conn);
+        keepViewerSocketAlive(ws, this.#o.heartbeatMs);
         ws.on('close', () => this.#connections.delete(conn));
       });
     });
@@ -232,20 +245,27 @@ export class ViewerApp {
     );
   }
 
-  #endSession(s: Session): void {
-    for (const c of this.#connections) if (c.session.id === s.id) void c.close(4401, 'signed out');
+  #endSession(s: EndedSession): void {
+    for (const c of this.#connections) if (c.session.hash === s.hash) void c.close(4401, 'signed out');
   }
 
-  /** Closes every viewer socket (releasing their players) and stops the session sweeper. Idempotent. */
+  /** Closes every viewer socket (releasing their players) and the sessions database (kept for the next start). Idempotent. */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#unwatch?.();
-    await Promise.all([...this.#connections].map((c) => c.close(1001, 'hub shutting down')));
+    // Pipelines are not released: the pages' pictures play on through a hub restart (ViewerStream.abandon).
+    await Promise.all([...this.#connections].map((c) => c.close(1001, 'hub shutting down', false)));
     this.#connections.clear();
     this.sessions.close();
     this.#wss.close();
   }
+}
+
+function isViewerPath(path: string): boolean {
+  return (
+    path === '/' || path === '/login' || path === '/logout' || path.startsWith('/static/') || path === '/viewer/ws'
+  );
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

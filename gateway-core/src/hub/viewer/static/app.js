@@ -1,7 +1,7 @@
 // The camera list and players. Signalling over /viewer/ws (see src/hub/viewer/messages.ts for the protocol);
 // media goes straight from the media backend to this page over WebRTC.
 const $ = (id) => document.getElementById(id);
-const players = new Map(); // player id -> { key, pc, tile, video, state }
+const players = new Map(); // player id -> { id, key, cam, pc, oldPc, tile, video, state, retry }
 let ws;
 let iceServers = [];
 let cameras = [];
@@ -65,7 +65,7 @@ function connect() {
     onMessage(msg);
   });
   ws.addEventListener('close', async (e) => {
-    for (const id of [...players.keys()]) fail(id, 'The connection to the hub was lost.');
+    for (const id of [...players.keys()]) fail(id, 'The connection to the hub was lost.', HUB_LOST);
     if (e.code === 4401) return location.assign('/login');
     try {
       // A refused upgrade shows only as 1006: ask the page itself whether the sign-in is still valid.
@@ -77,7 +77,7 @@ function connect() {
     setHubState('Hub unreachable', 'bad');
     banner('The connection to the hub was lost. Reconnecting…');
     setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, 15000);
+    retryMs = Math.min(retryMs * 2, 5000); // a restarting hub is back in seconds: look again soon
   });
 }
 
@@ -91,13 +91,14 @@ function onMessage(msg) {
       cameras = Array.isArray(msg.cameras) ? msg.cameras : [];
       renderCameras();
       openLinked();
+      retryWaiting();
       return;
     case 'answer': {
       const p = players.get(msg.id);
       if (p)
         p.pc
           .setRemoteDescription({ type: 'answer', sdp: msg.sdp })
-          .catch(() => fail(msg.id, 'Your browser could not use the video answer.'));
+          .catch(() => fail(msg.id, 'Your browser could not use the video answer.', BROWSER_FAILED));
       return;
     }
     case 'candidate': {
@@ -117,7 +118,7 @@ function onMessage(msg) {
       return;
     }
     case 'error':
-      if (msg.id && players.has(msg.id)) fail(msg.id, msg.message);
+      if (msg.id && players.has(msg.id)) fail(msg.id, msg.message, msg.code);
       else banner(msg.message);
       return;
   }
@@ -164,29 +165,49 @@ function renderCameras() {
 }
 
 function setTileState(p, state, text) {
+  if (state === 'playing') playing(p);
   p.state = state;
   p.tile.dataset.state = state;
   p.tile.querySelector('.tile-state').textContent = text;
 }
 
-async function watch(c) {
-  const id = `p${nextId++}`;
+function watch(c) {
   const tile = $('tile').content.firstElementChild.cloneNode(true);
-  tile.dataset.id = id;
   tile.dataset.key = keyOf(c);
   tile.querySelector('.tile-name').textContent = c.name;
   const video = tile.querySelector('video');
-  tile.querySelector('.tile-close').addEventListener('click', () => stop(id));
+  const p = { id: '', key: keyOf(c), cam: c, pc: undefined, oldPc: undefined, tile, video, state: 'connecting' };
+  tile.querySelector('.tile-close').addEventListener('click', () => stop(p.id));
+  video.addEventListener('playing', () => {
+    if (p.state !== 'failed' && !CAMERA_STATES.has(p.state)) setTileState(p, 'playing', 'Live');
+  });
   $('grid').append(tile);
   $('empty').hidden = true;
+  return start(p);
+}
+
+/** (Re)opens player `p` in its tile: a fresh id, RTCPeerConnection and server-side stream, the same <video>. */
+async function start(p) {
+  const c = p.cam;
+  const id = `p${nextId++}`;
+  players.delete(p.id);
+  p.id = id;
+  p.tile.dataset.id = id;
+  p.tile.querySelector('.tile-error').textContent = '';
+  // A connection still playing (the hub restarted, the media did not) shows until the new one has its track.
+  if (p.oldPc) p.oldPc.close();
+  p.oldPc = p.pc && p.pc.connectionState !== 'closed' ? p.pc : undefined;
   const pc = new RTCPeerConnection({ iceServers });
-  const p = { id, key: keyOf(c), pc, tile, video, state: 'connecting' };
+  const video = p.video;
+  p.pc = pc;
   players.set(id, p);
   renderCameras();
   setTileState(p, 'connecting', 'Connecting to the gateway…');
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.ontrack = (e) => {
     video.srcObject = new MediaStream([e.track]);
+    if (p.oldPc) p.oldPc.close();
+    p.oldPc = undefined;
   };
   pc.onicecandidate = (e) => {
     if (e.candidate && e.candidate.candidate) {
@@ -202,38 +223,103 @@ async function watch(c) {
     }
   };
   pc.onconnectionstatechange = () => {
-    if (p.state === 'failed') return;
-    if (pc.connectionState === 'failed') return fail(id, PC_TEXT.failed);
+    if (p.state === 'failed' || p.pc !== pc) return;
+    if (pc.connectionState === 'failed') return fail(id, PC_TEXT.failed, PC_FAILED);
     // A lost or unreachable camera keeps its message: "Connected — waiting for video…" would hide why.
     if (CAMERA_STATES.has(p.state)) return;
     if (p.state !== 'playing' || pc.connectionState !== 'connected')
       setTileState(p, p.state, PC_TEXT[pc.connectionState] || pc.connectionState);
   };
-  video.addEventListener('playing', () => {
-    if (p.state !== 'failed' && !CAMERA_STATES.has(p.state)) setTileState(p, 'playing', 'Live');
+  // A track that starts again after a reconnect fires 'playing' only if the element paused; mark it live here too.
+  video.requestVideoFrameCallback?.(() => {
+    if (p.pc === pc && p.state !== 'failed' && !CAMERA_STATES.has(p.state)) setTileState(p, 'playing', 'Live');
   });
   try {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     send({ type: 'start', id, gateway: c.gateway, camera: c.camera, offer: offer.sdp });
   } catch {
-    fail(id, 'Your browser could not start a video connection.');
+    fail(id, 'Your browser could not start a video connection.', BROWSER_FAILED);
   }
 }
 
-function fail(id, text) {
+function fail(id, text, code) {
   const p = players.get(id);
-  if (!p) return;
+  if (!p || p.state === 'failed') return;
   setTileState(p, 'failed', 'Not playing');
   p.tile.querySelector('.tile-error').textContent = text;
+  // Media goes from the media backend to this page without the hub: when only the hub went away, the picture
+  // keeps playing until the reconnected player replaces it (the gateway keeps the old one for its grace period).
+  if (code !== HUB_LOST || p.pc.connectionState !== 'connected') closePeers(p);
+  // The server may still hold a stream for this id (a failure seen only here): release it.
+  if (code === PC_FAILED || code === BROWSER_FAILED) send({ type: 'stop', id });
+  if (RETRIED.has(code)) scheduleRetry(p);
+}
+
+// Reconnecting by itself, so nobody has to click Watch again after an outage: a player that failed for a reason that passes — hub, tunnel, gateway or
+// media backend restarting, a network change — opens again, with backoff, once the hub is reachable and lists
+// its camera online. What needs a person (wrong password, no access, unsupported stream) stays failed.
+const HUB_LOST = 'hub-lost';
+const PC_FAILED = 'pc-failed';
+const BROWSER_FAILED = 'browser-failed';
+const RETRIED = new Set([
+  HUB_LOST,
+  PC_FAILED,
+  'CAMGATE_VIEWER_GATEWAY_OFFLINE',
+  'CAMGATE_VIEWER_GATEWAY_LOST',
+  'CAMGATE_VIEWER_GATEWAY_TIMEOUT',
+  'CAMGATE_VIEWER_CAMERA_UNREACHABLE',
+  'CAMGATE_VIEWER_CAMERA_FAILED',
+  'CAMGATE_VIEWER_FAILED',
+]);
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 4000; // a restarted gateway or engine is back in seconds: never wait long once it is
+
+function scheduleRetry(p) {
+  const r = p.retry || (p.retry = { delayMs: RETRY_FIRST_MS, timer: undefined, due: false });
+  clearTimeout(r.timer);
+  p.tile.querySelector('.tile-state').textContent = 'Reconnecting…';
+  r.timer = setTimeout(() => {
+    r.timer = undefined;
+    r.due = true;
+    retryWaiting();
+  }, r.delayMs);
+  r.delayMs = Math.min(r.delayMs * 2, RETRY_MAX_MS);
+}
+
+/** Restarts every player whose retry is due, when the hub is connected and its camera listed online. */
+function retryWaiting() {
+  if (!ws || ws.readyState !== WebSocket.OPEN) return;
+  for (const p of [...players.values()]) {
+    if (!p.retry || !p.retry.due || p.state !== 'failed') continue;
+    const c = cameras.find((x) => keyOf(x) === p.key);
+    if (!c || !c.online) continue;
+    p.retry.due = false;
+    p.cam = c;
+    start(p);
+  }
+}
+
+function closePeers(p) {
   p.pc.close();
+  if (p.oldPc) p.oldPc.close();
+  p.oldPc = undefined;
+}
+
+/** A player that plays again starts its backoff afresh. */
+function playing(p) {
+  if (p.retry) {
+    clearTimeout(p.retry.timer);
+    p.retry = undefined;
+  }
 }
 
 function stop(id) {
   const p = players.get(id);
   if (!p) return;
+  if (p.retry) clearTimeout(p.retry.timer);
   send({ type: 'stop', id });
-  p.pc.close();
+  closePeers(p);
   p.tile.remove();
   players.delete(id);
   $('empty').hidden = players.size > 0;

@@ -1,0 +1,11 @@
+'use strict';
+
+/** The message for one flag transition: topic `camgate/<gateway>/flags/<flag id>`, payload the flag with from/to/at. */
+function transitionMessage(t) {
+  return {
+    topic: `camgate/${t.flag.gatewayId}/flags/${t.flag.id}`,
+    payload: { from: t.from, to: t.to, at: t.at, flag: t.flag },
+  };
+}
+
+module.exports = { transitionMessage };
