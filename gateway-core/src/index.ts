@@ -35,6 +35,8 @@ export {
   cameraUriWithCredentials,
   type GatewayOptions,
   type GatewayEvents,
+  type GatewayCameraState,
+  type GatewayCameraStateName,
 } from './gateway/index.js';
 // Flags on the LAN side (Node-RED and Homebridge listen to FlagService 'transition' or read its store).
 export {
@@ -133,6 +135,12 @@ export {
   topicsFor,
   exposureOf,
   binarySensorDiscovery,
+  cameraAvailability,
+  cameraStatePayload,
+  cameraStateTopics,
+  connectivityDiscovery,
+  type CameraStateInput,
+  type CameraStatePayload,
   type Topics,
   type ExposurePayload,
 } from './alerts/index.js';

@@ -5,7 +5,7 @@
  * skipped. Optional: flags from MQTT, a camgate gateway dialling out to a hub.
  */
 import { join } from 'node:path';
-import { FlagStore, Gateway, SecretSet, TakeoverWatch, createLogger } from '@camgate/core';
+import { FlagStore, Gateway, SecretSet, TakeoverWatch, createLogger, type GatewayCameraState } from '@camgate/core';
 import type { API, DynamicPlatformPlugin, Logging, PlatformAccessory, PlatformConfig } from 'homebridge';
 import { CameraAccessory } from './camera-accessory.js';
 import { gatewayKeepWarm, readSettings, type PluginSettings } from './config.js';
@@ -146,6 +146,30 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
         tunnel: this.#gateway,
         logger: logger.child('takeover'),
       });
+    }
+    this.#gateway.on('cameraState', (st) => this.#logCameraState(st));
+  }
+
+  /**
+   * A camera's state, as the gateway learns it from its warm players, on a `[camera name]` line:
+   * unreachable is a warning (someone should look at the camera), lost-and-reconnecting too while it
+   * lasts; live is information; connecting and idle (keepWarm off: not pulled unless watched) are debug.
+   */
+  #logCameraState(st: GatewayCameraState): void {
+    const name = this.#settings.cameras.find((c) => c.id === st.cameraId)?.name ?? st.cameraId;
+    const log = prefixed(this.#hbLog, name);
+    const notice = st.notice ? ` — ${st.notice.message}` : '';
+    switch (st.state) {
+      case 'live':
+        return log.info(`camera live${notice}`);
+      case 'reconnecting':
+        return log.warn(`camera lost — reconnecting${st.reason ? ` (${st.reason})` : ''}`);
+      case 'unreachable':
+        return log.warn(`camera unreachable: ${st.reason ?? 'unknown reason'}`);
+      case 'connecting':
+        return log.debug('camera connecting');
+      default:
+        return log.debug('camera idle (pulled only while someone watches)');
     }
   }
 

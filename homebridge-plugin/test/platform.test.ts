@@ -15,6 +15,7 @@ import {
   parseSetupEndpointsResponse,
   selectedConfigTlv,
   setupEndpointsTlv,
+  freePort,
   startHomebridge,
   type HomebridgeFlavour,
 } from './helpers/homebridge.js';
@@ -75,12 +76,16 @@ for (const flavour of ['homebridge', 'homebridge-1'] as HomebridgeFlavour[]) {
             ],
             media: { interfaceAddress: '127.0.0.1' },
             exposure: { mqttUrl: broker.url },
+            // A gateway whose hub is not there (a loopback port nobody listens on): it keeps retrying while its
+            // warm players tell the camera's state, which the log shows on [camera] lines.
+            hub: { url: `ws://127.0.0.1:${await freePort()}/tunnel`, gatewayId: 'gw1', secret: 'hb-gw-secret-2f9a' },
           },
         ]);
         // A broken camera entry: a clear line naming the field, and the bridge keeps running.
         await hb.waitForLine(/config: cameras\[1\]\.id: .*\(skipped\)/);
         await hb.waitForLine(/config: cameras\[1\]\.url: must be an rtsp/);
         await hb.waitForLine(/\[Porch\] added/);
+        await hb.waitForLine(/\[Porch\] camera live/);
         await hb.waitForLine(/flags: subscribed to camgate\/\+\/flags\/\+/);
 
         // One persistent connection, as the Home app keeps: HAP-NodeJS ends a stream session when the

@@ -28,6 +28,9 @@ class BrokerPublisher {
     this.closed = false;
     this.startedAt = new Date().toISOString();
     this.onTransition = (t) => void this.#changed(t.flag).catch((err) => this.#warn(err));
+    /** Camera states (core docs/mqtt.md "Camera state"), retained like everything else. */
+    this.cameraStates = new Map();
+    this.onCameraState = (c) => void this.#cameraState(c).catch((err) => this.#warn(err));
   }
 
   async start() {
@@ -46,6 +49,8 @@ class BrokerPublisher {
       if (s && s.text === CONNECTED_TEXT && !this.closed) void this.snapshot().catch((err) => this.#warn(err));
     };
     runtime.on('transition', this.onTransition);
+    runtime.on('cameraState', this.onCameraState);
+    for (const c of runtime.cameraStates?.values() ?? []) this.cameraStates.set(c.cameraId, c);
     broker.register(node);
     if (broker.connected) await this.snapshot();
   }
@@ -95,6 +100,21 @@ class BrokerPublisher {
     ]);
   }
 
+  #cameraState(c) {
+    const payload = this.core.cameraStatePayload(c, new Date().toISOString());
+    this.cameraStates.set(c.cameraId, { ...c, payload });
+    if (!this.topics) return Promise.resolve(); // not started yet: the first snapshot publishes it
+    return Promise.all(this.#cameraStatePublishes(c.cameraId, payload));
+  }
+
+  #cameraStatePublishes(cameraId, payload) {
+    const t = this.core.cameraStateTopics(this.topics, cameraId);
+    return [
+      this.#publish(t.state, JSON.stringify(payload)),
+      this.#publish(t.availability, this.core.cameraAvailability({ cameraId, ...payload })),
+    ];
+  }
+
   /** Everything, as MqttBridge does on every connect. */
   async snapshot() {
     const { runtime } = this.o;
@@ -110,7 +130,20 @@ class BrokerPublisher {
           swVersion: this.o.swVersion,
         });
         pending.push(this.#publish(d.topic, JSON.stringify(d.config)));
+        const c = this.core.connectivityDiscovery({
+          topics: this.topics,
+          discoveryPrefix: this.o.discoveryPrefix,
+          gatewayId: runtime.gatewayId,
+          camera,
+          device: d.config.device,
+          swVersion: this.o.swVersion,
+        });
+        pending.push(this.#publish(c.topic, JSON.stringify(c.config)));
       }
+    }
+    for (const [id, c] of this.cameraStates) {
+      const payload = c.payload ?? this.core.cameraStatePayload(c, new Date().toISOString());
+      pending.push(...this.#cameraStatePublishes(id, payload));
     }
     for (const f of all) pending.push(this.#publish(this.topics.flag(f.id), JSON.stringify(f)));
     const cams = new Set(runtime.cameras.map((c) => c.id));
@@ -126,6 +159,7 @@ class BrokerPublisher {
     this.closed = true;
     const { node, broker, runtime } = this.o;
     runtime.off('transition', this.onTransition);
+    runtime.off('cameraState', this.onCameraState);
     if (this.topics && broker.connected) {
       let timer;
       await Promise.race([

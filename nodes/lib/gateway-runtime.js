@@ -25,7 +25,7 @@ const STATES = [
  * the nodes that use it listen to its events.
  *
  * Events: `status` (state, info) · `event` (payload of camgate-events) ·
- * `transition` (FlagTransition from the store).
+ * `transition` (FlagTransition from the store) · `cameraState` ({ cameraId, state, reason?, notice? }).
  */
 class GatewayRuntime extends EventEmitter {
   /**
@@ -54,6 +54,8 @@ class GatewayRuntime extends EventEmitter {
     this.info = {};
     /** Cameras without credentials or addresses: what the other nodes may show. */
     this.cameras = [];
+    /** Each camera's latest state (core Gateway `cameraState`), by camera id. */
+    this.cameraStates = new Map();
     this.cameraConfigs = [];
     this.store = undefined;
     this.flags = undefined;
@@ -183,6 +185,11 @@ class GatewayRuntime extends EventEmitter {
       );
       gw.on('channel', (e) => this.emit('event', { type: 'channel', channel: e.channel, open: e.open }));
       gw.on('released', (e) => this.emit('event', { type: 'released', objects: e.objects }));
+      gw.on('cameraState', (c) => {
+        this.cameraStates.set(c.cameraId, c);
+        this.emit('cameraState', c);
+        this.emit('event', { type: 'camera', ...pick(c, ['cameraId', 'state', 'reason', 'notice']) });
+      });
       this.#setState('connecting', {});
       gw.start();
     } catch (err) {

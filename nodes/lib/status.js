@@ -25,6 +25,26 @@ function gatewayStatus(state, info = {}) {
   }
 }
 
+/**
+ * Node status for a camera's state (core Gateway `cameraState`): green dot live, yellow ring
+ * connecting / reconnecting, red ring unreachable with the reason, grey ring idle (keepWarm off:
+ * the camera is pulled only while someone watches, so its state is not known).
+ */
+function cameraStatus(s) {
+  switch (s?.state) {
+    case 'live':
+      return { fill: 'green', shape: 'dot', text: s.notice ? `live: ${short(s.notice.message)}` : 'live' };
+    case 'connecting':
+      return { fill: 'yellow', shape: 'ring', text: 'connecting' };
+    case 'reconnecting':
+      return { fill: 'yellow', shape: 'ring', text: 'camera lost — reconnecting' };
+    case 'unreachable':
+      return { fill: 'red', shape: 'ring', text: `unreachable: ${short(s.reason ?? 'unknown reason')}` };
+    default:
+      return { fill: 'grey', shape: 'ring', text: 'idle (not watched)' };
+  }
+}
+
 /** Status for an exposure summary state (`exposed` / `at-risk` / `ok`). */
 function exposureStatus(summary) {
   if (summary.state === 'exposed') return { fill: 'red', shape: 'dot', text: `exposed (${summary.flags.length})` };
@@ -38,4 +58,4 @@ function short(s) {
   return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }
 
-module.exports = { gatewayStatus, exposureStatus };
+module.exports = { gatewayStatus, exposureStatus, cameraStatus };

@@ -1,7 +1,8 @@
 'use strict';
+const { cameraStatus } = require('../lib/status.js');
 
 /** Event types camgate-events can emit (documented in the help text). */
-const EVENT_TYPES = ['tunnel', 'viewing', 'channel', 'refused', 'released'];
+const EVENT_TYPES = ['tunnel', 'viewing', 'channel', 'refused', 'released', 'camera'];
 
 /**
  * camgate-events: one message per gateway event. `msg.payload` is
@@ -22,14 +23,32 @@ module.exports = function (RED) {
       return;
     }
     const runtime = node.gateway.runtime;
+    // With a camera chosen, the node shows that camera's state instead of the tunnel's, and its camera
+    // events only (a config node such as camgate-camera has no status of its own in the editor).
+    const cam = n.camera ? RED.nodes.getNode(n.camera) : undefined;
+    const cameraId = cam?.cameraId;
     const onEvent = (e) => {
       if (!types.has(e.type)) return;
+      if (e.type === 'camera' && cameraId && e.cameraId !== cameraId) return;
       node.send({
         topic: `camgate/${runtime.gatewayId}/${e.type}`,
         payload: { ...e, gatewayId: runtime.gatewayId, at: new Date().toISOString() },
       });
     };
     runtime.on('event', onEvent);
+    if (cameraId) {
+      const onCamera = (c) => {
+        if (c.cameraId === cameraId) node.status(cameraStatus(c));
+      };
+      node.status(cameraStatus(runtime.cameraStates.get(cameraId)));
+      runtime.on('cameraState', onCamera);
+      node.on('close', (removed, done) => {
+        runtime.off('event', onEvent);
+        runtime.off('cameraState', onCamera);
+        done();
+      });
+      return;
+    }
     node.gateway.register(node);
     node.on('close', (removed, done) => {
       runtime.off('event', onEvent);

@@ -58,6 +58,7 @@ module.exports = function (RED) {
     } else {
       const creds = node.credentials || {};
       let bridge;
+      let onCameraState;
       let closed = false;
       node.status({ fill: 'yellow', shape: 'ring', text: 'connecting' });
       const started = (async () => {
@@ -79,6 +80,11 @@ module.exports = function (RED) {
           logger: runtime.logger?.child('mqtt'),
         });
         if (closed) return bridge.close();
+        // Camera states (core docs/mqtt.md "Camera state"): what is known now, then every change.
+        const b = bridge;
+        onCameraState = (c) => void b.publishCameraState(c).catch((err) => node.warn(err.message));
+        for (const c of runtime.cameraStates.values()) onCameraState(c);
+        runtime.on('cameraState', onCameraState);
         bridge.on('connected', () => {
           node.status({ fill: 'green', shape: 'dot', text: 'connected' });
           node.emit('camgate:published');
@@ -95,6 +101,7 @@ module.exports = function (RED) {
       closer = async () => {
         closed = true;
         await started;
+        if (onCameraState) runtime.off('cameraState', onCameraState);
         await bridge?.close();
       };
     }

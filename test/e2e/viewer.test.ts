@@ -153,7 +153,10 @@ describe('viewer web app in Chromium', () => {
       () => player(page, id),
       (x) => x.state === 'failed',
     );
-    assert.equal(p.error, 'The camera rejected the password configured on your gateway.');
+    assert.equal(
+      p.error,
+      'Camera unreachable: wrong password. The camera rejected the password configured on your gateway.',
+    );
     assert.equal(await page.isVisible(`.tile[data-id="${id}"] .tile-error`), true);
     await page.screenshot({ path: join(process.cwd(), '..', 'test-artifacts', 'viewer-error.png') });
     await page.context().close();

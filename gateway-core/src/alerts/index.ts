@@ -21,6 +21,14 @@ export {
   type ReconcileScope,
 } from './flag-store.js';
 export { MqttBridge } from './mqtt-bridge.js';
+export {
+  cameraAvailability,
+  cameraStatePayload,
+  cameraStateTopics,
+  connectivityDiscovery,
+  type CameraStateInput,
+  type CameraStatePayload,
+} from './camera-state-topics.js';
 export { DEFAULT_MQTT_BRIDGE_OPTIONS, type MqttBridgeOptions } from './mqtt-options.js';
 export {
   DEFAULT_EMBEDDED_BROKER_OPTIONS,

@@ -7,6 +7,14 @@ import type { Flag, FlagTransition } from './flag.js';
 import type { FlagStore } from './flag-store.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
 import { binarySensorDiscovery } from './ha-discovery.js';
+import {
+  cameraAvailability,
+  cameraStatePayload,
+  cameraStateTopics,
+  connectivityDiscovery,
+  type CameraStateInput,
+  type CameraStatePayload,
+} from './camera-state-topics.js';
 import { assertTopicLevel, exposureOf, topicsFor, type Topics } from './topics.js';
 import {
   DEFAULT_MQTT_BRIDGE_OPTIONS,
@@ -54,6 +62,8 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
   #loseConnection: (err: Error) => void = () => undefined;
   #lastErrorCode: string | undefined;
   #chain: Promise<void> = Promise.resolve();
+  /** Each camera's latest state, republished on every connect. */
+  readonly #cameraStates = new Map<string, CameraStatePayload>();
   #state: 'running' | 'closing' | 'closed' = 'running';
   readonly #onTransition = (t: FlagTransition): void => this.#changed(t.flag);
 
@@ -138,6 +148,27 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
       throw new RangeError(`status must be 'online' or 'offline', got ${String(status)}`);
     this.#status = status;
     if (this.#connected) await this.#enqueue(() => this.#publish(this.#topics.status, status));
+  }
+
+  /**
+   * A camera's state (Gateway `cameraState`): retained `<camera>/state` JSON and `<camera>/availability`
+   * (`online` only while live). Published now when connected, else on the next connect.
+   */
+  async publishCameraState(s: CameraStateInput): Promise<void> {
+    if (typeof s !== 'object' || s === null) throw new TypeError('camera state must be an object');
+    assertTopicLevel('cameraId', s.cameraId);
+    const payload = cameraStatePayload(s, new Date().toISOString());
+    this.#cameraStates.set(s.cameraId, payload);
+    if (this.#connected)
+      await this.#enqueue(() => Promise.all(this.#cameraState(s.cameraId, payload)).then(() => undefined));
+  }
+
+  #cameraState(cameraId: string, payload: CameraStatePayload): Promise<void>[] {
+    const t = cameraStateTopics(this.#topics, cameraId);
+    return [
+      this.#publish(t.state, JSON.stringify(payload)),
+      this.#publish(t.availability, cameraAvailability({ cameraId, ...payload })),
+    ];
   }
 
   /** Serialises publishing batches so the broker sees them in the order they were decided. */
@@ -246,8 +277,18 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
           swVersion: swVersion(),
         });
         pending.push(this.#publish(d.topic, JSON.stringify(d.config)));
+        const c = connectivityDiscovery({
+          topics: this.#topics,
+          discoveryPrefix: this.#o.discoveryPrefix,
+          gatewayId: this.#o.gatewayId,
+          camera,
+          device: d.config.device,
+          swVersion: swVersion(),
+        });
+        pending.push(this.#publish(c.topic, JSON.stringify(c.config)));
       }
     }
+    for (const [id, payload] of this.#cameraStates) pending.push(...this.#cameraState(id, payload));
     const byId = new Map(all.map((f) => [f.id, f]));
     for (const f of all)
       if (!this.#dirty.has(f.id)) pending.push(this.#publish(this.#topics.flag(f.id), JSON.stringify(f)));

@@ -13,6 +13,24 @@ export type AccessUnit = unknown;
 
 export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed' | (string & {});
 
+/** A stream notice (engineer B's media path: transcoding, B-frames dropped, unsupported): plain words, no secrets. */
+export interface StreamNotice {
+  code: string;
+  message: string;
+}
+
+/** What a person is told about a camera (media/camera-status.ts). */
+export interface CameraStatusLike {
+  state: 'connecting' | 'live' | 'reconnecting' | 'unreachable' | (string & {});
+  reason?: string;
+  code?: string;
+  final?: boolean;
+}
+
+/**
+ * Events: `state` (RTSP client state), `status` (CameraStatusLike) and, from media paths that have
+ * them, `notice` (StreamNotice).
+ */
 export interface RtspSourceHandleLike extends EventEmitter {
   readonly state: RtspSourceState;
   /**
@@ -20,6 +38,10 @@ export interface RtspSourceHandleLike extends EventEmitter {
    * `CAMGATE_STREAM_UNSUPPORTED`), also emitted as `'notice'` with the same object; undefined when none.
    */
   readonly notice?: { code: string; message: string } | undefined;
+  /** The camera's status for people (connecting / live / reconnecting / unreachable + reason). */
+  readonly status?: CameraStatusLike;
+  /** Fast reconnects while watched (RtspClient.setWatched). */
+  setWatched?(watched: boolean): void;
   /** Starts `sink` with the cached GOP, then live access units; returns the unsubscribe function. */
   subscribe(sink: (au: AccessUnit) => void): () => void;
   release(): void;
@@ -58,6 +80,8 @@ export interface WebRtcPeerLike extends EventEmitter {
   gatherCandidates(): Promise<void>;
   addIceCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void>;
   feed(au: AccessUnit): void;
+  /** Forgets cached frames (the source's stream ended), so no stale picture is replayed. */
+  dropCache?(): void;
   close(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import type { CameraConfig, GatewayConfig } from '../config/index.js';
 import { LanAudit, type AuditCamera, type AuditResult, type LanAuditOptions } from '../exposure/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { TakeoverWatch, type TunnelStateSource } from './takeover-watch.js';
+import type { GatewayCameraState } from './camera-state.js';
 
 /** Where flags go over MQTT: a broker `url`, or `embedded: true` for an aedes broker on 127.0.0.1. */
 export interface GatewayMqttOptions {
@@ -57,6 +58,11 @@ export interface FlagServiceOptions {
   control?: {
     on(e: 'control', fn: (msg: unknown) => void): unknown;
     off(e: 'control', fn: (msg: unknown) => void): unknown;
+    /** The Gateway's camera states, published on MQTT when a bridge runs (optional for other sources). */
+    on(e: 'cameraState', fn: (s: GatewayCameraState) => void): unknown;
+    /** States known before this service started (published at once). */
+    readonly cameraStates?: GatewayCameraState[];
+    off(e: 'cameraState', fn: (s: GatewayCameraState) => void): unknown;
   };
   logger?: Logger;
 }
@@ -98,6 +104,9 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
   #state: 'idle' | 'running' | 'closed' = 'idle';
   #takeover: TakeoverWatch | undefined;
   readonly #onControl = (msg: unknown): void => void this.applyControl(msg);
+  readonly #onCameraState = (st: GatewayCameraState): void => {
+    this.bridge?.publishCameraState(st).catch((err: unknown) => this.#log.debug('camera state not published', { err }));
+  };
   readonly #onTransition = (t: FlagTransition): void => void this.emit('transition', t);
 
   private constructor(opts: FlagServiceOptions, store: FlagStore, bridge: MqttBridge | undefined, log: Logger) {
@@ -114,6 +123,8 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     // unhandled 'error' that would take down the gateway over a broker that is briefly unreachable.
     bridge?.on('error', (err) => this.#report(err));
     this.#control?.on('control', this.#onControl);
+    this.#control?.on('cameraState', this.#onCameraState);
+    for (const st of this.#control?.cameraStates ?? []) this.#onCameraState(st);
   }
 
   /** Validates options, opens the store and starts the MQTT bridge (it connects in the background). */
@@ -268,6 +279,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     clearTimeout(this.#timer);
     this.#control?.off('control', this.#onControl);
     this.#takeover?.close();
+    this.#control?.off('cameraState', this.#onCameraState);
     this.#abort.abort();
     await this.#running?.catch(() => undefined);
     try {

@@ -7,6 +7,7 @@ import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { CameraRegistry } from './camera-registry.js';
 import { KurentoRelay, type RelayEvents } from './kurento-relay.js';
 import { CameraWarmer } from './keep-warm.js';
+import { sameCameraState, type GatewayCameraState } from './camera-state.js';
 import { SessionKeeper } from './session-keeper.js';
 
 export interface GatewayOptions {
@@ -64,6 +65,11 @@ export interface GatewayEvents {
   released: [{ sessionId: string; objects: number }];
   /** A control message from the hub (e.g. a flag raised by the outside monitor). */
   control: [unknown];
+  /**
+   * A camera's state changed: idle (keepWarm off: not pulled unless watched), connecting, live,
+   * reconnecting, unreachable (with `reason` in plain words); `notice` when the stream plays differently.
+   */
+  cameraState: [GatewayCameraState];
 }
 
 /**
@@ -79,6 +85,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly #warmer: CameraWarmer;
   readonly #policy: KurentoPolicy;
   readonly #relays = new Set<KurentoRelay>();
+  readonly #cameraStates = new Map<string, GatewayCameraState>();
   readonly #opts: Required<Pick<GatewayOptions, 'mediaBackendUrl' | 'maxMessageBytes' | 'logFrames'>>;
   #state: 'idle' | 'running' | 'closing' | 'closed' = 'idle';
 
@@ -111,6 +118,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       cameras: this.cameras,
       logger: this.#log.child('warm'),
       retryMs: DEFAULT_GATEWAY_OPTIONS.keepWarmRetryMs,
+      onCameraState: (s) => this.#onCameraState(s),
     });
     const tls = opts.hub.tls;
     this.#tunnel = new TunnelClient({
@@ -134,6 +142,20 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     });
     this.#tunnel.on('channel', (channel) => this.#onChannel(channel));
     this.#tunnel.on('control', (msg) => this.emit('control', msg));
+  }
+
+  /** Each camera's latest state (empty until the media backend was reached). */
+  get cameraStates(): GatewayCameraState[] {
+    return [...this.#cameraStates.values()].map((s) => ({ ...s }));
+  }
+
+  #onCameraState(s: GatewayCameraState): void {
+    if (this.#state !== 'running' || sameCameraState(this.#cameraStates.get(s.cameraId), s)) return;
+    this.#cameraStates.set(s.cameraId, s);
+    // Every camera-level line names the camera; `unreachable` is worth a warning, the rest is information.
+    const level = s.state === 'unreachable' ? 'warn' : 'info';
+    this.#log[level](`camera ${s.state}`, { camera: s.cameraId, reason: s.reason, notice: s.notice?.message });
+    this.emit('cameraState', { ...s });
   }
 
   /** Creates a gateway and starts dialling out. */

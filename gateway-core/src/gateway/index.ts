@@ -1,5 +1,6 @@
 export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEvents } from './gateway.js';
 export { CameraRegistry, cameraUriWithCredentials, type AnnouncedCamera } from './camera-registry.js';
+export { type GatewayCameraState, type GatewayCameraStateName } from './camera-state.js';
 export {
   FlagService,
   DEFAULT_FLAG_SERVICE_OPTIONS,

@@ -2,6 +2,7 @@ import { BUILTIN_ENGINE_SERVER, KurentoClient, SERVER_MANAGER_ID } from '../kure
 import type { JsonObject } from '../kurento/index.js';
 import type { Logger } from '../util/index.js';
 import type { CameraRegistry } from './camera-registry.js';
+import { cameraStateFromEvent, type GatewayCameraState } from './camera-state.js';
 
 export interface CameraWarmerOptions {
   backendUrl: string;
@@ -17,6 +18,8 @@ export interface CameraWarmerOptions {
    * the built-in engine is still told the camera profiles.
    */
   mode: 'auto' | 'always' | 'never';
+  /** Each camera's state, from its warm player; `idle` for every camera when none is kept warm (camera-state.ts). */
+  onCameraState?: (state: GatewayCameraState) => void;
 }
 
 /** Whether a `getMetadata` answer names the built-in engine; anything unexpected means no. */
@@ -83,6 +86,7 @@ export class CameraWarmer {
       if (builtin)
         await client.invoke(SERVER_MANAGER_ID, 'setCameraProfiles', cameraProfilesParams(this.#opts.cameras));
       if (this.#opts.mode === 'never' || (this.#opts.mode === 'auto' && !builtin)) {
+        this.#reportIdle();
         if (!builtin) {
           log.info('media backend is not the built-in engine: cameras are not kept warm (keepWarm: true forces it)');
           this.#closed = true;
@@ -98,6 +102,7 @@ export class CameraWarmer {
         const uri = this.#opts.cameras.resolveCameraUri(cam.id);
         if (!uri) continue;
         const player = await client.create('PlayerEndpoint', { mediaPipeline: pipeline, uri });
+        await this.#watchState(client, player, cam.id);
         await client.invoke(player, 'play');
       }
       log.info('cameras kept warm', { cameras: this.#opts.cameras.list().length });
@@ -106,6 +111,36 @@ export class CameraWarmer {
       await this.#client?.close().catch(() => undefined);
       this.#retry();
     }
+  }
+
+  #reportIdle(): void {
+    for (const cam of this.#opts.cameras.list()) this.#opts.onCameraState?.({ cameraId: cam.id, state: 'idle' });
+  }
+
+  /**
+   * The built-in engine's CameraStateChanged on this warm player. KMS has no such event (40106): there the
+   * player's flow and Error events stand in, without reasons.
+   */
+  async #watchState(client: KurentoClient, player: string, cameraId: string): Promise<void> {
+    const report = this.#opts.onCameraState;
+    if (!report) return;
+    try {
+      await client.subscribe(player, 'CameraStateChanged', (e) => {
+        const state = cameraStateFromEvent(cameraId, e.data);
+        if (state) report(state);
+      });
+      return;
+    } catch (err) {
+      this.#opts.logger.debug('no CameraStateChanged on this media backend; using flow events', {
+        err,
+        camera: cameraId,
+      });
+    }
+    report({ cameraId, state: 'connecting' });
+    await client.subscribe(player, 'MediaFlowOutStateChanged', (e) =>
+      report({ cameraId, state: e.data.state === 'FLOWING' ? 'live' : 'reconnecting' }),
+    );
+    await client.subscribe(player, 'Error', () => report({ cameraId, state: 'unreachable', reason: 'camera error' }));
   }
 
   #retry(): void {

@@ -198,7 +198,12 @@ export const DEFAULT_KURENTO_RULES: KurentoRules = {
         // NOT getUri: returns the real camera URL with its password. NOT setPosition/getPosition/getVideoInfo:
         // meaningless for live RTSP. NOT getElementGstreamerDot: carries the URI.
       },
-      events: { EndOfStream: 'camera stream ended', UriEndpointStateChanged: 'player state' },
+      events: {
+        EndOfStream: 'camera stream ended',
+        UriEndpointStateChanged: 'player state',
+        // The built-in engine's camera state (connecting/live/reconnecting/unreachable + plain-words reason).
+        CameraStateChanged: 'camera state on the viewer tile',
+      },
     },
   },
   serverManager: {

@@ -10,12 +10,25 @@ export interface RtspClientOptions {
   connectTimeoutMs?: number;
   /** Time to wait for each RTSP response, ms. */
   requestTimeoutMs?: number;
-  /** Reconnect when no video RTP arrives for this long while playing, ms. */
+  /**
+   * Reconnect when no video RTP arrives for this long while playing, ms. Short, because a camera that
+   * stops sending without closing its TCP connection must show "camera lost" within 3 s (issue 11).
+   */
   stallTimeoutMs?: number;
+  /**
+   * Reconnect when the first video RTP of a session has not arrived this long after PLAY, ms. Longer than
+   * `stallTimeoutMs`: a camera may start its encoder only when a session plays.
+   */
+  firstVideoTimeoutMs?: number;
   /** Longest interval between keep-alive requests, ms; the session timeout / 2 applies when shorter. */
   keepAliveMs?: number;
-  /** Reconnect delay: starts at `initialMs`, doubles per failed attempt, capped at `maxMs`. */
-  backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * Reconnect delay: starts at `initialMs`, doubles per failed attempt, capped at `maxMs` — or at
+   * `watchedMaxMs` while someone watches (`setWatched(true)`), so video is back within 3 s of the
+   * camera's return. Each delay is spread by ±`jitter` (a fraction) so that many gateways, or many
+   * cameras behind one switch that rebooted, do not retry in lockstep.
+   */
+  backoff?: { initialMs?: number; maxMs?: number; watchedMaxMs?: number; jitter?: number };
   /** Limit for one RTSP header block and for one body (the SDP), bytes. */
   maxMessageBytes?: number;
   /** Largest H.264 access unit kept, bytes; larger ones are dropped. */
@@ -32,9 +45,12 @@ export interface RtspClientOptions {
 export const DEFAULT_RTSP_CLIENT_OPTIONS = {
   connectTimeoutMs: 5_000, // 5 s
   requestTimeoutMs: 10_000, // 10 s
-  stallTimeoutMs: 10_000, // 10 s
+  stallTimeoutMs: 2_000, // 2 s: "camera lost" must show within 3 s; cameras send >= 1 frame/s
+  firstVideoTimeoutMs: 10_000, // 10 s: some encoders start only when a session plays
   keepAliveMs: 30_000, // 30 s: half of the 60 s default session timeout (RFC 2326 §12.37)
-  backoff: { initialMs: 500, maxMs: 10_000 }, // 0.5 s doubling up to 10 s
+  // 0.25 s doubling up to 10 s unwatched; watched at most 0.7 s apart (one SYN on the LAN), so the next
+  // attempt, the handshake and the camera's first IDR fit in the 3 s the issue gives; ±20 % jitter
+  backoff: { initialMs: 250, maxMs: 10_000, watchedMaxMs: 700, jitter: 0.2 },
   maxMessageBytes: 64 * 1024, // 64 KiB
   maxAccessUnitBytes: 4 * 1024 * 1024, // 4 MiB
   userAgent: 'camgate',
@@ -45,8 +61,9 @@ export interface ResolvedRtspClientOptions {
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   stallTimeoutMs: number;
+  firstVideoTimeoutMs: number;
   keepAliveMs: number;
-  backoff: { initialMs: number; maxMs: number };
+  backoff: { initialMs: number; maxMs: number; watchedMaxMs: number; jitter: number };
   maxMessageBytes: number;
   maxAccessUnitBytes: number;
   userAgent: string;
@@ -81,6 +98,17 @@ export function validateClientOptions(opts: RtspClientOptions): ResolvedRtspClie
   if (opts.logger !== undefined && typeof opts.logger?.debug !== 'function') {
     throw new TypeError('RtspClient: logger must implement the Logger interface');
   }
+  const watchedMaxMs = int(
+    'backoff.watchedMaxMs',
+    opts.backoff?.watchedMaxMs,
+    Math.min(d.backoff.watchedMaxMs, maxMs),
+    1,
+    maxMs,
+  );
+  const jitter = opts.backoff?.jitter ?? d.backoff.jitter;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 0.5)) {
+    throw new RangeError(`RtspClient: backoff.jitter must be a number in 0..0.5, got ${String(jitter)}`);
+  }
   if (opts.acceptH265 !== undefined && typeof opts.acceptH265 !== 'function') {
     throw new TypeError('RtspClient: acceptH265 must be a function returning a boolean');
   }
@@ -89,8 +117,9 @@ export function validateClientOptions(opts: RtspClientOptions): ResolvedRtspClie
     connectTimeoutMs: int('connectTimeoutMs', opts.connectTimeoutMs, d.connectTimeoutMs, 1, 600_000),
     requestTimeoutMs,
     stallTimeoutMs: int('stallTimeoutMs', opts.stallTimeoutMs, d.stallTimeoutMs, 1, 3_600_000),
+    firstVideoTimeoutMs: int('firstVideoTimeoutMs', opts.firstVideoTimeoutMs, d.firstVideoTimeoutMs, 1, 3_600_000),
     keepAliveMs: int('keepAliveMs', opts.keepAliveMs, d.keepAliveMs, 1_000, 3_600_000),
-    backoff: { initialMs, maxMs },
+    backoff: { initialMs, maxMs, watchedMaxMs, jitter },
     maxMessageBytes: int('maxMessageBytes', opts.maxMessageBytes, d.maxMessageBytes, 1024, 16 * 1024 * 1024),
     maxAccessUnitBytes: int('maxAccessUnitBytes', opts.maxAccessUnitBytes, d.maxAccessUnitBytes, 1024, 256 << 20),
     userAgent,

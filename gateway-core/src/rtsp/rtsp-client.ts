@@ -2,13 +2,16 @@
  * Pulls one H.264 (or, when allowed, H.265) stream from a camera: OPTIONS → DESCRIBE → SETUP (TCP
  * interleaved) → aggregate PLAY over one TCP connection (RFC 2326 §10, §C.1.1),
  * keeps the session alive, and reconnects with exponential backoff when the
- * camera drops or stalls. Authentication failures, 404 and unsupported
- * streams end in state `failed` instead of being retried forever.
+ * camera drops or stalls (no video for `stallTimeoutMs`, even when the TCP
+ * connection stays open). Authentication failures, 404 and unsupported
+ * streams end in state `failed` instead of being retried forever: retrying a
+ * wrong password only gets a camera to lock the account.
  *
  * The URL's userinfo is split off in the constructor; nothing this class
  * emits, throws or logs contains the credentials.
  */
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { CamgateError } from '../util/errors.js';
 import { defaultLogger } from '../util/logger.js';
 import type { Logger } from '../util/logger.js';
@@ -72,6 +75,11 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #stallTimer: NodeJS.Timeout | undefined;
   #keepAliveTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
+  /** True once this session's first video RTP arrived (the stall timeout applies from then on). */
+  #gotVideo = false;
+  #watched = false;
+  /** When the pending retry fires (performance.now() ms), to bring it forward when a viewer arrives. */
+  #retryAt = 0;
   #video: RtspVideoInfo | undefined;
   /** Interleaved channel of video RTP; -1 until SETUP has answered on the current connection. */
   #rtpChannel = -1;
@@ -107,6 +115,26 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   /** The camera URL without credentials. */
   get url(): string {
     return this.#target.url;
+  }
+
+  /** True while someone watches (see `setWatched`). */
+  get watched(): boolean {
+    return this.#watched;
+  }
+
+  /**
+   * Someone is (or no longer is) watching this camera: while watched, retries are at most
+   * `backoff.watchedMaxMs` apart so that video is back within 3 s of the camera's return (issue 11);
+   * unwatched (warm) pulls back off up to `backoff.maxMs`. A pending longer wait is brought forward.
+   */
+  setWatched(watched: boolean): void {
+    if (typeof watched !== 'boolean') throw new TypeError('setWatched: watched must be a boolean');
+    this.#watched = watched;
+    if (!watched || !this.#retryTimer) return;
+    const cap = this.#jittered(this.#opts.backoff.watchedMaxMs);
+    if (this.#retryAt - performance.now() <= cap) return;
+    clearTimeout(this.#retryTimer);
+    this.#scheduleRetry(cap);
   }
 
   /** Starts connecting. Calling it twice, or after close(), throws. */
@@ -185,6 +213,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.#depacketizer.reset();
     this.#h265 = undefined; // the next DESCRIBE chooses the codec afresh
     this.#rtpChannel = -1;
+    this.#gotVideo = false;
     conn.on('close', (err) => this.#fail(err ?? this.#err('CAMGATE_RTSP_DISCONNECTED', 'connection closed'), conn));
     conn.on('interleaved', (channel, data) => this.#onInterleaved(channel, data));
     try {
@@ -296,9 +325,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   }
 
   #startTimers(conn: RtspConnection): void {
-    this.#stallTimer = setTimeout(() => {
-      this.#fail(this.#err('CAMGATE_RTSP_STALLED', `no video for ${this.#opts.stallTimeoutMs} ms`), conn);
-    }, this.#opts.stallTimeoutMs);
+    this.#armStallTimer(conn);
     // RFC 2326 §12.37: the session expires after `timeout` seconds without a request; refresh at half of it.
     const every = Math.max(1000, Math.min(this.#opts.keepAliveMs, (conn.sessionTimeoutS * 1000) / 2));
     this.#keepAliveTimer = setInterval(() => {
@@ -308,10 +335,24 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     }, every);
   }
 
+  /** Until the first video of the session: firstVideoTimeoutMs; from then on: stallTimeoutMs without video. */
+  #armStallTimer(conn: RtspConnection): void {
+    clearTimeout(this.#stallTimer);
+    const ms = this.#gotVideo ? this.#opts.stallTimeoutMs : this.#opts.firstVideoTimeoutMs;
+    this.#stallTimer = setTimeout(() => {
+      this.#fail(this.#err('CAMGATE_RTSP_STALLED', `no video for ${ms} ms`), conn);
+    }, ms);
+  }
+
   #onInterleaved(channel: number, data: Buffer): void {
     // RTP may share a TCP segment with the PLAY response, so it counts from SETUP on, not from `playing`.
     if (channel !== this.#rtpChannel || this.#state === 'closed') return; // RTCP and other tracks
-    this.#stallTimer?.refresh();
+    if (!this.#gotVideo) {
+      this.#gotVideo = true;
+      if (this.#stallTimer && this.#conn) this.#armStallTimer(this.#conn);
+    } else {
+      this.#stallTimer?.refresh();
+    }
     this.emit('rtp', data);
     if (this.#h265) {
       this.#onH265(this.#h265, data);
@@ -360,14 +401,28 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       this.#setState('failed', { error });
       return;
     }
-    const delay = Math.min(this.#opts.backoff.maxMs, this.#opts.backoff.initialMs * 2 ** Math.min(this.#attempt, 30));
+    const b = this.#opts.backoff;
+    const cap = this.#watched ? b.watchedMaxMs : b.maxMs;
+    const delay = this.#jittered(Math.min(cap, b.initialMs * 2 ** Math.min(this.#attempt, 30)));
     this.#attempt++;
-    this.#log.info('camera stream lost; retrying', { error, nextRetryMs: delay });
+    // info, not debug: a camera that cannot be reached must show in the log without turning debug on.
+    this.#log.info('camera stream lost; retrying', { error, nextRetryMs: delay, watched: this.#watched });
     this.#setState('retrying', { error, nextRetryMs: delay });
+    this.#scheduleRetry(delay);
+  }
+
+  #scheduleRetry(delay: number): void {
+    this.#retryAt = performance.now() + delay;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       void this.#connect();
     }, delay);
+  }
+
+  /** `ms` spread by ±backoff.jitter, at least 1 ms. */
+  #jittered(ms: number): number {
+    const j = this.#opts.backoff.jitter;
+    return Math.max(1, Math.round(ms * (1 + j * (2 * Math.random() - 1))));
   }
 
   #clearTimers(): void {

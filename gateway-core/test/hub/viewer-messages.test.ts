@@ -117,7 +117,10 @@ describe('viewer messages', () => {
         desc('RTSP source failed (CAMGATE_RTSP_AUTH: DESCRIBE: the camera refused the credentials (401))'),
         PLAIN.cameraAuth,
       );
-      assert.equal(PLAIN.cameraAuth.message, 'The camera rejected the password configured on your gateway.');
+      assert.equal(
+        PLAIN.cameraAuth.message,
+        'Camera unreachable: wrong password. The camera rejected the password configured on your gateway.',
+      );
       assert.equal(desc('RTSP source failed (CAMGATE_RTSP_CONNECT: connect ECONNREFUSED)'), PLAIN.cameraUnreachable);
       assert.equal(desc('RTSP source failed (CAMGATE_RTSP_NOT_FOUND: DESCRIBE 404)'), PLAIN.cameraNotFound);
       assert.equal(desc('RTSP source failed (CAMGATE_RTSP_SDP: no H.264 track)'), PLAIN.cameraStream);

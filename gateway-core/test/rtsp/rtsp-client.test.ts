@@ -139,7 +139,7 @@ async function setup(t: TestContext, script: CameraScript, opts: RtspClientOptio
   const sink = memorySink();
   const client = new RtspClient(server.url('/stream1', creds.u, creds.p), {
     logger: createLogger('rtsp-test', sink),
-    backoff: { initialMs: 5, maxMs: 40 },
+    backoff: { initialMs: 5, maxMs: 40, jitter: 0 },
     ...opts,
   });
   const states: StateLog = [];
@@ -318,14 +318,29 @@ describe('RtspClient', () => {
     assertNoCredentials(sink, states);
   });
 
-  it('reconnects when video stalls for stallTimeoutMs', async (t) => {
-    const { server, client } = await setup(t, {}, { stallTimeoutMs: 50 });
+  it('reconnects when no video arrives within firstVideoTimeoutMs of PLAY', async (t) => {
+    const { server, client } = await setup(t, {}, { stallTimeoutMs: 60_000, firstVideoTimeoutMs: 50 });
     client.start();
     await waitForState(client, 'playing');
     const { error } = await waitForState(client, 'retrying');
     assert.equal(error?.code, 'CAMGATE_RTSP_STALLED');
+    assert.match(error!.message, /no video for 50 ms/);
     await waitForState(client, 'playing', 1);
     assert.equal(server.connections, 2);
+  });
+
+  it('reconnects when video stops for stallTimeoutMs while the TCP connection stays open', async (t) => {
+    const { server, client } = await setup(
+      t,
+      { onPlay: (conn, p) => sendAu(conn, p, { nalus: [SPS, PPS, idr(conn.index)], timestamp: 0, keyframe: true }) },
+      { stallTimeoutMs: 50, firstVideoTimeoutMs: 60_000 },
+    );
+    client.start();
+    await waitForState(client, 'playing');
+    const { error } = await waitForState(client, 'retrying');
+    assert.equal(error?.code, 'CAMGATE_RTSP_STALLED');
+    assert.match(error!.message, /no video for 50 ms/);
+    assert.equal(server.connections, 1);
   });
 
   it('answers requests from the camera with 501 and keeps playing', async (t) => {

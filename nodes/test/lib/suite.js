@@ -277,6 +277,60 @@ function defineNodeTests(nodeRedPackage) {
           await until('the camera pull closed', () => sim.stats.playing === 0);
         });
 
+        const statusLog = (node) => {
+          const seen = [];
+          const orig = node.status.bind(node);
+          node.status = (st) => {
+            orig(st);
+            seen.push(st);
+          };
+          return seen;
+        };
+
+        it('camgate-events with a camera shows its state: live, camera lost — reconnecting, live again', async () => {
+          const flow = [
+            camera({ url: sim.url, ports: '' }),
+            gateway(env.tunnelUrl, {}),
+            { id: 'ev', type: 'camgate-events', gateway: 'gw1', camera: 'cam1', types: ['camera'], wires: [['out']] },
+            { id: 'out', type: 'helper' },
+          ];
+          await helper.load(ALL, flow, creds());
+          const ev = helper.getNode('ev');
+          const seen = statusLog(ev);
+          const got = collector(helper.getNode('out'));
+          await until('green live', () => seen.some((st) => st.fill === 'green' && st.text === 'live'));
+          await sim.stop();
+          try {
+            await until('yellow reconnecting', () =>
+              seen.some((st) => st.fill === 'yellow' && st.shape === 'ring' && /reconnecting/.test(st.text)),
+            );
+          } finally {
+            await sim.resume();
+          }
+          const n = seen.length;
+          await until('green live again', () => seen.slice(n).some((st) => st.fill === 'green' && st.text === 'live'));
+          // From the first picture on, what happened to the camera, in order. (Before it, the previous test's
+          // session may still hold the simulated camera's connection slot: connecting/unreachable are honest there.)
+          const states = got.msgs.map((m) => m.payload.state);
+          assert.deepEqual(states.slice(states.indexOf('live')), ['live', 'reconnecting', 'live']);
+          assert.ok(got.msgs.every((m) => m.payload.type === 'camera' && m.payload.cameraId === 'front-door'));
+          assertNoSecrets('camera events', got.msgs);
+        });
+
+        it('camgate-events with a camera whose password is wrong: red ring "unreachable: wrong password"', async () => {
+          const flow = [
+            camera({ url: sim.url, ports: '' }),
+            gateway(env.tunnelUrl, {}),
+            { id: 'ev', type: 'camgate-events', gateway: 'gw1', camera: 'cam1', types: ['camera'], wires: [[]] },
+          ];
+          const bad = { ...creds(), cam1: { username: fx.CAMERA_USER, password: 'not-the-camera-password' } };
+          await helper.load(ALL, flow, bad);
+          const seen = statusLog(helper.getNode('ev'));
+          await until('red unreachable', () =>
+            seen.some((st) => st.fill === 'red' && st.shape === 'ring' && st.text === 'unreachable: wrong password'),
+          );
+        });
+
         for (const off of [false, 'false']) {
           it(`keepWarm ${JSON.stringify(off)}: no pipeline and no pull while nobody watches`, async () => {
             const sessionsBefore = sim.stats.sessions;
@@ -286,6 +340,8 @@ function defineNodeTests(nodeRedPackage) {
             await new Promise((r) => setTimeout(r, 500));
             assert.equal(runtime.engine.stats().pipelines, 0);
             assert.equal(sim.stats.sessions, sessionsBefore, 'the camera saw no RTSP session');
+            // Nobody watches and nothing is pulled: the gateway reports the camera idle rather than guess.
+            assert.equal(runtime.cameraStates.get('front-door')?.state, 'idle');
           });
         }
       });
@@ -572,6 +628,18 @@ function defineNodeTests(nodeRedPackage) {
           if (!sub.got.has(discovery)) await fx.waitFor(sub.events, 'message', (t) => t === discovery);
           assert.equal(JSON.parse(sub.got.get(discovery)).state_topic, camExposure);
           assert.equal(JSON.parse(sub.got.get(`camgate/${fx.GATEWAY_ID}/flags/${flagId}`)).state, 'raised');
+          // Nothing listens at the camera's address: its warm player says so, and so does MQTT.
+          const camState = `camgate/${fx.GATEWAY_ID}/front-door/state`;
+          const unreachable = (p) => JSON.parse(p).state === 'unreachable';
+          if (!(sub.got.has(camState) && unreachable(sub.got.get(camState))))
+            await fx.waitFor(sub.events, 'message', (t, p) => t === camState && unreachable(p));
+          assert.equal(JSON.parse(sub.got.get(camState)).reason, 'refused');
+          const avail = `camgate/${fx.GATEWAY_ID}/front-door/availability`;
+          if (sub.got.get(avail) !== 'offline')
+            await fx.waitFor(sub.events, 'message', (t, p) => t === avail && p === 'offline');
+          const conn = 'homeassistant/binary_sensor/camgate_home-1_front-door_camera/config';
+          if (!sub.got.has(conn)) await fx.waitFor(sub.events, 'message', (t) => t === conn);
+          assert.equal(JSON.parse(sub.got.get(conn)).device_class, 'connectivity');
           for (const [t, p] of sub.got) assertNoSecrets(`mqtt ${t}`, p);
           if (!useNr) {
             // Own connection: `offline` is published on close. With a shared mqtt-broker node Node-RED may stop

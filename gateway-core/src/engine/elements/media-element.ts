@@ -81,6 +81,20 @@ export abstract class MediaElement extends MediaObject {
     return undefined;
   }
 
+  /** Sinks connected to this element (linked or waiting for media). */
+  protected get sinkCount(): number {
+    return this.#sinks.size;
+  }
+
+  /** Called after a sink was connected or disconnected. */
+  protected onSinksChanged(): void {}
+
+  /**
+   * Called on a sink whose source stopped having a stream (the camera was lost or stalled):
+   * whatever it cached from that stream must not be replayed into the next one (issue 11: no stale frames).
+   */
+  protected onSourceEnded(): void {}
+
   get flowOut(): FlowState {
     return this.#flowOut;
   }
@@ -110,6 +124,7 @@ export abstract class MediaElement extends MediaObject {
         link.unsubscribe();
         link.unsubscribe = undefined;
         sink.setFlowIn('NOT_FLOWING');
+        if (!source) sink.onSourceEnded();
       }
     }
   }
@@ -132,6 +147,7 @@ export abstract class MediaElement extends MediaObject {
     if (!this.#sinks.has(sink)) {
       this.#sinks.set(sink, { mediaType, unsubscribe: undefined });
       sink.#sources.add(this);
+      this.onSinksChanged();
     }
     this.raise('ElementConnected', {
       sink: sink.id,
@@ -161,6 +177,7 @@ export abstract class MediaElement extends MediaObject {
     this.#sinks.delete(sink);
     sink.#sources.delete(this);
     if (link.unsubscribe) sink.setFlowIn('NOT_FLOWING');
+    this.onSinksChanged();
   }
 
   #resolveSink(p: Params): MediaElement {

@@ -1,7 +1,7 @@
 import { redactString } from '../../util/index.js';
 import type { CamgateError } from '../../util/index.js';
 import { KurentoRpcError } from '../errors.js';
-import type { RtspSourceHandleLike } from '../media-plane.js';
+import type { CameraStatusLike, RtspSourceHandleLike, StreamNotice } from '../media-plane.js';
 import { optionalBoolean, optionalInt, requireString, type Params } from '../params.js';
 import { MediaElement } from './media-element.js';
 import type { ObjectHost } from './media-object.js';
@@ -10,6 +10,14 @@ import { PLAYER_ENDPOINT_TYPE } from './types.js';
 
 /** UriEndpointState (core.kmd.json). */
 export type UriEndpointState = 'STOP' | 'START' | 'PAUSE';
+
+/**
+ * The engine's own event on a PlayerEndpoint: the camera's state for people, with what KMS has no
+ * event for (a plain-words reason, stream notices). KMS-compatible events still carry what they can:
+ * MediaFlowOutStateChanged (FLOWING only while the camera sends), Error (reasons a retry cannot fix).
+ * docs/engine.md, "Camera state".
+ */
+export const CAMERA_STATE_EVENT = 'CameraStateChanged';
 
 /** URIs are capped like any string from the network; RTSP URLs are short. */
 const MAX_URI_CHARS = 2048;
@@ -52,6 +60,8 @@ export class PlayerEndpoint extends MediaElement {
   #state: UriEndpointState = 'STOP';
   #handle: RtspSourceHandleLike | undefined;
   #onSourceState: ((state: string, info?: { error?: CamgateError }) => void) | undefined;
+  #onStatus: ((status: CameraStatusLike) => void) | undefined;
+  #onNotice: ((notice: StreamNotice) => void) | undefined;
   #networkCache: number;
 
   constructor(host: ObjectHost, ownerSession: string, pipeline: MediaPipeline, params: Params) {
@@ -99,10 +109,32 @@ export class PlayerEndpoint extends MediaElement {
       const handle = media.sources.acquire(this.uri);
       this.#handle = handle;
       this.#onSourceState = (state, info) => this.#sourceStateChanged(state, info?.error);
+      this.#onStatus = (status) => this.#raiseCameraState(status, handle.notice);
+      this.#onNotice = (notice) => this.#raiseCameraState(handle.status, notice);
       handle.on('state', this.#onSourceState);
+      handle.on('status', this.#onStatus);
+      handle.on('notice', this.#onNotice);
+      handle.setWatched?.(this.sinkCount > 0);
     }
     this.#setState('START');
-    this.#sourceStateChanged(this.#handle.state, undefined);
+    const handle = this.#handle;
+    this.#raiseCameraState(handle.status, handle.notice);
+    this.#sourceStateChanged(handle.state, undefined);
+  }
+
+  // A player with a viewer connected is watched: its camera reconnects fast (RtspClient.setWatched).
+  protected override onSinksChanged(): void {
+    this.#handle?.setWatched?.(this.sinkCount > 0);
+  }
+
+  #raiseCameraState(status: CameraStatusLike | undefined, notice: StreamNotice | undefined): void {
+    if (!status || this.released) return;
+    const data: Record<string, unknown> = { state: status.state };
+    if (status.reason !== undefined) data.reason = status.reason;
+    if (status.code !== undefined) data.code = status.code;
+    if (status.final) data.final = true;
+    if (notice) data.notice = { code: notice.code, message: notice.message };
+    this.raise(CAMERA_STATE_EVENT, data);
   }
 
   #pause(): void {
@@ -124,7 +156,9 @@ export class PlayerEndpoint extends MediaElement {
     if (!handle) return;
     this.#handle = undefined;
     if (this.#onSourceState) handle.off('state', this.#onSourceState);
-    this.#onSourceState = undefined;
+    if (this.#onStatus) handle.off('status', this.#onStatus);
+    if (this.#onNotice) handle.off('notice', this.#onNotice);
+    this.#onSourceState = this.#onStatus = this.#onNotice = undefined;
     handle.release();
   }
 

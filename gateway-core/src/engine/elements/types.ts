@@ -51,7 +51,8 @@ export const PLAYER_ENDPOINT_TYPE: TypeInfo = {
   type: 'PlayerEndpoint',
   qualifiedType: q('PlayerEndpoint'),
   hierarchy: [q('UriEndpoint'), q('Endpoint'), q('MediaElement'), q('MediaObject')],
-  events: [...URI_ENDPOINT_EVENTS, 'EndOfStream'],
+  // CameraStateChanged is the engine's own (player-endpoint.ts): KMS has no event for a reason in words.
+  events: [...URI_ENDPOINT_EVENTS, 'EndOfStream', 'CameraStateChanged'],
 };
 
 export const WEBRTC_ENDPOINT_TYPE: TypeInfo = {

@@ -124,6 +124,11 @@ export class WebRtcEndpoint extends MediaElement {
     return peer ? (au) => peer.feed(au) : undefined;
   }
 
+  // The camera's stream ended: a keyframe request in the outage must not replay the old stream's GOP.
+  protected override onSourceEnded(): void {
+    this.#peer?.dropCache?.();
+  }
+
   #iceServers(): IceServer[] {
     const servers = [...this.host.iceServers];
     if (this.#stunAddress) servers.push({ urls: `stun:${this.#stunAddress}:${this.#stunPort}` });

@@ -4,12 +4,15 @@ import { CamgateError, defaultLogger, withFields, type Logger } from '../../util
 import type { CameraProfile } from '../camera-profiles.js';
 import { GopCache } from './gop-cache.js';
 import type { ReplayedAccessUnit } from './access-unit.js';
+import { CameraStatusTracker, type CameraStatus } from './camera-status.js';
 import { StreamConditioner, type StreamConditionerOptions, type StreamNotice } from './stream-conditioner.js';
 
 export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed';
 
 export interface RtspSourceHandleEvents {
   state: [state: string, detail: { error?: CamgateError }];
+  /** What a person should be told about the camera changed (camera-status.ts). */
+  status: [status: CameraStatus];
   /**
    * Viewers do not get the camera's stream as it is (transcoded, frames dropped) or cannot get it at all:
    * `CAMGATE_STREAM_TRANSCODING` | `CAMGATE_STREAM_BFRAMES_DROPPED` | `CAMGATE_STREAM_UNSUPPORTED`, in plain words.
@@ -25,6 +28,13 @@ export interface RtspSourceHandle extends EventEmitter<RtspSourceHandleEvents> {
   readonly videoInfo: RtspVideoInfo | undefined;
   /** What the gateway said about this camera (its id, transcode mode); undefined when it said nothing. */
   readonly profile: CameraProfile | undefined;
+  /** connecting / live / reconnecting / unreachable with a plain-words reason (the `status` event reports changes). */
+  readonly status: CameraStatus;
+  /**
+   * This reference is (or no longer is) being watched: while any handle of a camera is watched,
+   * its reconnects are fast (RtspClient.setWatched). Players call it as sinks connect and go.
+   */
+  setWatched(watched: boolean): void;
   /** The latest notice of the current stream (see the `notice` event); undefined when there is none. */
   readonly notice: StreamNotice | undefined;
   /**
@@ -68,6 +78,7 @@ class Source {
   state: RtspSourceState = 'connecting';
   error: CamgateError | undefined;
   profile: CameraProfile | undefined;
+  readonly status = new CameraStatusTracker();
   /** Makes the camera's stream playable by browsers (transcoder, B-frame filter); passthrough for plain H.264. */
   readonly conditioner: StreamConditioner;
   readonly #log: Logger;
@@ -90,9 +101,14 @@ class Source {
       mode: () => this.profile?.transcode ?? 'auto',
       watched: () => this.subscribers.size > 0,
     });
+    const rtspLog = opts?.logger
+      ? profile
+        ? withFields(opts.logger, { camera: profile.cameraId })
+        : opts.logger
+      : camLog.child('rtsp');
     this.client = new RtspClient(uri, {
       ...opts,
-      logger: opts?.logger ?? camLog.child('rtsp'),
+      logger: rtspLog,
       acceptH265: () => this.conditioner.acceptH265(),
     });
     this.gop = new GopCache(gopMaxBytes);
@@ -123,7 +139,7 @@ class Source {
   #onState(state: string, error: CamgateError | undefined): void {
     if (state === 'closed') return; // we closed it: the handles are gone
     if (state === 'failed' && error?.code === 'CAMGATE_RTSP_UNSUPPORTED') this.conditioner.unsupported(error.message);
-    if (state === 'retrying' || state === 'connecting') {
+    if (state === 'retrying' || state === 'connecting' || state === 'failed') {
       // The next session may restart the stream and its parameter sets: old frames
       // are no longer a valid reference for what follows.
       this.gop.reset();
@@ -131,11 +147,28 @@ class Source {
     }
     this.state = state as RtspSourceState;
     this.error = error;
+    // `status` first: a player drops its handle on `failed`, and must have told its viewers why before.
+    this.#updateStatus(state, error);
     const detail = error ? { error } : {};
-    for (const h of this.handles) h.emit('state', state, detail);
+    for (const h of [...this.handles]) h.emit('state', state, detail);
+  }
+
+  #updateStatus(event: string, error: CamgateError | undefined): void {
+    const status = this.status.update(event, error);
+    if (!status) return;
+    this.#log.info('camera status', { ...status });
+    for (const h of [...this.handles]) h.emit('status', status);
+  }
+
+  /** Fast reconnects while any handle is watched. */
+  refreshWatched(): void {
+    let watched = false;
+    for (const h of this.handles) watched ||= h.watched;
+    if (watched !== this.client.watched) this.client.setWatched(watched);
   }
 
   #onAccessUnit(au: H264AccessUnit): void {
+    if (this.status.status.state !== 'live') this.#updateStatus('media', undefined);
     const unit = this.gop.push(au);
     for (const s of this.subscribers) {
       if (s.needKeyframe) {
@@ -161,6 +194,7 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
   readonly #onRelease: (h: Handle) => void;
   readonly #mine = new Set<Subscriber>();
   #released = false;
+  #watched = false;
 
   constructor(source: Source, onRelease: (h: Handle) => void) {
     super();
@@ -178,6 +212,21 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
 
   get profile(): CameraProfile | undefined {
     return this.#source.profile;
+  }
+
+  get status(): CameraStatus {
+    return this.#source.status.status;
+  }
+
+  get watched(): boolean {
+    return this.#watched;
+  }
+
+  setWatched(watched: boolean): void {
+    if (typeof watched !== 'boolean') throw new TypeError('setWatched: watched must be a boolean');
+    if (this.#released || watched === this.#watched) return;
+    this.#watched = watched;
+    this.#source.refreshWatched();
   }
 
   get notice(): StreamNotice | undefined {
@@ -208,6 +257,7 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
     this.#released = true;
     for (const s of this.#mine) this.#source.subscribers.delete(s);
     this.#mine.clear();
+    this.#watched = false;
     this.#onRelease(this);
   }
 }
@@ -285,6 +335,7 @@ export class SharedRtspSources {
 
   #release(uri: string, src: Source, h: Handle): void {
     src.handles.delete(h);
+    src.refreshWatched();
     if (src.handles.size > 0 || this.#sources.get(uri) !== src) return;
     this.#sources.delete(uri);
     this.#log.debug('camera pull closed (last viewer left)', { camera: src.profile?.cameraId, url: src.client.url });

@@ -215,6 +215,15 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     if (this.#connected) this.#send(unit, au.replay === true);
   }
 
+  /**
+   * Forgets the cached GOP: the camera's stream ended or stalled, and a keyframe request
+   * answered from it would show a picture from before the outage (issue 11). Until the
+   * next IDR arrives, nothing is sent.
+   */
+  dropCache(): void {
+    this.#gop.reset();
+  }
+
   /** Frees the connection, its sockets and timers. Idempotent. */
   close(): Promise<void> {
     this.#closePromise ??= this.#close();

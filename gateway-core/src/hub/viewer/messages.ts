@@ -12,7 +12,9 @@
  *   {type:'hello', user, iceServers}                  once, on connect
  *   {type:'cameras', cameras:[CameraEntry…]}          on connect and whenever something changes
  *   {type:'answer', id, sdp} · {type:'candidate', id, candidate}
- *   {type:'state', id, state, text}                   connecting · negotiating · waiting · playing · stopped
+ *   {type:'state', id, state, text, reason?, notice?} connecting · negotiating · waiting · playing · reconnecting ·
+ *                                                     unreachable (reason in plain words) · stopped; notice: why a
+ *                                                     stream plays differently (transcoded, B-frames dropped)
  *   {type:'error', id?, code, message}                `message` is meant for a person
  */
 import { CamgateError } from '../../util/index.js';

@@ -18,19 +18,20 @@ export interface PlainError {
 export const PLAIN = {
   cameraAuth: {
     code: 'CAMGATE_VIEWER_CAMERA_AUTH',
-    message: 'The camera rejected the password configured on your gateway.',
+    message: 'Camera unreachable: wrong password. The camera rejected the password configured on your gateway.',
   },
   cameraUnreachable: {
     code: 'CAMGATE_VIEWER_CAMERA_UNREACHABLE',
-    message: 'Your gateway could not reach the camera on your home network. Is it switched on and connected?',
+    message:
+      'Camera unreachable: no answer. Your gateway could not reach the camera on your home network. Is it switched on and connected?',
   },
   cameraNotFound: {
     code: 'CAMGATE_VIEWER_CAMERA_PATH',
-    message: 'The camera has no stream at the address configured on your gateway.',
+    message: 'Camera unreachable: no stream at the address configured on your gateway.',
   },
   cameraStream: {
     code: 'CAMGATE_VIEWER_CAMERA_STREAM',
-    message: 'The camera sent a stream your gateway cannot play (only H.264 video is supported).',
+    message: 'Camera unreachable: unsupported stream. The camera sent a stream your gateway cannot play.',
   },
   cameraFailed: { code: 'CAMGATE_VIEWER_CAMERA_FAILED', message: 'The camera stopped sending video.' },
   gatewayOffline: {

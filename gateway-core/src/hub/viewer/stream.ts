@@ -9,6 +9,7 @@ import { KurentoClient, type JsonObject } from '../../kurento/index.js';
 import type { Logger } from '../../util/index.js';
 import type { IceCandidateMessage } from './messages.js';
 import { describeFailure, describePlayerError, type PlainError } from './plain-words.js';
+import { CAMERA_STATE_TEXT, parseCameraState, type TileCameraStatus } from './camera-state.js';
 
 /** STUN/TURN for the media backend's WebRtcEndpoint (Kurento `setTurnUrl` / `setStunServer*`). */
 export interface EngineIceConfig {
@@ -18,7 +19,8 @@ export interface EngineIceConfig {
   stunPort?: number;
 }
 
-export type StreamState = 'connecting' | 'negotiating' | 'waiting' | 'playing' | 'failed' | 'stopped';
+export type StreamState =
+  'connecting' | 'negotiating' | 'waiting' | 'playing' | 'reconnecting' | 'unreachable' | 'failed' | 'stopped';
 
 /** What the page shows for each state (the page may add its own from RTCPeerConnection). */
 const STATE_TEXT: Record<StreamState, string> = {
@@ -26,6 +28,8 @@ const STATE_TEXT: Record<StreamState, string> = {
   negotiating: 'Setting up the video connection…',
   waiting: 'Waiting for video…',
   playing: 'Live',
+  reconnecting: CAMERA_STATE_TEXT.reconnecting,
+  unreachable: 'Camera unreachable',
   failed: 'Not playing',
   stopped: 'Stopped',
 };
@@ -57,6 +61,10 @@ export class ViewerStream {
   #queued: IceCandidateMessage[] | undefined = [];
   #ending: Promise<void> | undefined;
   #flowing = false;
+  /** The camera's last state from the engine's CameraStateChanged (undefined with KMS, which has no such event). */
+  #camera: TileCameraStatus | undefined;
+  /** KMS: the player's own flow events stand in for camera states. */
+  #playerFlowFallback = false;
   #abandoned = false;
 
   constructor(o: ViewerStreamOptions) {
@@ -102,6 +110,7 @@ export class ViewerStream {
           this.#flowing = e.data.state === 'FLOWING';
           if (this.#flowing && this.#state === 'waiting') this.#setState('playing');
         }),
+        this.#subscribeCameraState(client, player),
         ice?.turnUrl ? client.invoke(webrtc, 'setTurnUrl', { turnUrl: ice.turnUrl }) : undefined,
         ice?.stunAddress
           ? client.invoke(webrtc, 'setStunServerAddress', { stunServerAddress: ice.stunAddress })
@@ -124,6 +133,9 @@ export class ViewerStream {
       for (const c of queued) await this.#addRemoteCandidate(c);
       await client.invoke(webrtc, 'gatherCandidates');
       if (this.#state === 'negotiating') this.#setState(this.#flowing ? 'playing' : 'waiting');
+      // A camera lost (or unreachable) while the browser was negotiating: the tile says so now.
+      const cam = this.#camera;
+      if (cam && (cam.state === 'reconnecting' || cam.state === 'unreachable')) this.#onCameraState(cam);
     } catch (err) {
       if (this.#ending) return;
       this.#o.logger.info('camera did not open', { err, step, camera: this.#o.cameraId });
@@ -160,9 +172,72 @@ export class ViewerStream {
     this.#o.send({ type: 'candidate', id: this.#o.id, candidate: out });
   }
 
-  #setState(state: StreamState): void {
+  /**
+   * The engine's CameraStateChanged (docs/engine.md, "Camera state"). KMS refuses the subscription
+   * (40106, no such event): the player's MediaFlowOutStateChanged then tells lost from live, without reasons.
+   */
+  async #subscribeCameraState(client: KurentoClient, player: string): Promise<void> {
+    try {
+      await client.subscribe(player, 'CameraStateChanged', (e) => {
+        const status = parseCameraState(e.data);
+        if (status) this.#onCameraState(status);
+      });
+    } catch (err) {
+      this.#o.logger.debug('no CameraStateChanged on this media backend; using player flow events', {
+        err,
+        camera: this.#o.cameraId,
+      });
+      this.#playerFlowFallback = true;
+      await client.subscribe(player, 'MediaFlowOutStateChanged', (e) => {
+        if (!this.#playerFlowFallback) return;
+        if (e.data.state === 'NOT_FLOWING' && this.#state === 'playing')
+          this.#onCameraState({ state: 'reconnecting', final: false });
+        else if (e.data.state === 'FLOWING') this.#onCameraState({ state: 'live', final: false });
+      });
+    }
+  }
+
+  /** Turns the camera's state into the tile's: never "Live" over a lost camera, never "waiting" over an unreachable one. */
+  #onCameraState(status: TileCameraStatus): void {
+    if (this.#ending || this.#state === 'failed') return;
+    const prev = this.#camera;
+    this.#camera = status;
+    // Until the browser's offer is answered the tile shows setup progress; the state is applied after.
+    if (this.#state === 'connecting' || this.#state === 'negotiating') {
+      if (status.state === 'unreachable') this.#setState('unreachable', status);
+      return;
+    }
+    switch (status.state) {
+      case 'live':
+        if (this.#state === 'reconnecting' || this.#state === 'unreachable') {
+          this.#setState(
+            this.#flowing ? 'playing' : 'waiting',
+            status,
+            this.#flowing ? undefined : CAMERA_STATE_TEXT.back,
+          );
+        } else if (status.notice?.message !== prev?.notice?.message) {
+          this.#setState(this.#state, status); // a notice came or went: the tile says why
+        }
+        return;
+      case 'reconnecting':
+        this.#setState('reconnecting', status);
+        return;
+      case 'unreachable':
+        this.#setState('unreachable', status);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #setState(state: StreamState, camera?: TileCameraStatus, text?: string): void {
     this.#state = state;
-    this.#o.send({ type: 'state', id: this.#o.id, state, text: STATE_TEXT[state] });
+    const msg: JsonObject = { type: 'state', id: this.#o.id, state, text: text ?? STATE_TEXT[state] };
+    if (state === 'unreachable') msg.text = CAMERA_STATE_TEXT.unreachable(camera?.reason ?? 'no answer');
+    if (camera?.reason) msg.reason = camera.reason;
+    const notice = camera?.notice ?? this.#camera?.notice;
+    if (notice) msg.notice = notice.message;
+    this.#o.send(msg);
   }
 
   #fail(e: PlainError): void {

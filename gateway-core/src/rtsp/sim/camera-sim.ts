@@ -98,8 +98,18 @@ export interface CameraSim {
   readonly encoder: H264TestPatternEncoder;
   /** Drops every connection and refuses new ones (the camera went away). */
   stop(): Promise<void>;
-  /** Accepts connections again on the same ports. */
+  /** Accepts connections again on the same ports; the first picture is an IDR (the camera restarted). */
   resume(): Promise<void>;
+  /**
+   * Stops sending video but keeps every connection open and answers RTSP as before: a camera
+   * that hangs, or a cable pulled between a switch and the camera while TCP waits. No picture is
+   * encoded while frozen (so `encoder.frameNumber` tells which frames a viewer can have seen).
+   */
+  freeze(): void;
+  /** Sends video again after `freeze()`, starting with an IDR. */
+  unfreeze(): void;
+  /** True between `freeze()` and `unfreeze()`. */
+  readonly frozen: boolean;
   /** Stops everything; idempotent. */
   close(): Promise<void>;
 }
@@ -220,6 +230,7 @@ class Sim implements CameraSim {
   #telnet: ServiceHandle | undefined;
   #timer: NodeJS.Timeout | undefined;
   #framesEncoded = 0;
+  #frozen = false;
   #state: State = 'stopped';
 
   constructor(opts: CameraSimOptions, host: string, path: string, encoder: H264TestPatternEncoder, log: Logger) {
@@ -314,8 +325,27 @@ class Sim implements CameraSim {
     this.#log.info('camera-sim stopped');
   }
 
+  get frozen(): boolean {
+    return this.#frozen;
+  }
+
+  freeze(): void {
+    if (this.#frozen) return;
+    this.#frozen = true;
+    this.#log.info('camera-sim frozen: connections stay open, no video');
+  }
+
+  unfreeze(): void {
+    if (!this.#frozen) return;
+    this.#frozen = false;
+    this.encoder.forceKeyframe();
+    this.#log.info('camera-sim sends video again');
+  }
+
   async resume(): Promise<void> {
     if (this.#state !== 'stopped') return;
+    // A camera that restarts begins its new stream with an IDR, as real encoders do.
+    this.encoder.forceKeyframe();
     try {
       await this.#listenAll(this.#port, this.#http?.port ?? 0, this.#telnet?.port ?? 0);
     } catch (err) {
@@ -374,7 +404,7 @@ class Sim implements CameraSim {
   #tick(): void {
     const period = 1000 / this.encoder.fps;
     const due = Math.floor((performance.now() - this.#t0) / period);
-    if (due > this.encoder.frameNumber) {
+    if (due > this.encoder.frameNumber && !this.#frozen) {
       try {
         const pic = this.encoder.encode(due);
         this.#framesEncoded++;

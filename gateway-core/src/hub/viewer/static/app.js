@@ -23,6 +23,15 @@ const PC_TEXT = {
   closed: 'Stopped',
 };
 
+/** Tile states that come from the camera (hub stream.ts): they win over the browser's connection texts. */
+const CAMERA_STATES = new Set(['reconnecting', 'unreachable']);
+
+function setNotice(p, text) {
+  const el = p.tile.querySelector('.tile-notice');
+  el.textContent = text;
+  el.hidden = !text;
+}
+
 function send(msg) {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
 }
@@ -99,7 +108,13 @@ function onMessage(msg) {
     }
     case 'state': {
       const p = players.get(msg.id);
-      if (p && p.state !== 'failed' && p.state !== 'playing') setTileState(p, msg.state, msg.text);
+      if (!p || p.state === 'failed') return;
+      setNotice(p, typeof msg.notice === 'string' ? msg.notice : '');
+      // The camera's own states always show, even over a picture (which is then frozen, never "Live").
+      // "playing" from the hub after an outage means frames flow again; otherwise the video element says Live.
+      if (CAMERA_STATES.has(msg.state) || CAMERA_STATES.has(p.state) || p.state !== 'playing') {
+        setTileState(p, msg.state, msg.text);
+      }
       return;
     }
     case 'error':
@@ -164,7 +179,7 @@ function watch(c) {
   const p = { id: '', key: keyOf(c), cam: c, pc: undefined, oldPc: undefined, tile, video, state: 'connecting' };
   tile.querySelector('.tile-close').addEventListener('click', () => stop(p.id));
   video.addEventListener('playing', () => {
-    if (p.state !== 'failed') setTileState(p, 'playing', 'Live');
+    if (p.state !== 'failed' && !CAMERA_STATES.has(p.state)) setTileState(p, 'playing', 'Live');
   });
   $('grid').append(tile);
   $('empty').hidden = true;
@@ -210,12 +225,14 @@ async function start(p) {
   pc.onconnectionstatechange = () => {
     if (p.state === 'failed' || p.pc !== pc) return;
     if (pc.connectionState === 'failed') return fail(id, PC_TEXT.failed, PC_FAILED);
+    // A lost or unreachable camera keeps its message: "Connected — waiting for video…" would hide why.
+    if (CAMERA_STATES.has(p.state)) return;
     if (p.state !== 'playing' || pc.connectionState !== 'connected')
       setTileState(p, p.state, PC_TEXT[pc.connectionState] || pc.connectionState);
   };
   // A track that starts again after a reconnect fires 'playing' only if the element paused; mark it live here too.
   video.requestVideoFrameCallback?.(() => {
-    if (p.pc === pc && p.state !== 'failed') setTileState(p, 'playing', 'Live');
+    if (p.pc === pc && p.state !== 'failed' && !CAMERA_STATES.has(p.state)) setTileState(p, 'playing', 'Live');
   });
   try {
     const offer = await pc.createOffer();
@@ -352,6 +369,7 @@ window.camgateViewer = {
       state: p.state,
       text: p.tile.querySelector('.tile-state').textContent,
       error: p.tile.querySelector('.tile-error').textContent,
+      notice: p.tile.querySelector('.tile-notice').textContent,
     })),
   async stats(id) {
     const p = players.get(id);
