@@ -3,12 +3,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TunnelServer, type TunnelPeer, type TunnelServerOptions } from '../tunnel/index.js';
-import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+import { CamgateError, defaultLogger, isLoopbackHost, type Logger } from '../util/index.js';
 import { HubApi } from './api.js';
 import { ExposureService, type ExposureServiceConfig } from './exposure-service.js';
 import { GatewayDirectory, type GatewayRecord } from './gateway-directory.js';
 import { KurentoEndpoint } from './kurento-endpoint.js';
-import { isLoopbackHost } from './loopback.js';
 import { ViewerApp, type ViewerOptions } from './viewer/index.js';
 import { TurnCredentialMinter, type TurnIceServer, type TurnOptions } from './turn.js';
 
