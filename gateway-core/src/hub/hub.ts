@@ -250,6 +250,9 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   #watchPeer(peer: TunnelPeer): void {
+    // The gateway lets its media backend use the TURN servers named here (docs/kurento-policy.md "Media
+    // targets"): URLs only, the secret and minted credentials never enter the tunnel handshake.
+    peer.mediaRelays = this.turn ? [...this.turn.urls] : [];
     const report = (online: boolean, reason?: string): void => {
       this.#log.info(online ? 'gateway online' : 'gateway offline', {
         gatewayId: peer.gatewayId,
