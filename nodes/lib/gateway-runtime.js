@@ -43,6 +43,8 @@ class GatewayRuntime extends EventEmitter {
    *   config node of the flow exists (Node-RED orders config nodes only by single-id properties)
    * @param {boolean|undefined} o.keepWarm  false: pull a camera only while someone watches; otherwise the
    *   gateway's 'auto' (each camera kept pulled when the backend is the built-in engine, see core's keep-warm.ts)
+   * @param {boolean|undefined} o.allowLanViewers  accept viewers' loopback/private/link-local ICE candidates and SDP
+   *   addresses (core's gateway option; off by default)
    * @param {string|undefined} o.flagFile  JSONL file of the flag store; undefined = memory only
    * @param {(level: string, msg: string) => void} o.log  Node-RED's node.log/warn/error
    */
@@ -136,6 +138,7 @@ class GatewayRuntime extends EventEmitter {
           },
           mediaBackend: { url: this.o.backend === 'kms' ? this.o.kmsUrl : 'ws://127.0.0.1:8888/kurento' },
           cameras: this.cameraConfigs.map(toCameraConfig),
+          ...(this.o.allowLanViewers ? { allowLanViewers: true } : {}),
         },
         'camgate-gateway',
       );
@@ -169,6 +172,7 @@ class GatewayRuntime extends EventEmitter {
         cameras: config.cameras,
         // 'auto', not true: with Kurento Media Server a warm player would cost a pull per camera and save nothing.
         keepWarm: this.o.keepWarm === false ? false : 'auto',
+        allowLanViewers: config.allowLanViewers === true,
         logger: logger.child('gateway'),
       });
       this.gateway = gw;

@@ -32,6 +32,8 @@ module.exports = function (RED) {
       mediaAddress: typeof n.mediaAddress === 'string' && n.mediaAddress.trim() ? n.mediaAddress.trim() : undefined,
       // Unset (a flow saved before the option existed) counts as on.
       keepWarm: n.keepWarm !== false && n.keepWarm !== 'false',
+      // Unset (a flow saved before the option existed) counts as off: core's safe default.
+      allowLanViewers: n.allowLanViewers === true || n.allowLanViewers === 'true',
       flagFile: n.persistFlags === false ? undefined : flagFileFor(RED.settings.userDir, n.gatewayId),
       cameras: () =>
         cameraIds.flatMap((id) => {

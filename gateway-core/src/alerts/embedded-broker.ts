@@ -1,5 +1,5 @@
-import { createServer, isIPv4, isIPv6, type AddressInfo, type Socket } from 'node:net';
-import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+import { createServer, isIPv6, type AddressInfo, type Socket } from 'node:net';
+import { CamgateError, defaultLogger, isLoopbackHost, type Logger } from '../util/index.js';
 
 export interface EmbeddedBrokerOptions {
   /** Loopback address to listen on; the gateway opens no socket reachable from the network. */
@@ -25,13 +25,6 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIPv4(host)) return host.startsWith('127.');
-  if (isIPv6(host)) return host === '::1';
-  return false;
-}
-
 /**
  * An in-process MQTT 3.1.1 broker (aedes) on a loopback TCP port, used when
  * no broker is configured so the demo works on one host with nothing else
@@ -41,7 +34,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const host = options.host ?? DEFAULT_EMBEDDED_BROKER_OPTIONS.host;
   const port = options.port ?? DEFAULT_EMBEDDED_BROKER_OPTIONS.port;
   const maxConnections = options.maxConnections ?? DEFAULT_EMBEDDED_BROKER_OPTIONS.maxConnections;
-  if (typeof host !== 'string' || !isLoopback(host)) {
+  if (typeof host !== 'string' || !isLoopbackHost(host)) {
     throw new RangeError(`host must be a loopback address (127.0.0.0/8, ::1, localhost), got ${JSON.stringify(host)}`);
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535)

@@ -1,4 +1,4 @@
-import { redactString, type Logger } from '../util/index.js';
+import { isLoopbackHost, redactString, type Logger } from '../util/index.js';
 import { assertTopicLevel, assertTopicPrefix } from './topics.js';
 
 export interface MqttBridgeOptions {
@@ -43,10 +43,6 @@ export const DEFAULT_MQTT_BRIDGE_OPTIONS = {
   connectTimeoutMs: 10_000, // 10 s
 } as const;
 
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || /^127\./.test(host) || host === '[::1]' || host === '::1';
-}
-
 export interface ResolvedBridge {
   url: string | undefined;
   username: string | undefined;
@@ -77,6 +73,7 @@ export function resolveBridgeOptions(o: MqttBridgeOptions): ResolvedBridge {
     if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') {
       throw new RangeError(`url must use mqtt:// or mqtts://, got ${JSON.stringify(u.protocol)}`);
     }
+    // Only the digits of an IP literal make a host loopback: `mqtt://127.attacker.example` is a name (util/host-class.ts).
     if (u.protocol === 'mqtt:' && !isLoopbackHost(u.hostname) && o.allowInsecure !== true) {
       throw new RangeError(
         `url ${u.protocol}//${u.host} is plain MQTT to a non-loopback host; use mqtts:// or set allowInsecure: true`,

@@ -97,6 +97,9 @@ export async function runDemo(argv: string[]): Promise<number> {
       hub: { url: hub.tunnelUrl, gatewayId: GATEWAY_ID, secret: gatewaySecret },
       mediaBackendUrl: engine.url,
       logFrames,
+      // Everything runs on this one host: the browser's ICE candidates and SDP addresses are loopback/LAN ones,
+      // which a gateway refuses by default (the hub must not steer home traffic to LAN hosts).
+      allowLanViewers: true,
       // keepWarm defaults to 'auto': with the built-in engine each camera stays pulled, so viewers get a
       // picture at once from the engine's GOP cache instead of waiting for the camera's next keyframe.
       cameras: cameras.map((c) => ({

@@ -86,6 +86,9 @@ export async function runGateway(argv: string[]): Promise<number> {
     cameras: cfg.cameras,
     sessionGraceMs: cfg.sessionGraceMs,
     keepWarm: cfg.keepWarm,
+    mediaTargets: cfg.mediaTargets,
+    allowLanViewers: cfg.allowLanViewers,
+    allowRtpEndpoint: cfg.allowRtpEndpoint,
     logger,
   });
   gateway.on('state', (state, info) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseMediaTarget } from '../kurento/policy-targets.js';
 import { parseVerifier } from '../tunnel/scram.js';
 import { TRANSCODE_MODES } from '../engine/camera-profiles.js';
 import { CONFIG_PATTERNS, GATEWAY_SECRET_MIN_LENGTH } from './patterns.js';
@@ -138,6 +139,26 @@ export const gatewayConfigSchema = z
     flagsFile: z.string().min(1).max(4096).optional(),
     mqtt: gatewayMqttSchema.optional(),
     audit: gatewayAuditSchema.optional(),
+    /**
+     * TURN/STUN servers the media backend may be told to use (`host` or `host:port`); default: the hub's host
+     * and the TURN servers it advertises (docs/kurento-policy.md "Media targets").
+     */
+    mediaTargets: z
+      .array(
+        z.string().superRefine((value, ctx) => {
+          try {
+            parseMediaTarget(value, 'entry');
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          }
+        }),
+      )
+      .max(64)
+      .optional(),
+    /** Accept viewer ICE candidates and SDP addresses on loopback, private and link-local ranges (default false). */
+    allowLanViewers: z.boolean().optional(),
+    /** Let the hub create RtpEndpoints (default false; the Homebridge plugin does not need it). */
+    allowRtpEndpoint: z.boolean().optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -6,11 +6,12 @@ import { TunnelClient, type Channel, type TunnelClientOptions, type TunnelState 
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { CameraRegistry } from './camera-registry.js';
 import { KurentoRelay, type RelayEvents } from './kurento-relay.js';
+import { gatewayMediaRules, type GatewayMediaOptions } from './media-targets.js';
 import { CameraWarmer } from './keep-warm.js';
 import { sameCameraState, type GatewayCameraState } from './camera-state.js';
 import { SessionKeeper } from './session-keeper.js';
 
-export interface GatewayOptions {
+export interface GatewayOptions extends GatewayMediaOptions {
   /** The hub to dial out to. */
   hub: {
     /** `wss://HUB/tunnel` (plain `ws://` only to loopback, or with `allowInsecure`). */
@@ -103,7 +104,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (!Number.isInteger(graceMs) || graceMs < 0) {
       throw new RangeError(`Gateway option sessionGraceMs: ${graceMs} is not a whole number of milliseconds >= 0`);
     }
-    this.#policy = new KurentoPolicy({ cameras: this.cameras, logger: this.#log.child('policy') });
+    // Where the hub may point the media backend (TURN/STUN, LAN addresses, RtpEndpoint): this gateway decides.
+    const media = gatewayMediaRules(opts, opts.hub.url, () => this.#tunnel.hubMediaRelays, this.#log.child('policy'));
+    this.#policy = new KurentoPolicy({ cameras: this.cameras, media, logger: this.#log.child('policy') });
     this.#keeper = new SessionKeeper({
       backendUrl: this.#opts.mediaBackendUrl,
       graceMs,

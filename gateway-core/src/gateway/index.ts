@@ -1,4 +1,5 @@
 export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEvents } from './gateway.js';
+export { DEFAULT_GATEWAY_MEDIA_OPTIONS, type GatewayMediaOptions } from './media-targets.js';
 export { CameraRegistry, cameraUriWithCredentials, type AnnouncedCamera } from './camera-registry.js';
 export { type GatewayCameraState, type GatewayCameraStateName } from './camera-state.js';
 export {

@@ -3,12 +3,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TunnelServer, type TunnelPeer, type TunnelServerOptions } from '../tunnel/index.js';
-import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+import { CamgateError, defaultLogger, isLoopbackHost, type Logger } from '../util/index.js';
 import { HubApi } from './api.js';
 import { ExposureService, type ExposureServiceConfig } from './exposure-service.js';
 import { GatewayDirectory, type GatewayRecord } from './gateway-directory.js';
 import { KurentoEndpoint } from './kurento-endpoint.js';
-import { isLoopbackHost } from './loopback.js';
 import { ViewerApp, type ViewerOptions } from './viewer/index.js';
 import { TurnCredentialMinter, type TurnIceServer, type TurnOptions } from './turn.js';
 
@@ -258,6 +257,9 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   #watchPeer(peer: TunnelPeer): void {
+    // The gateway lets its media backend use the TURN servers named here (docs/kurento-policy.md "Media
+    // targets"): URLs only, the secret and minted credentials never enter the tunnel handshake.
+    peer.mediaRelays = this.turn ? [...this.turn.urls] : [];
     const report = (online: boolean, reason?: string): void => {
       this.#log.info(online ? 'gateway online' : 'gateway offline', {
         gatewayId: peer.gatewayId,

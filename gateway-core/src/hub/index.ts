@@ -9,7 +9,6 @@ export {
   type ExposureServiceEvents,
   type ExposureView,
 } from './exposure-service.js';
-export { isLoopbackHost } from './loopback.js';
 export {
   TurnCredentialMinter,
   DEFAULT_TURN_OPTIONS,

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { Logger } from '../util/index.js';
-import { CamgateError, defaultLogger } from '../util/index.js';
+import { CamgateError, defaultLogger, isLoopbackHost } from '../util/index.js';
 import type { JsonObject, JsonRpcMessage, JsonRpcResponse, JsonValue } from './jsonrpc.js';
 import { JSONRPC_METHOD_NOT_FOUND, errorResponse, parseMessage } from './jsonrpc.js';
 import { KURENTO_EVENT_METHOD } from './types.js';
@@ -90,11 +90,6 @@ function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
 export class KurentoClient extends EventEmitter<KurentoClientEvents> {
   readonly #ws: WebSocket;
   readonly #opts: Required<Omit<KurentoClientOptions, 'logger'>>;
@@ -124,7 +119,7 @@ export class KurentoClient extends EventEmitter<KurentoClientEvents> {
     if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
       throw new TypeError(`KurentoClient url: scheme ${parsed.protocol} is not allowed (ws: or wss:)`);
     }
-    if (parsed.protocol === 'ws:' && !opts.allowInsecure && !isLoopback(parsed.hostname)) {
+    if (parsed.protocol === 'ws:' && !opts.allowInsecure && !isLoopbackHost(parsed.hostname)) {
       throw new TypeError('KurentoClient url: ws:// is only allowed to loopback unless allowInsecure is set');
     }
     const logger = options.logger ?? defaultLogger('kurento:client');

@@ -75,6 +75,14 @@ export {
   type PolicyDeniedData,
 } from './policy.js';
 export {
+  STRICT_MEDIA_TARGET_RULES,
+  parseMediaTarget,
+  parseRelayUri,
+  targetListAllows,
+  type MediaTarget,
+  type MediaTargetRules,
+} from './policy-targets.js';
+export {
   KurentoClient,
   KurentoRpcError,
   DEFAULT_KURENTO_CLIENT_OPTIONS,

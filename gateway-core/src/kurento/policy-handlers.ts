@@ -96,6 +96,9 @@ const create: Handler = (params, ctx) => {
   if (type === undefined || !rule || !rule.creatable) {
     throw new PolicyDenied('type-not-allowed', `create ${safeDetail(params.type)}`);
   }
+  if (rule.optIn !== undefined && ctx.media[rule.optIn] !== true) {
+    throw new PolicyDenied('type-disabled', `create ${type} needs the gateway option ${rule.optIn}`);
+  }
   if (ctx.ownedCount() >= ctx.rules.maxObjectsPerSession) {
     throw new PolicyDenied('quota', `more than ${ctx.rules.maxObjectsPerSession} objects`);
   }

@@ -7,18 +7,17 @@ import type { JsonObject, JsonValue } from './jsonrpc.js';
 import type { KurentoRules, ParamKind, TypeRule, OperationRule } from './policy-rules.js';
 import { KURENTO_MODULE_PREFIX } from './policy-rules.js';
 import { NEWREF_PREFIX } from './types.js';
+import { PolicyDenied } from './policy-denied.js';
+import type { MediaTargetRules } from './policy-targets.js';
+import {
+  checkIceCandidate,
+  checkSdpAddresses,
+  checkStunAddress,
+  checkStunPort,
+  checkTurnUrl,
+} from './policy-targets.js';
 
-/** A refusal: `rule` is the stable rule id, `detail` a short, URI-free explanation. */
-export class PolicyDenied extends Error {
-  readonly rule: string;
-  readonly detail: string;
-  constructor(rule: string, detail: string) {
-    super(`${rule} (${detail})`);
-    this.name = 'PolicyDenied';
-    this.rule = rule;
-    this.detail = detail;
-  }
-}
+export { PolicyDenied };
 
 const MAX_TEXT = 1024; // bytes-ish (UTF-16 units): media descriptions, TURN URL
 const MAX_SDP = 64 * 1024; // 64 KiB: an SDP offer with many candidates stays far below
@@ -111,6 +110,8 @@ export interface ParamContext {
   typeOf(ref: string): string | undefined;
   /** Real URI for `camera://ID`, or undefined for an unknown camera. */
   resolveCamera(cameraId: string): string | undefined;
+  /** Where the gateway lets the media backend send traffic (policy-targets.ts). */
+  media: MediaTargetRules;
 }
 
 /**
@@ -165,6 +166,20 @@ export function checkParam(
       return value;
     case 'sdp':
       if (typeof value !== 'string' || value.length > MAX_SDP) throw bad(`must be an SDP of at most ${MAX_SDP}`);
+      checkSdpAddresses(value, ctx.media, name);
+      return value;
+    case 'turn-url':
+      checkTurnUrl(value, ctx.media);
+      return value;
+    case 'stun-host':
+      checkStunAddress(value, ctx.media);
+      return value;
+    case 'stun-port':
+      checkStunPort(value, ctx.media);
+      return value;
+    case 'ice-candidate':
+      checkParam('scalar-object', name, value, ctx, rules);
+      checkIceCandidate(value as JsonObject, ctx.media);
       return value;
     case 'scalar-object': {
       if (!isObject(value)) throw bad('must be an object');

@@ -20,11 +20,28 @@ import type { KurentoMethod } from './types.js';
  * - `token`: a short identifier-like string (`VIDEO`, `RSA`, `AF41`).
  * - `host`: a host name or IP literal (no scheme, path or credentials).
  * - `text`: a string up to 1 KiB (media descriptions, TURN URL).
- * - `sdp`: a string up to 64 KiB (SDP offers/answers).
- * - `scalar-object`: a flat object of scalars (ICE candidate, SDES, offer options).
+ * - `sdp`: a string up to 64 KiB (SDP offers/answers) whose `c=`, `a=rtcp` and `a=candidate` addresses pass
+ *   the viewer-address rule (policy-targets.ts).
+ * - `scalar-object`: a flat object of scalars (SDES, offer options).
+ * - `turn-url`: a Kurento `user:password@host:port?transport=` TURN URL to an allowed relay.
+ * - `stun-host` / `stun-port`: a STUN server address / port the gateway allows.
+ * - `ice-candidate`: a flat `IceCandidate` object whose address passes the viewer-address rule.
  */
 export type ParamKind =
-  'pipeline' | 'element' | 'camera-uri' | 'boolean' | 'integer' | 'token' | 'host' | 'text' | 'sdp' | 'scalar-object';
+  | 'pipeline'
+  | 'element'
+  | 'camera-uri'
+  | 'boolean'
+  | 'integer'
+  | 'token'
+  | 'host'
+  | 'text'
+  | 'sdp'
+  | 'scalar-object'
+  | 'turn-url'
+  | 'stun-host'
+  | 'stun-port'
+  | 'ice-candidate';
 
 export interface OperationRule {
   /** Why viewing needs it. */
@@ -38,6 +55,8 @@ export interface TypeRule {
   extends?: string;
   /** Whether the hub may `create` it; abstract types are never creatable. */
   creatable: boolean;
+  /** A gateway option that must be true for `create` to pass (`MediaTargetRules`), e.g. `allowRtpEndpoint`. */
+  optIn?: 'allowRtpEndpoint';
   /** Allowed constructorParams (name → kind); anything else is refused. */
   constructorParams?: Readonly<Record<string, ParamKind>>;
   /** Names of constructorParams that must be present. */
@@ -155,11 +174,14 @@ export const DEFAULT_KURENTO_RULES: KurentoRules = {
       requiredParams: ['mediaPipeline'],
       operations: {
         gatherCandidates: { why: 'trickle ICE' },
-        addIceCandidate: { why: 'trickle ICE from the browser', params: { candidate: 'scalar-object' } },
-        // The hub hands out STUN/TURN; KMS will contact these hosts (RFC 8489 / RFC 8656), so only host/port.
-        setStunServerAddress: { why: 'NAT traversal', params: { stunServerAddress: 'host' } },
-        setStunServerPort: { why: 'NAT traversal', params: { stunServerPort: 'integer' } },
-        setTurnUrl: { why: 'media relays through TURN', params: { turnUrl: 'text' } },
+        // The media backend sends connectivity checks to each candidate (RFC 8445 §7.2): public addresses only,
+        // unless the gateway allows LAN viewers.
+        addIceCandidate: { why: 'trickle ICE from the browser', params: { candidate: 'ice-candidate' } },
+        // The backend contacts these servers (RFC 8489 / RFC 8656; TURN over TCP opens a TCP connection), so only
+        // relays the gateway allows: its mediaTargets, by default the hub's host and the TURN servers it advertised.
+        setStunServerAddress: { why: 'NAT traversal', params: { stunServerAddress: 'stun-host' } },
+        setStunServerPort: { why: 'NAT traversal', params: { stunServerPort: 'stun-port' } },
+        setTurnUrl: { why: 'media relays through TURN', params: { turnUrl: 'turn-url' } },
         // NOT getTurnUrl / getStunServerAddress: echo settings; NOT setNetworkInterfaces / setExternalIPv4/6:
         // they change how the media host binds on the LAN. NOT createDataChannel: viewing needs no data.
       },
@@ -174,7 +196,10 @@ export const DEFAULT_KURENTO_RULES: KurentoRules = {
     RtpEndpoint: {
       extends: 'BaseRtpEndpoint',
       creatable: true,
-      // For the Homebridge plugin's SRTP stream to an Apple device.
+      // An RtpEndpoint streams to the c= address of an SDP the hub supplies (measured: 20 endpoints sent ~1,400
+      // packets/s to a target of the hub's choosing). The Homebridge plugin talks to the backend directly, not
+      // through the hub, so viewing needs none: refused unless the gateway sets allowRtpEndpoint.
+      optIn: 'allowRtpEndpoint',
       constructorParams: { mediaPipeline: 'pipeline', crypto: 'scalar-object', useIpv6: 'boolean' },
       requiredParams: ['mediaPipeline'],
       operations: {},

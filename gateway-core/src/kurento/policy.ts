@@ -21,6 +21,8 @@ import { DEFAULT_KURENTO_RULES } from './policy-rules.js';
 import type { HandlerContext, Intent } from './policy-handlers.js';
 import { HANDLERS } from './policy-handlers.js';
 import { PolicyDenied, isObject, newrefIndex, safeDetail } from './policy-params.js';
+import type { MediaTargetRules } from './policy-targets.js';
+import { STRICT_MEDIA_TARGET_RULES } from './policy-targets.js';
 import { CameraUriRegistry } from './sanitize.js';
 import type { KurentoMethod } from './types.js';
 import { KURENTO_METHODS, POLICY_DENIED_RPC_CODE } from './types.js';
@@ -36,6 +38,12 @@ export interface KurentoPolicyOptions {
   cameras: CameraResolver;
   /** The allow-list; `DEFAULT_KURENTO_RULES` when omitted. */
   rules?: KurentoRules;
+  /**
+   * Where the hub may make the media backend send traffic: TURN/STUN servers, LAN addresses in ICE candidates
+   * and SDP, RtpEndpoint (policy-targets.ts). `STRICT_MEDIA_TARGET_RULES` (nothing) when omitted; the gateway
+   * passes its own from its configuration.
+   */
+  media?: MediaTargetRules;
   /** Refusals are logged at `warn` (rule and detail only, never a URL). */
   logger?: Logger;
 }
@@ -64,6 +72,7 @@ export const POLICY_DENIED_CODE = 'CAMGATE_POLICY_DENIED';
 
 export class KurentoPolicy {
   readonly rules: KurentoRules;
+  readonly media: MediaTargetRules;
   readonly #cameras: CameraResolver;
   readonly #logger: Logger;
   readonly #uris = new CameraUriRegistry();
@@ -79,6 +88,19 @@ export class KurentoPolicy {
     if (opts.rules !== undefined && (typeof opts.rules !== 'object' || typeof opts.rules.types !== 'object')) {
       throw new TypeError('KurentoPolicy option rules: must be a KurentoRules object');
     }
+    const media = opts.media;
+    if (
+      media !== undefined &&
+      (typeof media !== 'object' ||
+        typeof media.relayAllowed !== 'function' ||
+        typeof media.allowLanViewers !== 'boolean' ||
+        typeof media.allowRtpEndpoint !== 'boolean')
+    ) {
+      throw new TypeError(
+        'KurentoPolicy option media: must be {relayAllowed(host, port), allowLanViewers: boolean, allowRtpEndpoint: boolean}',
+      );
+    }
+    this.media = media ?? STRICT_MEDIA_TARGET_RULES;
     this.rules = opts.rules ?? DEFAULT_KURENTO_RULES;
     this.#cameras = opts.cameras;
     this.#logger = opts.logger ?? defaultLogger('kurento:policy');
@@ -240,6 +262,7 @@ export class PolicySession {
     const policy = this.#policy;
     return {
       rules: policy.rules,
+      media: policy.media,
       txIndex: undefined,
       typeOf: (ref) => (newrefIndex(ref) === undefined ? this.#state.objects.get(ref)?.type : undefined),
       resolveCamera: (cameraId) => policy.resolveCamera(cameraId),

@@ -1,7 +1,6 @@
-import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ClientOptions } from 'ws';
-import { CamgateError } from '../util/index.js';
+import { CamgateError, isLoopbackHost } from '../util/index.js';
 
 /** TLS settings of a TunnelClient. */
 export interface TunnelTlsOptions {
@@ -28,15 +27,6 @@ export function normaliseFingerprint(fp: unknown): string {
     );
   }
   return up;
-}
-
-/** True for 127.0.0.0/8, ::1 and localhost — the only hosts plain ws:// may reach without allowInsecure. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-  if (h.toLowerCase() === 'localhost') return true;
-  if (isIP(h) === 4) return h.split('.')[0] === '127';
-  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1';
-  return false;
 }
 
 /**

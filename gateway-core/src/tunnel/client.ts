@@ -123,6 +123,7 @@ export class TunnelClient extends EventEmitter<{
   readonly #log: Logger;
   readonly #link: Link;
   #state: TunnelState = 'idle';
+  #hubMediaRelays: readonly string[] = [];
   #ws: WebSocket | undefined;
   #wire: Wire | undefined;
   #attempt = 0;
@@ -206,6 +207,11 @@ export class TunnelClient extends EventEmitter<{
       },
       onControl: (msg) => this.emit('control', msg),
     });
+  }
+
+  /** The STUN/TURN URIs the hub advertised in its latest welcome (empty before the first, or from older hubs). */
+  get hubMediaRelays(): readonly string[] {
+    return this.#hubMediaRelays;
   }
 
   get state(): TunnelState {
@@ -376,6 +382,7 @@ export class TunnelClient extends EventEmitter<{
       );
     }
     this.#link.session = w.session;
+    this.#hubMediaRelays = Object.freeze(w.mediaRelays);
     wire.on('frame', (fr) => this.#link.handleFrame(fr));
     this.#link.attach(wire, resumed ? w.recv : 0);
     if (this.#graceTimer) clearTimeout(this.#graceTimer);

@@ -36,7 +36,16 @@ export interface Welcome {
   maxChannels: number;
   /** HMAC(ServerKey, AuthMessage), base64: the hub's proof that it holds this gateway's verifier. */
   serverSignature: string;
+  /**
+   * STUN/TURN URIs (RFC 7064, RFC 7065; never credentials) the hub will hand the media backend. The gateway
+   * lets the backend use these relays by default (docs/kurento-policy.md "Media targets"). Empty when absent.
+   */
+  mediaRelays: string[];
 }
+
+/** Most relay URIs a welcome may carry, and the longest one: a hub has a handful of TURN servers. */
+export const MAX_WELCOME_RELAYS = 16;
+const MAX_RELAY_URI = 300;
 
 const SESSION_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -124,5 +133,19 @@ export function parseWelcome(body: unknown): Welcome {
     recv: body.recv,
     maxFrameBytes: isU32(body.maxFrameBytes) ? body.maxFrameBytes : 0,
     maxChannels: isU32(body.maxChannels) ? body.maxChannels : 0,
+    mediaRelays: parseRelays(body.mediaRelays, fail),
   };
+}
+
+/** `mediaRelays` of a welcome: absent (older hubs) or up to 16 short strings; the gateway parses each itself. */
+function parseRelays(v: unknown, fail: (what: string) => CamgateError): string[] {
+  if (v === undefined) return [];
+  if (
+    !Array.isArray(v) ||
+    v.length > MAX_WELCOME_RELAYS ||
+    !v.every((u) => typeof u === 'string' && u.length > 0 && u.length <= MAX_RELAY_URI)
+  ) {
+    throw fail(`mediaRelays must be at most ${MAX_WELCOME_RELAYS} strings of 1-${MAX_RELAY_URI} characters`);
+  }
+  return [...(v as string[])];
 }

@@ -22,6 +22,12 @@ export class TunnelPeer extends EventEmitter<{
   control: [unknown];
 }> {
   readonly gatewayId: string;
+  /**
+   * STUN/TURN URIs (no credentials) sent in every welcome, so the gateway knows which relays this hub will
+   * name (handshake.ts `Welcome.mediaRelays`). Set by the owner when the server emits `peer`, before the
+   * first welcome.
+   */
+  mediaRelays: readonly string[] = [];
   #online = false;
   #since = new Date();
   #remoteAddress: string | undefined;
@@ -139,6 +145,7 @@ export class TunnelPeer extends EventEmitter<{
       maxFrameBytes: 0,
       maxChannels: 0,
       serverSignature,
+      mediaRelays: [...this.mediaRelays],
     };
     wire.send(encodeFrame({ type: FrameType.WELCOME, channel: 0, seq: 0, ack: 0, payload: encodeJson(welcome) }));
     this.#wire = wire;

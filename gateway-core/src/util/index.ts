@@ -1,4 +1,5 @@
 export { CamgateError, hasCode } from './errors.js';
+export { bareHost, classifyHost, isLanAddress, isLoopbackHost, isMdnsName, type HostClass } from './host-class.js';
 export { redact, redactString, REDACTED } from './redact.js';
 export {
   createLogger,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlagStore } from '../../src/alerts/flag-store.js';
 import { MqttBridge } from '../../src/alerts/mqtt-bridge.js';
+import { resolveBridgeOptions } from '../../src/alerts/mqtt-options.js';
 import type { Flag, FlagObservation } from '../../src/alerts/flag.js';
 import type { ExposurePayload } from '../../src/alerts/topics.js';
 import type { HaBinarySensorConfig } from '../../src/alerts/ha-discovery.js';
@@ -216,6 +217,25 @@ describe('MqttBridge', () => {
       );
       await assert.rejects(MqttBridge.start({ ...base, gatewayId: 'g', reconnectMs: 0 }), /reconnectMs/);
       await store.close();
+    });
+
+    it('refuses plain MQTT to a name that merely starts with 127 (mqtt://127.attacker.example)', () => {
+      // The old copy of the loopback rule tested the host name with /^127\./ and let this through in plain text.
+      // Checked on the option resolver, which is synchronous: a regression fails here instead of dialling out.
+      for (const url of [
+        'mqtt://127.attacker.example:1883',
+        'mqtt://127.0.0.1.nip.io',
+        'mqtt://localhost.evil.example',
+      ]) {
+        assert.throws(
+          () => resolveBridgeOptions({ cameras, gatewayId: 'g', url }),
+          (err: Error) => err instanceof RangeError && /plain MQTT to a non-loopback host/.test(err.message),
+          url,
+        );
+      }
+      for (const url of ['mqtt://127.0.0.1:1883', 'mqtt://[::1]:1883', 'mqtt://localhost:1883']) {
+        assert.equal(resolveBridgeOptions({ cameras, gatewayId: 'g', url }).url, `${url}`);
+      }
     });
   });
 

@@ -54,6 +54,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     logger: logger.child('gateway'),
     // Tests count RTSP sessions and pipelines; keep-warm.test.ts turns warming on.
     keepWarm: false,
+    // Engine, viewers and browsers all run on 127.0.0.1: their ICE candidates and SDP addresses are loopback,
+    // which a gateway refuses by default (media-targets.test.ts covers that default).
+    allowLanViewers: true,
     ...opts.gateway,
   });
   await online;

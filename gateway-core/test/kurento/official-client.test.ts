@@ -37,7 +37,8 @@ describe('official kurento-client through the policy', () => {
     const IceCandidate = kurentoClient.getComplexType('IceCandidate');
     await webrtc.addIceCandidate(
       new IceCandidate({
-        candidate: 'candidate:2 1 UDP 2122252543 127.0.0.1 50000 typ host',
+        // A viewer outside the home (documentation address, RFC 5737): the gateway's default refuses LAN ones.
+        candidate: 'candidate:2 1 UDP 2122252543 203.0.113.20 50000 typ srflx raddr 0.0.0.0 rport 0',
         sdpMid: '0',
         sdpMLineIndex: 0,
       }),

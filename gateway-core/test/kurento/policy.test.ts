@@ -4,6 +4,7 @@ import type { JsonObject, JsonRpcRequest } from '../../src/kurento/jsonrpc.js';
 import { resultResponse, errorResponse } from '../../src/kurento/jsonrpc.js';
 import { KurentoPolicy, type PolicySession } from '../../src/kurento/policy.js';
 import { DEFAULT_KURENTO_RULES } from '../../src/kurento/policy-rules.js';
+import type { MediaTargetRules } from '../../src/kurento/policy-targets.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
 import { testCameras, TEST_CAMERA_URI } from '../helpers/kurento.js';
 
@@ -14,9 +15,19 @@ function req(method: string, params?: JsonObject): JsonRpcRequest {
     : { jsonrpc: '2.0', id: nextId++, method, params };
 }
 
+/** The gateway allows one STUN/TURN host; viewers must be on public addresses (the gateway's defaults). */
+const MEDIA: MediaTargetRules = {
+  relayAllowed: (host, port) => (host === undefined || host === 'stun.example.org') && (port ?? 3478) === 3478,
+  allowLanViewers: false,
+  allowRtpEndpoint: false,
+};
+
 function newPolicy() {
   const sink = memorySink();
-  return { policy: new KurentoPolicy({ cameras: testCameras, logger: createLogger('test', sink) }), sink };
+  return {
+    policy: new KurentoPolicy({ cameras: testCameras, media: MEDIA, logger: createLogger('test', sink) }),
+    sink,
+  };
 }
 
 /** Sends `r` through the session and, when forwarded, answers it like KMS with `value`. */
@@ -102,7 +113,7 @@ describe('KurentoPolicy', () => {
             candidate: {
               __module__: 'kurento',
               __type__: 'IceCandidate',
-              candidate: 'candidate:1',
+              candidate: 'candidate:1 1 udp 2122260223 203.0.113.7 54321 typ srflx raddr 0.0.0.0 rport 0',
               sdpMid: '0',
               sdpMLineIndex: 0,
             },

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FrameType } from '../../src/tunnel/constants.js';
 import { decodeFrame, encodeFrame, type Frame } from '../../src/tunnel/frame.js';
+import { parseWelcome } from '../../src/tunnel/handshake.js';
 import { makeVerifier, parseVerifier, TUNNEL_CLOSE, type AuthRequest, type Channel } from '../../src/tunnel/index.js';
 import { createLogger, memorySink, SecretSet } from '../../src/util/index.js';
 import { json, openRaw, rawLogin, refNonce, unmaskClientStream } from '../helpers/scram.js';
@@ -321,5 +322,27 @@ describe('tunnel handshake (SCRAM)', () => {
     client.start();
     await waitState(client, 'connected');
     assert.equal(hub.server.peer('gw1')!.online, true);
+  });
+});
+
+describe('parseWelcome mediaRelays', () => {
+  const welcome = { v: 1, session: 'abc', resumed: false, recv: 0, serverSignature: 'c2ln' };
+
+  it('is empty when an older hub sends none, and keeps what a hub advertises', () => {
+    assert.deepEqual(parseWelcome(welcome).mediaRelays, []);
+    const relays = ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com'];
+    assert.deepEqual(parseWelcome({ ...welcome, mediaRelays: relays }).mediaRelays, relays);
+  });
+
+  it('refuses a list that is not at most 16 short strings (CAMGATE_TUNNEL_PROTOCOL, no value echoed)', () => {
+    for (const mediaRelays of ['turn:x', [1], [''], ['x'.repeat(301)], new Array(17).fill('turn:x'), { a: 1 }]) {
+      assert.throws(
+        () => parseWelcome({ ...welcome, mediaRelays }),
+        (err: Error & { code?: string }) =>
+          err.code === 'CAMGATE_TUNNEL_PROTOCOL' &&
+          /mediaRelays must be/.test(err.message) &&
+          !err.message.includes('xxxx'),
+      );
+    }
   });
 });

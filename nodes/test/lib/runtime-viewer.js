@@ -81,6 +81,8 @@ function defineViewerTests(getNr, deploy) {
           backend: 'engine',
           // The engine's WebRTC host candidate: loopback, where the test's Chromium is.
           mediaAddress: '127.0.0.1',
+          // Chromium runs on this machine: its candidates are loopback ones, which a gateway refuses by default.
+          allowLanViewers: true,
           cameras: ['vcam1', 'vcam2'],
           persistFlags: false,
           credentials: { secret: fx.GATEWAY_SECRET },

@@ -16,7 +16,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { H264Packetizer, type H264AccessUnit } from '../../rtsp/index.js';
-import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
+import { CamgateError, defaultLogger, isLoopbackHost, type Logger } from '../../util/index.js';
 import { isAccessUnit, type ReplayedAccessUnit } from './access-unit.js';
 import { FALLBACK_PROFILE_LEVEL_ID } from './h264-sdp.js';
 import { buildLocalRtp, parseRemoteRtp, type RemoteRtpDescription } from './rtp-sdp.js';
@@ -191,7 +191,7 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
     if (bound !== '0.0.0.0' && bound !== '::') return bound;
     const want = this.#opts.ipv6 === true ? 'IPv6' : 'IPv4';
     // A loopback receiver sees the engine on loopback; others on the first external interface.
-    if (this.#remote && (this.#remote.address.startsWith('127.') || this.#remote.address === '::1')) {
+    if (this.#remote && isLoopbackHost(this.#remote.address)) {
       return this.#remote.address === '::1' ? '::1' : '127.0.0.1';
     }
     for (const list of Object.values(networkInterfaces())) {
