@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { verifySecret, type TunnelServer } from '../tunnel/index.js';
+import type { TunnelServer } from '../tunnel/index.js';
 import type { ScanResult } from '../exposure/index.js';
+import { normalizeAddress, type Logger } from '../util/index.js';
+import { Backoff } from './abuse/backoff.js';
+import { ApiTokenVerifier } from './api-tokens.js';
 import type { GatewayDirectory } from './gateway-directory.js';
 
 /** What the API says about one gateway. */
@@ -18,14 +21,37 @@ export interface GatewayStatus {
 export interface HubApiOptions {
   directory: GatewayDirectory;
   tunnels: TunnelServer;
-  /** scrypt hashes of the API tokens allowed. */
+  /** The API tokens allowed, as stored by `camgate hub add-token` (`ID:scrypt$…`, see api-tokens.ts). */
   tokenHashes: readonly string[];
   /** Runs an exposure scan of one gateway now; undefined when the hub has no exposure monitor. */
   scan?: (gatewayId: string) => Promise<ScanResult> | undefined;
+  /** The key a request's client is limited under (the hub passes its trusted-proxy-aware one). */
+  clientKey?: (req: IncomingMessage) => string;
+  /** Failed API authentications per client and the backoff after them. */
+  authLimits?: ApiAuthLimits;
+  logger?: Logger;
 }
 
-/** How many verified tokens are remembered, so a client does not pay scrypt on every request. */
-const TOKEN_CACHE_MAX = 64;
+export interface ApiAuthLimits {
+  /** Failed authentications a client may make before it must wait. */
+  freeFailures?: number;
+  /** First wait (ms); doubles with each further failure. */
+  baseDelayMs?: number;
+  /** Longest wait (ms). */
+  maxDelayMs?: number;
+  /** Failures are forgotten this long after the last one (ms). */
+  forgetAfterMs?: number;
+  /** Token checks that need a scrypt one client may have in flight at once. */
+  maxConcurrentKdf?: number;
+}
+
+export const DEFAULT_API_AUTH_LIMITS = {
+  freeFailures: 10,
+  baseDelayMs: 1_000, // 1 s
+  maxDelayMs: 5 * 60 * 1000, // 5 min
+  forgetAfterMs: 15 * 60 * 1000, // 15 min
+  maxConcurrentKdf: 2,
+} as const;
 
 /**
  * A small authenticated JSON API under `/api/`. Accounts and the viewer pages
@@ -33,10 +59,31 @@ const TOKEN_CACHE_MAX = 64;
  */
 export class HubApi {
   readonly #opts: HubApiOptions;
-  readonly #verified = new Set<string>();
+  readonly #tokens: ApiTokenVerifier;
+  readonly #failures: Backoff;
+  readonly #kdfInFlight = new Map<string, number>();
+  readonly #maxConcurrentKdf: number;
 
+  /** Throws CAMGATE_CONFIG for a stored token without an id (see api-tokens.ts). */
   constructor(opts: HubApiOptions) {
     this.#opts = opts;
+    this.#tokens = new ApiTokenVerifier(opts.tokenHashes);
+    const l = { ...DEFAULT_API_AUTH_LIMITS, ...opts.authLimits };
+    for (const [name, v] of Object.entries(l)) {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+        throw new TypeError(`hub option apiAuthLimits.${name}: ${String(v)} is not allowed (an integer)`);
+      }
+      if (v < (name === 'freeFailures' ? 0 : 1)) {
+        throw new RangeError(`hub option apiAuthLimits.${name}: ${v} is not allowed (too small)`);
+      }
+    }
+    this.#failures = new Backoff({ ...l, free: l.freeFailures, maxTracked: 10_000, now: Date.now });
+    this.#maxConcurrentKdf = l.maxConcurrentKdf;
+  }
+
+  /** scrypt runs so far for API tokens: at most one per request (tests count them). */
+  get kdfRuns(): number {
+    return this.#tokens.kdfRuns;
   }
 
   /** Status of every configured gateway, online or not. */
@@ -64,7 +111,12 @@ export class HubApi {
       res.setHeader('Allow', allowed);
       return (send(res, 405, { error: 'method not allowed' }), true);
     }
-    if (!(await this.#authorized(req))) {
+    const auth = await this.#authorized(req);
+    if (auth !== true) {
+      if (auth.retryAfterS !== undefined) {
+        res.setHeader('Retry-After', String(auth.retryAfterS));
+        return (send(res, 429, { error: 'too many failed API authentications; retry later' }), true);
+      }
       res.setHeader('WWW-Authenticate', 'Bearer realm="camgate"');
       return (send(res, 401, { error: 'missing or wrong API token' }), true);
     }
@@ -102,20 +154,38 @@ export class HubApi {
     }
   }
 
-  async #authorized(req: IncomingMessage): Promise<boolean> {
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer ([A-Za-z0-9_-]{16,256})$/.exec(header);
-    if (!m?.[1]) return false;
-    const token = m[1];
-    if (this.#verified.has(token)) return true;
-    for (const hash of this.#opts.tokenHashes) {
-      if (await verifySecret(token, hash)) {
-        if (this.#verified.size >= TOKEN_CACHE_MAX) this.#verified.clear();
-        this.#verified.add(token);
-        return true;
+  /**
+   * true, or why not. A client that failed too often waits (429, no scrypt);
+   * a client may run at most `maxConcurrentKdf` scrypt checks at once, so a
+   * burst sent before any failure is recorded cannot fan out either.
+   */
+  async #authorized(req: IncomingMessage): Promise<true | { retryAfterS?: number }> {
+    const key = this.#opts.clientKey?.(req) ?? normalizeAddress(req.socket.remoteAddress);
+    const wait = this.#failures.waitMs(key);
+    if (wait > 0) return { retryAfterS: Math.ceil(wait / 1000) };
+    const m = /^Bearer ([\x21-\x7e]{1,256})$/.exec(req.headers.authorization ?? '');
+    const token = m?.[1] ?? '';
+    const kdf = this.#tokens.needsKdf(token);
+    if (kdf) {
+      const n = this.#kdfInFlight.get(key) ?? 0;
+      if (n >= this.#maxConcurrentKdf) return { retryAfterS: 1 };
+      this.#kdfInFlight.set(key, n + 1);
+    }
+    let result;
+    try {
+      result = await this.#tokens.check(token);
+    } finally {
+      if (kdf) {
+        const n = (this.#kdfInFlight.get(key) ?? 1) - 1;
+        if (n > 0) this.#kdfInFlight.set(key, n);
+        else this.#kdfInFlight.delete(key);
       }
     }
-    return false;
+    if (result === 'ok') return true;
+    this.#failures.fail(key);
+    // The token itself is never logged; its id is not secret and helps the operator.
+    this.#opts.logger?.info('API authentication failed', { client: key, why: result });
+    return {};
   }
 }
 

@@ -13,3 +13,4 @@ export {
   type LogRecord,
   type LogSink,
 } from './logger.js';
+export { addressKey, normalizeAddress } from './address.js';
