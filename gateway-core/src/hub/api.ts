@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TunnelServer } from '../tunnel/index.js';
 import type { ScanResult } from '../exposure/index.js';
-import { normalizeAddress, type Logger } from '../util/index.js';
-import { Backoff } from './abuse/backoff.js';
-import { ApiTokenVerifier } from './api-tokens.js';
+import type { Logger } from '../util/index.js';
+import { ApiAuthGuard, type ApiAuthLimits } from './api-auth.js';
 import type { GatewayDirectory } from './gateway-directory.js';
 
 /** What the API says about one gateway. */
@@ -32,58 +31,23 @@ export interface HubApiOptions {
   logger?: Logger;
 }
 
-export interface ApiAuthLimits {
-  /** Failed authentications a client may make before it must wait. */
-  freeFailures?: number;
-  /** First wait (ms); doubles with each further failure. */
-  baseDelayMs?: number;
-  /** Longest wait (ms). */
-  maxDelayMs?: number;
-  /** Failures are forgotten this long after the last one (ms). */
-  forgetAfterMs?: number;
-  /** Token checks that need a scrypt one client may have in flight at once. */
-  maxConcurrentKdf?: number;
-}
-
-export const DEFAULT_API_AUTH_LIMITS = {
-  freeFailures: 10,
-  baseDelayMs: 1_000, // 1 s
-  maxDelayMs: 5 * 60 * 1000, // 5 min
-  forgetAfterMs: 15 * 60 * 1000, // 15 min
-  maxConcurrentKdf: 2,
-} as const;
-
 /**
  * A small authenticated JSON API under `/api/`. Accounts and the viewer pages
  * (a later issue) mount beside it on the same server and reuse `gatewayStatus`.
  */
 export class HubApi {
   readonly #opts: HubApiOptions;
-  readonly #tokens: ApiTokenVerifier;
-  readonly #failures: Backoff;
-  readonly #kdfInFlight = new Map<string, number>();
-  readonly #maxConcurrentKdf: number;
+  readonly #auth: ApiAuthGuard;
 
   /** Throws CAMGATE_CONFIG for a stored token without an id (see api-tokens.ts). */
   constructor(opts: HubApiOptions) {
     this.#opts = opts;
-    this.#tokens = new ApiTokenVerifier(opts.tokenHashes);
-    const l = { ...DEFAULT_API_AUTH_LIMITS, ...opts.authLimits };
-    for (const [name, v] of Object.entries(l)) {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
-        throw new TypeError(`hub option apiAuthLimits.${name}: ${String(v)} is not allowed (an integer)`);
-      }
-      if (v < (name === 'freeFailures' ? 0 : 1)) {
-        throw new RangeError(`hub option apiAuthLimits.${name}: ${v} is not allowed (too small)`);
-      }
-    }
-    this.#failures = new Backoff({ ...l, free: l.freeFailures, maxTracked: 10_000, now: Date.now });
-    this.#maxConcurrentKdf = l.maxConcurrentKdf;
+    this.#auth = new ApiAuthGuard(opts.tokenHashes, opts.authLimits, opts.clientKey, opts.logger);
   }
 
   /** scrypt runs so far for API tokens: at most one per request (tests count them). */
   get kdfRuns(): number {
-    return this.#tokens.kdfRuns;
+    return this.#auth.kdfRuns;
   }
 
   /** Status of every configured gateway, online or not. */
@@ -111,7 +75,7 @@ export class HubApi {
       res.setHeader('Allow', allowed);
       return (send(res, 405, { error: 'method not allowed' }), true);
     }
-    const auth = await this.#authorized(req);
+    const auth = await this.#auth.authorize(req);
     if (auth !== true) {
       if (auth.retryAfterS !== undefined) {
         res.setHeader('Retry-After', String(auth.retryAfterS));
@@ -152,40 +116,6 @@ export class HubApi {
       if (code === 'CAMGATE_EXPOSURE_UNKNOWN_GATEWAY') return send(res, 409, { error: 'gateway is offline', code });
       send(res, 502, { error: 'scan failed', code: code ?? 'CAMGATE_EXPOSURE' });
     }
-  }
-
-  /**
-   * true, or why not. A client that failed too often waits (429, no scrypt);
-   * a client may run at most `maxConcurrentKdf` scrypt checks at once, so a
-   * burst sent before any failure is recorded cannot fan out either.
-   */
-  async #authorized(req: IncomingMessage): Promise<true | { retryAfterS?: number }> {
-    const key = this.#opts.clientKey?.(req) ?? normalizeAddress(req.socket.remoteAddress);
-    const wait = this.#failures.waitMs(key);
-    if (wait > 0) return { retryAfterS: Math.ceil(wait / 1000) };
-    const m = /^Bearer ([\x21-\x7e]{1,256})$/.exec(req.headers.authorization ?? '');
-    const token = m?.[1] ?? '';
-    const kdf = this.#tokens.needsKdf(token);
-    if (kdf) {
-      const n = this.#kdfInFlight.get(key) ?? 0;
-      if (n >= this.#maxConcurrentKdf) return { retryAfterS: 1 };
-      this.#kdfInFlight.set(key, n + 1);
-    }
-    let result;
-    try {
-      result = await this.#tokens.check(token);
-    } finally {
-      if (kdf) {
-        const n = (this.#kdfInFlight.get(key) ?? 1) - 1;
-        if (n > 0) this.#kdfInFlight.set(key, n);
-        else this.#kdfInFlight.delete(key);
-      }
-    }
-    if (result === 'ok') return true;
-    this.#failures.fail(key);
-    // The token itself is never logged; its id is not secret and helps the operator.
-    this.#opts.logger?.info('API authentication failed', { client: key, why: result });
-    return {};
   }
 }
 

@@ -15,7 +15,8 @@ export {
   type ConnectionGuardStats,
 } from './abuse/connection-guard.js';
 export { GatewayDirectory, AUTH_FAILED_REASON, type GatewayRecord } from './gateway-directory.js';
-export { HubApi, DEFAULT_API_AUTH_LIMITS, type ApiAuthLimits, type GatewayStatus } from './api.js';
+export { HubApi, type GatewayStatus } from './api.js';
+export { ApiAuthGuard, DEFAULT_API_AUTH_LIMITS, type ApiAuthLimits } from './api-auth.js';
 export {
   ExposureService,
   DEFAULT_EXPOSURE_SERVICE_OPTIONS,

@@ -128,5 +128,29 @@ describe('API tokens', () => {
       assert.equal(hub.api.kdfRuns, 5, 'scrypt ran for the five free failures only, whatever came after');
       assert.equal((await get(hub.url, real.token, '127.0.0.1')).status, 200);
     });
+
+    it('bounds wrong secrets for one token id across many addresses; the token’s own client keeps working', async (t) => {
+      const real = await mintApiToken();
+      const hub = await Hub.start({
+        listen: { port: 0 },
+        kurento: { port: 0 },
+        apiTokenHashes: [real.stored],
+        apiAuthLimits: { freeFailures: 10, freeFailuresPerToken: 5, baseDelayMs: 60_000 },
+      });
+      t.after(() => hub.close());
+      assert.equal((await get(hub.url, real.token, '127.0.0.1')).status, 200, 'the automation, before the attack');
+      const wrong = `${real.token.split('.')[0]}.${'C'.repeat(43)}`;
+      const statuses: number[] = [];
+      for (let i = 1; i <= 20; i++) statuses.push((await get(hub.url, wrong, `127.0.2.${i}`)).status);
+      assert.deepEqual(statuses, [...Array<number>(5).fill(401), ...Array<number>(15).fill(429)]);
+      assert.equal(hub.api.kdfRuns, 1 + 5, 'one scrypt per wrong secret until the id backs off');
+      assert.equal((await get(hub.url, real.token, '127.0.0.1')).status, 200, 'its familiar address is served');
+      assert.equal(
+        (await get(hub.url, real.token, '127.0.3.1')).status,
+        200,
+        'a token verified before costs no scrypt, so it is served from a new address too',
+      );
+      assert.equal(hub.api.kdfRuns, 6);
+    });
   });
 });
