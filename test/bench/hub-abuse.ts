@@ -1,6 +1,6 @@
 /**
- * `npm run bench:abuse [-- --json]`: the attacks of issue 12 (findings 3 and
- * 4) against a real hub on loopback, while a real viewer signs in and watches
+ * `npm run bench:abuse [-- --json]`: the attacks of the hub abuse run (token
+ * flood, slow sockets, upgrades) against a real hub on loopback, while a real viewer signs in and watches
  * a camera in Chromium through the hub and the built-in engine.
  *
  * Phases (each for PHASE_MS, attackers reopening what the hub closes, 1 s later):
@@ -18,11 +18,13 @@
  * sees open, accept backlog included), and whether the video kept
  * playing (frames decoded during the phase). The hub runs in its own process
  * (hub-abuse-child.ts). `CAMGATE_CORE=/path/to/gateway-core/dist/index.js`
- * runs the same against another build (e.g. main's). Bounded; stops itself.
+ * runs the same against another build (e.g. main's); `HUB_NOFILE=1024` runs the
+ * hub under that open-file limit (prlimit). Bounded; stops itself.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -37,6 +39,7 @@ type Core = typeof import('@camgate/core');
 const core = (await import(process.env.CAMGATE_CORE ?? '@camgate/core')) as Core;
 
 const JSON_OUT = process.argv.includes('--json');
+const NOFILE = process.env.HUB_NOFILE ? Number(process.env.HUB_NOFILE) : undefined;
 const PHASE_MS = 20_000; // 20 s per phase: longer than the new header timeout (10 s), shorter than the old (60 s)
 const SIGN_IN_EVERY_MS = 2_000;
 const SIGN_IN_TIMEOUT_MS = 30_000;
@@ -54,30 +57,56 @@ interface HubChild {
   tunnelUrl: string;
   token: string;
   knownIdPrefix: string | undefined;
-  stats(): Promise<{ cpuS: number; sockets: number; guard?: Record<string, number> }>;
+  stats(): Promise<{ cpuS: number; sockets: number; dead: boolean; guard?: Record<string, number> }>;
 }
 
 async function startHubChild(usersFile: string): Promise<HubChild> {
-  const proc = fork(fileURLToPath(new URL('./hub-abuse-child.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
-    env: {
-      ...process.env,
-      HUB_ABUSE_ARGS: JSON.stringify({ usersFile, gatewayId: GATEWAY_ID, secret: SECRET, tokens: 3 }),
-    },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = fileURLToPath(new URL('./hub-abuse-child.ts', import.meta.url));
+  const env = {
+    ...process.env,
+    HUB_ABUSE_ARGS: JSON.stringify({ usersFile, gatewayId: GATEWAY_ID, secret: SECRET, tokens: 3 }),
+  };
+  const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc'];
+  // HUB_NOFILE=1024: the hub under a fixed open-file limit (soft = hard, so Node cannot raise it), as in
+  // containers and many service managers; without it the hub gets this shell's limit.
+  const proc = NOFILE
+    ? spawn('prlimit', [`--nofile=${NOFILE}:${NOFILE}`, process.execPath, '--import', 'tsx', child], { env, stdio })
+    : fork(child, [], { execArgv: ['--import', 'tsx'], env, stdio });
   const [ready] = (await once(proc, 'message')) as [HubChild];
   return {
     ...ready,
     proc,
     async stats() {
+      const sockets = socketFds(proc.pid);
+      if (proc.exitCode !== null || proc.signalCode !== null) return { cpuS: NaN, sockets, dead: true };
       proc.send({ type: 'stats' });
-      for (;;) {
-        const [m] = (await once(proc, 'message')) as [{ type: string; cpuS: number; sockets: number }];
-        if (m.type === 'stats') return m;
-      }
+      const answer = (async () => {
+        for (;;) {
+          const [m] = (await once(proc, 'message')) as [{ type: string; cpuS: number; guard?: Record<string, number> }];
+          if (m.type === 'stats') return { ...m, sockets, dead: false };
+        }
+      })();
+      const silent = sleep(30_000).then(() => ({ cpuS: NaN, sockets, dead: proc.exitCode !== null }));
+      return Promise.race([answer, silent, once(proc, 'exit').then(() => ({ cpuS: NaN, sockets, dead: true }))]);
     },
   };
+}
+
+/** Sockets the hub process holds, read from /proc (works even when the hub has no descriptor left). */
+function socketFds(pid: number | undefined): number {
+  let n = 0;
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return NaN; // the process is gone
+  }
+  return n;
 }
 
 /** One HTTP request on its own connection; resolves with status and milliseconds, or 'timeout'/'error'. */
@@ -203,6 +232,7 @@ interface PhaseResult {
   /** Attack sockets connected as the attacker sees them (includes ones still in the hub's accept backlog). */
   attackerSocketsHeld: number | undefined;
   hubSockets: number;
+  hubAlive: boolean;
   framesDecoded: number;
   videoPlays: boolean;
   extra?: unknown;
@@ -245,6 +275,7 @@ async function phase(
     hubCpuS: Number((after.cpuS - before.cpuS).toFixed(2)),
     attackerSocketsHeld: held,
     hubSockets: after.sockets,
+    hubAlive: !after.dead,
     framesDecoded: framesAfter - framesBefore,
     videoPlays: framesAfter > framesBefore,
     extra: extra ?? after.guard,
@@ -368,12 +399,13 @@ const ms = (v: number): string => (Number.isNaN(v) ? '     - ms' : `${String(v).
 if (JSON_OUT) console.log(JSON.stringify(results));
 else {
   console.log(
-    `camgate hub under abuse (core: ${process.env.CAMGATE_CORE ?? '@camgate/core'}; phases of ${PHASE_MS / 1000} s)`,
+    `camgate hub under abuse (core: ${process.env.CAMGATE_CORE ?? '@camgate/core'}; phases of ${PHASE_MS / 1000} s; ` +
+      `hub open-file limit: ${NOFILE ?? 'inherited'})`,
   );
   for (const r of results) {
     console.log(
       `${r.phase.padEnd(52)} sign-in median ${ms(r.signInMedianMs)}, worst ${ms(r.signInWorstMs)}, answers ${JSON.stringify(r.signInStatuses)}; ` +
-        `hub CPU ${r.hubCpuS.toFixed(2)} s; hub sockets ${r.hubSockets} (attacker sees ${r.attackerSocketsHeld ?? '-'} open); ` +
+        `${r.hubAlive ? '' : 'HUB PROCESS DIED; '}hub CPU ${r.hubCpuS.toFixed(2)} s; hub sockets ${r.hubSockets} (attacker sees ${r.attackerSocketsHeld ?? '-'} open); ` +
         `video ${r.videoPlays ? 'plays' : 'STOPPED'} (+${r.framesDecoded} frames)` +
         (r.extra ? ` ${JSON.stringify(r.extra)}` : ''),
     );

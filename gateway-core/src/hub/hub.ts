@@ -7,6 +7,7 @@ import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { addressKey } from '../util/index.js';
 import { ClientAddressResolver, type ForwardedHeader } from './abuse/client-address.js';
 import { ConnectionGuard, type ConnectionLimits } from './abuse/connection-guard.js';
+import { DEFAULT_HUB_TIMEOUTS, httpServerTimeouts, resolveTimeouts, type HubTimeouts } from './abuse/timeouts.js';
 import { HubApi } from './api.js';
 import type { ApiAuthLimits } from './api-auth.js';
 import { ExposureService, type ExposureServiceConfig } from './exposure-service.js';
@@ -65,29 +66,11 @@ export interface HubOptions {
   logger?: Logger;
 }
 
-export interface HubTimeouts {
-  /** Time to receive a request's headers (ms); Node's default is 60 s. */
-  headersTimeoutMs?: number;
-  /** Time to receive a whole request (ms); Node's default is 300 s. */
-  requestTimeoutMs?: number;
-  /** An idle keep-alive connection is closed after this (ms). */
-  keepAliveTimeoutMs?: number;
-  /** Time to finish the TLS handshake (ms); Node's default is 120 s. */
-  tlsHandshakeTimeoutMs?: number;
-}
-
 export const DEFAULT_HUB_OPTIONS = {
   listen: { host: '127.0.0.1', port: 8443 },
   kurento: { host: '127.0.0.1', port: 8889 },
   maxMessageBytes: 1024 * 1024, // 1 MiB
-  timeouts: {
-    headersTimeoutMs: 10_000, // 10 s: a browser sends its headers in one packet
-    requestTimeoutMs: 30_000, // 30 s: sign-in and API bodies are a few KiB
-    keepAliveTimeoutMs: 5_000, // 5 s, Node's default
-    tlsHandshakeTimeoutMs: 10_000, // 10 s
-  },
-  /** How often Node checks headersTimeout/requestTimeout (ms): the overshoot of those timeouts. */
-  timeoutCheckMs: 1_000,
+  timeouts: DEFAULT_HUB_TIMEOUTS,
   hstsMaxAgeS: 31_536_000, // 1 year (RFC 6797 §6.1.1; what hstspreload.org asks for)
 } as const;
 
@@ -205,6 +188,7 @@ export class Hub extends EventEmitter<HubEvents> {
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       // RFC 6797 §7.1: only over TLS (a proxy in front of a plain hub sets its own).
       if (opts.tls && hstsMaxAgeS > 0) res.setHeader('Strict-Transport-Security', `max-age=${hstsMaxAgeS}`);
+      res.once('close', this.connections.busy(req.socket));
       const route = async (): Promise<boolean> =>
         (await this.api.handle(req, res)) || ((await this.viewer?.handle(req, res)) ?? false);
       route().then(
@@ -221,12 +205,7 @@ export class Hub extends EventEmitter<HubEvents> {
         },
       );
     };
-    const serverOpts: http.ServerOptions = {
-      headersTimeout: timeouts.headersTimeoutMs,
-      requestTimeout: timeouts.requestTimeoutMs,
-      keepAliveTimeout: timeouts.keepAliveTimeoutMs,
-      connectionsCheckingInterval: DEFAULT_HUB_OPTIONS.timeoutCheckMs,
-    };
+    const serverOpts = httpServerTimeouts(timeouts);
     this.#server = opts.tls
       ? https.createServer(
           {
@@ -310,6 +289,11 @@ export class Hub extends EventEmitter<HubEvents> {
       this.#server.close();
       throw err;
     }
+    // After listening, a failed accept (EMFILE when the process is out of file descriptors) is logged
+    // instead of an unhandled 'error' that would end the process; the server keeps accepting.
+    for (const server of [this.#server, this.#kurentoServer]) {
+      server.on('error', (err) => this.#log.error('accepting a connection failed', { err }));
+    }
     this.#state = 'running';
     this.#log.info('hub listening', { url: this.url, kurento: this.kurentoUrl('GATEWAY_ID') });
   }
@@ -390,25 +374,6 @@ export class Hub extends EventEmitter<HubEvents> {
     }
     this.#state = 'closed';
   }
-}
-
-function resolveTimeouts(t: HubTimeouts = {}): Required<HubTimeouts> {
-  const o = { ...DEFAULT_HUB_OPTIONS.timeouts, ...t };
-  for (const [name, v] of Object.entries(o)) {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
-      throw new TypeError(`hub option timeouts.${name}: ${String(v)} is not allowed (an integer, ms)`);
-    }
-    if (v < 100 || v > 3_600_000) {
-      throw new RangeError(`hub option timeouts.${name}: ${v} is not allowed (100 to 3600000 ms)`);
-    }
-  }
-  // Node requires requestTimeout >= headersTimeout.
-  if (o.requestTimeoutMs < o.headersTimeoutMs) {
-    throw new RangeError(
-      `hub option timeouts.requestTimeoutMs (${o.requestTimeoutMs}) must be at least headersTimeoutMs (${o.headersTimeoutMs})`,
-    );
-  }
-  return o;
 }
 
 function hostForUrl(address: string): string {

@@ -1,4 +1,5 @@
-export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type HubTimeouts } from './hub.js';
+export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents } from './hub.js';
+export { DEFAULT_HUB_TIMEOUTS, type HubTimeouts } from './abuse/timeouts.js';
 export {
   ApiTokenVerifier,
   mintApiToken,

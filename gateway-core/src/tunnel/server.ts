@@ -266,7 +266,7 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
       }
       const hello = parseHello(body);
       // The block is per source address, checked after hello so it can spare a gateway that proved its
-      // secret from this address before (issue 12 finding 5: a shared or proxy address must not let an
+      // secret from this address before (a shared or proxy address must not let an
       // attacker lock the real gateway out). Verifying a SCRAM proof costs two HMACs, not a KDF.
       if (this.#limiter.blocked(ip) && !this.#limiter.knownGood(ip, hello.gatewayId)) {
         this.#log.warn('rate limited', { remoteAddress: ip });

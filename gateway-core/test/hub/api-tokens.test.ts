@@ -1,5 +1,5 @@
 /**
- * API tokens (issue 12 finding 3): looked up by id, at most one scrypt per
+ * API tokens: looked up by id, at most one scrypt per
  * request, none for an unknown id, and a per-address backoff on failures —
  * counted with the hub's own scrypt counter, never timed.
  */

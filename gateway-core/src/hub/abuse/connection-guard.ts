@@ -1,15 +1,16 @@
 /**
- * Caps on the hub's TCP connections (issue 12 finding 4: half-sent headers
- * were held 60–77 s and 1,100 sockets from one client stopped the hub).
+ * Caps on the hub's TCP connections (an attack run found half-sent headers
+ * held 60–77 s, and 1,100 sockets from one client stopped the hub).
  *
  * - Per address: at most `maxConnectionsPerAddress` open sockets from one
  *   address key (IPv6 by /64); more are closed at once. Trusted proxies are
  *   exempt — every client behind them shares their address.
  * - Unauthenticated, overall: a socket counts until it becomes an
  *   authenticated tunnel or viewer WebSocket. When `maxUnauthenticated` is
- *   reached, the OLDEST unauthenticated socket is closed to make room: slow
- *   sockets are old by nature, so a new sign-in gets through while a slow
- *   flood spread over many addresses only churns itself.
+ *   reached, the OLDEST unauthenticated socket that is not serving a complete
+ *   request is closed to make room: slow sockets are old by nature, so a new
+ *   sign-in gets through — and, once its headers are in, is not thrown out —
+ *   while a slow flood spread over many addresses only churns itself.
  * - A socket that has sent nothing within `firstByteTimeoutMs` is closed
  *   (Node's headersTimeout only starts with the first byte of a request).
  *
@@ -32,7 +33,8 @@ export interface ConnectionLimits {
 
 export const DEFAULT_CONNECTION_LIMITS = {
   maxConnectionsPerAddress: 64,
-  maxUnauthenticatedConnections: 1024,
+  // Below the common open-file limit of 1024 (ulimit -n), with room for tunnels, viewers and files.
+  maxUnauthenticatedConnections: 512,
   firstByteTimeoutMs: 10_000, // 10 s
 } as const;
 
@@ -55,6 +57,8 @@ export class ConnectionGuard {
   /** Insertion order = age: the first entry is the oldest unauthenticated socket. */
   readonly #unauthenticated = new Set<Socket>();
   readonly #open = new Set<Socket>();
+  /** Sockets with a request being answered (count per socket: pipelined requests). */
+  readonly #busy = new Map<Socket, number>();
   readonly #stats = { refusedPerAddress: 0, evicted: 0, silent: 0 };
   #lastWarn = 0;
 
@@ -75,8 +79,37 @@ export class ConnectionGuard {
 
   /** Marks the connection under `socket` (the TCP socket, or a TLS socket over it) as authenticated. */
   authenticated(socket: Duplex): void {
-    const raw = this.#open.has(socket as Socket) ? (socket as Socket) : (socket as { _parent?: Socket })._parent;
+    const raw = this.#raw(socket);
     if (raw) this.#unauthenticated.delete(raw);
+  }
+
+  /**
+   * Marks the connection under `socket` as serving a complete request until the returned function is
+   * called (the response ended). Such sockets are evicted only when every unauthenticated socket is busy:
+   * a sign-in whose headers arrived is not thrown out for a flood of sockets that never finish theirs.
+   */
+  busy(socket: Duplex): () => void {
+    const raw = this.#raw(socket);
+    if (!raw) return () => undefined;
+    this.#busy.set(raw, (this.#busy.get(raw) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.#busy.get(raw) ?? 1) - 1;
+      if (n > 0) this.#busy.set(raw, n);
+      else this.#busy.delete(raw);
+    };
+  }
+
+  #raw(socket: Duplex): Socket | undefined {
+    return this.#open.has(socket as Socket) ? (socket as Socket) : (socket as { _parent?: Socket })._parent;
+  }
+
+  /** The oldest unauthenticated socket that is not serving a request, else the oldest of all. */
+  #victim(): Socket {
+    for (const s of this.#unauthenticated) if (!this.#busy.has(s)) return s;
+    return this.#unauthenticated.values().next().value!;
   }
 
   #onConnection(socket: Socket): void {
@@ -90,7 +123,7 @@ export class ConnectionGuard {
       return;
     }
     while (this.#unauthenticated.size >= this.#o.maxUnauthenticatedConnections) {
-      const oldest = this.#unauthenticated.values().next().value!;
+      const oldest = this.#victim();
       this.#unauthenticated.delete(oldest);
       this.#stats.evicted++;
       this.#warn('unauthenticated connection closed to make room', { client: addressKey(oldest.remoteAddress) });
@@ -110,6 +143,7 @@ export class ConnectionGuard {
       clearTimeout(timer);
       this.#open.delete(socket);
       this.#unauthenticated.delete(socket);
+      this.#busy.delete(socket);
       const left = (this.#perAddress.get(key) ?? 1) - 1;
       if (left > 0) this.#perAddress.set(key, left);
       else this.#perAddress.delete(key);

@@ -1,6 +1,6 @@
 /**
  * Sign-in throttling that slows a guesser without locking the real user out
- * (issue 12 finding 5: a fixed "5 failures → 15 minutes for everyone" let
+ * (an attack run showed that a fixed "5 failures → 15 minutes for everyone" let
  * anyone lock any user out, and counting successful sign-ins locked out every
  * viewer behind one shared address).
  *

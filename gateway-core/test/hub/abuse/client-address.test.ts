@@ -1,6 +1,6 @@
 /**
  * trustedProxies: which address the hub's limits and logs use, and the
- * proxy lock-out of issue 12 finding 5 — behind one TLS proxy, an attacker's
+ * proxy lock-out an attack run found — behind one TLS proxy, an attacker's
  * failures must not lock out the real gateway or the real viewer.
  */
 import assert from 'node:assert/strict';

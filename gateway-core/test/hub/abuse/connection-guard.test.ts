@@ -1,5 +1,5 @@
 /**
- * Slow clients and connection floods (issue 12 finding 4), at small scale on a
+ * Slow clients and connection floods, at small scale on a
  * real hub: per-address caps, the unauthenticated cap that closes the oldest,
  * timeouts of seconds, and a sign-in that still succeeds meanwhile. Every
  * assertion is on behaviour (who was closed, which status), never on time.
@@ -138,6 +138,84 @@ describe('Hub connection limits', () => {
     assert.equal(await signIn(hub.url), 200, 'a new sign-in gets a place');
     assert.equal(hub.tunnels.peer('home')?.online, true, 'the authenticated tunnel was never evicted');
     assert.equal(offline, 0);
+  });
+
+  it('evicts sockets still sending headers before one whose request is being answered', async (t) => {
+    const hub = await startHub(t, { connections: { maxUnauthenticatedConnections: 3 } });
+    const port = Number(new URL(hub.url).port);
+    // A sign-in whose headers are complete and whose body is still on its way: the hub is serving it.
+    const body = JSON.stringify(ALICE);
+    const signInHead =
+      `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: http://127.0.0.1:${port}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    const viewer = slowSocket(port, '127.0.0.1', signInHead + body.slice(0, 5));
+    t.after(() => viewer.socket.destroy());
+    await until(
+      () => hub.connections.stats.open,
+      (n) => n === 1,
+      10_000,
+      'the sign-in socket accepted',
+    );
+    const slow: Slow[] = [];
+    t.after(() => slow.forEach((s) => s.socket.destroy()));
+    for (let i = 0; i < 8; i++) {
+      slow.push(slowSocket(port, `127.0.5.${i + 1}`));
+      await until(
+        () => hub.connections.stats.open,
+        (n) => n >= Math.min(i + 2, 3),
+        10_000,
+        'the socket accepted',
+      );
+    }
+    await until(
+      () => hub.connections.stats.evicted,
+      (n) => n >= 6,
+      10_000,
+      '6 evictions',
+    );
+    assert.equal(viewer.socket.destroyed, false, 'the sign-in in progress was not evicted');
+    viewer.socket.write(body.slice(5));
+    await within(viewer.closed, 10_000, 'the sign-in answer');
+    assert.match(viewer.data(), /^HTTP\/1\.1 200 /);
+  });
+
+  it('counts a TLS tunnel as authenticated too (the cap sees the TCP socket under the TLS one)', async (t) => {
+    const { cert, key } = makeSelfSignedCert();
+    const hub = await startHub(t, { tls: { cert, key }, connections: { maxUnauthenticatedConnections: 4 } });
+    const port = Number(new URL(hub.url).port);
+    const gateway = Gateway.start({
+      hub: { url: `wss://localhost:${port}/tunnel`, gatewayId: 'home', secret: GATEWAY_SECRET, tls: { ca: cert } },
+      mediaBackendUrl: 'ws://127.0.0.1:9/kurento',
+      cameras: [],
+    });
+    t.after(() => gateway.close());
+    await until(
+      () => hub.tunnels.peer('home')?.online ?? false,
+      (v) => v,
+      10_000,
+      'the gateway online over TLS',
+    );
+    await until(
+      () => hub.connections.stats.unauthenticated,
+      (n) => n === 0,
+      10_000,
+      'the tunnel counted as authenticated',
+    );
+    let offline = 0;
+    hub.on('gateway', (e) => {
+      if (!e.online) offline++;
+    });
+    const slow: Slow[] = [];
+    t.after(() => slow.forEach((s) => s.socket.destroy()));
+    for (let i = 0; i < 10; i++) slow.push(slowSocket(port, `127.0.4.${i + 1}`, ''));
+    await until(
+      () => hub.connections.stats.evicted,
+      (n) => n >= 6,
+      10_000,
+      '6 evictions',
+    );
+    assert.equal(hub.tunnels.peer('home')?.online, true);
+    assert.equal(offline, 0, 'the TLS tunnel was never evicted');
   });
 
   it('refuses a flood of unauthenticated upgrades: 429 beyond the pending hellos, 401 on the viewer socket', async (t) => {
