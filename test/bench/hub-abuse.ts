@@ -80,14 +80,23 @@ async function startHubChild(usersFile: string): Promise<HubChild> {
       const sockets = socketFds(proc.pid);
       if (proc.exitCode !== null || proc.signalCode !== null) return { cpuS: NaN, sockets, dead: true };
       proc.send({ type: 'stats' });
-      const answer = (async () => {
-        for (;;) {
-          const [m] = (await once(proc, 'message')) as [{ type: string; cpuS: number; guard?: Record<string, number> }];
-          if (m.type === 'stats') return { ...m, sockets, dead: false };
-        }
-      })();
-      const silent = sleep(30_000).then(() => ({ cpuS: NaN, sockets, dead: proc.exitCode !== null }));
-      return Promise.race([answer, silent, once(proc, 'exit').then(() => ({ cpuS: NaN, sockets, dead: true }))]);
+      const ac = new AbortController();
+      try {
+        return await Promise.race([
+          (async () => {
+            for (;;) {
+              const [m] = (await once(proc, 'message', { signal: ac.signal })) as [
+                { type: string; cpuS: number; guard?: Record<string, number> },
+              ];
+              if (m.type === 'stats') return { ...m, sockets, dead: false };
+            }
+          })(),
+          once(proc, 'exit', { signal: ac.signal }).then(() => ({ cpuS: NaN, sockets, dead: true })),
+          sleep(30_000, undefined, { signal: ac.signal }).then(() => ({ cpuS: NaN, sockets, dead: false })),
+        ]);
+      } finally {
+        ac.abort(); // removes the listeners the losers still hold
+      }
     },
   };
 }

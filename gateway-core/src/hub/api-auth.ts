@@ -5,7 +5,9 @@
  * - per client address: `freeFailures` failures, then exponential backoff
  *   (429 with Retry-After, no scrypt while waiting);
  * - per client address: at most `maxConcurrentKdf` scrypt checks in flight,
- *   so a burst sent before any failure is recorded cannot fan out;
+ *   so a burst sent before any failure is recorded cannot fan out, and at
+ *   most `maxConcurrentKdfTotal` from all addresses together, so the
+ *   threadpool that sign-ins share always has room;
  * - per token id, from every address together: `freeFailuresPerToken`
  *   wrong secrets, then backoff for addresses that have not used this token
  *   successfully within 24 h — an attacker spread over many addresses who
@@ -30,6 +32,11 @@ export interface ApiAuthLimits {
   forgetAfterMs?: number;
   /** Token checks that need a scrypt one client address may have in flight at once. */
   maxConcurrentKdf?: number;
+  /**
+   * Token checks that need a scrypt in flight at once, all addresses together: scrypt runs in libuv's
+   * threadpool (4 threads by default), which sign-ins share, so API floods must leave it room.
+   */
+  maxConcurrentKdfTotal?: number;
 }
 
 export const DEFAULT_API_AUTH_LIMITS = {
@@ -39,6 +46,7 @@ export const DEFAULT_API_AUTH_LIMITS = {
   maxDelayMs: 5 * 60 * 1000, // 5 min
   forgetAfterMs: 15 * 60 * 1000, // 15 min
   maxConcurrentKdf: 2,
+  maxConcurrentKdfTotal: 2,
 } as const;
 
 /** How long an (address, token id) pair that authenticated stays familiar. */
@@ -54,6 +62,8 @@ export class ApiAuthGuard {
   readonly #familiar = new Map<string, number>();
   readonly #inFlight = new Map<string, number>();
   readonly #maxConcurrent: number;
+  readonly #maxConcurrentTotal: number;
+  #inFlightTotal = 0;
   readonly #clientKey: (req: IncomingMessage) => string;
   readonly #log: Logger | undefined;
 
@@ -76,6 +86,7 @@ export class ApiAuthGuard {
     this.#perAddress = new Backoff({ ...common, free: l.freeFailures });
     this.#perToken = new Backoff({ ...common, free: l.freeFailuresPerToken });
     this.#maxConcurrent = l.maxConcurrentKdf;
+    this.#maxConcurrentTotal = l.maxConcurrentKdfTotal;
     this.#clientKey = clientKey ?? ((req) => normalizeAddress(req.socket.remoteAddress));
     this.#log = log;
   }
@@ -98,14 +109,16 @@ export class ApiAuthGuard {
       const idWait = this.#perToken.waitMs(id);
       if (idWait > 0 && !this.#isFamiliar(key, id)) return { retryAfterS: Math.ceil(idWait / 1000) };
       const n = this.#inFlight.get(key) ?? 0;
-      if (n >= this.#maxConcurrent) return { retryAfterS: 1 };
+      if (n >= this.#maxConcurrent || this.#inFlightTotal >= this.#maxConcurrentTotal) return { retryAfterS: 1 };
       this.#inFlight.set(key, n + 1);
+      this.#inFlightTotal++;
     }
     let result;
     try {
       result = await this.#tokens.check(token);
     } finally {
       if (kdf) {
+        this.#inFlightTotal--;
         const n = (this.#inFlight.get(key) ?? 1) - 1;
         if (n > 0) this.#inFlight.set(key, n);
         else this.#inFlight.delete(key);

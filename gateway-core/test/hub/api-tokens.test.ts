@@ -4,10 +4,10 @@
  * counted with the hub's own scrypt counter, never timed.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { hubConfigSchema } from '../../src/config/index.js';
-import { ApiTokenVerifier, Hub, mintApiToken } from '../../src/hub/index.js';
+import { ApiAuthGuard, ApiTokenVerifier, Hub, mintApiToken } from '../../src/hub/index.js';
 import { hashSecret } from '../../src/tunnel/index.js';
 import { hasCode } from '../../src/util/index.js';
 import { within } from '../helpers/bounded.js';
@@ -85,6 +85,32 @@ describe('API tokens', () => {
       assert.equal(r.success, false);
       assert.match(r.error!.issues[0]!.message, /without an id/);
       assert.deepEqual(r.error!.issues[0]!.path, ['apiTokens', 0]);
+    });
+  });
+
+  describe('ApiAuthGuard', () => {
+    it('runs at most maxConcurrentKdfTotal scrypt checks at once across addresses; the rest wait (429)', async () => {
+      const real = await mintApiToken();
+      const guard = new ApiAuthGuard([real.stored], {
+        maxConcurrentKdf: 10,
+        maxConcurrentKdfTotal: 1,
+        freeFailures: 100,
+      });
+      const wrong = `${real.token.split('.')[0]}.${'D'.repeat(43)}`;
+      const req = (address: string) =>
+        ({
+          socket: { remoteAddress: address },
+          headers: { authorization: `Bearer ${wrong}` },
+        }) as unknown as IncomingMessage;
+      // Started in one tick: the first takes the only slot before any scrypt finishes.
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => guard.authorize(req(`198.51.100.${i + 1}`))),
+      );
+      assert.deepEqual(results[0], {}, 'the first is checked (and is wrong)');
+      assert.deepEqual(results.slice(1), Array<unknown>(9).fill({ retryAfterS: 1 }));
+      assert.equal(guard.kdfRuns, 1);
+      assert.deepEqual(await guard.authorize(req('198.51.100.2')), {}, 'the slot is free again');
+      assert.equal(guard.kdfRuns, 2);
     });
   });
 
