@@ -55,6 +55,14 @@ export {
 export { TakeoverWatch, DEFAULT_TAKEOVER_WATCH_OPTIONS, type TakeoverWatchOptions } from './gateway/index.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type GatewayStatus } from './hub/index.js';
 export {
+  mintApiToken,
+  DEFAULT_API_AUTH_LIMITS,
+  DEFAULT_CONNECTION_LIMITS,
+  type ApiAuthLimits,
+  type ConnectionLimits,
+  type HubTimeouts,
+} from './hub/index.js';
+export {
   ExposureService,
   DEFAULT_EXPOSURE_SERVICE_OPTIONS,
   type ExposureServiceConfig,

@@ -69,7 +69,7 @@ describe('viewer web app in Chromium', () => {
           usersFile,
           acceptBrowserCandidate: loopbackOnly,
           // Per-user limit small so the test reaches it; per-address high so the other tests can sign in.
-          login: { maxFailuresPerUser: 3, maxAttemptsPerIp: 1000 },
+          login: { freeFailuresPerUser: 3, freeFailuresPerAddress: 1000, baseDelayMs: 60_000 },
         },
       },
     });
@@ -237,7 +237,10 @@ describe('viewer web app in Chromium', () => {
       assert.equal(await failedSignIn(page, hubUrl, 'carol', 'wrong-password'), 'Wrong user name or password.');
     }
     const limited = await failedSignIn(page, hubUrl, 'carol', 'carol-Pass-3Xw8');
-    assert.match(limited, /^Too many sign-in attempts for this account\. Wait \d+ minutes? and try again\.$/);
+    assert.match(
+      limited,
+      /^Too many sign-in attempts for this account from this address\. Wait (\d+ seconds?|\d+ minutes) and try again\.$/,
+    );
     assert.match(page.url(), /\/login$/, 'still on the sign-in page');
     await page.context().close();
   });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { formatIssues, hubConfigSchema, idSchema, loadConfigFile } from '../config/index.js';
-import { addUser, Hub } from '../hub/index.js';
-import { generateGatewayId, generateSecret, hashSecret, makeVerifier } from '../tunnel/index.js';
+import { addUser, Hub, mintApiToken } from '../hub/index.js';
+import { generateGatewayId, generateSecret, makeVerifier } from '../tunnel/index.js';
 import { CamgateError, SecretSet } from '../util/index.js';
 import { appendTo, editYamlConfig, idsIn, warnIfReadableByOthers } from './config-file.js';
 import { cliLogger, LOG_HELP, LOG_OPTIONS, parse, readStdinLine, requireOption } from './common.js';
@@ -20,7 +20,8 @@ Commands:
   add-gateway   mint a gateway id and secret; store only the secret's verifier
                 in hub.yaml and print the secret once, for the gateway's config
                 (add-* validate the whole file, then write it atomically, mode 0600)
-  add-token     mint an API token; store only its hash; print the token once
+  add-token     mint an API token (cgt_ID.SECRET); store only ID and the secret's
+                hash; print the token once
   add-user      add a viewer account to the users file named by viewer.usersFile,
                 granted the listed cameras; prints a generated password once
 
@@ -84,6 +85,11 @@ export async function runHub(argv: string[]): Promise<number> {
     allowInsecure: cfg.allowInsecure,
     gateways: cfg.gateways,
     apiTokenHashes: cfg.apiTokens,
+    trustedProxies: cfg.trustedProxies,
+    forwardedHeader: cfg.forwardedHeader,
+    connections: cfg.connections,
+    timeouts: cfg.timeouts,
+    hstsMaxAgeS: cfg.hstsMaxAgeS,
     viewer: cfg.viewer,
     turn: cfg.turn,
     exposure: cfg.exposure,
@@ -133,10 +139,9 @@ async function addGateway(config: string, id: string | undefined, name: string |
 }
 
 async function addToken(config: string): Promise<number> {
-  const token = generateSecret();
-  const hash = await hashSecret(token);
-  await editYamlConfig(config, (doc) => appendTo(doc, 'apiTokens', hash), HUB_TEMPLATE, hubConfigSchema);
-  say(`Added an API token to ${config}. Use it as "Authorization: Bearer TOKEN" — shown only now:`);
+  const { id, token, stored } = await mintApiToken();
+  await editYamlConfig(config, (doc) => appendTo(doc, 'apiTokens', stored), HUB_TEMPLATE, hubConfigSchema);
+  say(`Added API token ${id} to ${config}. Use it as "Authorization: Bearer TOKEN" — shown only now:`);
   say(token);
   return 0;
 }

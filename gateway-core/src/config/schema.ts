@@ -3,6 +3,8 @@ import { parseMediaTarget } from '../kurento/policy-targets.js';
 import { parseVerifier } from '../tunnel/scram.js';
 import { TRANSCODE_MODES } from '../engine/camera-profiles.js';
 import { CONFIG_PATTERNS, GATEWAY_SECRET_MIN_LENGTH } from './patterns.js';
+import { parseTrustedProxies } from '../hub/abuse/client-address.js';
+import { storedApiTokenProblem } from '../hub/api-tokens.js';
 
 /** Ids become URL path segments and MQTT topic levels: keep them plain. */
 export const idSchema = z
@@ -263,11 +265,52 @@ export const hubConfigSchema = z
       })
       .strict()
       .optional(),
-    /** scrypt hashes of API tokens (`camgate hub add-token`). */
+    /** API tokens as `camgate hub add-token` stores them: `ID:scrypt$…` (id-less hashes are refused). */
     apiTokens: z
-      .array(z.string().regex(/^scrypt\$/))
+      .array(
+        z.string().superRefine((v, ctx) => {
+          const problem = storedApiTokenProblem(v);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      )
       .max(100)
       .default([]),
+    /** Reverse proxies whose X-Forwarded-For / Forwarded names the client (addresses or CIDR ranges). */
+    trustedProxies: z
+      .array(z.string().max(64))
+      .max(64)
+      .superRefine((list, ctx) => {
+        try {
+          parseTrustedProxies(list);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^hub option /, '') });
+        }
+      })
+      .optional(),
+    /** The header those proxies write. */
+    forwardedHeader: z.enum(['x-forwarded-for', 'forwarded']).optional(),
+    /** Caps on connections (per client address; not yet authenticated, overall). */
+    connections: z
+      .object({
+        maxConnectionsPerAddress: z.number().int().min(1).max(100_000).optional(),
+        maxUnauthenticatedConnections: z.number().int().min(1).max(1_000_000).optional(),
+        /** ms */
+        firstByteTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+      })
+      .strict()
+      .optional(),
+    /** How long slow clients are waited for, ms. */
+    timeouts: z
+      .object({
+        headersTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+        requestTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+        keepAliveTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+        tlsHandshakeTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Strict-Transport-Security max-age on a TLS hub, s (0: none). */
+    hstsMaxAgeS: z.number().int().min(0).max(63_072_000).optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { verifySecret, type TunnelServer } from '../tunnel/index.js';
+import type { TunnelServer } from '../tunnel/index.js';
 import type { ScanResult } from '../exposure/index.js';
+import type { Logger } from '../util/index.js';
+import { ApiAuthGuard, type ApiAuthLimits } from './api-auth.js';
 import type { GatewayDirectory } from './gateway-directory.js';
 
 /** What the API says about one gateway. */
@@ -18,14 +20,16 @@ export interface GatewayStatus {
 export interface HubApiOptions {
   directory: GatewayDirectory;
   tunnels: TunnelServer;
-  /** scrypt hashes of the API tokens allowed. */
+  /** The API tokens allowed, as stored by `camgate hub add-token` (`ID:scrypt$…`, see api-tokens.ts). */
   tokenHashes: readonly string[];
   /** Runs an exposure scan of one gateway now; undefined when the hub has no exposure monitor. */
   scan?: (gatewayId: string) => Promise<ScanResult> | undefined;
+  /** The key a request's client is limited under (the hub passes its trusted-proxy-aware one). */
+  clientKey?: (req: IncomingMessage) => string;
+  /** Failed API authentications per client and the backoff after them. */
+  authLimits?: ApiAuthLimits;
+  logger?: Logger;
 }
-
-/** How many verified tokens are remembered, so a client does not pay scrypt on every request. */
-const TOKEN_CACHE_MAX = 64;
 
 /**
  * A small authenticated JSON API under `/api/`. Accounts and the viewer pages
@@ -33,10 +37,17 @@ const TOKEN_CACHE_MAX = 64;
  */
 export class HubApi {
   readonly #opts: HubApiOptions;
-  readonly #verified = new Set<string>();
+  readonly #auth: ApiAuthGuard;
 
+  /** Throws CAMGATE_CONFIG for a stored token without an id (see api-tokens.ts). */
   constructor(opts: HubApiOptions) {
     this.#opts = opts;
+    this.#auth = new ApiAuthGuard(opts.tokenHashes, opts.authLimits, opts.clientKey, opts.logger);
+  }
+
+  /** scrypt runs so far for API tokens: at most one per request (tests count them). */
+  get kdfRuns(): number {
+    return this.#auth.kdfRuns;
   }
 
   /** Status of every configured gateway, online or not. */
@@ -64,7 +75,12 @@ export class HubApi {
       res.setHeader('Allow', allowed);
       return (send(res, 405, { error: 'method not allowed' }), true);
     }
-    if (!(await this.#authorized(req))) {
+    const auth = await this.#auth.authorize(req);
+    if (auth !== true) {
+      if (auth.retryAfterS !== undefined) {
+        res.setHeader('Retry-After', String(auth.retryAfterS));
+        return (send(res, 429, { error: 'too many failed API authentications; retry later' }), true);
+      }
       res.setHeader('WWW-Authenticate', 'Bearer realm="camgate"');
       return (send(res, 401, { error: 'missing or wrong API token' }), true);
     }
@@ -100,22 +116,6 @@ export class HubApi {
       if (code === 'CAMGATE_EXPOSURE_UNKNOWN_GATEWAY') return send(res, 409, { error: 'gateway is offline', code });
       send(res, 502, { error: 'scan failed', code: code ?? 'CAMGATE_EXPOSURE' });
     }
-  }
-
-  async #authorized(req: IncomingMessage): Promise<boolean> {
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer ([A-Za-z0-9_-]{16,256})$/.exec(header);
-    if (!m?.[1]) return false;
-    const token = m[1];
-    if (this.#verified.has(token)) return true;
-    for (const hash of this.#opts.tokenHashes) {
-      if (await verifySecret(token, hash)) {
-        if (this.#verified.size >= TOKEN_CACHE_MAX) this.#verified.clear();
-        this.#verified.add(token);
-        return true;
-      }
-    }
-    return false;
   }
 }
 

@@ -3,8 +3,12 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TunnelServer, type TunnelPeer, type TunnelServerOptions } from '../tunnel/index.js';
-import { CamgateError, defaultLogger, isLoopbackHost, type Logger } from '../util/index.js';
+import { CamgateError, addressKey, defaultLogger, isLoopbackHost, type Logger } from '../util/index.js';
+import { ClientAddressResolver, type ForwardedHeader } from './abuse/client-address.js';
+import { ConnectionGuard, type ConnectionLimits } from './abuse/connection-guard.js';
+import { DEFAULT_HUB_TIMEOUTS, httpServerTimeouts, resolveTimeouts, type HubTimeouts } from './abuse/timeouts.js';
 import { HubApi } from './api.js';
+import type { ApiAuthLimits } from './api-auth.js';
 import { ExposureService, type ExposureServiceConfig } from './exposure-service.js';
 import { GatewayDirectory, type GatewayRecord } from './gateway-directory.js';
 import { KurentoEndpoint } from './kurento-endpoint.js';
@@ -21,8 +25,24 @@ export interface HubOptions {
   /** Where the per-gateway Kurento endpoints listen; loopback only. Port 0 picks a free port. */
   kurento?: { host?: string; port?: number };
   gateways?: GatewayRecord[];
-  /** scrypt hashes of the API tokens. */
+  /** The API tokens, as `camgate hub add-token` stores them (`ID:scrypt$…`); id-less hashes are refused. */
   apiTokenHashes?: string[];
+  /** Failed API authentications per client before backoff (429), and concurrent scrypt checks per client. */
+  apiAuthLimits?: ApiAuthLimits;
+  /**
+   * Reverse proxies (addresses or CIDR ranges) whose forwarded header names the client. Only connections
+   * from these use the forwarded address — for rate limits, tunnel limits and logs; they are also exempt
+   * from the per-address connection cap. Default: none (the socket's address is the client).
+   */
+  trustedProxies?: string[];
+  /** The header the trusted proxies write: `x-forwarded-for` (default) or `forwarded` (RFC 7239). */
+  forwardedHeader?: ForwardedHeader;
+  /** Caps on open and unauthenticated connections (see abuse/connection-guard.ts). */
+  connections?: ConnectionLimits;
+  /** How long slow clients are waited for. */
+  timeouts?: HubTimeouts;
+  /** `Strict-Transport-Security` max-age on a TLS hub (s); 0 sends none. */
+  hstsMaxAgeS?: number;
   /** Tunnel tuning (limits, heartbeat, resume grace) passed to the TunnelServer. */
   tunnel?: Omit<TunnelServerOptions, 'lookupVerifier' | 'logger'>;
   maxMessageBytes?: number;
@@ -48,6 +68,8 @@ export const DEFAULT_HUB_OPTIONS = {
   listen: { host: '127.0.0.1', port: 8443 },
   kurento: { host: '127.0.0.1', port: 8889 },
   maxMessageBytes: 1024 * 1024, // 1 MiB
+  timeouts: DEFAULT_HUB_TIMEOUTS,
+  hstsMaxAgeS: 31_536_000, // 1 year (RFC 6797 §6.1.1; what hstspreload.org asks for)
 } as const;
 
 export interface HubEvents {
@@ -73,6 +95,9 @@ export class Hub extends EventEmitter<HubEvents> {
   readonly #kurentoServer: http.Server;
   readonly #kurento: KurentoEndpoint;
   readonly #opts: HubOptions;
+  readonly #clients: ClientAddressResolver;
+  /** Caps on the public server's connections. */
+  readonly connections: ConnectionGuard;
   #exposure: ExposureService | undefined;
   #state: 'idle' | 'running' | 'closing' | 'closed' = 'idle';
 
@@ -93,18 +118,38 @@ export class Hub extends EventEmitter<HubEvents> {
         `hub option kurento.host: ${kurentoHost} is not loopback; the Kurento endpoints carry no authentication`,
       );
     }
+    this.#clients = new ClientAddressResolver({
+      trustedProxies: opts.trustedProxies,
+      forwardedHeader: opts.forwardedHeader,
+    });
+    const clientKey = (req: http.IncomingMessage): string => addressKey(this.#clients.resolve(req));
+    this.connections = new ConnectionGuard(
+      opts.connections ?? {},
+      (a) => this.#clients.isTrusted(a),
+      this.#log.child('connections'),
+    );
+    const timeouts = resolveTimeouts(opts.timeouts);
+    const hstsMaxAgeS = opts.hstsMaxAgeS ?? DEFAULT_HUB_OPTIONS.hstsMaxAgeS;
+    if (!Number.isSafeInteger(hstsMaxAgeS) || hstsMaxAgeS < 0) {
+      throw new RangeError(`hub option hstsMaxAgeS: ${String(hstsMaxAgeS)} is not allowed (an integer >= 0)`);
+    }
     this.turn = opts.turn === undefined ? undefined : new TurnCredentialMinter(opts.turn);
     this.directory = new GatewayDirectory(opts.gateways ?? []);
     this.tunnels = new TunnelServer({
       ...opts.tunnel,
       lookupVerifier: this.directory.lookupVerifier,
+      clientAddress: (req) => this.#clients.resolve(req),
       logger: this.#log.child('tunnel'),
     });
+    this.tunnels.on('authenticated', (socket) => this.connections.authenticated(socket));
     this.tunnels.on('peer', (peer) => this.#watchPeer(peer));
     this.api = new HubApi({
       directory: this.directory,
       tunnels: this.tunnels,
       tokenHashes: opts.apiTokenHashes ?? [],
+      authLimits: opts.apiAuthLimits,
+      clientKey,
+      logger: this.#log.child('api'),
       scan: (gatewayId) => this.#exposure?.scanNow(gatewayId),
     });
     const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_HUB_OPTIONS.maxMessageBytes;
@@ -129,6 +174,7 @@ export class Hub extends EventEmitter<HubEvents> {
             gatewayStatus: () => this.api.gatewayStatus(),
             kurentoUrl: (id) => this.kurentoUrl(id),
             secure: opts.tls !== undefined,
+            clientKey,
             watchGateways: (fn) => {
               this.on('gateway', fn);
               return () => this.off('gateway', fn);
@@ -138,6 +184,9 @@ export class Hub extends EventEmitter<HubEvents> {
       : undefined;
 
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      // RFC 6797 §7.1: only over TLS (a proxy in front of a plain hub sets its own).
+      if (opts.tls && hstsMaxAgeS > 0) res.setHeader('Strict-Transport-Security', `max-age=${hstsMaxAgeS}`);
+      res.once('close', this.connections.busy(req.socket));
       const route = async (): Promise<boolean> =>
         (await this.api.handle(req, res)) || ((await this.viewer?.handle(req, res)) ?? false);
       route().then(
@@ -154,16 +203,34 @@ export class Hub extends EventEmitter<HubEvents> {
         },
       );
     };
+    const serverOpts = httpServerTimeouts(timeouts);
     this.#server = opts.tls
-      ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest)
-      : http.createServer(onRequest);
+      ? https.createServer(
+          {
+            ...serverOpts,
+            cert: opts.tls.cert,
+            key: opts.tls.key,
+            handshakeTimeout: timeouts.tlsHandshakeTimeoutMs,
+          },
+          onRequest,
+        )
+      : http.createServer(serverOpts, onRequest);
+    this.connections.attach(this.#server);
     this.#server.on('upgrade', (req, socket, head) => {
       const path = (req.url ?? '').split('?')[0];
       if (path === '/tunnel') this.tunnels.handleUpgrade(req, socket, head);
-      else if (path === '/viewer/ws' && this.viewer) this.viewer.handleUpgrade(req, socket, head);
-      else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      else if (path === '/viewer/ws' && this.viewer) {
+        this.viewer.handleUpgrade(req, socket, head, () => this.connections.authenticated(socket));
+      } else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
     });
-    this.#server.on('clientError', (_err, socket) => socket.destroy());
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      // Headers or body too slow (headersTimeout/requestTimeout): say so, as Node does without this listener.
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.writable) {
+        socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      socket.destroy();
+    });
     this.#kurentoServer = http.createServer((_req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain' });
       res.end('Kurento endpoints speak WebSocket: ws://HOST:PORT/kurento/GATEWAY_ID');
@@ -219,6 +286,11 @@ export class Hub extends EventEmitter<HubEvents> {
     } catch (err) {
       this.#server.close();
       throw err;
+    }
+    // After listening, a failed accept (EMFILE when the process is out of file descriptors) is logged
+    // instead of an unhandled 'error' that would end the process; the server keeps accepting.
+    for (const server of [this.#server, this.#kurentoServer]) {
+      server.on('error', (err) => this.#log.error('accepting a connection failed', { err }));
     }
     this.#state = 'running';
     this.#log.info('hub listening', { url: this.url, kurento: this.kurentoUrl('GATEWAY_ID') });

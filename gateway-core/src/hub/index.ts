@@ -1,6 +1,23 @@
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents } from './hub.js';
+export { DEFAULT_HUB_TIMEOUTS, type HubTimeouts } from './abuse/timeouts.js';
+export {
+  ApiTokenVerifier,
+  mintApiToken,
+  storedApiTokenProblem,
+  API_TOKEN_PATTERN,
+  STORED_API_TOKEN_PATTERN,
+  type TokenCheck,
+} from './api-tokens.js';
+export { ClientAddressResolver, parseTrustedProxies, type ForwardedHeader } from './abuse/client-address.js';
+export {
+  ConnectionGuard,
+  DEFAULT_CONNECTION_LIMITS,
+  type ConnectionLimits,
+  type ConnectionGuardStats,
+} from './abuse/connection-guard.js';
 export { GatewayDirectory, AUTH_FAILED_REASON, type GatewayRecord } from './gateway-directory.js';
 export { HubApi, type GatewayStatus } from './api.js';
+export { ApiAuthGuard, DEFAULT_API_AUTH_LIMITS, type ApiAuthLimits } from './api-auth.js';
 export {
   ExposureService,
   DEFAULT_EXPOSURE_SERVICE_OPTIONS,

@@ -17,6 +17,7 @@ export {
   type AuthRequest,
   type AuthDecision,
   type TunnelServerOptions,
+  type TunnelServerEvents,
 } from './server.js';
 export { TunnelPeer } from './peer.js';
 export {

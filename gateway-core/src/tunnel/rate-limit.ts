@@ -1,10 +1,19 @@
+import { addressKey } from '../util/index.js';
+
+/** How long a successful (address, gateway id) pair is remembered as known good. */
+const KNOWN_GOOD_MS = 24 * 3_600_000; // 24 h
+
 /**
  * Per-address bookkeeping for the handshake: failed authentications in a
- * sliding window (close 4429 beyond the limit) and hellos still pending.
+ * sliding window (close 4429 beyond the limit), hellos still pending, and the
+ * gateway ids that proved their secret from each address (a blocked address
+ * still lets those through, so an attacker sharing the gateway's address or
+ * proxy cannot lock it out). Addresses are keyed by `addressKey` (IPv6 by /64).
  * Bounded in size so a flood of source addresses cannot grow it forever.
  */
 export class AddressLimiter {
   #failures = new Map<string, number[]>();
+  #good = new Map<string, number>();
   #pending = new Map<string, number>();
   readonly #maxFailures: number;
   readonly #windowMs: number;
@@ -28,10 +37,28 @@ export class AddressLimiter {
 
   /** True when `ip` has failed authentication too often within the window. */
   blocked(ip: string): boolean {
-    return this.#recent(ip).length >= this.#maxFailures;
+    return this.#recent(addressKey(ip)).length >= this.#maxFailures;
   }
 
-  recordFailure(ip: string): void {
+  /** Whether `gatewayId` authenticated from `ip` within the last 24 h. */
+  knownGood(ip: string, gatewayId: string): boolean {
+    const at = this.#good.get(`${addressKey(ip)}\u0000${gatewayId}`);
+    return at !== undefined && this.#now() - at < KNOWN_GOOD_MS;
+  }
+
+  recordSuccess(ip: string, gatewayId: string): void {
+    const key = `${addressKey(ip)}\u0000${gatewayId}`;
+    this.#good.delete(key);
+    this.#good.set(key, this.#now());
+    while (this.#good.size > this.#maxTracked) {
+      const oldest = this.#good.keys().next().value;
+      if (oldest === undefined) break;
+      this.#good.delete(oldest);
+    }
+  }
+
+  recordFailure(address: string): void {
+    const ip = addressKey(address);
     const list = this.#recent(ip);
     list.push(this.#now());
     this.#failures.delete(ip); // re-insert: Map order doubles as least-recently-failed eviction order
@@ -44,14 +71,16 @@ export class AddressLimiter {
   }
 
   /** Reserves a pending-hello slot; false when `ip` already has the maximum. */
-  acquirePending(ip: string): boolean {
+  acquirePending(address: string): boolean {
+    const ip = addressKey(address);
     const n = this.#pending.get(ip) ?? 0;
     if (n >= this.#maxPending) return false;
     this.#pending.set(ip, n + 1);
     return true;
   }
 
-  releasePending(ip: string): void {
+  releasePending(address: string): void {
+    const ip = addressKey(address);
     const n = (this.#pending.get(ip) ?? 0) - 1;
     if (n > 0) this.#pending.set(ip, n);
     else this.#pending.delete(ip);

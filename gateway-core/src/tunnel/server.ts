@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { defaultLogger, type Logger } from '../util/index.js';
+import { defaultLogger, normalizeAddress, type Logger } from '../util/index.js';
 import { CHANNEL_CLOSE, FrameType, TUNNEL_CLOSE, TUNNEL_PROTOCOL_VERSION } from './constants.js';
 import { decodeJson, encodeFrame, encodeJson, type Frame } from './frame.js';
 import { helloVersion, parseHello, parseProof, type Proof } from './handshake.js';
@@ -44,6 +44,11 @@ export interface TunnelServerOptions extends TunnelCommonOptions {
   maxAuthFailuresPerIp?: number;
   /** Sliding window for maxAuthFailuresPerIp. */
   authFailureWindowMs?: number;
+  /**
+   * The client address of an upgrade request, for the limits above and for logs (the hub passes its
+   * trusted-proxy-aware resolver). Default: the socket's peer address.
+   */
+  clientAddress?: (req: IncomingMessage) => string;
 }
 
 export const DEFAULT_TUNNEL_SERVER_OPTIONS = {
@@ -60,7 +65,14 @@ type State = 'running' | 'closing' | 'closed';
  * The hub end. The caller's http(s) server routes `/tunnel` upgrades to
  * `handleUpgrade`. One TunnelPeer per gateway id, kept across reconnects.
  */
-export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
+export interface TunnelServerEvents {
+  /** A gateway connected for the first time (the peer object lives across reconnects). */
+  peer: [TunnelPeer];
+  /** A connection proved its gateway's secret: `socket` is the upgraded socket (connection caps count it as authenticated). */
+  authenticated: [socket: Duplex, gatewayId: string];
+}
+
+export class TunnelServer extends EventEmitter<TunnelServerEvents> {
   readonly #opts: ResolvedCommonOptions & typeof DEFAULT_TUNNEL_SERVER_OPTIONS;
   readonly #auth: ScramAuthority;
   readonly #authorize: TunnelServerOptions['authorize'];
@@ -69,6 +81,7 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
   readonly #peers = new Map<string, TunnelPeer>();
   readonly #handshakes = new Set<Wire>();
   readonly #limiter: AddressLimiter;
+  readonly #clientAddress: (req: IncomingMessage) => string;
   #state: State = 'running';
   #closePromise: Promise<void> | undefined;
 
@@ -117,6 +130,10 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
     this.#log = opts.logger ?? defaultLogger('hub:tunnel');
     this.#auth = new ScramAuthority(opts.lookupVerifier, opts.fakeSaltKey, this.#log);
     this.#authorize = opts.authorize;
+    if (opts.clientAddress !== undefined && typeof opts.clientAddress !== 'function') {
+      throw new TypeError(`${owner}: option clientAddress must be a function (req) => string`);
+    }
+    this.#clientAddress = opts.clientAddress ?? ((req) => normalizeAddress(req.socket.remoteAddress));
     this.#limiter = new AddressLimiter({
       maxFailures: this.#opts.maxAuthFailuresPerIp,
       windowMs: this.#opts.authFailureWindowMs,
@@ -132,7 +149,7 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = this.#clientAddress(req);
     if (!this.#limiter.acquirePending(ip)) {
       this.#log.warn('too many pending hellos', { remoteAddress: ip });
       socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -144,7 +161,9 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
       released = true;
     };
     socket.once('close', release);
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, ip, release));
+    this.#wss.handleUpgrade(req, socket, head, (ws) =>
+      this.#onConnection(ws, ip, release, (gatewayId) => this.emit('authenticated', socket, gatewayId)),
+    );
   }
 
   peer(gatewayId: string): TunnelPeer | undefined {
@@ -183,18 +202,10 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
     this.#state = 'closed';
   }
 
-  #onConnection(ws: WebSocket, ip: string, release: () => void): void {
+  #onConnection(ws: WebSocket, ip: string, release: () => void, onAuthenticated: (gatewayId: string) => void): void {
     const wire = new Wire(ws, this.#opts, this.#log);
     if (this.#state !== 'running') {
       void wire.close(TUNNEL_CLOSE.SHUTDOWN, 'hub shutting down');
-      return;
-    }
-    if (this.#limiter.blocked(ip)) {
-      this.#log.warn('rate limited', { remoteAddress: ip });
-      void wire.close(
-        TUNNEL_CLOSE.RATE_LIMITED,
-        'too many failed authentication attempts from this address; retry later',
-      );
       return;
     }
     this.#handshakes.add(wire);
@@ -220,7 +231,7 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
       clearTimeout(timer);
       if (phase === 'hello') {
         phase = 'lookup';
-        void this.#onHello(wire, f).then((p) => {
+        void this.#onHello(wire, f, ip).then((p) => {
           if (!p || wire.closed) return done();
           pending = p;
           phase = 'proof';
@@ -228,7 +239,7 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
         });
       } else if (phase === 'proof' && pending) {
         phase = 'verify';
-        void this.#onProof(wire, f, pending, ip).finally(done);
+        void this.#onProof(wire, f, pending, ip, onAuthenticated).finally(done);
       } else {
         // The gateway waits for each answer; anything else is out of order.
         void wire.close(TUNNEL_CLOSE.PROTOCOL, `unexpected frame during the handshake (waiting for ${phase})`);
@@ -237,7 +248,7 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
   }
 
   /** Validates the hello and sends the challenge; resolves undefined when the connection was closed instead. */
-  async #onHello(wire: Wire, f: Frame): Promise<PendingAuth | undefined> {
+  async #onHello(wire: Wire, f: Frame, ip: string): Promise<PendingAuth | undefined> {
     let pending: PendingAuth;
     try {
       if (f.type !== FrameType.HELLO || f.channel !== 0) {
@@ -254,6 +265,17 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
         return undefined;
       }
       const hello = parseHello(body);
+      // The block is per source address, checked after hello so it can spare a gateway that proved its
+      // secret from this address before (a shared or proxy address must not let an
+      // attacker lock the real gateway out). Verifying a SCRAM proof costs two HMACs, not a KDF.
+      if (this.#limiter.blocked(ip) && !this.#limiter.knownGood(ip, hello.gatewayId)) {
+        this.#log.warn('rate limited', { remoteAddress: ip });
+        void wire.close(
+          TUNNEL_CLOSE.RATE_LIMITED,
+          'too many failed authentication attempts from this address; retry later',
+        );
+        return undefined;
+      }
       try {
         pending = await this.#auth.challenge(hello);
       } catch (err) {
@@ -279,7 +301,13 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
     return pending;
   }
 
-  async #onProof(wire: Wire, f: Frame, pending: PendingAuth, ip: string): Promise<void> {
+  async #onProof(
+    wire: Wire,
+    f: Frame,
+    pending: PendingAuth,
+    ip: string,
+    onAuthenticated: (gatewayId: string) => void,
+  ): Promise<void> {
     const gatewayId = pending.hello.gatewayId;
     let proof: Proof;
     try {
@@ -323,6 +351,8 @@ export class TunnelServer extends EventEmitter<{ peer: [TunnelPeer] }> {
       return;
     }
     wire.removeAllListeners('frame');
+    this.#limiter.recordSuccess(ip, gatewayId);
+    onAuthenticated(gatewayId);
     let peer = this.#peers.get(gatewayId);
     if (!peer) {
       peer = new TunnelPeer(gatewayId, this.#opts, this.#log.child(gatewayId), (p) => {

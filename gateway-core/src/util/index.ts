@@ -14,3 +14,4 @@ export {
   type LogRecord,
   type LogSink,
 } from './logger.js';
+export { addressKey, normalizeAddress } from './address.js';

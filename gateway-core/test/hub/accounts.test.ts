@@ -150,40 +150,88 @@ describe('accounts', () => {
   });
 
   describe('LoginLimiter', () => {
-    it('limits attempts per address and failures per user, each in a sliding window', () => {
-      let now = 0;
-      const l = new LoginLimiter({ maxAttemptsPerIp: 3, maxFailuresPerUser: 2, windowMs: 60_000, now: () => now });
-      assert.equal(l.attempt('10.0.0.1', 'alice').ok, true);
-      l.failed('alice');
-      assert.equal(l.attempt('10.0.0.2', 'alice').ok, true);
-      l.failed('alice');
-      // Another address, same user: the per-user limit holds.
-      assert.deepEqual(l.attempt('10.0.0.3', 'alice'), { ok: false, scope: 'user', retryAfterS: 60 });
-      assert.equal(l.attempt('10.0.0.3', 'bob').ok, true);
-      assert.equal(l.attempt('10.0.0.1', 'bob').ok, true);
-      assert.equal(l.attempt('10.0.0.1', 'carol').ok, true);
-      const d = l.attempt('10.0.0.1', 'dave');
-      assert.equal(d.ok, false);
-      assert.equal(!d.ok && d.scope, 'ip');
-      now += 30_000;
-      const wait = l.attempt('10.0.0.1', 'dave');
-      assert.equal(!wait.ok && wait.retryAfterS, 30);
-      now += 30_000;
-      assert.equal(l.attempt('10.0.0.1', 'dave').ok, true, 'the window slid');
-      assert.equal(l.attempt('10.0.0.4', 'alice').ok, true);
+    const opts = (clock: { now: number }) => ({
+      freeFailuresPerUser: 3,
+      freeFailuresPerAddress: 6,
+      baseDelayMs: 1_000,
+      maxDelayMs: 60_000,
+      forgetAfterMs: 600_000,
+      now: () => clock.now,
+    });
+    /** A sign-in check that fails: attempt, then a wrong password. */
+    const fail = (l: LoginLimiter, ip: string, user: string): void => {
+      assert.equal(l.attempt(ip, user).ok, true);
+      l.failed(ip, user);
+    };
+
+    it('backs off an address for a name after its free failures, doubling each time, up to the cap', () => {
+      const clock = { now: 0 };
+      const l = new LoginLimiter(opts(clock));
+      for (let i = 0; i < 3; i++) fail(l, '198.51.100.7', 'alice');
+      assert.deepEqual(l.attempt('198.51.100.7', 'alice'), { ok: false, scope: 'user', retryAfterS: 1 });
+      clock.now += 1_000;
+      fail(l, '198.51.100.7', 'alice');
+      assert.deepEqual(l.attempt('198.51.100.7', 'alice'), { ok: false, scope: 'user', retryAfterS: 2 });
+      clock.now += 2_000;
+      fail(l, '198.51.100.7', 'alice');
+      assert.deepEqual(l.attempt('198.51.100.7', 'alice'), { ok: false, scope: 'user', retryAfterS: 4 });
+      for (let i = 0; i < 10; i++) {
+        clock.now += 60_000;
+        fail(l, '198.51.100.7', 'alice');
+      }
+      assert.deepEqual(l.attempt('198.51.100.7', 'alice'), { ok: false, scope: 'ip', retryAfterS: 60 }, 'capped');
     });
 
-    it('clears a user’s failures after a right password', () => {
-      const l = new LoginLimiter({ maxFailuresPerUser: 1 });
-      l.failed('alice');
-      assert.equal(l.attempt('1', 'alice').ok, false);
-      l.succeeded('alice');
-      assert.equal(l.attempt('1', 'alice').ok, true);
+    it('never slows the real user at another address, however often an attacker fails', () => {
+      const clock = { now: 0 };
+      const l = new LoginLimiter(opts(clock));
+      for (let i = 0; i < 3; i++) fail(l, '203.0.113.66', 'alice');
+      assert.equal(l.attempt('203.0.113.66', 'alice').ok, false, 'the attacker waits');
+      const real = l.attempt('192.0.2.10', 'alice');
+      assert.equal(real.ok, true, 'the right password from home is checked at once');
+      l.succeeded('192.0.2.10', 'alice');
+    });
+
+    it('does not count successful sign-ins: a shared address signs in many times', () => {
+      const l = new LoginLimiter(opts({ now: 0 }));
+      for (let i = 0; i < 50; i++) {
+        assert.equal(l.attempt('100.64.0.1', `user${i % 5}`).ok, true, `sign-in ${i}`);
+        l.succeeded('100.64.0.1', `user${i % 5}`);
+      }
+    });
+
+    it('clears an address’s failures for a name after the right password', () => {
+      const l = new LoginLimiter(opts({ now: 0 }));
+      for (let i = 0; i < 2; i++) fail(l, '192.0.2.10', 'alice');
+      assert.equal(l.attempt('192.0.2.10', 'alice').ok, true);
+      l.succeeded('192.0.2.10', 'alice');
+      for (let i = 0; i < 2; i++) fail(l, '192.0.2.10', 'alice');
+      assert.equal(l.attempt('192.0.2.10', 'alice').ok, true, 'two free failures again, not four');
+    });
+
+    it('backs off an address that sprays many names, and forgets failures after forgetAfterMs', () => {
+      const clock = { now: 0 };
+      const l = new LoginLimiter(opts(clock));
+      for (let i = 0; i < 6; i++) fail(l, '203.0.113.66', `name${i}`);
+      const d = l.attempt('203.0.113.66', 'name99');
+      assert.equal(!d.ok && d.scope, 'ip');
+      clock.now += 600_000;
+      assert.equal(l.attempt('203.0.113.66', 'name99').ok, true);
+    });
+
+    it('lets an address have only maxConcurrentPerAddress checks in flight', () => {
+      const l = new LoginLimiter({ ...opts({ now: 0 }), maxConcurrentPerAddress: 2 });
+      assert.equal(l.attempt('203.0.113.66', 'a').ok, true);
+      assert.equal(l.attempt('203.0.113.66', 'b').ok, true);
+      assert.deepEqual(l.attempt('203.0.113.66', 'c'), { ok: false, scope: 'ip', retryAfterS: 1 });
+      assert.equal(l.attempt('192.0.2.10', 'alice').ok, true, 'another address is not affected');
+      l.failed('203.0.113.66', 'a');
+      assert.equal(l.attempt('203.0.113.66', 'c').ok, true);
     });
 
     it('validates its options', () => {
-      assert.throws(() => new LoginLimiter({ windowMs: -1 }), RangeError);
-      assert.throws(() => new LoginLimiter({ maxAttemptsPerIp: Number.NaN }), TypeError);
+      assert.throws(() => new LoginLimiter({ baseDelayMs: 0 }), /baseDelayMs: 0 is not allowed \(>= 1\)/);
+      assert.throws(() => new LoginLimiter({ freeFailuresPerUser: Number.NaN }), TypeError);
     });
   });
 

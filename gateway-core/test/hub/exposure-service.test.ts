@@ -4,13 +4,13 @@ import { describe, it } from 'node:test';
 import type { Flag } from '../../src/alerts/index.js';
 import { Gateway } from '../../src/gateway/index.js';
 import { ExposureService } from '../../src/hub/exposure-service.js';
-import { GatewayDirectory } from '../../src/hub/index.js';
-import { hashSecret } from '../../src/tunnel/index.js';
+import { GatewayDirectory, mintApiToken } from '../../src/hub/index.js';
 import { hasCode } from '../../src/util/index.js';
 import { closedPort, startRtspServer } from '../helpers/exposure.js';
 import { GATEWAY_ID, GATEWAY_SECRET, startStack } from '../helpers/stack.js';
 
-const API_TOKEN = 'api-token-Qm7Xv2LpR9sT4wYz';
+const API = await mintApiToken();
+const API_TOKEN = API.token;
 
 /** Control messages the gateway received, and a way to wait for the next flag. */
 function flagsReceived(gw: Gateway): { flags: Flag[]; next: (pred: (f: Flag) => boolean) => Promise<Flag> } {
@@ -45,7 +45,7 @@ async function setup(t: import('node:test').TestContext, exposure: Record<string
   const stack = await startStack({
     cameras: [{ id: 'porch', name: 'Porch', url: 'rtsp://192.0.2.10/stream' }],
     hub: {
-      apiTokenHashes: [await hashSecret(API_TOKEN)],
+      apiTokenHashes: [API.stored],
       exposure: {
         engine: 'builtin',
         ports: [rtsp.port, closed],
@@ -143,7 +143,7 @@ describe('ExposureService', () => {
   });
 
   it('answers 503 when the hub has no exposure monitor', async (t) => {
-    const stack = await startStack({ hub: { apiTokenHashes: [await hashSecret(API_TOKEN)] } });
+    const stack = await startStack({ hub: { apiTokenHashes: [API.stored] } });
     t.after(() => stack.close());
     assert.equal(stack.hub.exposure, undefined);
     const r = await post(`${stack.hub.url}/api/gateways/${GATEWAY_ID}/scan`, API_TOKEN);

@@ -33,6 +33,8 @@ export interface ViewerHost {
   secure: boolean;
   /** Calls `fn` whenever a gateway comes online or goes offline; returns the unsubscribe. */
   watchGateways(fn: () => void): () => void;
+  /** The client a request comes from, for sign-in limits and logs (trusted-proxy aware). Default: the socket peer. */
+  clientKey?(req: IncomingMessage): string;
 }
 
 const MAX_LOGIN_BODY = 4096;
@@ -132,8 +134,11 @@ export class ViewerApp {
     return false;
   }
 
-  /** Handles an upgrade on `/viewer/ws`: same origin, a live session, and a socket budget per session. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /**
+   * Handles an upgrade on `/viewer/ws`: same origin, a live session, and a socket budget per session.
+   * `onAccepted` runs once the socket belongs to a signed-in user (the hub's connection caps stop counting it).
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, onAccepted?: () => void): void {
     if (this.#state !== 'running') return rejectUpgrade(socket, 503, 'Service Unavailable');
     if (!originAllowed(req, this.#host.secure, this.#o.allowedOrigins)) {
       this.#log.warn('viewer socket from a foreign origin refused', { origin: req.headers.origin });
@@ -145,6 +150,7 @@ export class ViewerApp {
     const open = [...this.#connections].filter((c) => c.session.hash === session.hash).length;
     if (open >= this.#o.maxSocketsPerSession) return rejectUpgrade(socket, 429, 'Too Many Requests');
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      onAccepted?.();
       void this.#iceFor(user.name).then((ice) => {
         // 4401 sends the page to the sign-in form: only for a session that ended, not for a hub shutting down.
         if (this.#state !== 'running') return void ws.close(1001, 'hub shutting down');
@@ -211,28 +217,35 @@ export class ViewerApp {
     if (typeof name !== 'string' || typeof password !== 'string' || name.length > 64 || password.length > 256) {
       return json(res, 400, { error: 'Enter a user name and a password.' });
     }
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = this.#host.clientKey?.(req) ?? req.socket.remoteAddress ?? 'unknown';
     const decision = this.#limiter.attempt(ip, name);
     if (!decision.ok) {
-      const wait = Math.ceil(decision.retryAfterS / 60);
-      const who = decision.scope === 'ip' ? 'from this address' : 'for this account';
+      const s = decision.retryAfterS;
+      const wait = s < 60 ? `${s} second${s === 1 ? '' : 's'}` : `${Math.ceil(s / 60)} minutes`;
+      const who = decision.scope === 'ip' ? 'from this address' : 'for this account from this address';
       this.#log.warn('sign-in rate-limited', { ip, scope: decision.scope });
       return json(
         res,
         429,
-        { error: `Too many sign-in attempts ${who}. Wait ${wait} minute${wait === 1 ? '' : 's'} and try again.` },
-        { 'Retry-After': String(decision.retryAfterS) },
+        { error: `Too many sign-in attempts ${who}. Wait ${wait} and try again.` },
+        { 'Retry-After': String(s) },
       );
     }
     const users = this.#users!;
-    await users.refresh().catch((err: unknown) => this.#log.error('users file unreadable', { err }));
-    const user = await users.verify(name, password);
+    let user;
+    try {
+      await users.refresh().catch((err: unknown) => this.#log.error('users file unreadable', { err }));
+      user = await users.verify(name, password);
+    } catch (err) {
+      this.#limiter.abandoned(ip);
+      throw err;
+    }
     if (!user) {
-      this.#limiter.failed(name);
+      this.#limiter.failed(ip, name);
       this.#log.info('sign-in failed', { ip });
       return json(res, 401, { error: 'Wrong user name or password.' });
     }
-    this.#limiter.succeeded(name);
+    this.#limiter.succeeded(ip, name);
     const old = this.#session(req);
     if (old) this.sessions.destroy(old.id); // a fresh id at every sign-in (no session fixation)
     const session = this.sessions.create(user.name);

@@ -1,0 +1,30 @@
+/** Bounded waits: a failing test fails with a message, never hangs. */
+
+/** Resolves like `p`, or rejects after `ms` naming `what`. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `read` every 20 ms until `pred` holds; rejects after `ms` naming `what`. */
+export async function until<T>(
+  read: () => T | Promise<T>,
+  pred: (v: T) => boolean,
+  ms: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (pred(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${String(v)})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
