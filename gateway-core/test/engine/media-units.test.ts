@@ -160,6 +160,18 @@ describe('TimestampRebaser', () => {
     assert.equal(r.map(77 + 3600 + 90000 * 60), 0x1200 + 3000 + 3600 + 3000, 'a 60 s jump is a discontinuity');
   });
 
+  it('advances by the wall-clock time of a pause over a discontinuity, so RTP time keeps pace with arrival', () => {
+    let now = 1000;
+    const r = new TimestampRebaser({ now: () => now });
+    r.map(90_000);
+    now += 40;
+    assert.equal(r.map(93_600), 3600, 'continuous: the camera spacing');
+    now += 6000; // the camera stopped for 6 s and came back with a new clock
+    assert.equal(r.map(12), 3600 + 6000 * 90);
+    now += 5; // a restart right after the last frame still advances one nominal frame
+    assert.equal(r.map(5), 3600 + 6000 * 90 + 3000);
+  });
+
   it('squeezes replayed frames 1 ms apart', () => {
     const r = new TimestampRebaser();
     r.map(500_000);
