@@ -444,8 +444,11 @@ function defineNodeTests(nodeRedPackage) {
         assert.equal((await ok).fill, 'green');
       });
 
-      it('fails a trigger that arrives while an audit runs with done(err), which a Catch node sees', async () => {
-        // A port that accepts and never answers keeps the first audit busy until the node closes.
+      /**
+       * An exposure node auditing a port that accepts and never answers (its audits stay busy until the node
+       * closes), wired to a Catch node; resolves with the exposure node and a collector on the Catch output.
+       */
+      async function busyAuditWithCatch(extra = {}) {
         const hang = require('node:net').createServer(() => {});
         await new Promise((r) => hang.listen(0, '127.0.0.1', r));
         after(() => new Promise((r) => hang.close(r)));
@@ -461,6 +464,7 @@ function defineNodeTests(nodeRedPackage) {
             upnp: false,
             telnetPorts: String(hang.address().port),
             wires: [[], []],
+            ...extra,
           },
           { id: 'c', z: 't1', type: 'catch', scope: null, uncaught: false, wires: [['out']] },
           { id: 'out', z: 't1', type: 'helper' },
@@ -469,8 +473,11 @@ function defineNodeTests(nodeRedPackage) {
           require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [require.resolve(nodeRedPackage)] }),
         );
         await helper.load([...ALL, catchNode], flow, creds());
-        const out = collector(helper.getNode('out'));
-        const ex = helper.getNode('ex');
+        return { ex: helper.getNode('ex'), out: collector(helper.getNode('out')) };
+      }
+
+      it('fails a trigger that arrives while an audit runs with done(err), which a Catch node sees', async () => {
+        const { ex, out } = await busyAuditWithCatch();
         ex.receive({ payload: 1 });
         ex.receive({ payload: 2 });
         const m = await out.next();
@@ -481,32 +488,8 @@ function defineNodeTests(nodeRedPackage) {
       });
 
       it('hands a failed scheduled audit to Catch nodes with a message of its own', async () => {
-        // A port that accepts and never answers keeps the first scheduled audit busy; the next tick fails.
-        const hang = require('node:net').createServer(() => {});
-        await new Promise((r) => hang.listen(0, '127.0.0.1', r));
-        after(() => new Promise((r) => hang.close(r)));
-        const flow = [
-          { id: 't1', type: 'tab' },
-          camera(),
-          gateway('ws://127.0.0.1:9/tunnel'),
-          {
-            id: 'ex',
-            z: 't1',
-            type: 'camgate-exposure',
-            gateway: 'gw1',
-            upnp: false,
-            intervalMin: 0.01, // 0.6 s: the schedule, fast
-            telnetPorts: String(hang.address().port),
-            wires: [[], []],
-          },
-          { id: 'c', z: 't1', type: 'catch', scope: null, uncaught: false, wires: [['out']] },
-          { id: 'out', z: 't1', type: 'helper' },
-        ];
-        const catchNode = require(
-          require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [require.resolve(nodeRedPackage)] }),
-        );
-        await helper.load([...ALL, catchNode], flow, creds());
-        const out = collector(helper.getNode('out'));
+        // The first scheduled audit stays busy; the next tick fails.
+        const { out } = await busyAuditWithCatch({ intervalMin: 0.01 }); // 0.6 s: the schedule, fast
         const m = await out.next();
         assert.equal(m.topic, 'camgate/home-1/audit');
         assert.deepEqual(m.payload, { trigger: 'schedule' });
