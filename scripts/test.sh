@@ -19,9 +19,26 @@ DEBIAN_PACKAGES=(chromium mosquitto coturn nmap iproute2 nftables procps ffmpeg
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav)
 
+# The real Kurento Media Server 7.3, prebuilt in ../shared/kms (see its README.md), for test/e2e/kms.test.ts:
+# its Debian runtime packages, read from its own install-kms-deps.sh so the list lives in one place, installed
+# with ours. Without ../shared/kms that test fails and says why (it does not count as passed).
+KMS_DEPS=../shared/kms/install-kms-deps.sh
+kms_packages=()
+if [ -f "$KMS_DEPS" ]; then
+  # The words of its `apt-get install ... \` command that are package names (options and redirections dropped).
+  mapfile -t kms_packages < <(sed -n '/apt-get install/,/[^\\]$/p' "$KMS_DEPS" | tr ' \\' '\n\n' |
+    grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vxE 'apt-get|install')
+else
+  echo "camgate test: WARNING: ../shared/kms is missing; test/e2e/kms.test.ts (real Kurento Media Server) will fail" >&2
+fi
+
 if command -v apt-get >/dev/null 2>&1; then
+  if [ -f "$KMS_DEPS" ] && [ "${#kms_packages[@]}" -eq 0 ]; then
+    echo "camgate test: could not read the package list of $KMS_DEPS; running it"
+    bash "$KMS_DEPS"
+  fi
   missing=()
-  for p in "${DEBIAN_PACKAGES[@]}"; do
+  for p in "${DEBIAN_PACKAGES[@]}" "${kms_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -31,34 +48,7 @@ if command -v apt-get >/dev/null 2>&1; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 else
-  echo "camgate test: apt-get not found; the Debian packages ${DEBIAN_PACKAGES[*]} must already be installed" >&2
-fi
-
-# The real Kurento Media Server 7.3, prebuilt in ../shared/kms (see its README.md), for test/e2e/kms.test.ts:
-# its Debian runtime packages, read from its own install-kms-deps.sh so the list lives in one place, installed
-# only when missing. Without ../shared/kms that test fails and says why (it does not count as passed).
-KMS_DEPS=../shared/kms/install-kms-deps.sh
-if [ -f "$KMS_DEPS" ] && command -v apt-get >/dev/null 2>&1; then
-  # The words of its `apt-get install ... \` command that are package names (options and redirections dropped).
-  mapfile -t kms_packages < <(sed -n '/apt-get install/,/[^\\]$/p' "$KMS_DEPS" | tr ' \\' '\n\n' |
-    grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vxE 'apt-get|install')
-  if [ "${#kms_packages[@]}" -eq 0 ]; then
-    echo "camgate test: could not read the package list of $KMS_DEPS; running it"
-    bash "$KMS_DEPS"
-  else
-    missing=()
-    for p in "${kms_packages[@]}"; do
-      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    if [ "${#missing[@]}" -gt 0 ]; then
-      echo "camgate test: installing Kurento Media Server's Debian packages: ${missing[*]}"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq
-      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-  fi
-elif [ ! -f "$KMS_DEPS" ]; then
-  echo "camgate test: WARNING: ../shared/kms is missing; test/e2e/kms.test.ts (real Kurento Media Server) will fail" >&2
+  echo "camgate test: apt-get not found; the Debian packages ${DEBIAN_PACKAGES[*]} ${kms_packages[*]} must already be installed" >&2
 fi
 
 source scripts/ensure-node.sh
