@@ -148,6 +148,8 @@ export {
   type MqttTransportEvents,
   type MqttPublishOptions,
   type MqttWill,
+  // camgate-exposure summarises its own audit results.
+  exposureOf,
   type CameraStateInput,
   type Topics,
   type ExposurePayload,
