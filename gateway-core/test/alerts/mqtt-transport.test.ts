@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import { FlagStore } from '../../src/alerts/flag-store.js';
 import { MqttBridge } from '../../src/alerts/mqtt-bridge.js';
@@ -91,12 +91,12 @@ describe('MqttBridge transports', () => {
     });
     t.after(() => bridge.close());
     assert.equal(bridge.brokerUrl, mq.url);
-    if (!bridge.connected) await within(new Promise((r) => bridge.once('connected', r)), WAIT_MS, 'first connect');
+    if (!bridge.connected) await within(once(bridge, 'connected'), WAIT_MS, 'first connect');
     // The wrapper's connection has no will on the bridge topic: the bridge says what a crash would leave.
     assert.ok(sink.records.some((r) => r.level === 'warn' && /no retained will/.test(r.msg)));
 
-    const offline = within(new Promise((r) => bridge.once('offline', r)), WAIT_MS, 'offline');
-    const back = new Promise((r) => bridge.once('connected', r));
+    const offline = within(once(bridge, 'offline'), WAIT_MS, 'offline');
+    const back = once(bridge, 'connected');
     await mq.restart(async () => {
       await offline;
       await store.raise(obs(undefined, 8554)); // home-wide: the hub could not tell which camera answers
@@ -146,7 +146,7 @@ describe('Home Assistant "Home network exposure" sensor', () => {
     t.after(() => store.close());
     const bridge = await MqttBridge.start({ store, gatewayId: 'gw1', gatewayName: 'Home', cameras, url: mq.url });
     t.after(() => bridge.close());
-    if (!bridge.connected) await within(new Promise((r) => bridge.once('connected', r)), WAIT_MS, 'connect');
+    if (!bridge.connected) await within(once(bridge, 'connected'), WAIT_MS, 'connect');
     // A subscriber that arrives later reads the retained discovery config, as Home Assistant does on start.
     const w = await watch(mq.url, ['homeassistant/binary_sensor/#', 'camgate/gw1/#']);
     t.after(() => w.close());

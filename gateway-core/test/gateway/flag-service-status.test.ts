@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { once } from 'node:events';
 import { FlagService, Gateway } from '../../src/gateway/index.js';
 import { Hub } from '../../src/hub/index.js';
 import { makeVerifier } from '../../src/tunnel/index.js';
@@ -67,7 +68,7 @@ describe('FlagService MQTT status', () => {
       'bridge online',
     );
     // The bridge republishes its whole state on connect, `status` included: it has been decided by now.
-    if (!flags.bridge!.connected) await within(new Promise((r) => flags.bridge!.once('connected', r)), WAIT_MS, 'mqtt');
+    if (!flags.bridge!.connected) await within(once(flags.bridge!, 'connected'), WAIT_MS, 'mqtt');
     assert.equal(await within(w.waitFor('camgate/refused-gw/status'), WAIT_MS, 'status'), 'offline');
     assert.equal(flags.bridge!.status, 'offline');
     assert.ok(
