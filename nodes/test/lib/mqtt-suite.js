@@ -211,6 +211,44 @@ function defineMqttTests(nodeRedPackage) {
       });
     }
 
+    it('follows the broker node to its new client after a disconnect/connect control action (mqtt-broker node)', async () => {
+      const f = flow(env.tunnelUrl, mq, 'mqtt-broker node');
+      // An mqtt-in node in dynamic mode (one input) is how a flow tells the broker node to disconnect and
+      // connect again (core 10-mqtt.js "action"); the broker node then creates a new mqtt.js client.
+      f.push({ id: 'in1', type: 'mqtt in', broker: 'b1', topic: '', qos: '1', datatype: 'auto', inputs: 1, wires: [] });
+      await helper.load(nodes(), f, { gw1: { secret: fx.GATEWAY_SECRET } });
+      const runtime = helper.getNode('gw1').runtime;
+      await runtime.ready;
+      const live = await sub([`camgate/${GW}/#`]);
+      await live.waitFor(`camgate/${GW}/bridge`, (p) => p === 'online', WAIT_MS);
+      const broker = helper.getNode('b1');
+      const first = broker.client;
+      const inNode = helper.getNode('in1');
+      const act = (action) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no ${action}`)), WAIT_MS);
+          const check = () => {
+            const done = action === 'disconnect' ? !broker.connected : broker.connected && broker.client !== first;
+            if (done) {
+              clearTimeout(timer);
+              resolve();
+            } else setTimeout(check, 20);
+          };
+          inNode.receive({ action });
+          check();
+        });
+      await act('disconnect');
+      const tr = await runtime.store.raise(homeWideFlag(7447)); // raised while the broker node is disconnected
+      const republished = new Promise((resolve) => helper.getNode('mq').once('camgate:published', resolve));
+      await act('connect');
+      await Promise.race([
+        republished,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no republish on the new client')), WAIT_MS)),
+      ]);
+      const m = await live.waitFor(`camgate/${GW}/flags/${tr.flag.id}`, () => true, WAIT_MS);
+      assert.equal(JSON.parse(m.payload).state, 'raised');
+    });
+
     it('keeps status offline while the hub refuses the gateway, and warns about a broker node without the bridge will', async () => {
       const live = await sub([`camgate/${GW}/#`]);
       await helper.load(nodes(), flow(env.tunnelUrl, mq, 'mqtt-broker node', { will: false }), {
