@@ -145,6 +145,67 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       await box.waitFor({ state: 'detached' });
     });
 
+    it('shows a gateway without keepWarm (an older or hand-written flow) with "Keep cameras warm" on, and saves it on', async () => {
+      const saved = await page.evaluate(() => {
+        RED.view.importNodes([
+          {
+            id: 'gwold',
+            type: 'camgate-gateway',
+            hubUrl: 'wss://h/tunnel',
+            gatewayId: 'old-1',
+            backend: 'engine',
+            cameras: [],
+          },
+        ]);
+        return RED.nodes.node('gwold').keepWarm;
+      });
+      assert.equal(saved, undefined, 'the import keeps the flow as it was');
+      await page.evaluate(() => RED.editor.editConfig('', 'camgate-gateway', 'gwold'));
+      const box = page.locator('#node-config-input-keepWarm');
+      await box.waitFor({ state: 'visible' });
+      assert.equal(await box.isChecked(), true);
+      assert.equal(await page.locator('#node-config-input-persistFlags').isChecked(), true);
+      await page.click('#node-config-dialog-ok');
+      await box.waitFor({ state: 'detached' });
+      assert.equal(await page.evaluate(() => RED.nodes.node('gwold').keepWarm), true);
+    });
+
+    it('imports two examples from Import → Examples (readable titles): one gateway, counted cameras, exported with the flow', async () => {
+      const titles = await importExample(page, 'Remote viewing through a hub');
+      assert.ok(titles.length >= 3 && titles.every((t) => /^[A-Z][^-_]* [^-_]+$/.test(t)), `readable: ${titles}`);
+      await importExample(page, 'Nightly LAN audit', { conflict: 'Import copy' });
+      const state = await page.evaluate(() => {
+        const configs = { gateways: [], cameras: [] };
+        RED.nodes.eachConfig((n) => {
+          if (n.type === 'camgate-gateway' && n.gatewayId === 'home-1') configs.gateways.push(n.id);
+          if (n.type === 'camgate-camera') configs.cameras.push({ id: n.id, users: n.users.length });
+        });
+        const tabs = [];
+        RED.nodes.eachWorkspace((w) => {
+          if (/^camgate: /.test(w.label)) tabs.push(w.id);
+        });
+        // "Export → current flow" (clipboard.js): the tab's nodes and the config nodes they lead to.
+        const exported = tabs.map((z) =>
+          RED.nodes
+            .createExportableNodeSet([RED.nodes.workspace(z), ...RED.nodes.filterNodes({ z })])
+            .filter((n) => n.type === 'camgate-camera' || n.type === 'camgate-gateway')
+            .map((n) => n.id)
+            .sort(),
+        );
+        const gw = RED.nodes.node(configs.gateways[0]);
+        const listType = RED.nodes.getType('camgate-gateway').defaults.cameras.type;
+        return { ...configs, tabs: tabs.length, exported, keepWarm: gw && gw.keepWarm, listType };
+      });
+      assert.equal(state.tabs, 2, 'both examples imported');
+      assert.deepEqual(state.gateways, ['camgate-example-gateway'], 'the second import reused the gateway');
+      assert.equal(state.cameras.length, 2, 'and the cameras');
+      for (const c of state.cameras) assert.ok(c.users >= 2, `camera ${c.id} is used (${c.users} users)`);
+      assert.equal(state.keepWarm, true);
+      assert.equal(state.listType, 'camgate-camera[]', "the gateway's camera list is a config-node reference");
+      const shared = ['camgate-example-front-door', 'camgate-example-garden', 'camgate-example-gateway'];
+      assert.deepEqual(state.exported, [shared, shared]);
+    });
+
     it('has help text in the sidebar for every camgate node', async () => {
       const help = await page.evaluate(() =>
         [
@@ -161,4 +222,29 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       assert.deepEqual(offLoopback, [], 'the editor asked for nothing off loopback');
     });
   });
+}
+
+/**
+ * Menu → Import → Examples → node-red-contrib-camgate → `title` → Import, as a user does; with `conflict`, the
+ * button to press on Node-RED's "some of the nodes already exist" notification. Resolves with the titles listed.
+ */
+async function importExample(page, title, { conflict } = {}) {
+  await page.evaluate(() => RED.actions.invoke('core:show-examples-import-dialog'));
+  const label = (text) => page.locator('.red-ui-treeList-label').filter({ hasText: text, visible: true });
+  await label('node-red-contrib-camgate').first().click();
+  await label(title).first().waitFor();
+  const titles = await page.evaluate(() =>
+    [...document.querySelectorAll('.red-ui-treeList-label')]
+      .filter((el) => el.querySelector('.fa-file-o'))
+      .map((el) => el.textContent.trim()),
+  );
+  await label(title).first().click();
+  await page.click('#red-ui-clipboard-dialog-ok');
+  if (conflict) await page.locator('.red-ui-notification button').filter({ hasText: conflict }).click();
+  await page.waitForFunction((t) => {
+    let found = 0;
+    RED.nodes.eachWorkspace((w) => (found += w.label.toLowerCase() === 'camgate: ' + t.toLowerCase() ? 1 : 0));
+    return found === 1;
+  }, title);
+  return titles.filter((t) => t !== 'flows');
 }
