@@ -15,9 +15,9 @@ module.exports = function (RED) {
   function CamgateCameraNode(n) {
     RED.nodes.createNode(this, n);
     this.name = n.name;
-    this.cameraId = n.cameraId;
-    this.url = n.url;
-    this.host = n.host || '';
+    this.cameraId = String(n.cameraId ?? '');
+    this.url = String(n.url ?? '');
+    this.host = typeof n.host === 'string' ? n.host : '';
     this.problems = [];
     if (typeof n.cameraId !== 'string' || !ID_RE.test(n.cameraId))
       this.problems.push(RED._('camgate-camera.errors.runtimeId'));

@@ -30,7 +30,9 @@ module.exports = function (RED) {
     const runtime = node.gateway.runtime;
     // With a camera chosen, the node shows that camera's state instead of the tunnel's, and its camera
     // events only (a config node such as camgate-camera has no status of its own in the editor).
-    const cam = n.camera ? /** @type {import('../lib/types').CameraNode | null} */ (RED.nodes.getNode(n.camera)) : undefined;
+    const cam = n.camera
+      ? /** @type {import('../lib/types').CameraNode | null} */ (RED.nodes.getNode(n.camera))
+      : undefined;
     const cameraId = cam?.cameraId;
     /** @param {{ type: string, cameraId?: string }} e */
     const onEvent = (e) => {
@@ -56,10 +58,11 @@ module.exports = function (RED) {
       });
       return;
     }
-    node.gateway.register(node);
+    const gateway = node.gateway;
+    gateway.register(node);
     node.on('close', (removed, done) => {
       runtime.off('event', onEvent);
-      node.gateway.deregister(node);
+      gateway.deregister(node);
       done();
     });
   }

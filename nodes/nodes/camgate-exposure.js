@@ -34,7 +34,10 @@ module.exports = function (RED) {
     if (!Number.isFinite(intervalMin) || intervalMin < 0 || intervalMin > MAX_INTERVAL_MIN) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('camgate-exposure.status.badSchedule') });
       node.error(
-        RED._('camgate-exposure.errors.badSchedule', { value: String(n.intervalMin).slice(0, 32), max: MAX_INTERVAL_MIN }),
+        RED._('camgate-exposure.errors.badSchedule', {
+          value: String(n.intervalMin).slice(0, 32),
+          max: MAX_INTERVAL_MIN,
+        }),
       );
       return;
     }

@@ -31,10 +31,11 @@ module.exports = function (RED) {
       node.send(transitionMessage(t));
     };
     runtime.on('transition', onTransition);
-    node.gateway.register(node);
+    const gateway = node.gateway;
+    gateway.register(node);
     node.on('close', (removed, done) => {
       runtime.off('transition', onTransition);
-      node.gateway.deregister(node);
+      gateway.deregister(node);
       done();
     });
   }

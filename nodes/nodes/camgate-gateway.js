@@ -20,7 +20,7 @@ module.exports = function (RED) {
     RED.nodes.createNode(this, n);
     const node = this;
     node.name = n.name;
-    node.gatewayId = n.gatewayId;
+    node.gatewayId = String(n.gatewayId ?? '');
     /** Nodes showing this gateway's status, by id. */
     node.users = new Map();
     const cameraIds = Array.isArray(n.cameras) ? n.cameras.filter((id) => typeof id === 'string') : [];
@@ -62,10 +62,12 @@ module.exports = function (RED) {
     });
 
     /** A node that shows this gateway's status (10-mqtt.js `register`). */
+    /** @param {import('../lib/types').Node} user */
     node.register = (user) => {
       node.users.set(user.id, user);
       user.status(gatewayStatus(RED._, node.runtime.state, node.runtime.info));
     };
+    /** @param {import('../lib/types').Node} user */
     node.deregister = (user) => {
       node.users.delete(user.id);
     };

@@ -15,6 +15,7 @@ module.exports = function (RED) {
   function CamgateViewerLinkNode(n) {
     RED.nodes.createNode(this, n);
     const node = this;
+    /** @type {string | undefined} */
     let base;
     try {
       base = hubBase(n.hubUrl);

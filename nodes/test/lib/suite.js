@@ -461,7 +461,13 @@ function defineNodeTests(nodeRedPackage) {
         const flow = [
           camera(),
           gateway('ws://127.0.0.1:9/tunnel'),
-          { id: 'ex', type: 'camgate-exposure', gateway: 'gw1', telnetPorts: String(await fx.closedPort()), upnp: false },
+          {
+            id: 'ex',
+            type: 'camgate-exposure',
+            gateway: 'gw1',
+            telnetPorts: String(await fx.closedPort()),
+            upnp: false,
+          },
           { id: 'sum', type: 'helper' },
         ];
         flow[2].wires = [[], ['sum']];
