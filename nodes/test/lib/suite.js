@@ -496,6 +496,57 @@ function defineNodeTests(nodeRedPackage) {
         );
       });
 
+      it('shows no "ok" when a check of the audit failed: yellow ring "no flags, but 1 check(s) failed"', async () => {
+        // A loopback "router": SSDP answers with a description URL whose HTTP server fails, so the UPnP check fails.
+        const http = require('node:http');
+        const dgram = require('node:dgram');
+        const igd = http.createServer((req, res) => res.writeHead(500).end());
+        await new Promise((r) => igd.listen(0, '127.0.0.1', r));
+        after(() => new Promise((r) => igd.close(r)));
+        const ssdp = dgram.createSocket('udp4');
+        await new Promise((r) => ssdp.bind(0, '127.0.0.1', r));
+        after(() => ssdp.close());
+        ssdp.on('message', (_m, rinfo) => {
+          const answer = `HTTP/1.1 200 OK\r\nLOCATION: http://127.0.0.1:${igd.address().port}/desc.xml\r\nST: upnp:rootdevice\r\n\r\n`;
+          ssdp.send(answer, rinfo.port, rinfo.address);
+        });
+        const flow = [
+          camera(),
+          gateway('ws://127.0.0.1:9/tunnel'),
+          {
+            id: 'ex',
+            type: 'camgate-exposure',
+            gateway: 'gw1',
+            telnet: false,
+            upnp: true,
+            ssdpAddress: '127.0.0.1',
+            ssdpPort: String(ssdp.address().port),
+            wires: [[], ['sum']],
+          },
+          { id: 'sum', type: 'helper' },
+        ];
+        await helper.load(ALL, flow, creds());
+        const ex = helper.getNode('ex');
+        const seen = [];
+        const orig = ex.status.bind(ex);
+        ex.status = (st) => {
+          orig(st);
+          seen.push(st);
+        };
+        await helper.getNode('gw1').runtime.ready;
+        const sum = collector(helper.getNode('sum'));
+        ex.receive({ payload: 'go' });
+        const s = await sum.next();
+        assert.deepEqual(
+          s.payload.errors.map((e) => [e.kind, e.code]),
+          [['upnp-mapping', 'CAMGATE_AUDIT_UPNP']],
+        );
+        for (let i = 0; i < 400 && !seen.some((st) => st.fill === 'yellow'); i++)
+          await new Promise((r) => setTimeout(r, 25));
+        assert.deepEqual(seen.at(-1), { fill: 'yellow', shape: 'ring', text: 'no flags, but 1 check(s) failed' });
+        assert.ok(!seen.some((st) => st.fill === 'green'), 'never green');
+      });
+
       /**
        * An exposure node auditing a port that accepts and never answers (its audits stay busy until the node
        * closes), wired to a Catch node; resolves with the exposure node and a collector on the Catch output.
