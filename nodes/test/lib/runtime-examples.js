@@ -89,7 +89,15 @@ function defineExampleTests(nodeRedPackage, deploy) {
           lines.filter((l) => /\[error\]|missing types|Unknown type/i.test(l)),
           [],
         );
-        const deployed = await nr.api('GET', '/flows');
+        const deployed = await nr.api('GET', '/flows').catch((err) => {
+          // Say why: Node-RED's own log (it may have exited).
+          throw new Error(
+            `${err.message} (${err.cause?.code ?? err.cause}); Node-RED log since the deploy:\n${logs()}`,
+            {
+              cause: err,
+            },
+          );
+        });
         assert.equal(deployed.flows.length, flow.length);
         const gateways = deployed.flows.filter((n) => n.type === 'camgate-gateway');
         assert.deepEqual(
