@@ -12,7 +12,8 @@ const MAX_INTERVAL_MIN = 7 * 24 * 60;
  * mappings to cameras, opt-in default credentials) on an input message or
  * every N minutes. Output 1: one message per flag raised or cleared by the
  * audit. Output 2: one summary per audit. Status: the worst current state of
- * the gateway's flags (exposed > at risk > ok), whatever raised them.
+ * the gateway's flags (exposed > at risk), whatever raised them; with none,
+ * "ok" only after an audit of this node whose checks all ran (lib/status.js).
  */
 /** @param {import('../lib/types').NodeRedApi} RED */
 module.exports = function (RED) {
