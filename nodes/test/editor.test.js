@@ -249,7 +249,15 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
 async function importExample(page, title, { conflict } = {}) {
   await page.evaluate(() => RED.actions.invoke('core:show-examples-import-dialog'));
   const label = (text) => page.locator('.red-ui-treeList-label').filter({ hasText: text, visible: true });
-  await label('node-red-contrib-camgate').first().click();
+  // The folder's entries load asynchronously, and a click while the tree is still building can be lost or fold it
+  // again: click until the example shows, a bounded number of times.
+  for (let i = 0; i < 10 && !(await label(title).first().isVisible()); i++) {
+    await label('node-red-contrib-camgate').first().click();
+    await label(title)
+      .first()
+      .waitFor({ timeout: 5_000 })
+      .catch(() => undefined);
+  }
   await label(title).first().waitFor();
   const titles = await page.evaluate(() =>
     [...document.querySelectorAll('.red-ui-treeList-label')]
