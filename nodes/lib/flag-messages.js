@@ -1,6 +1,9 @@
 'use strict';
 
-/** The message for one flag transition: topic `camgate/<gateway>/flags/<flag id>`, payload the flag with from/to/at. */
+/**
+ * The message for one flag transition: topic `camgate/<gateway>/flags/<flag id>`, payload the flag with from/to/at.
+ * @param {import('./types').FlagTransition} t
+ */
 function transitionMessage(t) {
   return {
     topic: `camgate/${t.flag.gatewayId}/flags/${t.flag.id}`,

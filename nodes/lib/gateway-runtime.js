@@ -30,7 +30,7 @@ const STATES = [
 class GatewayRuntime extends EventEmitter {
   /**
    * @param {object} o
-   * @param {string} o.hubUrl
+   * @param {string | undefined} o.hubUrl  checked by core's config schema
    * @param {string} o.gatewayId
    * @param {string|undefined} o.secret
    * @param {string|undefined} o.fingerprint256
@@ -39,7 +39,7 @@ class GatewayRuntime extends EventEmitter {
    * @param {string|undefined} o.kmsUrl
    * @param {string|undefined} o.mediaAddress  IPv4 address the built-in engine gathers WebRTC host candidates on
    *   (its `interfaceAddress`); undefined = every interface werift picks
-   * @param {() => object[]} o.cameras  resolves {id, name, url, host, ports, username, password} once every
+   * @param {() => import('./types').CameraEntry[]} o.cameras  resolves {id, name, url, host, ports, username, password} once every
    *   config node of the flow exists (Node-RED orders config nodes only by single-id properties)
    * @param {boolean|undefined} o.keepWarm  false: pull a camera only while someone watches; otherwise the
    *   gateway's 'auto' (each camera kept pulled when the backend is the built-in engine, see core's keep-warm.ts)
@@ -53,11 +53,17 @@ class GatewayRuntime extends EventEmitter {
     this.o = o;
     this.gatewayId = o.gatewayId;
     this.state = 'idle';
+    /** @type {Record<string, unknown>} */
     this.info = {};
-    /** Cameras without credentials or addresses: what the other nodes may show. */
+    /**
+     * Cameras without credentials or addresses: what the other nodes may show.
+     * @type {{ id: string, name: string }[]}
+     */
     this.cameras = [];
     /** Each camera's latest state (core Gateway `cameraState`), by camera id. */
+    /** @type {Map<string, import('./types').CameraState>} */
     this.cameraStates = new Map();
+    /** @type {import('./types').CameraEntry[]} */
     this.cameraConfigs = [];
     this.store = undefined;
     this.flags = undefined;
@@ -72,12 +78,17 @@ class GatewayRuntime extends EventEmitter {
     return this.cameraConfigs.map((c) => {
       const u = safeUrl(c.url);
       const host = c.host || (u ? u.hostname.replace(/^\[|\]$/g, '') : '');
+      /** @type {{ id: string, name: string, host: string, rtsp?: { port: number, path: string } }} */
       const out = { id: c.id, name: c.name, host };
       if (u) out.rtsp = { port: u.port ? Number(u.port) : 554, path: u.pathname || '/' };
       return out;
     });
   }
 
+  /**
+   * @param {string} state
+   * @param {Record<string, unknown>} [info]
+   */
   #setState(state, info = {}) {
     this.state = state;
     this.info = info;
@@ -94,7 +105,7 @@ class GatewayRuntime extends EventEmitter {
     const log = this.o.log;
     const logger = core.createLogger(
       'camgate',
-      (r) => {
+      (/** @type {{ level: string, component: string, msg: string, fields: object }} */ r) => {
         const fields = Object.keys(r.fields).length ? ` ${JSON.stringify(r.fields)}` : '';
         log(r.level, `${r.component}: ${r.msg}${fields}`);
       },
@@ -113,9 +124,9 @@ class GatewayRuntime extends EventEmitter {
         logger: logger.child('flags'),
       });
       this.store = this.flags.store;
-      this.store.on('transition', (t) => this.emit('transition', t));
+      this.store.on('transition', (/** @type {unknown} */ t) => this.emit('transition', t));
     } catch (err) {
-      this.#setState('failed', { reason: core.redact(String(err.message), secrets.values()) });
+      this.#setState('failed', { reason: core.redact(errorMessage(err), secrets.values()) });
       return;
     }
     if (this.closing) return;
@@ -143,8 +154,8 @@ class GatewayRuntime extends EventEmitter {
         'camgate-gateway',
       );
     } catch (err) {
-      this.#setState('failed', { reason: String(err.message).replace(/\s+/g, ' '), code: err.code });
-      logger.error(String(err.message));
+      this.#setState('failed', { reason: errorMessage(err).replace(/\s+/g, ' '), code: errorCode(err) });
+      logger.error(errorMessage(err));
       return;
     }
     if (this.o.mediaAddress !== undefined && isIP(this.o.mediaAddress) !== 4) {
@@ -176,20 +187,27 @@ class GatewayRuntime extends EventEmitter {
         logger: logger.child('gateway'),
       });
       this.gateway = gw;
-      gw.on('state', (state, info) => {
+      // Core's Gateway events are not typed through its EventEmitter; the shapes are its docs' (gateway.ts).
+      gw.on('state', (/** @type {string} */ state, /** @type {Record<string, unknown>} */ info) => {
         this.#setState(state, info);
         this.emit('event', { type: 'tunnel', state, ...pick(info, ['reason', 'code', 'nextRetryMs']) });
       });
-      gw.on('control', (msg) => void this.flags.applyControl(msg));
+      gw.on('control', (/** @type {any} */ msg) => void this.flags.applyControl(msg));
       // 4409 (another client took over with this gateway's secret) raises `secret-in-use` like any flag.
       this.flags.watchTunnel(gw);
-      gw.on('viewing', (e) => this.emit('event', { type: 'viewing', cameraId: e.cameraId, channel: e.channel }));
-      gw.on('refused', (e) =>
+      gw.on('viewing', (/** @type {{ cameraId: string, channel: string }} */ e) =>
+        this.emit('event', { type: 'viewing', cameraId: e.cameraId, channel: e.channel }),
+      );
+      gw.on('refused', (/** @type {{ method: string, rule: string, channel: string }} */ e) =>
         this.emit('event', { type: 'refused', method: e.method, rule: e.rule, channel: e.channel }),
       );
-      gw.on('channel', (e) => this.emit('event', { type: 'channel', channel: e.channel, open: e.open }));
-      gw.on('released', (e) => this.emit('event', { type: 'released', objects: e.objects }));
-      gw.on('cameraState', (c) => {
+      gw.on('channel', (/** @type {{ channel: string, open: boolean }} */ e) =>
+        this.emit('event', { type: 'channel', channel: e.channel, open: e.open }),
+      );
+      gw.on('released', (/** @type {{ objects: unknown }} */ e) =>
+        this.emit('event', { type: 'released', objects: e.objects }),
+      );
+      gw.on('cameraState', (/** @type {import('./types').CameraState} */ c) => {
         this.cameraStates.set(c.cameraId, c);
         this.emit('cameraState', c);
         this.emit('event', { type: 'camera', ...pick(c, ['cameraId', 'state', 'reason', 'notice']) });
@@ -197,7 +215,7 @@ class GatewayRuntime extends EventEmitter {
       this.#setState('connecting', {});
       gw.start();
     } catch (err) {
-      this.#setState('failed', { reason: core.redact(String(err.message), secrets.values()), code: err.code });
+      this.#setState('failed', { reason: core.redact(errorMessage(err), secrets.values()), code: errorCode(err) });
       logger.error('could not start', { error: err });
     }
   }
@@ -212,7 +230,7 @@ class GatewayRuntime extends EventEmitter {
         try {
           await part?.close();
         } catch (err) {
-          this.o.log('warn', `close failed: ${err.message}`);
+          this.o.log('warn', `close failed: ${errorMessage(err)}`);
         }
       }
       this.#setState('closed', {});
@@ -222,7 +240,12 @@ class GatewayRuntime extends EventEmitter {
   }
 }
 
+/**
+ * @param {import('./types').CameraEntry} c
+ * @returns {{ id: string, name: string, url: string, username?: string, password?: string, host?: string, ports?: number[] }}
+ */
 function toCameraConfig(c) {
+  /** @type {ReturnType<typeof toCameraConfig>} */
   const out = { id: c.id, name: c.name, url: c.url };
   if (c.username) out.username = c.username;
   if (c.password) out.password = c.password;
@@ -231,6 +254,7 @@ function toCameraConfig(c) {
   return out;
 }
 
+/** @param {string} u */
 function safeUrl(u) {
   try {
     return new URL(u);
@@ -239,16 +263,36 @@ function safeUrl(u) {
   }
 }
 
+/**
+ * @param {object | undefined} o
+ * @param {string[]} keys
+ */
 function pick(o, keys) {
+  /** @type {Record<string, unknown>} */
   const out = {};
-  for (const k of keys) if (o?.[k] !== undefined) out[k] = o[k];
+  const from = /** @type {Record<string, unknown>} */ (o ?? {});
+  for (const k of keys) if (from[k] !== undefined) out[k] = from[k];
   return out;
 }
 
 /** Where a gateway's flags live across restarts: `<userDir>/camgate/flags-<id>.jsonl`. */
+/**
+ * @param {string | undefined} userDir
+ * @param {string} gatewayId
+ */
 function flagFileFor(userDir, gatewayId) {
   if (!userDir || !ID_RE.test(gatewayId)) return undefined;
   return path.join(userDir, 'camgate', `flags-${gatewayId}.jsonl`);
+}
+
+/** @param {unknown} err */
+function errorMessage(err) {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** @param {unknown} err */
+function errorCode(err) {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
 module.exports = { GatewayRuntime, STATES, flagFileFor };

@@ -12,7 +12,11 @@ const HUB_BASE_RE = /^https?:\/\/[^\s/?#@]+(\/[^\s?#]*)?$/i;
 /** Longest accepted hub base URL (characters); a link goes into notifications. */
 const MAX_BASE_CHARS = 2048;
 
-/** Validates a hub base URL; returns it without a trailing slash or throws a TypeError naming the value. */
+/**
+ * Validates a hub base URL; returns it without a trailing slash or throws a TypeError naming the value.
+ * @param {unknown} text
+ * @returns {string}
+ */
 function hubBase(text) {
   if (typeof text !== 'string' || text.length > MAX_BASE_CHARS || !HUB_BASE_RE.test(text.trim())) {
     // A URL with user info may hold a password: name the rule, not the value.
@@ -24,7 +28,12 @@ function hubBase(text) {
   return text.trim().replace(/\/+$/, '');
 }
 
-/** The viewer's link: the camera's deep link, or the camera list when `cameraId` is undefined. */
+/**
+ * The viewer's link: the camera's deep link, or the camera list when `cameraId` is undefined.
+ * @param {string} base
+ * @param {string} gatewayId
+ * @param {string | undefined} cameraId
+ */
 function viewerLink(base, gatewayId, cameraId) {
   if (!ID_RE.test(gatewayId))
     throw new TypeError(`gateway id ${JSON.stringify(String(gatewayId).slice(0, 80))} is not valid`);
@@ -39,6 +48,9 @@ function viewerLink(base, gatewayId, cameraId) {
  * - a camgate-flags payload `{ from, to, at, flag }` or a flag itself (`{ id, kind, gatewayId, cameraId? }`),
  * - a string `CAMERA` (with `defaultGatewayId`) or `GATEWAY/CAMERA`.
  * Throws a TypeError in plain words for anything else.
+ * @param {unknown} payload
+ * @param {string | undefined} defaultGatewayId
+ * @returns {{ gatewayId: string, cameraId?: string }}
  */
 function targetOf(payload, defaultGatewayId) {
   if (typeof payload === 'string') {
@@ -52,8 +64,10 @@ function targetOf(payload, defaultGatewayId) {
     }
     return { gatewayId: defaultGatewayId, cameraId: text };
   }
-  const flag =
-    payload && typeof payload === 'object' && payload.flag && typeof payload.flag === 'object' ? payload.flag : payload;
+  /** @type {any} A message payload: anything a flow sends; checked field by field below. */
+  const p = payload;
+  /** @type {any} */
+  const flag = p && typeof p === 'object' && p.flag && typeof p.flag === 'object' ? p.flag : p;
   if (flag && typeof flag === 'object' && typeof flag.gatewayId === 'string' && typeof flag.kind === 'string') {
     return flag.cameraId === undefined || flag.cameraId === null
       ? { gatewayId: flag.gatewayId }

@@ -9,24 +9,32 @@ const EVENT_TYPES = ['tunnel', 'viewing', 'channel', 'refused', 'released', 'cam
  * `{ type, gatewayId, at, ... }` — see locales/en-US/camgate-events.html for
  * the fields of each type. Nothing in it comes from a camera's credentials.
  */
+/** @param {import('../lib/types').NodeRedApi} RED */
 module.exports = function (RED) {
+  /**
+   * @this {import('../lib/types').GatewayUserNode}
+   * @param {import('../lib/types').NodeDef & { gateway?: string, camera?: string, types?: unknown }} n
+   */
   function CamgateEventsNode(n) {
     RED.nodes.createNode(this, n);
     const node = this;
-    node.gateway = RED.nodes.getNode(n.gateway);
+    node.gateway = /** @type {import('../lib/types').GatewayNode | null} */ (RED.nodes.getNode(n.gateway ?? ''));
     const types = new Set(
       Array.isArray(n.types) && n.types.length ? n.types.filter((t) => EVENT_TYPES.includes(t)) : EVENT_TYPES,
     );
     if (!node.gateway || !node.gateway.runtime) {
-      node.status({ fill: 'red', shape: 'ring', text: 'no gateway' });
-      node.error('camgate-events: choose a camgate-gateway');
+      node.status({ fill: 'red', shape: 'ring', text: RED._('camgate-events.status.noGateway') });
+      node.error(RED._('camgate-events.errors.noGateway'));
       return;
     }
     const runtime = node.gateway.runtime;
     // With a camera chosen, the node shows that camera's state instead of the tunnel's, and its camera
     // events only (a config node such as camgate-camera has no status of its own in the editor).
-    const cam = n.camera ? RED.nodes.getNode(n.camera) : undefined;
+    const cam = n.camera
+      ? /** @type {import('../lib/types').CameraNode | null} */ (RED.nodes.getNode(n.camera))
+      : undefined;
     const cameraId = cam?.cameraId;
+    /** @param {{ type: string, cameraId?: string }} e */
     const onEvent = (e) => {
       if (!types.has(e.type)) return;
       if (e.type === 'camera' && cameraId && e.cameraId !== cameraId) return;
@@ -37,10 +45,11 @@ module.exports = function (RED) {
     };
     runtime.on('event', onEvent);
     if (cameraId) {
+      /** @param {import('../lib/types').CameraState} c */
       const onCamera = (c) => {
-        if (c.cameraId === cameraId) node.status(cameraStatus(c));
+        if (c.cameraId === cameraId) node.status(cameraStatus(RED._, c));
       };
-      node.status(cameraStatus(runtime.cameraStates.get(cameraId)));
+      node.status(cameraStatus(RED._, runtime.cameraStates.get(cameraId)));
       runtime.on('cameraState', onCamera);
       node.on('close', (removed, done) => {
         runtime.off('event', onEvent);
@@ -49,10 +58,11 @@ module.exports = function (RED) {
       });
       return;
     }
-    node.gateway.register(node);
+    const gateway = node.gateway;
+    gateway.register(node);
     node.on('close', (removed, done) => {
       runtime.off('event', onEvent);
-      node.gateway.deregister(node);
+      gateway.deregister(node);
       done();
     });
   }

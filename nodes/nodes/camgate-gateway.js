@@ -10,16 +10,21 @@ const { gatewayStatus } = require('../lib/status.js');
  * redeploy or shutdown `close` stops the tunnel, the engine and the flag
  * store before Node-RED starts the next one.
  */
+/** @param {import('../lib/types').NodeRedApi} RED */
 module.exports = function (RED) {
+  /**
+   * @this {import('../lib/types').GatewayNode}
+   * @param {import('../lib/types').GatewayNodeDef} n
+   */
   function CamgateGatewayNode(n) {
     RED.nodes.createNode(this, n);
     const node = this;
     node.name = n.name;
-    node.gatewayId = n.gatewayId;
+    node.gatewayId = String(n.gatewayId ?? '');
     /** Nodes showing this gateway's status, by id. */
     node.users = new Map();
     const cameraIds = Array.isArray(n.cameras) ? n.cameras.filter((id) => typeof id === 'string') : [];
-    const creds = node.credentials || {};
+    const creds = /** @type {{ secret?: string }} */ (node.credentials || {});
     node.runtime = new GatewayRuntime({
       hubUrl: n.hubUrl,
       gatewayId: n.gatewayId,
@@ -37,9 +42,9 @@ module.exports = function (RED) {
       flagFile: n.persistFlags === false ? undefined : flagFileFor(RED.settings.userDir, n.gatewayId),
       cameras: () =>
         cameraIds.flatMap((id) => {
-          const cam = RED.nodes.getNode(id);
+          const cam = /** @type {import('../lib/types').CameraNode | null} */ (RED.nodes.getNode(id));
           if (!cam || typeof cam.toCamera !== 'function') {
-            node.warn(`camera ${id} is not deployed; skipped`);
+            node.warn(RED._('camgate-gateway.errors.cameraMissing', { id }));
             return [];
           }
           return cam.problems.length ? [] : [cam.toCamera()];
@@ -51,16 +56,18 @@ module.exports = function (RED) {
         else node.debug(msg);
       },
     });
-    node.runtime.on('status', (state, info) => {
-      const s = gatewayStatus(state, info);
+    node.runtime.on('status', (/** @type {string} */ state, /** @type {object} */ info) => {
+      const s = gatewayStatus(RED._, state, info);
       for (const user of node.users.values()) user.status(s);
     });
 
     /** A node that shows this gateway's status (10-mqtt.js `register`). */
+    /** @param {import('../lib/types').Node} user */
     node.register = (user) => {
       node.users.set(user.id, user);
-      user.status(gatewayStatus(node.runtime.state, node.runtime.info));
+      user.status(gatewayStatus(RED._, node.runtime.state, node.runtime.info));
     };
+    /** @param {import('../lib/types').Node} user */
     node.deregister = (user) => {
       node.users.delete(user.id);
     };

@@ -6,26 +6,32 @@ const { hubBase, viewerLink, targetOf } = require('../lib/viewer-link.js');
  * `msg.url`, the hub viewer's link to that camera, so a notification can
  * open the live picture. Pure: no connection, nothing to close.
  */
+/** @param {import('../lib/types').NodeRedApi} RED */
 module.exports = function (RED) {
+  /**
+   * @this {import('../lib/types').Node}
+   * @param {import('../lib/types').NodeDef & { hubUrl?: unknown, gatewayId?: unknown }} n
+   */
   function CamgateViewerLinkNode(n) {
     RED.nodes.createNode(this, n);
     const node = this;
+    /** @type {string | undefined} */
     let base;
     try {
       base = hubBase(n.hubUrl);
     } catch (err) {
-      node.status({ fill: 'red', shape: 'ring', text: 'bad hub URL' });
-      node.error(`camgate-viewer-link: ${err.message}`);
+      node.status({ fill: 'red', shape: 'ring', text: RED._('camgate-viewer-link.status.badHubUrl') });
+      node.error(RED._('camgate-viewer-link.errors.prefix', { message: errorText(err) }));
     }
     const gatewayId = typeof n.gatewayId === 'string' && n.gatewayId.trim() ? n.gatewayId.trim() : undefined;
     node.on('input', (msg, send, done) => {
-      if (base === undefined) return done(new Error('camgate-viewer-link: the hub URL is not valid'));
+      if (base === undefined) return done(new Error(RED._('camgate-viewer-link.errors.badHubUrl')));
       let url;
       try {
         const t = targetOf(msg.payload, gatewayId);
         url = viewerLink(base, t.gatewayId, t.cameraId);
       } catch (err) {
-        return done(new Error(`camgate-viewer-link: ${err.message}`));
+        return done(new Error(RED._('camgate-viewer-link.errors.prefix', { message: errorText(err) })));
       }
       msg.url = url;
       send(msg);
@@ -34,3 +40,8 @@ module.exports = function (RED) {
   }
   RED.nodes.registerType('camgate-viewer-link', CamgateViewerLinkNode);
 };
+
+/** @param {unknown} err */
+function errorText(err) {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -39,7 +39,8 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
         offLoopback.push(u.href);
         return route.abort();
       });
-      await page.goto(nr.base + '/');
+      // Generous: the editor's first load is slow on a busy machine.
+      await page.goto(nr.base + '/', { timeout: 120_000 });
       await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.getType('camgate-camera'));
     });
     after(async () => {
@@ -145,6 +146,84 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       await box.waitFor({ state: 'detached' });
     });
 
+    it('shows a gateway without keepWarm (an older or hand-written flow) with "Keep cameras warm" on, and saves it on', async () => {
+      const saved = await page.evaluate(() => {
+        RED.view.importNodes([
+          {
+            id: 'gwold',
+            type: 'camgate-gateway',
+            hubUrl: 'wss://h/tunnel',
+            gatewayId: 'old-1',
+            backend: 'engine',
+            cameras: [],
+          },
+        ]);
+        return RED.nodes.node('gwold').keepWarm;
+      });
+      assert.equal(saved, undefined, 'the import keeps the flow as it was');
+      await page.evaluate(() => RED.editor.editConfig('', 'camgate-gateway', 'gwold'));
+      const box = page.locator('#node-config-input-keepWarm');
+      await box.waitFor({ state: 'visible' });
+      assert.equal(await box.isChecked(), true);
+      assert.equal(await page.locator('#node-config-input-persistFlags').isChecked(), true);
+      await page.click('#node-config-dialog-ok');
+      await box.waitFor({ state: 'detached' });
+      assert.equal(await page.evaluate(() => RED.nodes.node('gwold').keepWarm), true);
+    });
+
+    it('imports two examples from Import → Examples (readable titles): one gateway, counted cameras, exported with the flow', async () => {
+      // Gateways and cameras earlier tests of this page made; the imports must add exactly one and two.
+      const earlier = await page.evaluate(() => {
+        const ids = [];
+        RED.nodes.eachConfig((n) => {
+          if (n.type === 'camgate-gateway' || n.type === 'camgate-camera') ids.push(n.id);
+        });
+        return ids;
+      });
+      const titles = await importExample(page, 'Remote viewing through a hub');
+      assert.ok(titles.length >= 3 && titles.every((t) => /^[A-Z][^-_]* [^-_]+$/.test(t)), `readable: ${titles}`);
+      await importExample(page, 'Nightly LAN audit', { conflict: 'Import copy' });
+      const state = await page.evaluate(() => {
+        const configs = { gateways: [], cameras: [] };
+        RED.nodes.eachConfig((n) => {
+          if (n.type === 'camgate-gateway') configs.gateways.push(n.id);
+          if (n.type === 'camgate-camera') configs.cameras.push({ id: n.id, users: n.users.length });
+        });
+        const tabs = [];
+        RED.nodes.eachWorkspace((w) => {
+          if (/^camgate: /.test(w.label)) tabs.push(w.id);
+        });
+        // "Export → current flow" (clipboard.js): the tab's nodes and the config nodes they lead to.
+        const exported = tabs.map((z) =>
+          RED.nodes
+            .createExportableNodeSet([RED.nodes.workspace(z), ...RED.nodes.filterNodes({ z })])
+            .filter((n) => n.type === 'camgate-camera' || n.type === 'camgate-gateway')
+            .map((n) => n.id)
+            .sort(),
+        );
+        const gw = RED.nodes.node('camgate-example-gateway');
+        const listType = RED.nodes.getType('camgate-gateway').defaults.cameras.type;
+        return { ...configs, tabs: tabs.length, exported, keepWarm: gw && gw.keepWarm, listType };
+      });
+      assert.equal(state.tabs, 2, 'both examples imported');
+      assert.deepEqual(
+        state.gateways.filter((id) => !earlier.includes(id)),
+        ['camgate-example-gateway'],
+        'the second import reused the gateway',
+      );
+      const cameras = state.cameras.filter((c) => !earlier.includes(c.id));
+      assert.deepEqual(
+        cameras.map((c) => c.id).sort(),
+        ['camgate-example-front-door', 'camgate-example-garden'],
+        'and the cameras',
+      );
+      for (const c of cameras) assert.ok(c.users >= 2, `camera ${c.id} is used (${c.users} users)`);
+      assert.equal(state.keepWarm, true);
+      assert.equal(state.listType, 'camgate-camera[]', "the gateway's camera list is a config-node reference");
+      const shared = ['camgate-example-front-door', 'camgate-example-garden', 'camgate-example-gateway'];
+      assert.deepEqual(state.exported, [shared, shared]);
+    });
+
     it('has help text in the sidebar for every camgate node', async () => {
       const help = await page.evaluate(() =>
         [
@@ -161,4 +240,37 @@ for (const nodeRedPackage of ['node-red', 'node-red-4']) {
       assert.deepEqual(offLoopback, [], 'the editor asked for nothing off loopback');
     });
   });
+}
+
+/**
+ * Menu → Import → Examples → node-red-contrib-camgate → `title` → Import, as a user does; with `conflict`, the
+ * button to press on Node-RED's "some of the nodes already exist" notification. Resolves with the titles listed.
+ */
+async function importExample(page, title, { conflict } = {}) {
+  await page.evaluate(() => RED.actions.invoke('core:show-examples-import-dialog'));
+  const label = (text) => page.locator('.red-ui-treeList-label').filter({ hasText: text, visible: true });
+  // The folder's entries load asynchronously, and a click while the tree is still building can be lost or fold it
+  // again: click until the example shows, a bounded number of times.
+  for (let i = 0; i < 10 && !(await label(title).first().isVisible()); i++) {
+    await label('node-red-contrib-camgate').first().click();
+    await label(title)
+      .first()
+      .waitFor({ timeout: 5_000 })
+      .catch(() => undefined);
+  }
+  await label(title).first().waitFor();
+  const titles = await page.evaluate(() =>
+    [...document.querySelectorAll('.red-ui-treeList-label')]
+      .filter((el) => el.querySelector('.fa-file-o'))
+      .map((el) => el.textContent.trim()),
+  );
+  await label(title).first().click();
+  await page.click('#red-ui-clipboard-dialog-ok');
+  if (conflict) await page.locator('.red-ui-notification button').filter({ hasText: conflict }).click();
+  await page.waitForFunction((t) => {
+    let found = 0;
+    RED.nodes.eachWorkspace((w) => (found += w.label.toLowerCase() === 'camgate: ' + t.toLowerCase() ? 1 : 0));
+    return found === 1;
+  }, title);
+  return titles.filter((t) => t !== 'flows');
 }

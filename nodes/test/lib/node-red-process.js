@@ -65,10 +65,17 @@ async function startNodeRed(nodeRedPackage) {
     userDir,
     log: () => log,
     async api(method, p, body, headers = {}) {
-      const res = await fetch(base + p, {
-        method,
-        headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
+      const request = () =>
+        fetch(base + p, {
+          method,
+          headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', ...headers },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      // fetch reuses a kept-alive connection; Node's HTTP server closes idle ones after 5 s (keepAliveTimeout), and
+      // a request sent as it does so fails with ECONNRESET. A GET is safe to send again once.
+      const res = await request().catch((err) => {
+        if (method !== 'GET' || err?.cause?.code !== 'ECONNRESET') throw err;
+        return request();
       });
       const text = await res.text();
       if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);

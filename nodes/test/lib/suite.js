@@ -9,6 +9,7 @@ const assert = require('node:assert/strict');
 const helper = require('node-red-node-test-helper');
 const fx = require('./fixtures.js');
 const { collector } = require('./collector.js');
+const { translatedNodes } = require('./i18n.js');
 
 const cameraNode = require('../../nodes/camgate-camera.js');
 const gatewayNode = require('../../nodes/camgate-gateway.js');
@@ -16,7 +17,16 @@ const eventsNode = require('../../nodes/camgate-events.js');
 const flagsNode = require('../../nodes/camgate-flags.js');
 const exposureNode = require('../../nodes/camgate-exposure.js');
 const bridgeNode = require('../../nodes/camgate-mqtt-bridge.js');
-const ALL = [cameraNode, gatewayNode, eventsNode, flagsNode, exposureNode, bridgeNode];
+const SETS = {
+  'camgate-camera': cameraNode,
+  'camgate-gateway': gatewayNode,
+  'camgate-events': eventsNode,
+  'camgate-flags': flagsNode,
+  'camgate-exposure': exposureNode,
+  'camgate-mqtt-bridge': bridgeNode,
+};
+/** The node modules with Node-RED's message lookup (set in `before`: the catalogs load asynchronously). */
+let ALL = Object.values(SETS);
 
 const SECRETS = [fx.GATEWAY_SECRET, fx.CAMERA_PASSWORD, fx.CAMERA_USER];
 
@@ -70,7 +80,10 @@ function statusOf(node, pred) {
 
 function defineNodeTests(nodeRedPackage) {
   describe(`node-red-contrib-camgate on ${nodeRedPackage}`, () => {
-    before(() => helper.init(require.resolve(nodeRedPackage)));
+    before(async () => {
+      helper.init(require.resolve(nodeRedPackage));
+      ALL = await translatedNodes(nodeRedPackage, SETS);
+    });
     afterEach(async () => {
       await helper.unload();
     });
@@ -442,6 +455,96 @@ function defineNodeTests(nodeRedPackage) {
         const cleared = await flags.next((m) => m.payload.to === 'cleared');
         assert.equal(cleared.payload.flag.id, raised.payload.flag.id);
         assert.equal((await ok).fill, 'green');
+      });
+
+      it('shows no green "ok" before its first audit: grey "waiting for the first audit", then "ok"', async () => {
+        const flow = [
+          camera(),
+          gateway('ws://127.0.0.1:9/tunnel'),
+          {
+            id: 'ex',
+            type: 'camgate-exposure',
+            gateway: 'gw1',
+            telnetPorts: String(await fx.closedPort()),
+            upnp: false,
+          },
+          { id: 'sum', type: 'helper' },
+        ];
+        flow[2].wires = [[], ['sum']];
+        await helper.load(ALL, flow, creds());
+        const ex = helper.getNode('ex');
+        const seen = [];
+        const orig = ex.status.bind(ex);
+        ex.status = (st) => {
+          orig(st);
+          seen.push(st);
+        };
+        const runtime = helper.getNode('gw1').runtime;
+        await runtime.ready;
+        const sum = collector(helper.getNode('sum'));
+        // The store is open and holds no flag: what the node shows once it looked at the store.
+        for (let i = 0; i < 400 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+        assert.deepEqual(seen[0], { fill: 'grey', shape: 'ring', text: 'waiting for the first audit' });
+        const ok = statusOf(ex, (st) => st.text === 'ok');
+        ex.receive({ payload: 'go' });
+        const s = await sum.next();
+        assert.deepEqual(s.payload.errors, []);
+        assert.equal((await ok).fill, 'green');
+        assert.ok(
+          seen.every((st) => st.fill !== 'green' || seen.indexOf(st) > seen.findIndex((x) => x.text === 'auditing')),
+          'green only after an audit ran',
+        );
+      });
+
+      it('shows no "ok" when a check of the audit failed: yellow ring "no flags, but 1 check(s) failed"', async () => {
+        // A loopback "router": SSDP answers with a description URL whose HTTP server fails, so the UPnP check fails.
+        const http = require('node:http');
+        const dgram = require('node:dgram');
+        const igd = http.createServer((req, res) => res.writeHead(500).end());
+        await new Promise((r) => igd.listen(0, '127.0.0.1', r));
+        after(() => new Promise((r) => igd.close(r)));
+        const ssdp = dgram.createSocket('udp4');
+        await new Promise((r) => ssdp.bind(0, '127.0.0.1', r));
+        after(() => ssdp.close());
+        ssdp.on('message', (_m, rinfo) => {
+          const answer = `HTTP/1.1 200 OK\r\nLOCATION: http://127.0.0.1:${igd.address().port}/desc.xml\r\nST: upnp:rootdevice\r\n\r\n`;
+          ssdp.send(answer, rinfo.port, rinfo.address);
+        });
+        const flow = [
+          camera(),
+          gateway('ws://127.0.0.1:9/tunnel'),
+          {
+            id: 'ex',
+            type: 'camgate-exposure',
+            gateway: 'gw1',
+            telnet: false,
+            upnp: true,
+            ssdpAddress: '127.0.0.1',
+            ssdpPort: String(ssdp.address().port),
+            wires: [[], ['sum']],
+          },
+          { id: 'sum', type: 'helper' },
+        ];
+        await helper.load(ALL, flow, creds());
+        const ex = helper.getNode('ex');
+        const seen = [];
+        const orig = ex.status.bind(ex);
+        ex.status = (st) => {
+          orig(st);
+          seen.push(st);
+        };
+        await helper.getNode('gw1').runtime.ready;
+        const sum = collector(helper.getNode('sum'));
+        ex.receive({ payload: 'go' });
+        const s = await sum.next();
+        assert.deepEqual(
+          s.payload.errors.map((e) => [e.kind, e.code]),
+          [['upnp-mapping', 'CAMGATE_AUDIT_UPNP']],
+        );
+        for (let i = 0; i < 400 && !seen.some((st) => st.fill === 'yellow'); i++)
+          await new Promise((r) => setTimeout(r, 25));
+        assert.deepEqual(seen.at(-1), { fill: 'yellow', shape: 'ring', text: 'no flags, but 1 check(s) failed' });
+        assert.ok(!seen.some((st) => st.fill === 'green'), 'never green');
       });
 
       /**

@@ -9,12 +9,21 @@ const assert = require('node:assert/strict');
 const helper = require('node-red-node-test-helper');
 const fx = require('./fixtures.js');
 const { collector } = require('./collector.js');
+const { translatedNodes } = require('./i18n.js');
 
 const cameraNode = require('../../nodes/camgate-camera.js');
 const gatewayNode = require('../../nodes/camgate-gateway.js');
 const flagsNode = require('../../nodes/camgate-flags.js');
 const linkNode = require('../../nodes/camgate-viewer-link.js');
-const ALL = [cameraNode, gatewayNode, flagsNode, linkNode];
+const SETS = {
+  'camgate-camera': cameraNode,
+  'camgate-gateway': gatewayNode,
+  'camgate-flags': flagsNode,
+  'camgate-viewer-link': linkNode,
+};
+/** The node modules with Node-RED's message lookup (set in `before`). */
+let ALL = Object.values(SETS);
+let linkOnly = [linkNode];
 
 const HUB = 'https://hub.example.org';
 
@@ -38,7 +47,11 @@ function defineViewerLinkTests(nodeRedPackage) {
     const catchNode = require(
       require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [require.resolve(nodeRedPackage)] }),
     );
-    before(() => helper.init(require.resolve(nodeRedPackage)));
+    before(async () => {
+      helper.init(require.resolve(nodeRedPackage));
+      ALL = await translatedNodes(nodeRedPackage, SETS);
+      linkOnly = [ALL[3]];
+    });
     afterEach(async () => {
       await helper.unload();
     });
@@ -93,7 +106,7 @@ function defineViewerLinkTests(nodeRedPackage) {
 
     it('accepts a flag, a gateway-wide flag, "GATEWAY/CAMERA" and a bare camera id with the configured gateway', async () => {
       await helper.load(
-        [linkNode, catchNode],
+        [...linkOnly, catchNode],
         flowWith({ hubUrl: 'https://cams.example.org/viewer/', gatewayId: 'home-2' }),
       );
       const out = collector(helper.getNode('out'));
@@ -115,7 +128,7 @@ function defineViewerLinkTests(nodeRedPackage) {
     });
 
     it('fails hostile or unusable payloads with done(err), which a Catch node sees; nothing goes out', async () => {
-      await helper.load([linkNode, catchNode], flowWith());
+      await helper.load([...linkOnly, catchNode], flowWith());
       const out = collector(helper.getNode('out'));
       const err = collector(helper.getNode('err'));
       const vl = helper.getNode('vl');
@@ -149,7 +162,7 @@ function defineViewerLinkTests(nodeRedPackage) {
     ]) {
       it(`refuses a hub URL with ${why}: logs the rule, and every message fails`, async () => {
         const flow = flowWith({ hubUrl });
-        await helper.load([linkNode, catchNode], flow);
+        await helper.load([...linkOnly, catchNode], flow);
         const vl = helper.getNode('vl');
         const err = collector(helper.getNode('err'));
         vl.receive({ payload: 'home-1/porch' });
