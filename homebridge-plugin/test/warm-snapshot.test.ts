@@ -195,8 +195,13 @@ describe('homebridge-camgate without a hub: keep-warm and snapshots from the str
       assert.ok(isJpeg(jpeg));
       assert.equal(cam.stats.sessions, 1, 'the fallback opened its own RTSP session');
       await hb.waitForLine(/\[Porch\] no stream of this camera is cached: snapshot from a new RTSP session/);
+      // Within snapshotCacheSeconds (default 5 s) the same JPEG is served again: no FFmpeg, no session.
+      const again = performance.now();
+      assert.deepEqual(await client.getImage(640, 360, camera.aid), jpeg);
+      const hit = performance.now() - again;
+      assert.equal(cam.stats.sessions, 1);
       console.log(
-        `snapshot from a cold camera (FFmpeg opens RTSP, waits for a keyframe; 1 s GOP): ${Math.round(cold)} ms`,
+        `snapshot from a cold camera (FFmpeg opens RTSP, waits for a keyframe; 1 s GOP): ${Math.round(cold)} ms; the same JPEG again from the snapshot cache: ${Math.round(hit)} ms`,
       );
     },
   );
