@@ -125,7 +125,8 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
       this.#log.info(`removed ${stale.length} camera(s) no longer configured`);
     }
     this.#cached.clear();
-    await this.#startFlags();
+    // Independent: sensors without a media backend, streams without a flag store, each better than nothing.
+    await this.#startFlags().catch((err: unknown) => this.#log.error(`flags: ${(err as Error).message}`));
     await this.#startMedia();
   }
 
