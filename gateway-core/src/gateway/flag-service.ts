@@ -3,6 +3,7 @@ import { FlagStore, MqttBridge, sanitizeFlag, type FlagTransition, type MqttBrid
 import type { CameraConfig, GatewayConfig } from '../config/index.js';
 import { LanAudit, type AuditCamera, type AuditResult, type LanAuditOptions } from '../exposure/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+import { HubFlagSync, type HubFlagTunnel } from './hub-flag-sync.js';
 import { TakeoverWatch, type TunnelStateSource } from './takeover-watch.js';
 import type { GatewayCameraState } from './camera-state.js';
 
@@ -63,7 +64,15 @@ export interface FlagServiceOptions {
     /** States known before this service started (published at once). */
     readonly cameraStates?: GatewayCameraState[];
     off(e: 'cameraState', fn: (s: GatewayCameraState) => void): unknown;
+    /** With `sendControl` (the Gateway), this gateway's own flags are sent to the hub (see `hubFlags`). */
+    sendControl?(msg: unknown): void;
   };
+  /**
+   * Send this gateway's own flags (LAN audit, takeover) to the hub over the tunnel, so its viewer shows them
+   * (hub-flag-sync.ts: LAN addresses and camera passwords are removed first). Needs `control` to be the
+   * Gateway. Default true.
+   */
+  hubFlags?: boolean;
   logger?: Logger;
 }
 
@@ -103,6 +112,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
   #abort = new AbortController();
   #state: 'idle' | 'running' | 'closed' = 'idle';
   #takeover: TakeoverWatch | undefined;
+  readonly #hubSync: HubFlagSync | undefined;
   readonly #onControl = (msg: unknown): void => void this.applyControl(msg);
   readonly #onCameraState = (st: GatewayCameraState): void => {
     this.bridge?.publishCameraState(st).catch((err: unknown) => this.#log.debug('camera state not published', { err }));
@@ -125,6 +135,15 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.#control?.on('control', this.#onControl);
     this.#control?.on('cameraState', this.#onCameraState);
     for (const st of this.#control?.cameraStates ?? []) this.#onCameraState(st);
+    const tunnel = opts.control as Partial<HubFlagTunnel> | undefined;
+    if (opts.hubFlags !== false && typeof tunnel?.sendControl === 'function' && typeof tunnel.on === 'function') {
+      this.#hubSync = new HubFlagSync({
+        store,
+        tunnel: tunnel as HubFlagTunnel,
+        cameras: opts.cameras,
+        logger: log.child('hub-sync'),
+      });
+    }
   }
 
   /** Validates options, opens the store and starts the MQTT bridge (it connects in the background). */
@@ -278,6 +297,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.#state = 'closed';
     clearTimeout(this.#timer);
     this.#control?.off('control', this.#onControl);
+    this.#hubSync?.close();
     this.#takeover?.close();
     this.#control?.off('cameraState', this.#onCameraState);
     this.#abort.abort();
