@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   GATEWAY_FLAG_MESSAGE_LIMITS,
   gatewayFlagMessage,
@@ -116,7 +117,8 @@ const IPV6ISH = /[0-9a-f.]*(?::[0-9a-f.]*){2,}(?:%[\w.-]+)?/gi;
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
 
 function scrubber(cameras: HubFlagSyncOptions['cameras']): (s: string) => string {
-  const hosts: [string, string][] = [];
+  const ips = new Map<string, string>(); // IP literal (lower case) → `camera ID`
+  const names: [string, string][] = []; // host names
   const secrets: string[] = [];
   for (const c of cameras) {
     let urlHost: string | undefined;
@@ -125,21 +127,30 @@ function scrubber(cameras: HubFlagSyncOptions['cameras']): (s: string) => string
     } catch {
       urlHost = undefined;
     }
-    for (const h of [c.host, urlHost]) if (h) hosts.push([h.toLowerCase(), `camera ${c.id}`]);
+    for (const h of [c.host, urlHost]) {
+      if (!h) continue;
+      if (isIP(h)) ips.set(h.toLowerCase(), `camera ${c.id}`);
+      else names.push([h.toLowerCase(), `camera ${c.id}`]);
+    }
     if (c.password) secrets.push(c.password);
   }
   // Longest first, so `cam1.lan` is not half-replaced by a camera whose host is `cam1`.
-  hosts.sort((a, b) => b[0].length - a[0].length);
+  names.sort((a, b) => b[0].length - a[0].length);
+  const ipName = (literal: string): string => {
+    const bare = literal.replace(/%.*$/, '').toLowerCase();
+    const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(bare)?.[1]; // RFC 4291 §2.5.5.2
+    return ips.get(bare) ?? (mapped ? ips.get(mapped) : undefined) ?? LAN_ADDRESS_PLACEHOLDER;
+  };
   return (s) => {
     // redactString skips values under 6 characters (they would hit ordinary words in logs); a short camera
     // password is still a password, and over-redacting a banner costs nothing here.
     let out = redactString(s);
     for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join(REDACTED);
-    for (const [host, name] of hosts) out = replaceAllCaseless(out, host, name);
-    out = out.replace(IPV6ISH, (m) =>
-      m.includes('::') || (m.match(/:/g) ?? []).length >= 3 ? LAN_ADDRESS_PLACEHOLDER : m,
-    );
-    return out.replace(IPV4, LAN_ADDRESS_PLACEHOLDER);
+    // Addresses in one pass each, before names: a replacement is never read again as an address.
+    out = out.replace(IPV6ISH, (m) => (m.includes('::') || (m.match(/:/g) ?? []).length >= 3 ? ipName(m) : m));
+    out = out.replace(IPV4, (m) => ipName(m));
+    for (const [host, name] of names) out = replaceAllCaseless(out, host, name);
+    return out;
   };
 }
 
