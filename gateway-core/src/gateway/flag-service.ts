@@ -138,6 +138,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     const tunnel = opts.control as Partial<HubFlagTunnel> | undefined;
     if (opts.hubFlags !== false && typeof tunnel?.sendControl === 'function' && typeof tunnel.on === 'function') {
       this.#hubSync = new HubFlagSync({
+        gatewayId: opts.gatewayId,
         store,
         tunnel: tunnel as HubFlagTunnel,
         cameras: opts.cameras,

@@ -21,6 +21,8 @@ export interface HubFlagTunnel {
 }
 
 export interface HubFlagSyncOptions {
+  /** This gateway's id: only its own flags are sent (a store may mirror others', e.g. over MQTT). */
+  gatewayId: string;
   store: Pick<FlagStore, 'on' | 'off' | 'list'>;
   tunnel: HubFlagTunnel;
   /** The registered cameras: their LAN hosts and passwords are removed from everything sent. */
@@ -48,7 +50,7 @@ export class HubFlagSync {
   readonly #o: HubFlagSyncOptions;
   #closed = false;
   readonly #onTransition = (t: FlagTransition): void => {
-    if (t.flag.source !== 'gateway' || this.#o.tunnel.tunnelState !== 'connected') return;
+    if (!this.#own(t.flag) || this.#o.tunnel.tunnelState !== 'connected') return;
     this.#send(gatewayFlagMessage(flagForHub(t.flag, this.#o.cameras)));
   };
   readonly #onState = (state: string): void => {
@@ -56,6 +58,12 @@ export class HubFlagSync {
   };
 
   constructor(opts: HubFlagSyncOptions) {
+    if (!opts || typeof opts.gatewayId !== 'string' || opts.gatewayId === '')
+      throw new TypeError('HubFlagSync option gatewayId must be a non-empty string');
+    if (typeof opts.store?.on !== 'function') throw new TypeError('HubFlagSync option store is required');
+    if (typeof opts.tunnel?.sendControl !== 'function')
+      throw new TypeError('HubFlagSync option tunnel must have sendControl (the Gateway)');
+    if (!Array.isArray(opts.cameras)) throw new TypeError('HubFlagSync option cameras must be an array');
     this.#o = opts;
     opts.store.on('transition', this.#onTransition);
     opts.tunnel.on('state', this.#onState);
@@ -65,8 +73,13 @@ export class HubFlagSync {
   /** Sends the current state of the gateway's own flags (raised and recently cleared). */
   sendSnapshot(): void {
     if (this.#closed) return;
-    const flags = this.#o.store.list().filter((f) => f.source === 'gateway');
+    const flags = this.#o.store.list().filter((f) => this.#own(f));
     this.#send(gatewayFlagsMessage(flags.map((f) => flagForHub(f, this.#o.cameras))));
+  }
+
+  /** Found by this gateway about itself: the hub refuses anything else (and the hub knows its own flags). */
+  #own(f: Flag): boolean {
+    return f.source === 'gateway' && f.gatewayId === this.#o.gatewayId;
   }
 
   #send(msg: unknown): void {

@@ -132,7 +132,13 @@ describe('HubFlagSync', () => {
     t.after(() => store.close());
     const tunnel = new FakeTunnel();
     const sink = memorySink();
-    const sync = new HubFlagSync({ store, tunnel, cameras: CAMERAS, logger: createLogger('test', sink) });
+    const sync = new HubFlagSync({
+      gatewayId: GW,
+      store,
+      tunnel,
+      cameras: CAMERAS,
+      logger: createLogger('test', sink),
+    });
     t.after(() => sync.close());
     return { store, tunnel, sync, sink };
   }
@@ -169,15 +175,32 @@ describe('HubFlagSync', () => {
     ]);
   });
 
-  it("never sends the hub's own flags back, and survives a send that throws", async (t) => {
+  it("never sends the hub's own flags back nor another gateway's, and survives a send that throws", async (t) => {
     const { store, tunnel, sink } = await setup(t);
     tunnel.set('connected');
     tunnel.sent = [];
     await store.apply(flag({ kind: 'exposed', cameraId: undefined, key: 'port-554', source: 'hub' }));
+    // A store that mirrors another gateway's flags (Homebridge reads them over MQTT) keeps them to itself.
+    await store.raise({ ...telnetObs('porch', 'b'), gatewayId: 'home-2' });
     assert.deepEqual(tunnel.sent, []);
+    tunnel.set('connected');
+    assert.deepEqual(tunnel.sent, [{ type: 'gateway-flags', flags: [] }]);
+    tunnel.sent = [];
     tunnel.fail = true;
     await store.reconcile({ source: 'gateway', gatewayId: GW, kinds: ['telnet-open'] }, [telnetObs('porch', 'b')]);
     assert.ok(sink.records.some((r) => r.msg === 'could not send a flag to the hub'));
+  });
+
+  it('validates its options, naming the option', () => {
+    const base = { gatewayId: GW, store: { on() {}, off() {}, list: () => [] }, tunnel: new FakeTunnel(), cameras: [] };
+    const logger = createLogger('test', memorySink());
+    assert.throws(() => new HubFlagSync({ ...base, gatewayId: '', logger } as never), /option gatewayId/);
+    assert.throws(
+      () => new HubFlagSync({ ...base, tunnel: {}, logger } as never),
+      /option tunnel must have sendControl/,
+    );
+    assert.throws(() => new HubFlagSync({ ...base, cameras: 'x', logger } as never), /option cameras/);
+    assert.throws(() => new HubFlagSync({ ...base, store: undefined, logger } as never), /option store/);
   });
 
   it('stops listening on close', async (t) => {
