@@ -31,7 +31,7 @@ export interface HubFlagSyncOptions {
 }
 
 /** What replaces a LAN address the sync cannot name a camera for. */
-export const LAN_ADDRESS_PLACEHOLDER = '[LAN address]';
+const LAN_ADDRESS_PLACEHOLDER = '[LAN address]';
 
 /**
  * Sends the gateway's OWN flags (source `gateway`: LAN audit, takeover) to the
