@@ -107,7 +107,7 @@ export class HubFlagSync {
  * (ids and keys never hold addresses; camera ids are announced anyway).
  */
 export function flagForHub(flag: Flag, cameras: HubFlagSyncOptions['cameras']): Flag {
-  const scrub = scrubber(cameras);
+  const scrub = scrubber(cameras, flag.cameraId);
   const label = (e: Evidence): string =>
     e.protocol === 'upnp' ? 'router' : flag.cameraId !== undefined ? `camera ${flag.cameraId}` : 'gateway';
   const evidence = flag.evidence.slice(-GATEWAY_FLAG_MESSAGE_LIMITS.evidenceItems).map((e) => {
@@ -129,9 +129,19 @@ export function flagForHub(flag: Flag, cameras: HubFlagSyncOptions['cameras']): 
 const IPV6ISH = /[0-9a-f.]*(?::[0-9a-f.]*){2,}(?:%[\w.-]+)?/gi;
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
 
-function scrubber(cameras: HubFlagSyncOptions['cameras']): (s: string) => string {
-  const ips = new Map<string, string>(); // IP literal (lower case) → `camera ID`
-  const names: [string, string][] = []; // host names
+/**
+ * What replaces a camera's address: `camera ID`. Several cameras can share one
+ * address (an NVR's channels, one IP with several streams): then the flag's
+ * own camera when it is one of them, else a neutral `[camera address]`.
+ */
+function cameraLabel(ids: readonly string[], own: string | undefined): string {
+  if (own !== undefined && ids.includes(own)) return `camera ${own}`;
+  return ids.length === 1 ? `camera ${ids[0]!}` : '[camera address]';
+}
+
+function scrubber(cameras: HubFlagSyncOptions['cameras'], own: string | undefined): (s: string) => string {
+  const ips = new Map<string, string[]>(); // IP literal (lower case) → camera ids
+  const hostNames = new Map<string, string[]>(); // host name (lower case) → camera ids
   const secrets: string[] = [];
   for (const c of cameras) {
     let urlHost: string | undefined;
@@ -140,19 +150,21 @@ function scrubber(cameras: HubFlagSyncOptions['cameras']): (s: string) => string
     } catch {
       urlHost = undefined;
     }
-    for (const h of [c.host, urlHost]) {
-      if (!h) continue;
-      if (isIP(h)) ips.set(h.toLowerCase(), `camera ${c.id}`);
-      else names.push([h.toLowerCase(), `camera ${c.id}`]);
+    for (const h of new Set([c.host, urlHost].flatMap((x) => (x ? [x.toLowerCase()] : [])))) {
+      const map = isIP(h) ? ips : hostNames;
+      map.set(h, [...(map.get(h) ?? []), c.id]);
     }
     if (c.password) secrets.push(c.password);
   }
   // Longest first, so `cam1.lan` is not half-replaced by a camera whose host is `cam1`.
-  names.sort((a, b) => b[0].length - a[0].length);
+  const names = [...hostNames]
+    .map(([h, ids]): [string, string] => [h, cameraLabel(ids, own)])
+    .sort((a, b) => b[0].length - a[0].length);
   const ipName = (literal: string): string => {
     const bare = literal.replace(/%.*$/, '').toLowerCase();
     const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(bare)?.[1]; // RFC 4291 §2.5.5.2
-    return ips.get(bare) ?? (mapped ? ips.get(mapped) : undefined) ?? LAN_ADDRESS_PLACEHOLDER;
+    const ids = ips.get(bare) ?? (mapped ? ips.get(mapped) : undefined);
+    return ids ? cameraLabel(ids, own) : LAN_ADDRESS_PLACEHOLDER;
   };
   return (s) => {
     // redactString skips values under 6 characters (they would hit ordinary words in logs); a short camera

@@ -111,6 +111,30 @@ describe('flagForHub', () => {
       assert.equal(text.toLowerCase().includes(secret.toLowerCase()), false, `${secret} left in ${text}`);
   });
 
+  it("names the flag's own camera at an address several cameras share, and no camera when it is ambiguous", () => {
+    const shared = [
+      { id: 'ch1', url: 'rtsp://192.168.1.50/ch1' },
+      { id: 'ch2', url: 'rtsp://192.168.1.50/ch2' },
+      { id: 'ch3', url: 'rtsp://nvr.lan/ch3', host: 'nvr.lan' },
+      { id: 'ch4', url: 'rtsp://nvr.lan/ch4' },
+    ];
+    const banner = 'NVR at 192.168.1.50 (nvr.lan)';
+    const ev = [{ host: 'x', port: 23, banner, at: T0 }];
+    assert.equal(
+      flagForHub(flag({ cameraId: 'ch2', evidence: ev }), shared).evidence[0]!.banner,
+      'NVR at camera ch2 ([camera address])',
+    );
+    assert.equal(
+      flagForHub(flag({ cameraId: 'ch3', evidence: ev }), shared).evidence[0]!.banner,
+      'NVR at [camera address] (camera ch3)',
+    );
+    assert.equal(
+      flagForHub(flag({ kind: 'secret-in-use', cameraId: undefined, key: 't', evidence: ev }), shared).evidence[0]!
+        .banner,
+      'NVR at [camera address] ([camera address])',
+    );
+  });
+
   it('labels evidence of a home-wide flag "gateway", keeps the newest four items, and passes the hub check', () => {
     const evidence = Array.from({ length: 9 }, (_, i) => ({ host: 'hub', detail: `d${i}`, at: T0 }));
     const f = flag({ kind: 'secret-in-use', cameraId: undefined, key: 'tunnel', evidence });
