@@ -55,6 +55,8 @@ export {
 } from './gateway/index.js';
 // The `secret-in-use` flag: raised on 4409 (another client took over with this gateway's secret).
 export { TakeoverWatch, DEFAULT_TAKEOVER_WATCH_OPTIONS, type TakeoverWatchOptions } from './gateway/index.js';
+// The gateway's own flags to the hub's viewer (FlagService does this itself when its control source is the Gateway).
+export { HubFlagSync, type HubFlagSyncOptions } from './gateway/index.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type GatewayStatus } from './hub/index.js';
 export {
   mintApiToken,
