@@ -105,10 +105,16 @@ describe('installing camgate from a registry (Verdaccio on loopback)', () => {
         main?: string;
         bin?: Record<string, string>;
         exports?: Record<string, { default: string }>;
+        'node-red'?: { nodes?: Record<string, string> };
         dependencies?: Record<string, string>;
       };
       // What the package's entry points name is in the tarball: prepack built it.
-      const entries = [pkg.main, ...Object.values(pkg.bin ?? {}), pkg.exports?.['.']?.default]
+      const entries = [
+        pkg.main,
+        ...Object.values(pkg.bin ?? {}),
+        pkg.exports?.['.']?.default,
+        ...Object.values(pkg['node-red']?.nodes ?? {}),
+      ]
         .filter((e): e is string => typeof e === 'string')
         .map((e) => e.replace(/^\.\//, ''));
       for (const e of entries) assert.ok(p.files.includes(e), `${ws.name}: ${e} is in the tarball`);
