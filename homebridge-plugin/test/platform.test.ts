@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { FlagStore, startCameraSim, startEmbeddedBroker } from '@camgate/core';
+import { startCameraSim } from '@camgate/camera-sim';
+import { FlagStore, startEmbeddedBroker } from '@camgate/core';
 import { HttpClient } from 'hap-controller';
 import mqtt from 'mqtt';
 import { startSrtpReceiver } from '../../gateway-core/test/helpers/srtp-receiver.js';

@@ -22,7 +22,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RtspClient } from '../../gateway-core/src/rtsp/index.js';
-import { startCameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
+import { startCameraSim } from '@camgate/camera-sim';
 import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
 import {
   CONFIGURABLE_VIEWER_HTML,

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import { addUser } from '../../gateway-core/src/hub/index.js';
-import { readFrameCounter, startCameraSim, type CameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
+import { readFrameCounter, startCameraSim, type CameraSim } from '@camgate/camera-sim';
 import { startStack, GATEWAY_ID, type Stack } from '../../gateway-core/test/helpers/stack.js';
 import { launchViewerBrowser, player, signIn, stats, watch } from './helpers/browser.js';
 

@@ -14,7 +14,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
-import { startCameraSim, type CameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
+import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
 import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
 import { CONFIGURABLE_VIEWER_HTML } from '../../gateway-core/test/helpers/engine-viewer.js';
 import { waitUntil } from '../../gateway-core/test/helpers/persistence.js';

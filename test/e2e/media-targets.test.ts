@@ -9,7 +9,7 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KurentoClient, KurentoRpcError } from '../../gateway-core/src/kurento/index.js';
-import { startCameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
+import { startCameraSim } from '@camgate/camera-sim';
 import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
 import { startCoturn } from '../../gateway-core/test/helpers/coturn.js';
 import {

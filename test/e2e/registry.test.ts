@@ -128,6 +128,14 @@ describe('installing camgate from a registry (Verdaccio on loopback)', () => {
         const sibling = workspaces.find((w) => w.name === dep);
         if (sibling) assert.equal(range, `^${sibling.version}`, `${ws.name} → ${dep}`);
       }
+      // The simulator is a package of its own, not inside the library users install into Node-RED and Homebridge.
+      if (ws.name === '@camgate/core') {
+        assert.deepEqual(
+          p.files.filter((f) => /(^|\/)sim(\/|$)|camera-sim/.test(f)),
+          [],
+          'no simulator in @camgate/core',
+        );
+      }
       const { stdout } = await run('npm', ['view', ws.name, 'version'], { cwd: work, env: reg.env });
       assert.equal(stdout.trim(), ws.version, `${ws.name} is served by the registry`);
     }
@@ -149,6 +157,7 @@ describe('installing camgate from a registry (Verdaccio on loopback)', () => {
       { cwd: project, env: reg.env },
     );
     assert.equal(stdout.trim(), 'function function');
+    assert.ok(!existsSync(join(project, 'node_modules', '@camgate', 'camera-sim')), 'the simulator is not pulled in');
     installed.push({
       what: '@camgate/core in a project (node_modules)',
       bytes: await duBytes(join(project, 'node_modules')),

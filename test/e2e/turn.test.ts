@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KurentoEngine } from '../../gateway-core/src/engine/index.js';
 import { kurentoTurnUrl, mintTurnCredentials, TurnCredentialMinter } from '../../gateway-core/src/hub/index.js';
-import { startCameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
+import { startCameraSim } from '@camgate/camera-sim';
 import { createLogger, memorySink } from '../../gateway-core/src/util/index.js';
 import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
 import { startCoturn, type Coturn } from '../../gateway-core/test/helpers/coturn.js';

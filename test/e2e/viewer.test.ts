@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { addUser } from '../../gateway-core/src/hub/index.js';
-import { startCameraSim, type CameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
+import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
 import { startStack, GATEWAY_ID, type Stack } from '../../gateway-core/test/helpers/stack.js';
 import {
   failedSignIn,

@@ -74,4 +74,5 @@ export {
 export { parseRtspUrl, DEFAULT_RTSP_PORT, type ParsedRtspUrl } from './rtsp-url.js';
 export { RtspClient, type RtspClientEvents, type RtspClientState, type RtspVideoInfo } from './rtsp-client.js';
 export { DEFAULT_RTSP_CLIENT_OPTIONS, insertParameterSets, type RtspClientOptions } from './rtsp-client-options.js';
-export { startCameraSim, type CameraSim, type CameraSimOptions } from './sim/index.js';
+export { BitWriter } from './bit-writer.js';
+export { makeNalUnit, NAL_UNIT_TYPE } from './nal-unit.js';

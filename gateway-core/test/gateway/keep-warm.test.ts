@@ -7,7 +7,7 @@ import { CameraRegistry } from '../../src/gateway/camera-registry.js';
 import { CameraWarmer, isBuiltinEngine } from '../../src/gateway/keep-warm.js';
 import { KurentoClient } from '../../src/kurento/index.js';
 import { createLogger } from '../../src/util/index.js';
-import { startCameraSim, type CameraSim } from '../../src/rtsp/index.js';
+import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 async function until(what: string, check: () => boolean): Promise<void> {

@@ -12,7 +12,6 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { pathToFileURL } = require('node:url');
 const { tsImport } = require('tsx/esm/api');
 const fx = require('./fixtures.js');
 const { hubBase, viewerLink } = require('../../lib/viewer-link.js');
@@ -40,13 +39,14 @@ function defineViewerTests(getNr, deploy) {
 
     before(async () => {
       const core = await import('@camgate/core');
+      const { startCameraSim } = await import('@camgate/camera-sim');
       b = await tsImport(BROWSER_HELPERS, __filename);
-      // addUser is the hub's account tool (camgate hub add-user); not part of the public face the nodes use.
-      const { addUser } = await import(pathToFileURL(path.join(REPO, 'gateway-core/dist/hub/index.js')).href);
+      // addUser is the hub's account tool (camgate hub add-user), on the core's public face.
+      const { addUser } = core;
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'camgate-nr-viewer-'));
       const usersFile = path.join(dir, 'users.json');
       await addUser(usersFile, { ...ALICE, cameras: [`${fx.GATEWAY_ID}/*`] });
-      cam = await core.startCameraSim({
+      cam = await startCameraSim({
         username: CAM_USER,
         password: fx.CAMERA_PASSWORD,
         width: 320,

@@ -7,8 +7,7 @@
  * set (A.2.1.1), so `profile-level-id` is 42e0xx as WebRTC peers expect
  * (RFC 6184 §8.1). One SPS and one PPS, both id 0.
  */
-import { BitWriter } from './bit-writer.js';
-import { makeNalUnit, NAL_UNIT_TYPE } from './nal.js';
+import { BitWriter, makeNalUnit, NAL_UNIT_TYPE } from '@camgate/core/rtsp-wire';
 
 /** profile_idc for Baseline (A.2.1). */
 export const PROFILE_IDC_BASELINE = 66;

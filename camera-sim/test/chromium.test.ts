@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { H264TestPatternEncoder, readFrameCounter } from '../../src/rtsp/sim/index.js';
-import { launchChromium, servePage } from '../helpers/browser.js';
-import { annexB } from '../helpers/rtsp-sim.js';
+import { H264TestPatternEncoder, readFrameCounter } from '../src/index.js';
+import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
+import { annexB } from './helpers/rtsp-sim.js';
 
 /** Runs in the page: decodes Annex B chunks, returns each frame's format and luma plane as base64. */
 const DECODE_IN_PAGE = `async ({ chunks, codec, width, height }) => {

@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
+import { CamgateError, defaultLogger, type Logger } from '@camgate/core';
 import { DigestAuthenticator } from './digest-auth.js';
 import { H264TestPatternEncoder } from './h264-encoder.js';
 import { RtspServer } from './rtsp-server.js';

@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import type { Logger } from '../../util/index.js';
+import type { Logger } from '@camgate/core';
 
 /** `Server:` header of the many XiongMai-based DVRs, the banner scanners key on. */
 export const DVR_SERVER_HEADER = 'uc-httpd 1.0.0';

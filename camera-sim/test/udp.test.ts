@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { describe, it } from 'node:test';
-import { H264Depacketizer, parseRtpHeader, type H264AccessUnit } from '../../src/rtsp/h264-rtp.js';
-import { startCameraSim, type CameraSim, type CameraSimOptions } from '../../src/rtsp/sim/index.js';
-import { RawRtspClient, type RawResponse } from '../helpers/rtsp-sim.js';
+import { H264Depacketizer, parseRtpHeader, type H264AccessUnit } from '@camgate/core/rtsp-wire';
+import { startCameraSim, type CameraSim, type CameraSimOptions } from '../src/index.js';
+import { RawRtspClient, type RawResponse } from './helpers/rtsp-sim.js';
 
 type T = { after: (fn: () => unknown) => void };
 

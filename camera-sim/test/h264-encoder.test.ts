@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { H264TestPatternEncoder, readFrameCounter } from '../../src/rtsp/sim/index.js';
-import { makeLayout } from '../../src/rtsp/sim/test-pattern.js';
-import { annexB, decodeLuma, region, runTool } from '../helpers/rtsp-sim.js';
+import { H264TestPatternEncoder, readFrameCounter } from '../src/index.js';
+import { makeLayout } from '../src/test-pattern.js';
+import { annexB, decodeLuma, region, runTool } from './helpers/rtsp-sim.js';
 
 const FIXED_CLOCK = (): number => Date.UTC(2026, 0, 2, 3, 4, 5, 670);
 

@@ -16,9 +16,9 @@ import {
   TELNET_PROMPT,
   type CameraSim,
   type CameraSimOptions,
-} from '../../src/rtsp/sim/index.js';
-import { answerDigest } from '../helpers/digest.js';
-import { RawRtspClient, runTool } from '../helpers/rtsp-sim.js';
+} from '../src/index.js';
+import { answerDigest } from './helpers/digest.js';
+import { RawRtspClient, runTool } from './helpers/rtsp-sim.js';
 
 async function sim(t: { after: (fn: () => Promise<void>) => void }, opts: CameraSimOptions = {}): Promise<CameraSim> {
   const s = await startCameraSim({ width: 320, height: 240, gopSeconds: 0.2, ...opts });

@@ -1,5 +1,5 @@
 /**
- * NAL unit framing for the encoder: the one-byte NAL header (ITU-T H.264
+ * NAL unit framing for H.264 writers (the simulated camera's encoder, the SPS rewrite): the one-byte NAL header (ITU-T H.264
  * §7.3.1) and emulation prevention (§7.4.1): inside a NAL unit the byte
  * sequences 00 00 00, 00 00 01, 00 00 02 and 00 00 03 must not occur, so an
  * emulation_prevention_three_byte 0x03 is inserted after every 00 00 that is

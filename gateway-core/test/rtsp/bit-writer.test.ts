@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { BitWriter } from '../../src/rtsp/sim/bit-writer.js';
-import { addEmulationPrevention, makeNalUnit, removeEmulationPrevention } from '../../src/rtsp/sim/nal.js';
+import { BitWriter } from '../../src/rtsp/bit-writer.js';
+import { addEmulationPrevention, makeNalUnit, removeEmulationPrevention } from '../../src/rtsp/nal-unit.js';
 
 /** The bits written, as a '0'/'1' string (pads with the trailing bits so toBuffer works). */
 function bits(write: (w: BitWriter) => void): string {

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { H264Depacketizer, parseRtpHeader, type H264AccessUnit } from '../../src/rtsp/h264-rtp.js';
-import { startCameraSim, type CameraSim, type CameraSimOptions } from '../../src/rtsp/sim/index.js';
-import { createLogger, memorySink } from '../../src/util/index.js';
-import { answerDigest } from '../helpers/digest.js';
-import { annexB, decodeLuma, RawRtspClient, type RawResponse } from '../helpers/rtsp-sim.js';
+import { H264Depacketizer, parseRtpHeader, type H264AccessUnit } from '@camgate/core/rtsp-wire';
+import { startCameraSim, type CameraSim, type CameraSimOptions } from '../src/index.js';
+import { createLogger, memorySink } from '@camgate/core';
+import { answerDigest } from './helpers/digest.js';
+import { annexB, decodeLuma, RawRtspClient, type RawResponse } from './helpers/rtsp-sim.js';
 
 const USER = 'admin';
 const PASS = 'Sup3r-Secret-Pw';

@@ -9,7 +9,7 @@
  * fresh challenge with `stale=true` (RFC 7616 §3.3).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { computeDigestResponse, parseDigestCredentials } from '../digest-auth.js';
+import { computeDigestResponse, parseDigestCredentials } from '@camgate/core/rtsp-wire';
 
 export interface DigestCredentials {
   username: string;

@@ -16,7 +16,7 @@
  * Only the macroblocks under the text box and the sliding block are redrawn
  * and compared each frame; the background is drawn once.
  */
-import { BitWriter } from './bit-writer.js';
+import { BitWriter, makeNalUnit, NAL_UNIT_TYPE } from '@camgate/core/rtsp-wire';
 import {
   LOG2_MAX_FRAME_NUM,
   buildPps,
@@ -26,7 +26,6 @@ import {
   type StreamGeometry,
 } from './h264-params.js';
 import { MbPicture } from './mb-picture.js';
-import { makeNalUnit, NAL_UNIT_TYPE } from './nal.js';
 import {
   blockRect,
   drawBackground,

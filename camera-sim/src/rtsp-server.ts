@@ -13,8 +13,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../../util/index.js';
-import { H264Packetizer } from '../h264-rtp.js';
+import type { Logger } from '@camgate/core';
+import { H264Packetizer } from '@camgate/core/rtsp-wire';
 import type { DigestAuthenticator } from './digest-auth.js';
 import { buildSenderReport } from './rtcp-sr.js';
 import { formatResponse, interleavedHeader } from './rtsp-response.js';

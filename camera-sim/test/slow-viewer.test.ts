@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { H264Depacketizer, type H264AccessUnit } from '../../src/rtsp/h264-rtp.js';
-import { RtspServer, type SimPicture } from '../../src/rtsp/sim/rtsp-server.js';
-import { createLogger, memorySink } from '../../src/util/index.js';
-import { RawRtspClient } from '../helpers/rtsp-sim.js';
+import { H264Depacketizer, type H264AccessUnit } from '@camgate/core/rtsp-wire';
+import { RtspServer, type SimPicture } from '../src/rtsp-server.js';
+import { createLogger, memorySink } from '@camgate/core';
+import { RawRtspClient } from './helpers/rtsp-sim.js';
 
 const SPS = Buffer.from('6742e01f', 'hex');
 const PPS = Buffer.from('68ce3c80', 'hex');

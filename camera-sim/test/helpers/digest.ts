@@ -4,7 +4,7 @@
  * implementation (src/rtsp/digest-auth.ts) behind a string-in, string-out
  * face; it throws where a real client would have nothing to send.
  */
-import { digestAuthorization, parseWwwAuthenticate } from '../../src/rtsp/digest-auth.js';
+import { digestAuthorization, parseWwwAuthenticate } from '@camgate/core/rtsp-wire';
 
 export interface DigestAnswerInput {
   username: string;

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { RtspRequestReader } from '../../src/rtsp/sim/rtsp-request.js';
-import { startCameraSim, type CameraSim, type CameraSimOptions } from '../../src/rtsp/sim/index.js';
-import { RawRtspClient } from '../helpers/rtsp-sim.js';
+import { RtspRequestReader } from '../src/rtsp-request.js';
+import { startCameraSim, type CameraSim, type CameraSimOptions } from '../src/index.js';
+import { RawRtspClient } from './helpers/rtsp-sim.js';
 
 async function sim(t: { after: (fn: () => Promise<void>) => void }, opts: CameraSimOptions = {}): Promise<CameraSim> {
   const s = await startCameraSim({ width: 160, height: 120, gopSeconds: 0.2, ...opts });
