@@ -14,7 +14,7 @@ import { freePort } from './registry.js';
 const require = createRequire(import.meta.url);
 
 /** Node-RED or Homebridge start in seconds idle; a loaded shared machine takes many times that. */
-export const START_TIMEOUT_MS = 180_000;
+const START_TIMEOUT_MS = 180_000;
 
 export interface Proc {
   /** Everything the process printed so far. */

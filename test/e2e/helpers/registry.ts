@@ -20,11 +20,11 @@ import { dirname, join } from 'node:path';
 const require = createRequire(import.meta.url);
 
 /** How long one npm command may take: installs through a proxying registry are slow on a loaded machine. */
-export const NPM_TIMEOUT_MS = 8 * 60_000;
+const NPM_TIMEOUT_MS = 8 * 60_000;
 const START_TIMEOUT_MS = 90_000;
 
 /** The names we publish; Verdaccio serves them from its own storage and never asks upstream. */
-export const OWN_PACKAGES = ['@camgate/*', 'node-red-contrib-camgate', 'homebridge-camgate'];
+const OWN_PACKAGES = ['@camgate/*', 'node-red-contrib-camgate', 'homebridge-camgate'];
 
 export async function freePort(): Promise<number> {
   const srv = net.createServer();
