@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { H264TestPatternEncoder, readFrameCounter } from '../src/index.js';
-import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
+import { launchChromium, servePage } from '@camgate/test-helpers';
 import { annexB } from './helpers/rtsp-sim.js';
 
 /** Runs in the page: decodes Annex B chunks, returns each frame's format and luma plane as base64. */

@@ -11,7 +11,7 @@ import { startCameraSim } from '@camgate/camera-sim';
 import { FlagStore, startEmbeddedBroker } from '@camgate/core';
 import { HttpClient } from 'hap-controller';
 import mqtt from 'mqtt';
-import { startSrtpReceiver } from '../../gateway-core/test/helpers/srtp-receiver.js';
+import { startSrtpReceiver } from '@camgate/test-helpers';
 import {
   parseSetupEndpointsResponse,
   selectedConfigTlv,

@@ -34,7 +34,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { startCameraSim } from '@camgate/camera-sim';
-import { launchViewerBrowser, signIn as browserSignIn, stats, watch } from '../e2e/helpers/browser.js';
+import { launchViewerBrowser, signIn as browserSignIn, stats, watch } from '@camgate/test-helpers';
 
 type Core = typeof import('@camgate/core');
 const core = (await import(process.env.CAMGATE_CORE ?? '@camgate/core')) as Core;

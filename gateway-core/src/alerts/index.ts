@@ -1,25 +1,16 @@
 /** alerts: the flag model, its store, and the MQTT bridge (docs/mqtt.md). */
 export {
   FLAG_KINDS,
-  FLAG_LIMITS,
   flagId,
   sanitizeFlag,
-  sanitizeObservation,
-  sanitizeText,
   type Evidence,
   type Flag,
   type FlagKind,
   type FlagObservation,
   type FlagTransition,
 } from './flag.js';
-export { adviceFor, type AdviceContext } from './advice.js';
-export {
-  DEFAULT_FLAG_STORE_OPTIONS,
-  FlagStore,
-  type FlagFilter,
-  type FlagStoreOptions,
-  type ReconcileScope,
-} from './flag-store.js';
+export { adviceFor } from './advice.js';
+export { FlagStore } from './flag-store.js';
 export { MqttBridge } from './mqtt-bridge.js';
 export {
   cameraAvailability,
@@ -29,19 +20,7 @@ export {
   type CameraStateInput,
   type CameraStatePayload,
 } from './camera-state-topics.js';
-export { DEFAULT_MQTT_BRIDGE_OPTIONS, type MqttBridgeOptions } from './mqtt-options.js';
-export {
-  DEFAULT_EMBEDDED_BROKER_OPTIONS,
-  startEmbeddedBroker,
-  type EmbeddedBroker,
-  type EmbeddedBrokerOptions,
-} from './embedded-broker.js';
-export { binarySensorDiscovery, type HaBinarySensorConfig, type HaDevice } from './ha-discovery.js';
-export {
-  assertTopicLevel,
-  exposureOf,
-  topicsFor,
-  type ExposurePayload,
-  type ExposureState,
-  type Topics,
-} from './topics.js';
+export { type MqttBridgeOptions } from './mqtt-options.js';
+export { startEmbeddedBroker } from './embedded-broker.js';
+export { binarySensorDiscovery } from './ha-discovery.js';
+export { exposureOf, topicsFor, type ExposurePayload, type Topics } from './topics.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SharedRtspSources, WebRtcPeer } from '../../src/engine/media/index.js';
 import { startCameraSim } from '@camgate/camera-sim';
-import { launchChromium, openViewerPage, servePage, VIEWER_PAGE_HTML, type ViewerStats } from '../helpers/browser.js';
+import { launchChromium, openViewerPage, servePage, VIEWER_PAGE_HTML, type ViewerStats } from '@camgate/test-helpers';
 
 describe('WebRtcPeer -> Chromium', () => {
   it(

@@ -10,7 +10,7 @@ import kurentoClient from 'kurento-client';
 import { NAL_TYPE, nalType } from '../../src/rtsp/index.js';
 import { startCameraSim } from '@camgate/camera-sim';
 import { RawClient, connectClient, startEngine } from '../helpers/engine.js';
-import { receiverSdp, startSrtpReceiver } from '../helpers/srtp-receiver.js';
+import { receiverSdp, startSrtpReceiver } from '@camgate/test-helpers';
 
 const CAM = { username: 'admin', password: 'rtp-cam-pass-7f1a', width: 160, height: 96, fps: 25 };
 

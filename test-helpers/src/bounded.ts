@@ -28,3 +28,21 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Polls `pred` every `everyMs` until it is true; rejects naming `what` after
+ * `timeoutMs` (a bound against hanging, not a timing assertion).
+ */
+export async function waitUntil(
+  pred: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+  everyMs = 20,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -5,9 +5,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../../gateway-core/test/helpers/browser.js';
+import { launchChromium } from './browser.js';
 
-/** Chromium with the flags the viewer tests need (loopback WebRTC; see gateway-core/test/helpers/browser.ts). */
+/** Chromium with the flags the viewer tests need (loopback WebRTC; see browser.ts). */
 export function launchViewerBrowser(): Promise<Browser> {
   return launchChromium(['--use-fake-ui-for-media-stream']);
 }
@@ -100,7 +100,7 @@ export function pictureHash(page: Page, id: string): Promise<string> {
 }
 
 /** Polls `read` until `pred` holds (page state has no event to wait on from here). */
-export async function until<T>(read: () => Promise<T>, pred: (v: T) => boolean): Promise<T> {
+export async function untilOnPage<T>(read: () => Promise<T>, pred: (v: T) => boolean): Promise<T> {
   for (;;) {
     const v = await read();
     if (pred(v)) return v;

@@ -23,13 +23,14 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-type EngineModule = typeof import('../../gateway-core/src/engine/index.js');
-type TunnelModule = typeof import('../../gateway-core/src/tunnel/index.js');
+// The tunnel's own client is internal to the core, which is why this bench lives in gateway-core/bench.
+type EngineModule = typeof import('../src/engine/index.js');
+type TunnelModule = typeof import('../src/tunnel/index.js');
 
 // The built output when `npm run build` made it (what users run); the sources otherwise.
 async function load<T>(folder: string): Promise<T> {
-  const dist = fileURLToPath(new URL(`../../gateway-core/dist/${folder}/index.js`, import.meta.url));
-  return (existsSync(dist) ? await import(dist) : await import(`../../gateway-core/src/${folder}/index.js`)) as T;
+  const dist = fileURLToPath(new URL(`../dist/${folder}/index.js`, import.meta.url));
+  return (existsSync(dist) ? await import(dist) : await import(`../src/${folder}/index.js`)) as T;
 }
 
 const role = process.argv[2];

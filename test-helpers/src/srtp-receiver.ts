@@ -7,7 +7,7 @@
 import dgram from 'node:dgram';
 import type { TestContext } from 'node:test';
 import { SrtpSession } from 'werift';
-import { H264Depacketizer, parseRtpHeader, type H264AccessUnit, type RtpHeader } from '../../src/rtsp/index.js';
+import { H264Depacketizer, parseRtpHeader, type H264AccessUnit, type RtpHeader } from '@camgate/core/rtsp-wire';
 
 const PROFILE_AES128_CM_SHA1_80 = 1; // werift's ProtectionProfileAes128CmHmacSha1_80 (RFC 5764 §4.1.2 id)
 

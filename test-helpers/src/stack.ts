@@ -1,10 +1,18 @@
 import { once } from 'node:events';
-import { Gateway, type GatewayOptions } from '../../src/gateway/index.js';
-import { Hub, type HubOptions } from '../../src/hub/index.js';
-import { KurentoEngine, type EngineOptions } from '../../src/engine/index.js';
-import { makeVerifier } from '../../src/tunnel/index.js';
-import { createLogger, memorySink, SecretSet, type LogRecord } from '../../src/util/index.js';
-import type { CameraConfig } from '../../src/config/index.js';
+import {
+  createLogger,
+  Gateway,
+  Hub,
+  KurentoEngine,
+  makeVerifier,
+  memorySink,
+  SecretSet,
+  type CameraConfig,
+  type EngineOptions,
+  type GatewayOptions,
+  type HubOptions,
+  type LogRecord,
+} from '@camgate/core';
 import { TcpProxy } from './tcp-proxy.js';
 
 export const GATEWAY_ID = 'home-1';
