@@ -181,6 +181,12 @@ describe('installing camgate from a registry (Verdaccio on loopback)', () => {
       const types = added.nodes.flatMap((s) => s.types);
       assert.ok(types.includes('camgate-gateway') && types.includes('camgate-camera'), `types: ${types.join(', ')}`);
 
+      const listed = (await nr.api('GET', '/nodes', undefined, { accept: 'application/json' })) as { module: string }[];
+      assert.ok(
+        listed.some((s) => s.module === NODES),
+        'GET /nodes lists the module right after the install',
+      );
+
       // Restart: the module loads from the user dir's node_modules, as after any restart.
       await nr.stop();
       nr = await startNodeRed(userDir, port, reg.env);
