@@ -3,6 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import html from 'eslint-plugin-html';
+import noCrossPackageImport from './scripts/eslint-rules/no-cross-package-import.js';
 
 export default tseslint.config(
   {
@@ -21,7 +22,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node } },
+    plugins: { camgate: { rules: { 'no-cross-package-import': noCrossPackageImport } } },
     rules: {
+      // Packages meet through their published faces (ARCHITECTURE.md), never a relative path into another one.
+      'camgate/no-cross-package-import': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // Libraries take an injected logger; only the CLI talks to the terminal.
       'no-console': 'error',
@@ -32,6 +36,9 @@ export default tseslint.config(
       'gateway-core/src/cli/**',
       'test/**',
       'gateway-core/test/**',
+      'gateway-core/bench/**',
+      'camera-sim/test/**',
+      'test-helpers/**',
       '**/scripts/**',
       'nodes/test/**',
       'homebridge-plugin/test/**',

@@ -123,8 +123,8 @@ export {
   type KurentoRules,
 } from './kurento/index.js';
 
-// Cameras.
-export { startCameraSim, type CameraSim, type CameraSimOptions } from './rtsp/index.js';
+// Cameras: the simulated camera is its own package, @camgate/camera-sim; the RTSP/RTP building blocks it shares
+// with the core are the subpath @camgate/core/rtsp-wire.
 
 // Exposure and flags.
 export {

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { FlagStore, startCameraSim, startEmbeddedBroker } from '@camgate/core';
+import { startCameraSim } from '@camgate/camera-sim';
+import { FlagStore, startEmbeddedBroker } from '@camgate/core';
 import { HttpClient } from 'hap-controller';
 import mqtt from 'mqtt';
-import { startIgdResponder } from '../../gateway-core/test/helpers/igd.js';
-import { startSrtpReceiver } from '../../gateway-core/test/helpers/srtp-receiver.js';
+import { startIgdResponder, startSrtpReceiver } from '@camgate/test-helpers';
 import {
   parseSetupEndpointsResponse,
   selectedConfigTlv,

@@ -33,7 +33,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { launchViewerBrowser, signIn as browserSignIn, stats, watch } from '../e2e/helpers/browser.js';
+import { startCameraSim } from '@camgate/camera-sim';
+import { launchViewerBrowser, signIn as browserSignIn, stats, watch } from '@camgate/test-helpers';
 
 type Core = typeof import('@camgate/core');
 const core = (await import(process.env.CAMGATE_CORE ?? '@camgate/core')) as Core;
@@ -294,7 +295,7 @@ async function phase(
 const dir = await mkdtemp(join(tmpdir(), 'camgate-abuse-'));
 const usersFile = join(dir, 'users.json');
 await core.addUser(usersFile, { ...ALICE, cameras: [`${GATEWAY_ID}/*`] });
-const cam = await core.startCameraSim({
+const cam = await startCameraSim({
   username: 'bench',
   password: 'bench-Cam-pw-1',
   width: 320,

@@ -8,7 +8,7 @@
  * The long poll (GET /janus/SESSION) is also what keeps the Janus session alive.
  */
 import type { Browser, Page } from 'playwright-core';
-import type { ConfigurableViewerStats } from '../../gateway-core/test/helpers/engine-viewer.js';
+import type { ConfigurableViewerStats } from '@camgate/test-helpers';
 
 export const JANUS_VIEWER_HTML = `<!doctype html>
 <html><head><meta charset="utf-8"><title>camgate bench: Janus viewer</title></head>

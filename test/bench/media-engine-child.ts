@@ -4,17 +4,12 @@
  * the benchmark itself in the figures. Prints one JSON line `{"url": …}` when
  * listening; exits when its stdin closes (the parent went away) or on SIGTERM.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { KurentoEngine } from '@camgate/core';
 
-// The built output when `npm run build` made it (what users run); the sources otherwise.
-const dist = fileURLToPath(new URL('../../gateway-core/dist/engine/index.js', import.meta.url));
-const mod = (
-  existsSync(dist) ? await import(dist) : await import('../../gateway-core/src/engine/index.js')
-) as typeof import('../../gateway-core/src/engine/index.js');
-
-const engine = await mod.KurentoEngine.start({ port: 0, interfaceAddress: '127.0.0.1' });
-process.stdout.write(`${JSON.stringify({ url: engine.url, build: existsSync(dist) ? 'dist' : 'src' })}\n`);
+const engine = await KurentoEngine.start({ port: 0, interfaceAddress: '127.0.0.1' });
+// `npm run bench:media` builds first, so this is the built output users run (src only under camgate-source).
+const build = import.meta.resolve('@camgate/core').includes('/dist/') ? 'dist' : 'src';
+process.stdout.write(`${JSON.stringify({ url: engine.url, build })}\n`);
 let closing = false;
 const stop = (): void => {
   if (closing) return;

@@ -21,16 +21,17 @@ import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { RtspClient } from '../../gateway-core/src/rtsp/index.js';
-import { startCameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
-import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
+import { RtspClient } from '@camgate/core/rtsp-wire';
+import { startCameraSim } from '@camgate/camera-sim';
 import {
+  launchChromium,
+  servePage,
   CONFIGURABLE_VIEWER_HTML,
   connectKurento,
   playThroughKurento,
   type ConfigurableViewer,
   type ConfigurableViewerStats,
-} from '../../gateway-core/test/helpers/engine-viewer.js';
+} from '@camgate/test-helpers';
 import { JANUS_INSTALL_HINT, startJanus } from './janus.js';
 import { JANUS_VIEWER_HTML, watchJanus } from './janus-viewer.js';
 

@@ -15,7 +15,8 @@
  * JSON object with builtin_ms, nmap_ms and ratio.
  */
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_EXPOSURE_PORTS, ExposureScanner, startCameraSim, TargetPolicy } from '@camgate/core';
+import { startCameraSim } from '@camgate/camera-sim';
+import { DEFAULT_EXPOSURE_PORTS, ExposureScanner, TargetPolicy } from '@camgate/core';
 
 const JSON_OUT = process.argv.includes('--json');
 const REPS = 7; // scans per engine; odd, so the median is one measured scan

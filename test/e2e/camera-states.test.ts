@@ -17,10 +17,18 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
-import { addUser } from '../../gateway-core/src/hub/index.js';
-import { readFrameCounter, startCameraSim, type CameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
-import { startStack, GATEWAY_ID, type Stack } from '../../gateway-core/test/helpers/stack.js';
-import { launchViewerBrowser, player, signIn, stats, watch } from './helpers/browser.js';
+import { addUser } from '@camgate/core';
+import { readFrameCounter, startCameraSim, type CameraSim } from '@camgate/camera-sim';
+import {
+  startStack,
+  GATEWAY_ID,
+  type Stack,
+  launchViewerBrowser,
+  player,
+  signIn,
+  stats,
+  watch,
+} from '@camgate/test-helpers';
 
 const CAM_USER = 'admin';
 const CAM_PASSWORD = 'states-Cam-pw-4Rt8';

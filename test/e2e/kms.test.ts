@@ -14,12 +14,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
-import { startCameraSim, type CameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
-import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
-import { CONFIGURABLE_VIEWER_HTML } from '../../gateway-core/test/helpers/engine-viewer.js';
-import { waitUntil } from '../../gateway-core/test/helpers/persistence.js';
-import { unmaskClientStream } from '../../gateway-core/test/helpers/scram.js';
-import { startStack, GATEWAY_SECRET, type Stack } from '../../gateway-core/test/helpers/stack.js';
+import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
+import {
+  launchChromium,
+  servePage,
+  CONFIGURABLE_VIEWER_HTML,
+  waitUntil,
+  unmaskClientStream,
+  startStack,
+  GATEWAY_SECRET,
+  type Stack,
+} from '@camgate/test-helpers';
 import { kmsMissing, requireKms, startKms, withKmsLog, type Kms } from './helpers/kms.js';
 import { keepsDecoding, LOOPBACK, playCamera, selectedPair, until } from './helpers/kms-viewer.js';
 import {

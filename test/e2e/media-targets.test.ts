@@ -8,18 +8,19 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KurentoClient, KurentoRpcError } from '../../gateway-core/src/kurento/index.js';
-import { startCameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
-import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
-import { startCoturn } from '../../gateway-core/test/helpers/coturn.js';
+import { KurentoClient, KurentoRpcError } from '@camgate/core';
+import { startCameraSim } from '@camgate/camera-sim';
 import {
+  launchChromium,
+  servePage,
+  startCoturn,
   CONFIGURABLE_VIEWER_HTML,
   connectKurento,
   playThroughKurento,
   type ConfigurableViewer,
   type ConfigurableViewerStats,
-} from '../../gateway-core/test/helpers/engine-viewer.js';
-import { startStack } from '../../gateway-core/test/helpers/stack.js';
+  startStack,
+} from '@camgate/test-helpers';
 
 /** Polls the page's getStats until `pred` holds; the test's own timeout bounds it. */
 async function until(

@@ -9,19 +9,26 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KurentoEngine } from '../../gateway-core/src/engine/index.js';
-import { kurentoTurnUrl, mintTurnCredentials, TurnCredentialMinter } from '../../gateway-core/src/hub/index.js';
-import { startCameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
-import { createLogger, memorySink } from '../../gateway-core/src/util/index.js';
-import { launchChromium, servePage } from '../../gateway-core/test/helpers/browser.js';
-import { startCoturn, type Coturn } from '../../gateway-core/test/helpers/coturn.js';
 import {
+  KurentoEngine,
+  kurentoTurnUrl,
+  mintTurnCredentials,
+  TurnCredentialMinter,
+  createLogger,
+  memorySink,
+} from '@camgate/core';
+import { startCameraSim } from '@camgate/camera-sim';
+import {
+  launchChromium,
+  servePage,
+  startCoturn,
+  type Coturn,
   CONFIGURABLE_VIEWER_HTML,
   connectKurento,
   playThroughKurento,
   type ConfigurableViewer,
   type ConfigurableViewerStats,
-} from '../../gateway-core/test/helpers/engine-viewer.js';
+} from '@camgate/test-helpers';
 
 interface Rig {
   turn: Coturn;

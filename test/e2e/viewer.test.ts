@@ -11,10 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import WebSocket from 'ws';
-import { addUser } from '../../gateway-core/src/hub/index.js';
-import { startCameraSim, type CameraSim } from '../../gateway-core/src/rtsp/sim/index.js';
-import { startStack, GATEWAY_ID, type Stack } from '../../gateway-core/test/helpers/stack.js';
+import { addUser } from '@camgate/core';
+import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
 import {
+  startStack,
+  GATEWAY_ID,
+  type Stack,
   failedSignIn,
   launchViewerBrowser,
   listedCameras,
@@ -22,9 +24,9 @@ import {
   player,
   signIn,
   stats,
-  until,
+  untilOnPage as until,
   watch,
-} from './helpers/browser.js';
+} from '@camgate/test-helpers';
 
 const CAM_USER = 'admin';
 const CAM_PASSWORD = 'e2e-Cam-pw-7Hq2';

@@ -20,9 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
-import { addUser } from '../../gateway-core/src/hub/index.js';
-import { startStack, GATEWAY_ID, type Stack } from '../../gateway-core/test/helpers/stack.js';
-import { launchViewerBrowser, player, stats } from './helpers/browser.js';
+import { addUser } from '@camgate/core';
+import { startStack, GATEWAY_ID, type Stack, launchViewerBrowser, player, stats } from '@camgate/test-helpers';
 import { checkCameraSends, describeCamera, startZooCamera, type ZooCamera } from './helpers/zoo-camera.js';
 import {
   frameReport,

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kurentoClient from 'kurento-client';
 import type { Browser, Page } from 'playwright-core';
-import { addUser, makeVerifier, startCameraSim, type CameraSim } from '@camgate/core';
-import { TcpProxy } from '../../gateway-core/test/helpers/tcp-proxy.js';
-import { launchViewerBrowser, signIn, watch } from '../e2e/helpers/browser.js';
+import { addUser, makeVerifier } from '@camgate/core';
+import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
+import { TcpProxy, launchViewerBrowser, signIn, watch } from '@camgate/test-helpers';
 import { installMeter, longestFreeze, readMeter, recoveryMs, type CameraMeter } from './page-meter.js';
 import { startEngineProcess, startGatewayProcess, startHubProcess, type Child, type HubInfo } from './processes.js';
 

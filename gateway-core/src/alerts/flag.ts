@@ -129,13 +129,6 @@ export const flagSchema = flagObservationSchema.extend({
   cleanScans: z.number().int().min(0).max(1_000_000),
 });
 
-export const flagTransitionSchema = z.object({
-  flag: flagSchema,
-  from: z.enum(['clear', 'raised', 'cleared']),
-  to: z.enum(['raised', 'cleared']),
-  at: isoTime,
-});
-
 /** Lower-case slug for the readable part of a flag id: `[a-z0-9-]`, at most `max` characters. */
 function slug(s: string, max: number): string {
   return (

@@ -1,6 +1,6 @@
-import { startCameraSim } from '../rtsp/index.js';
 import { CamgateError } from '../util/index.js';
 import { cliLogger, LOG_HELP, LOG_OPTIONS, parse } from './common.js';
+import { CAMERA_SIM_PACKAGE, loadCameraSim } from './load-camera-sim.js';
 import { say, untilSignal } from './output.js';
 
 export const CAMERA_SIM_HELP = `camgate camera-sim — a simulated IP camera on loopback (RTSP, Digest auth, live H.264)
@@ -22,7 +22,9 @@ Options:
       --fps N           frames per second (default 25)
       --gop S           seconds between keyframes (default 4)
       --vulnerable      also serve an HTTP admin page and a telnet banner
-${LOG_HELP}`;
+${LOG_HELP}
+
+The camera is the package ${CAMERA_SIM_PACKAGE}, installed beside camgate.`;
 
 function num(v: string | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
@@ -45,6 +47,7 @@ export async function runCameraSim(argv: string[]): Promise<number> {
     vulnerable: { type: 'boolean' },
   });
   if (values.help) return (say(CAMERA_SIM_HELP), 0);
+  const { startCameraSim } = await loadCameraSim();
   const sim = await startCameraSim({
     port: num(values.port, 'port', 8554),
     path: values.path ?? '/stream1',

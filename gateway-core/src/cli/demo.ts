@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { KurentoEngine } from '../engine/index.js';
 import { Gateway } from '../gateway/index.js';
 import { addUser, Hub } from '../hub/index.js';
-import { startCameraSim, type CameraSim } from '../rtsp/index.js';
 import { generateSecret, makeVerifier } from '../tunnel/index.js';
 import { CamgateError, SecretSet } from '../util/index.js';
 import { cliLogger, LOG_HELP, LOG_OPTIONS, parse } from './common.js';
+import { CAMERA_SIM_PACKAGE, loadCameraSim, type CliCameraSim } from './load-camera-sim.js';
 import { say, untilSignal } from './output.js';
 
 export const DEMO_HELP = `camgate demo — the whole system on this machine, on embedded defaults
@@ -23,7 +23,9 @@ password. Everything listens on 127.0.0.1 only. Ctrl-C stops it all.
 Options:
       --port N          the hub's web port (default 8080; 0 picks a free one)
       --width/--height  camera picture size (default 1280x720)
-${LOG_HELP}`;
+${LOG_HELP}
+
+The cameras are the package ${CAMERA_SIM_PACKAGE}, installed beside camgate.`;
 
 const GATEWAY_ID = 'home';
 
@@ -39,6 +41,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new CamgateError('CAMGATE_USAGE', `--port ${values.port}: use a port number from 0 to 65535`);
   }
+  const { startCameraSim } = await loadCameraSim();
   const width = Number(values.width ?? 1280);
   const height = Number(values.height ?? 720);
   const secrets = new SecretSet();
@@ -55,7 +58,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     }
   };
   try {
-    const cameras: { id: string; name: string; sim: CameraSim; password: string }[] = [];
+    const cameras: { id: string; name: string; sim: CliCameraSim; password: string }[] = [];
     for (const [id, name] of [
       ['porch', 'Porch'],
       ['garden', 'Garden'],

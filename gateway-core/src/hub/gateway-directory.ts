@@ -11,9 +11,6 @@ export interface GatewayRecord {
   publicAddress?: string;
 }
 
-/** The one reason given for every failed authentication: no oracle for which part was wrong. */
-export const AUTH_FAILED_REASON = 'authentication failed';
-
 /**
  * The gateways allowed to connect. The TunnelServer runs the SCRAM exchange
  * (docs/tunnel.md "Handshake"); this only answers which verifier an id has.

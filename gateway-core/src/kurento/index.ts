@@ -4,89 +4,24 @@
  */
 export {
   parseMessage,
-  validateMessage,
-  kindOf,
   isRequest,
-  isNotification,
   isResponse,
   errorResponse,
-  resultResponse,
-  request,
   serializeMessage,
-  JsonRpcParseError,
-  MAX_JSON_DEPTH,
   JSONRPC_PARSE_ERROR,
-  JSONRPC_INVALID_REQUEST,
-  JSONRPC_METHOD_NOT_FOUND,
-  JSONRPC_INVALID_PARAMS,
-  JSONRPC_INTERNAL_ERROR,
-  type JsonRpcId,
-  type JsonValue,
   type JsonObject,
   type JsonRpcRequest,
   type JsonRpcNotification,
-  type JsonRpcSuccessResponse,
-  type JsonRpcErrorObject,
-  type JsonRpcErrorResponse,
-  type JsonRpcResponse,
   type JsonRpcMessage,
-  type JsonRpcKind,
 } from './jsonrpc.js';
+export { BUILTIN_ENGINE_SERVER, SERVER_MANAGER_ID, KurentoErrorCode, POLICY_DENIED_RPC_CODE } from './types.js';
+export { DEFAULT_KURENTO_RULES, type KurentoRules } from './policy-rules.js';
+export { KurentoPolicy, PolicySession } from './policy.js';
 export {
-  KURENTO_METHODS,
-  KURENTO_EVENT_METHOD,
-  BUILTIN_ENGINE_SERVER,
-  SERVER_MANAGER_ID,
-  NEWREF_PREFIX,
-  KurentoErrorCode,
-  POLICY_DENIED_RPC_CODE,
-  type KurentoMethod,
-  type KurentoErrorCodeValue,
-  type PingParams,
-  type PingResult,
-  type ConnectParams,
-  type CreateParams,
-  type InvokeParams,
-  type SubscribeParams,
-  type UnsubscribeParams,
-  type ReleaseParams,
-  type DescribeParams,
-  type DescribeResult,
-  type TransactionOperation,
-  type TransactionParams,
-  type KurentoResult,
-  type OnEventParams,
-} from './types.js';
-export {
-  DEFAULT_KURENTO_RULES,
-  KURENTO_MODULE_PREFIX,
-  type KurentoRules,
-  type TypeRule,
-  type OperationRule,
-  type ParamKind,
-} from './policy-rules.js';
-export {
-  KurentoPolicy,
-  PolicySession,
-  POLICY_DENIED_CODE,
-  type CameraResolver,
-  type KurentoPolicyOptions,
-  type PolicyVerdict,
-  type PolicyDeniedData,
-} from './policy.js';
-export {
-  STRICT_MEDIA_TARGET_RULES,
   parseMediaTarget,
   parseRelayUri,
   targetListAllows,
   type MediaTarget,
   type MediaTargetRules,
 } from './policy-targets.js';
-export {
-  KurentoClient,
-  KurentoRpcError,
-  DEFAULT_KURENTO_CLIENT_OPTIONS,
-  type KurentoClientOptions,
-  type KurentoClientEvents,
-  type KurentoEvent,
-} from './client.js';
+export { KurentoClient, KurentoRpcError } from './client.js';

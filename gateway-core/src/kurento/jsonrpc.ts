@@ -11,7 +11,9 @@ import { CamgateError } from '../util/index.js';
 export const JSONRPC_PARSE_ERROR = -32700;
 export const JSONRPC_INVALID_REQUEST = -32600;
 export const JSONRPC_METHOD_NOT_FOUND = -32601;
+/** @protocol */
 export const JSONRPC_INVALID_PARAMS = -32602;
+/** @protocol */
 export const JSONRPC_INTERNAL_ERROR = -32603;
 
 /** Kurento uses objects only; §4: an id is a String, Number or Null. */
@@ -141,9 +143,6 @@ export function kindOf(msg: JsonRpcMessage): JsonRpcKind {
 export function isRequest(msg: JsonRpcMessage): msg is JsonRpcRequest {
   return kindOf(msg) === 'request';
 }
-export function isNotification(msg: JsonRpcMessage): msg is JsonRpcNotification {
-  return kindOf(msg) === 'notification';
-}
 export function isResponse(msg: JsonRpcMessage): msg is JsonRpcResponse {
   return !('method' in msg);
 }
@@ -252,11 +251,6 @@ export function errorResponse(id: JsonRpcId, code: number, message: string, data
 /** Builds a success response (§5). */
 export function resultResponse(id: string | number, result: JsonValue): JsonRpcSuccessResponse {
   return { jsonrpc: '2.0', id, result };
-}
-
-/** Builds a request (§4). */
-export function request(id: string | number, method: string, params?: JsonObject): JsonRpcRequest {
-  return params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
 }
 
 /** Serialises a message for the wire. */

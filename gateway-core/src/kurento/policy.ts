@@ -357,7 +357,10 @@ export class PolicySession {
   }
 }
 
-/** Re-exported for the relay: what a refusal response's `data` looks like. */
+/**
+ * What a refusal response's `data` looks like.
+ * @protocol
+ */
 export interface PolicyDeniedData extends JsonObject {
   code: typeof POLICY_DENIED_CODE;
   rule: string;

@@ -2,7 +2,8 @@
  * Kurento Protocol message shapes (doc-kurento "Kurento Protocol",
  * source/features/kurento_protocol.rst) and the error codes Kurento Media
  * Server answers with. The built-in engine imports these so both backends
- * speak the same numbers.
+ * speak the same numbers. Shapes tagged `@protocol` describe the wire format
+ * even where no code names them (knip.json lets them be exported unused).
  */
 import type { JsonObject, JsonValue } from './jsonrpc.js';
 
@@ -28,21 +29,33 @@ export const SERVER_MANAGER_ID = 'manager_ServerManager';
 /** `server` in the JSON that `ServerManager.getMetadata` answers on camgate's built-in engine (KMS answers its own metadata). */
 export const BUILTIN_ENGINE_SERVER = 'camgate-engine';
 
-/** `ping`: keepalive; `interval` (ms) tells the server how long to keep the session without pings. */
+/**
+ * `ping`: keepalive; `interval` (ms) tells the server how long to keep the session without pings.
+ * @protocol
+ */
 export interface PingParams {
   interval?: number;
 }
-/** `ping` result: `{ value: 'pong' }`. */
+/**
+ * `ping` result: `{ value: 'pong' }`.
+ * @protocol
+ */
 export interface PingResult {
   value: 'pong';
 }
 
-/** `connect`: opens a session, or with `sessionId` resumes one after a reconnect. */
+/**
+ * `connect`: opens a session, or with `sessionId` resumes one after a reconnect.
+ * @protocol
+ */
 export interface ConnectParams {
   sessionId?: string;
 }
 
-/** `create`: a media object of `type`, e.g. `PlayerEndpoint` (or qualified `kurento.PlayerEndpoint`). */
+/**
+ * `create`: a media object of `type`, e.g. `PlayerEndpoint` (or qualified `kurento.PlayerEndpoint`).
+ * @protocol
+ */
 export interface CreateParams {
   type: string;
   constructorParams?: JsonObject;
@@ -51,7 +64,10 @@ export interface CreateParams {
   sessionId?: string;
 }
 
-/** `invoke`: calls `operation` on `object`. */
+/**
+ * `invoke`: calls `operation` on `object`.
+ * @protocol
+ */
 export interface InvokeParams {
   object: string;
   operation: string;
@@ -59,33 +75,48 @@ export interface InvokeParams {
   sessionId?: string;
 }
 
-/** `subscribe`: asks for `onEvent` notifications of `type` from `object`. */
+/**
+ * `subscribe`: asks for `onEvent` notifications of `type` from `object`.
+ * @protocol
+ */
 export interface SubscribeParams {
   object: string;
   type: string;
   sessionId?: string;
 }
 
-/** `unsubscribe`: drops a subscription by the token `subscribe` returned. */
+/**
+ * `unsubscribe`: drops a subscription by the token `subscribe` returned.
+ * @protocol
+ */
 export interface UnsubscribeParams {
   object: string;
   subscription: string;
   sessionId?: string;
 }
 
-/** `release`: destroys `object` (a pipeline takes its elements with it). */
+/**
+ * `release`: destroys `object` (a pipeline takes its elements with it).
+ * @protocol
+ */
 export interface ReleaseParams {
   object: string;
   sessionId?: string;
 }
 
-/** `describe`: type information for an object id (used by the official client on reconnect and for the ServerManager). */
+/**
+ * `describe`: type information for an object id (used by the official client on reconnect and for the ServerManager).
+ * @protocol
+ */
 export interface DescribeParams {
   object: string;
   sessionId?: string;
 }
 
-/** `describe` result. */
+/**
+ * `describe` result.
+ * @protocol
+ */
 export interface DescribeResult {
   type: string;
   qualifiedType?: string;
@@ -105,7 +136,10 @@ export interface TransactionOperation {
   params: JsonObject;
 }
 
-/** `transaction`: several operations executed in order by the server. */
+/**
+ * `transaction`: several operations executed in order by the server.
+ * @protocol
+ */
 export interface TransactionParams {
   operations: TransactionOperation[];
   sessionId?: string;
@@ -114,13 +148,19 @@ export interface TransactionParams {
 /** The prefix of a reference to an object created earlier in the same transaction. */
 export const NEWREF_PREFIX = 'newref:';
 
-/** Generic result of create / invoke / subscribe: `value` plus the session id. */
+/**
+ * Generic result of create / invoke / subscribe: `value` plus the session id.
+ * @protocol
+ */
 export interface KurentoResult {
   value?: JsonValue;
   sessionId?: string;
 }
 
-/** `onEvent` notification params (server → client). */
+/**
+ * `onEvent` notification params (server → client).
+ * @protocol
+ */
 export interface OnEventParams {
   value: {
     /** The object that raised the event. */
@@ -165,7 +205,6 @@ export const KurentoErrorCode = {
   SDP_END_POINT_PROCESS_OFFER_ERROR: 40205,
   SDP_END_POINT_PROCESS_ANSWER_ERROR: 40206,
 } as const;
-export type KurentoErrorCodeValue = (typeof KurentoErrorCode)[keyof typeof KurentoErrorCode];
 
 /**
  * The JSON-RPC error code the camgate policy answers with when it refuses a

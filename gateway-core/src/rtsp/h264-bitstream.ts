@@ -9,8 +9,8 @@
  * All input comes from the camera: every read is bounds-checked and a short
  * or malformed unit gives `undefined`, never an exception.
  */
-import { BitWriter } from './sim/bit-writer.js';
-import { addEmulationPrevention, removeEmulationPrevention } from './sim/nal.js';
+import { BitWriter } from './bit-writer.js';
+import { addEmulationPrevention, removeEmulationPrevention } from './nal-unit.js';
 
 /** MSB-first reader over an RBSP; reading past the end throws RangeError (caught by the callers below). */
 export class BitReader {

@@ -8,7 +8,7 @@
  */
 import { buildRtpPacket, parseRtpHeader, seqDelta, type RtpHeader } from './rtp.js';
 
-export { parseRtpHeader, type RtpHeader } from './rtp.js';
+export { type RtpHeader } from './rtp.js';
 
 /** One coded picture: the NAL units that share an RTP timestamp. */
 export interface H264AccessUnit {

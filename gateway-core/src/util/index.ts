@@ -3,13 +3,11 @@ export { bareHost, classifyHost, isLanAddress, isLoopbackHost, isMdnsName, type 
 export { redact, redactString, REDACTED } from './redact.js';
 export {
   createLogger,
-  debugSink,
   defaultLogger,
   memorySink,
   SecretSet,
   withFields,
   type Logger,
-  type LogFields,
   type LogLevel,
   type LogRecord,
   type LogSink,

@@ -12,7 +12,7 @@ function camgate(args: string[], stdin?: string): Promise<{ code: number; stdout
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      ['--import', 'tsx', MAIN, ...args],
+      ['--import', 'tsx', '--conditions=camgate-source', MAIN, ...args],
       { timeout: 60_000 },
       (err, stdout, stderr) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -114,7 +114,19 @@ describe('camgate demo', () => {
     const { spawn } = await import('node:child_process');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', MAIN, 'demo', '--port', '0', '--width', '320', '--height', '240'],
+      [
+        '--import',
+        'tsx',
+        '--conditions=camgate-source',
+        MAIN,
+        'demo',
+        '--port',
+        '0',
+        '--width',
+        '320',
+        '--height',
+        '240',
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

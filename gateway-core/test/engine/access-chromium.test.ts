@@ -8,8 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium, servePage } from '../helpers/browser.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { launchChromium, servePage, startStack, type Stack } from '@camgate/test-helpers';
 
 const ATTACK_PAGE = `<!doctype html><meta charset="utf-8"><title>not camgate</title>
 <script>

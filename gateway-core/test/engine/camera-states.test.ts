@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { describe, it, type TestContext } from 'node:test';
 import { RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 import { KurentoClient, type JsonObject } from '../../src/kurento/index.js';
-import { startCameraSim, type CameraSimOptions } from '../../src/rtsp/sim/index.js';
+import { startCameraSim, type CameraSimOptions } from '@camgate/camera-sim';
 import { startEngine } from '../helpers/engine.js';
 import { loopbackViewerConfig } from '../helpers/webrtc-viewer.js';
 

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SharedRtspSources, WebRtcPeer } from '../../src/engine/media/index.js';
-import { startCameraSim } from '../../src/rtsp/sim/index.js';
-import { launchChromium, openViewerPage, servePage, VIEWER_PAGE_HTML, type ViewerStats } from '../helpers/browser.js';
+import { startCameraSim } from '@camgate/camera-sim';
+import { launchChromium, openViewerPage, servePage, VIEWER_PAGE_HTML, type ViewerStats } from '@camgate/test-helpers';
 
 describe('WebRtcPeer -> Chromium', () => {
   it(

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RTCPeerConnection } from 'werift';
-import { startCameraSim } from '../../src/rtsp/sim/index.js';
+import { startCameraSim } from '@camgate/camera-sim';
 import { connectClient, startEngine, type Kc } from '../helpers/engine.js';
 import { loopbackViewerConfig } from '../helpers/webrtc-viewer.js';
 

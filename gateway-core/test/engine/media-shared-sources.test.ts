@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SharedRtspSources, WebRtcPeer, type RtspSourceHandle } from '../../src/engine/media/index.js';
 import type { H264AccessUnit } from '../../src/rtsp/index.js';
-import { startCameraSim, type CameraSim } from '../../src/rtsp/sim/index.js';
+import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
 import { createLogger, memorySink } from '../../src/util/index.js';
 import { connectViewer, nalTypes } from '../helpers/webrtc-viewer.js';
 

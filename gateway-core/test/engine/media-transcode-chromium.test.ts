@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
 import { SharedRtspSources, WebRtcPeer, type StreamNotice } from '../../src/engine/media/index.js';
 import type { H264AccessUnit } from '../../src/rtsp/index.js';
-import { launchChromium, openViewerPage, servePage, VIEWER_PAGE_HTML } from '../helpers/browser.js';
+import { launchChromium, openViewerPage, servePage, VIEWER_PAGE_HTML } from '@camgate/test-helpers';
 import { startEncoderCamera, type EncoderCameraOptions } from '../helpers/encoder-camera.js';
 
 /** FFmpeg processes that are children of this test process, with their command lines. */

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import kurentoClient from 'kurento-client';
 import { NAL_TYPE, nalType } from '../../src/rtsp/index.js';
-import { startCameraSim } from '../../src/rtsp/sim/index.js';
+import { startCameraSim } from '@camgate/camera-sim';
 import { RawClient, connectClient, startEngine } from '../helpers/engine.js';
-import { receiverSdp, startSrtpReceiver } from '../helpers/srtp-receiver.js';
+import { receiverSdp, startSrtpReceiver } from '@camgate/test-helpers';
 
 const CAM = { username: 'admin', password: 'rtp-cam-pass-7f1a', width: 160, height: 96, fps: 25 };
 

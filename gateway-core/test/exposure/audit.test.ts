@@ -12,7 +12,7 @@ import {
 } from '../../src/exposure/audit/index.js';
 import { createLogger, hasCode, memorySink } from '../../src/util/index.js';
 import { closedPort, startHttpServer, startRtspServer, startTelnetServer } from '../helpers/exposure.js';
-import { startIgdResponder } from '../helpers/igd.js';
+import { startIgdResponder } from '@camgate/test-helpers';
 
 const HOST = '127.0.0.1';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { KurentoEngine } from '../../src/engine/index.js';
-import { startStack } from '../helpers/stack.js';
+import { startStack } from '@camgate/test-helpers';
 
 describe('Gateway relay to an engine that refuses it', () => {
   it('logs the 401 with a hint about the token file and closes the channel (the client is not left hanging)', async (t) => {

@@ -15,8 +15,7 @@ import { ScramClient } from '../../src/tunnel/client-auth.js';
 import { parseChallenge } from '../../src/tunnel/handshake.js';
 import { makeNonce } from '../../src/tunnel/scram.js';
 import { makeVerifier } from '../../src/tunnel/index.js';
-import { startStack, type Stack } from '../helpers/stack.js';
-import { waitUntil } from '../helpers/persistence.js';
+import { startStack, type Stack, waitUntil } from '@camgate/test-helpers';
 
 const HUB_MAX_MESSAGE = 64 * 1024; // the hub's Kurento endpoint limit in these tests
 const MAX_CHANNELS = 8; // per tunnel, at the hub

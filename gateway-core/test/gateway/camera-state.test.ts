@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FlagService, type GatewayCameraState } from '../../src/gateway/index.js';
-import { startCameraSim, type CameraSim } from '../../src/rtsp/index.js';
-import { startStack, GATEWAY_ID, type Stack } from '../helpers/stack.js';
+import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
+import { startStack, GATEWAY_ID, type Stack } from '@camgate/test-helpers';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { watch, type Watcher } from '../helpers/alerts.js';
 

@@ -9,8 +9,7 @@ import { auditCamera, FlagService } from '../../src/gateway/flag-service.js';
 import { hasCode } from '../../src/util/index.js';
 import { watch } from '../helpers/alerts.js';
 import { startRtspServer } from '../helpers/exposure.js';
-import { startIgdResponder } from '../helpers/igd.js';
-import { GATEWAY_ID, startStack } from '../helpers/stack.js';
+import { startIgdResponder, GATEWAY_ID, startStack } from '@camgate/test-helpers';
 
 const T0 = '2025-01-01T10:00:00.000Z';
 

@@ -7,8 +7,8 @@ import { CameraRegistry } from '../../src/gateway/camera-registry.js';
 import { CameraWarmer, isBuiltinEngine } from '../../src/gateway/keep-warm.js';
 import { KurentoClient } from '../../src/kurento/index.js';
 import { createLogger } from '../../src/util/index.js';
-import { startCameraSim, type CameraSim } from '../../src/rtsp/index.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
+import { startStack, type Stack } from '@camgate/test-helpers';
 
 async function until(what: string, check: () => boolean): Promise<void> {
   for (let i = 0; i < 400; i++) {

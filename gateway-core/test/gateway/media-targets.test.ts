@@ -10,7 +10,7 @@ import dgram from 'node:dgram';
 import net, { type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KurentoClient, KurentoRpcError } from '../../src/kurento/index.js';
-import { startStack, type Stack, type StackOptions } from '../helpers/stack.js';
+import { startStack, type Stack, type StackOptions } from '@camgate/test-helpers';
 
 const TURN_SECRET = 'coturn-static-secret-for-tests';
 /** How long a refused attack is watched for traffic that must not come (a failing test, not a slow one). */

@@ -11,7 +11,8 @@ import { Hub } from '../../src/hub/index.js';
 import { KurentoClient } from '../../src/kurento/index.js';
 import { makeVerifier } from '../../src/tunnel/index.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
-import { listeningSockets, socketCount, startGatewayProcess, waitUntil } from '../helpers/persistence.js';
+import { waitUntil } from '@camgate/test-helpers';
+import { listeningSockets, socketCount, startGatewayProcess } from '../helpers/persistence.js';
 
 const GATEWAY_ID = 'home-nl';
 const SECRET = 'gw-secret-nolisten-4Rk8sPq2Vn';

@@ -16,8 +16,8 @@ import { KurentoEngine } from '../../src/engine/index.js';
 import { Gateway } from '../../src/gateway/index.js';
 import { makeVerifier } from '../../src/tunnel/index.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
-import { startStack, type Stack } from '../helpers/stack.js';
-import { startHubProcess, waitUntil, type ChildFixture, type HubProcessInfo } from '../helpers/persistence.js';
+import { startStack, type Stack, waitUntil } from '@camgate/test-helpers';
+import { startHubProcess, type ChildFixture, type HubProcessInfo } from '../helpers/persistence.js';
 
 type KClient = Awaited<ReturnType<typeof kurentoClient>>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -7,9 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import kurentoClient from 'kurento-client';
 import { KurentoClient, KurentoRpcError, POLICY_DENIED_RPC_CODE } from '../../src/kurento/index.js';
-import { unmaskClientStream } from '../helpers/scram.js';
+import { unmaskClientStream, startStack, GATEWAY_SECRET, type Stack } from '@camgate/test-helpers';
 import { loopbackViewerConfig } from '../helpers/webrtc-viewer.js';
-import { startStack, GATEWAY_SECRET, type Stack } from '../helpers/stack.js';
 
 const CAMERA = {
   id: 'porch',

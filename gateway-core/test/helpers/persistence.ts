@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { GatewayOptions } from '../../src/gateway/index.js';
 import type { HubOptions } from '../../src/hub/index.js';
 
@@ -167,22 +166,4 @@ export function socketCount(pid: number): number {
       return false;
     }
   }).length;
-}
-
-/**
- * Polls `pred` every `everyMs` until it is true; rejects naming `what` after
- * `timeoutMs` (a bound against hanging, not a timing assertion).
- */
-export async function waitUntil(
-  pred: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-  everyMs = 20,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(everyMs);
-  }
 }

@@ -10,7 +10,7 @@ import { hubConfigSchema } from '../../src/config/index.js';
 import { ApiAuthGuard, ApiTokenVerifier, Hub, mintApiToken } from '../../src/hub/index.js';
 import { hashSecret } from '../../src/tunnel/index.js';
 import { hasCode } from '../../src/util/index.js';
-import { within } from '../helpers/bounded.js';
+import { within } from '@camgate/test-helpers';
 
 /** GET /api/gateways from `localAddress` (loopback has all of 127/8: one address per actor). */
 function get(

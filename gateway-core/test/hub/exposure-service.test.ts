@@ -7,7 +7,7 @@ import { ExposureService } from '../../src/hub/exposure-service.js';
 import { GatewayDirectory, mintApiToken } from '../../src/hub/index.js';
 import { hasCode } from '../../src/util/index.js';
 import { closedPort, startRtspServer } from '../helpers/exposure.js';
-import { GATEWAY_ID, GATEWAY_SECRET, startStack } from '../helpers/stack.js';
+import { GATEWAY_ID, GATEWAY_SECRET, startStack } from '@camgate/test-helpers';
 
 const API = await mintApiToken();
 const API_TOKEN = API.token;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WebSocket } from 'ws';
-import { startStack } from '../helpers/stack.js';
+import { startStack } from '@camgate/test-helpers';
 
 /** Opens a WebSocket; resolves with 'open' or the HTTP status of a refused upgrade. */
 function tryOpen(

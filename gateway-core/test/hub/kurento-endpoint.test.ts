@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { startStack } from '../helpers/stack.js';
+import { startStack } from '@camgate/test-helpers';
 
 describe('KurentoEndpoint', () => {
   it('drops frames that arrive after the gateway closed their channel, and keeps serving', async (t) => {

@@ -12,7 +12,7 @@ import {
 } from '../../src/hub/turn.js';
 import { parseTurnUrl } from '../../src/engine/elements/webrtc-endpoint.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
-import { startCoturn } from '../helpers/coturn.js';
+import { startCoturn } from '@camgate/test-helpers';
 import { turnAllocate } from '../helpers/turn-client.js';
 
 const SECRET = 'turn-secret-that-never-leaks-0123456789';

@@ -11,8 +11,8 @@ import {
   spsWithoutReordering,
   type H264AccessUnit,
 } from '../../src/rtsp/index.js';
-import { BitWriter } from '../../src/rtsp/sim/bit-writer.js';
-import { makeNalUnit } from '../../src/rtsp/sim/nal.js';
+import { BitWriter } from '../../src/rtsp/bit-writer.js';
+import { makeNalUnit } from '../../src/rtsp/nal-unit.js';
 import { encodeClip } from '../helpers/ffmpeg-clips.js';
 
 const spsOf = (clip: H264AccessUnit[]): Buffer => clip[0]!.nalus.find((n) => nalType(n) === NAL_TYPE.SPS)!;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { RtspClient, type RtspClientState } from '../../src/rtsp/rtsp-client.js';
 import { nalType, type H264AccessUnit } from '../../src/rtsp/h264-rtp.js';
-import { startCameraSim } from '../../src/rtsp/sim/index.js';
+import { startCameraSim } from '@camgate/camera-sim';
 import { createLogger, memorySink } from '../../src/util/logger.js';
 
 function nextKeyframe(client: RtspClient): Promise<H264AccessUnit> {

@@ -9,8 +9,8 @@ import { decodeFrame, encodeFrame, type Frame } from '../../src/tunnel/frame.js'
 import { parseWelcome } from '../../src/tunnel/handshake.js';
 import { makeVerifier, parseVerifier, TUNNEL_CLOSE, type AuthRequest, type Channel } from '../../src/tunnel/index.js';
 import { createLogger, memorySink, SecretSet } from '../../src/util/index.js';
-import { json, openRaw, rawLogin, refNonce, unmaskClientStream } from '../helpers/scram.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { unmaskClientStream, TcpProxy } from '@camgate/test-helpers';
+import { json, openRaw, rawLogin, refNonce } from '../helpers/scram.js';
 import { collect, makeClient, startHub, verifierFor, waitState } from '../helpers/tunnel.js';
 
 const SECRET = 'handshake-secret-R4nd0m-value';

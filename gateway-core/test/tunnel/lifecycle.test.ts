@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { setImmediate as tick } from 'node:timers/promises';
 import type { Channel } from '../../src/tunnel/index.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { TcpProxy } from '@camgate/test-helpers';
 import { collect, makeClient, startHub, waitState } from '../helpers/tunnel.js';
 
 const SECRET = 'lifecycle-secret-123456';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNEL_CLOSE, type Channel } from '../../src/tunnel/index.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { TcpProxy } from '@camgate/test-helpers';
 import { collect, makeClient, startHub, waitEvent, waitState } from '../helpers/tunnel.js';
 
 const SECRET = 'resume-test-secret-123456';

@@ -11,7 +11,7 @@ const CODE = /'(CAMGATE_[A-Z0-9_]+)'/g;
 /** Every `'CAMGATE_…'` literal in the source of every package. */
 async function raisedCodes(): Promise<Map<string, string>> {
   const found = new Map<string, string>();
-  for (const dir of ['gateway-core/src', 'nodes/lib', 'nodes/nodes', 'homebridge-plugin/src']) {
+  for (const dir of ['gateway-core/src', 'camera-sim/src', 'nodes/lib', 'nodes/nodes', 'homebridge-plugin/src']) {
     const entries = await readdir(join(repo, dir), { recursive: true, withFileTypes: true });
     for (const e of entries) {
       if (!e.isFile() || !/\.(ts|js)$/.test(e.name)) continue;

@@ -4,21 +4,18 @@
  * the test and a viewer sees video through it": a simulated RTSP camera
  * (Digest auth), a hub with its viewer web app, a flow deployed to the real
  * Node-RED whose camgate-gateway runs the built-in engine, and Chromium
- * signing in on the hub. The browser helpers are the root end-to-end suite's
- * (test/e2e/helpers/browser.ts), loaded through tsx, not copied.
+ * signing in on the hub. The browser helpers are the shared test helpers'
+ * (@camgate/test-helpers, TypeScript), loaded through tsx, not copied.
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { pathToFileURL } = require('node:url');
 const { tsImport } = require('tsx/esm/api');
 const fx = require('./fixtures.js');
 const { hubBase, viewerLink } = require('../../lib/viewer-link.js');
 
-const REPO = path.resolve(__dirname, '../../..');
-const BROWSER_HELPERS = path.join(REPO, 'test/e2e/helpers/browser.ts');
 const ALICE = { name: 'alice', password: 'alice-Pass-nr-5Tq8' };
 const CAM_USER = 'admin';
 
@@ -40,13 +37,14 @@ function defineViewerTests(getNr, deploy) {
 
     before(async () => {
       const core = await import('@camgate/core');
-      b = await tsImport(BROWSER_HELPERS, __filename);
-      // addUser is the hub's account tool (camgate hub add-user); not part of the public face the nodes use.
-      const { addUser } = await import(pathToFileURL(path.join(REPO, 'gateway-core/dist/hub/index.js')).href);
+      const { startCameraSim } = await import('@camgate/camera-sim');
+      b = await tsImport('@camgate/test-helpers', __filename);
+      // addUser is the hub's account tool (camgate hub add-user), on the core's public face.
+      const { addUser } = core;
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'camgate-nr-viewer-'));
       const usersFile = path.join(dir, 'users.json');
       await addUser(usersFile, { ...ALICE, cameras: [`${fx.GATEWAY_ID}/*`] });
-      cam = await core.startCameraSim({
+      cam = await startCameraSim({
         username: CAM_USER,
         password: fx.CAMERA_PASSWORD,
         width: 320,
@@ -106,12 +104,12 @@ function defineViewerTests(getNr, deploy) {
       const page = await b.signIn(browser, hubUrl, ALICE.name, ALICE.password);
       assert.deepEqual((await b.listedCameras(page)).sort(), [`${fx.GATEWAY_ID}/porch`, `${fx.GATEWAY_ID}/yard`]);
       const id = await b.watch(page, `${fx.GATEWAY_ID}/porch`);
-      const s1 = await b.until(
+      const s1 = await b.untilOnPage(
         () => b.stats(page, id),
         (s) => s.framesDecoded >= 10,
       );
       const h1 = await b.pictureHash(page, id);
-      const s2 = await b.until(
+      const s2 = await b.untilOnPage(
         () => b.stats(page, id),
         (s) => s.framesDecoded >= s1.framesDecoded + 25,
       );
@@ -125,7 +123,7 @@ function defineViewerTests(getNr, deploy) {
       assert.ok(h1.endsWith(':320x240'), `picture drawn (${h1})`);
       assert.notEqual(h1, h2, 'the picture changes: live, not frozen');
       assert.ok(cam.stats.sessions >= 1, 'the engine inside Node-RED pulled the camera over RTSP');
-      await b.until(
+      await b.untilOnPage(
         () => b.player(page, id),
         (p) => p.state === 'playing',
       );
@@ -146,24 +144,24 @@ function defineViewerTests(getNr, deploy) {
       await page.fill('#password', ALICE.password);
       await page.click('#submit');
       await page.waitForURL(porch);
-      const [p1] = await b.until(
+      const [p1] = await b.untilOnPage(
         () => b.players(page),
         (ps) => ps.length === 1,
       );
       assert.equal(p1.key, `${fx.GATEWAY_ID}/porch`);
-      await b.until(
+      await b.untilOnPage(
         () => b.stats(page, p1.id),
         (s) => s.framesDecoded >= 5,
       );
       // A second link in the same, signed-in page: a hash change, no reload; the first player stays.
       await page.goto(yard);
-      const ps = await b.until(
+      const ps = await b.untilOnPage(
         () => b.players(page),
         (x) => x.length === 2,
       );
       const p2 = ps.find((p) => p.id !== p1.id);
       assert.equal(p2.key, `${fx.GATEWAY_ID}/yard`);
-      await b.until(
+      await b.untilOnPage(
         () => b.stats(page, p2.id),
         (s) => s.framesDecoded >= 5,
       );

@@ -294,8 +294,8 @@ function defineNodeTests(nodeRedPackage) {
       describe('keep cameras warm', () => {
         let sim;
         before(async () => {
-          const core = await import('@camgate/core');
-          sim = await core.startCameraSim({
+          const { startCameraSim } = await import('@camgate/camera-sim');
+          sim = await startCameraSim({
             username: fx.CAMERA_USER,
             password: fx.CAMERA_PASSWORD,
             width: 160,

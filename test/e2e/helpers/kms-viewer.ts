@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kurentoClient from 'kurento-client';
 import type { Browser, Page } from 'playwright-core';
-import type { ConfigurableViewerStats } from '../../../gateway-core/test/helpers/engine-viewer.js';
+import type { ConfigurableViewerStats } from '@camgate/test-helpers';
 import type { Kc } from './kurento-wire.js';
 
 /** A camera playing into a Chromium tab, with the Kurento objects behind it. */

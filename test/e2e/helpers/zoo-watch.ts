@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
-import { player, stats, watch, type PlayerInfo } from './browser.js';
+import { player, stats, watch, type PlayerInfo } from '@camgate/test-helpers';
 
 type ZooRecord = { clickedAt: number; frames: number[]; size: string };
 type W = { zoo?: Record<string, ZooRecord> };
@@ -43,7 +43,7 @@ const KEEP_PEER_CONNECTIONS = `(() => {
   window.RTCPeerConnection.prototype = Native.prototype;
 })();`;
 
-/** signIn() of helpers/browser.ts, with the page's peer connections kept for receiveCounters(). */
+/** signIn() of @camgate/test-helpers, with the page's peer connections kept for receiveCounters(). */
 export async function signInMeasured(browser: Browser, hubUrl: string, name: string, password: string): Promise<Page> {
   const context = await browser.newContext();
   await context.addInitScript(KEEP_PEER_CONNECTIONS);

@@ -1,5 +1,5 @@
 import type { EngineCore } from '../core.js';
-import { KurentoRpcError, clip, objectNotFound } from '../errors.js';
+import { KurentoRpcError, objectNotFound } from '../errors.js';
 import type { MediaObject } from '../elements/media-object.js';
 import type { Params } from '../params.js';
 import type { Session } from '../session.js';
@@ -49,5 +49,3 @@ export function findObject(ctx: HandlerContext, params: Params): MediaObject {
   if (!obj) throw objectNotFound(id);
   return obj;
 }
-
-export { clip };

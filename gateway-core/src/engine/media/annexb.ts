@@ -4,7 +4,7 @@
  * separated by start codes `00 00 01` (or `00 00 00 01`); RTP carries them
  * without (RFC 6184 §5.1), as our access units do.
  */
-import { NAL_TYPE, nalType, type H264AccessUnit } from '../../rtsp/index.js';
+import { NAL_TYPE, nalType } from '../../rtsp/index.js';
 
 const START_CODE = Buffer.from([0, 0, 0, 1]);
 
@@ -136,5 +136,3 @@ function isPrefix(t: number): boolean {
 export function hasIdr(nalus: readonly Buffer[]): boolean {
   return nalus.some((n) => nalType(n) === NAL_TYPE.IDR);
 }
-
-export type { H264AccessUnit };

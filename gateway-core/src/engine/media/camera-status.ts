@@ -12,12 +12,6 @@ import type { CamgateError } from '../../util/index.js';
  */
 export type CameraState = 'connecting' | 'live' | 'reconnecting' | 'unreachable';
 
-/** A stream notice from the media path (transcoding, B-frames dropped…): plain words, no secrets. */
-export interface CameraNotice {
-  code: string;
-  message: string;
-}
-
 export interface CameraStatus {
   state: CameraState;
   /** Plain words for `unreachable` (and why a camera was lost, for `reconnecting`). */

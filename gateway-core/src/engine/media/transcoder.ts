@@ -90,11 +90,6 @@ export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string | undef
   return ffmpegLookup ?? undefined;
 }
 
-/** Forgets the cached lookup (tests). */
-export function resetFfmpegLookup(): void {
-  ffmpegLookup = undefined;
-}
-
 /** FFmpeg's arguments: input from stdin, output to stdout, nothing else (no URL, no file, no shell). */
 export function transcoderArgs(inputCodec: 'H264' | 'H265', fps: number): string[] {
   const rate = String(Math.round(fps * 1000) / 1000);

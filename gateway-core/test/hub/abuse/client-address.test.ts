@@ -11,7 +11,7 @@ import { Gateway } from '../../../src/gateway/index.js';
 import { ClientAddressResolver, Hub } from '../../../src/hub/index.js';
 import { hashSecret, makeVerifier, TUNNEL_CLOSE } from '../../../src/tunnel/index.js';
 import { addressKey, createLogger, memorySink } from '../../../src/util/index.js';
-import { within, until } from '../../helpers/bounded.js';
+import { within, until } from '@camgate/test-helpers';
 import { ForwardingProxy } from '../../helpers/forwarding-proxy.js';
 
 function req(remoteAddress: string, headers: Record<string, string> = {}): IncomingMessage {

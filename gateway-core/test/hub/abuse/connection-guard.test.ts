@@ -12,7 +12,7 @@ import { WebSocket } from 'ws';
 import { Gateway } from '../../../src/gateway/index.js';
 import { Hub, type HubOptions } from '../../../src/hub/index.js';
 import { hashSecret, makeVerifier } from '../../../src/tunnel/index.js';
-import { until, within } from '../../helpers/bounded.js';
+import { until, within } from '@camgate/test-helpers';
 import { makeSelfSignedCert } from '../../helpers/tls.js';
 
 const ALICE = { name: 'alice', password: 'alice-Pass-9Kd4' };
