@@ -14,8 +14,6 @@ export default tseslint.config(
       '**/*.html',
       // The Node-RED editor's node definitions are JavaScript in <script> tags: linted (below).
       '!nodes/nodes/*.html',
-      // Being rewritten onto core's MQTT bridge on its own branch.
-      'nodes/nodes/camgate-mqtt-bridge.html',
     ],
   },
   js.configs.recommended,

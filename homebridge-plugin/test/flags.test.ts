@@ -7,9 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Hub, makeVerifier, startCameraSim } from '@camgate/core';
+import { Hub, makeVerifier } from '@camgate/core';
+import { startCameraSim } from '@camgate/camera-sim';
 import { HttpClient } from 'hap-controller';
-import { startRtspServer } from '../../gateway-core/test/helpers/exposure.js';
+import { startRtspServer } from '@camgate/test-helpers';
 import { freePort, startHomebridge } from './helpers/homebridge.js';
 
 const SVC_CONTACT = '00000080-0000-1000-8000-0026BB765291';

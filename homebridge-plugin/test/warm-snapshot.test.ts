@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { describe, it, type TestContext } from 'node:test';
-import { startCameraSim } from '@camgate/core';
+import { startCameraSim } from '@camgate/camera-sim';
 import { HttpClient } from 'hap-controller';
-import { startSrtpReceiver } from '../../gateway-core/test/helpers/srtp-receiver.js';
+import { startSrtpReceiver } from '@camgate/test-helpers';
 import {
   ffmpegRecorder,
   parseSetupEndpointsResponse,

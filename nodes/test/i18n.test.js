@@ -2,7 +2,6 @@
 /**
  * Runtime texts come from the message catalogs (Node-RED's convention, as its core nodes do): no status or error
  * text is a literal in a node file, and every key the code names exists in `nodes/locales/en-US/<set>.json`.
- * camgate-mqtt-bridge.js and lib/broker-publisher.js are being rewritten onto core's MQTT bridge and are left out.
  */
 const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
@@ -13,10 +12,9 @@ const { STATES } = require('../lib/gateway-runtime.js');
 
 const ROOT = path.resolve(__dirname, '..');
 const MODULE = 'node-red-contrib-camgate';
-const NOT_YET = new Set(['camgate-mqtt-bridge.js']);
 const NODE_FILES = fs
   .readdirSync(path.join(ROOT, 'nodes'))
-  .filter((f) => f.endsWith('.js') && !NOT_YET.has(f))
+  .filter((f) => f.endsWith('.js'))
   .map((f) => path.join('nodes', f));
 const LIB_FILES = ['lib/status.js', 'lib/validate.js'];
 

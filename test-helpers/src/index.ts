@@ -44,3 +44,15 @@ export { startSrtpReceiver, receiverSdp, type ReceivedPacket, type SrtpReceiver 
 export { startStack, GATEWAY_ID, GATEWAY_SECRET, type Stack, type StackOptions } from './stack.js';
 export { TcpProxy } from './tcp-proxy.js';
 export { unmaskClientStream } from './websocket-bytes.js';
+export {
+  closedPort,
+  startRtspServer,
+  startHttpServer,
+  startTelnetServer,
+  startHangServer,
+  startGarbageServer,
+  TEST_SDP,
+  type TestService,
+  type RtspServerOptions,
+  type HttpServerOptions,
+} from './exposure.js';

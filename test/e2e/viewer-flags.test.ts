@@ -14,13 +14,17 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { adviceFor } from '../../gateway-core/src/alerts/index.js';
-import { LanAudit } from '../../gateway-core/src/exposure/index.js';
-import { FlagService } from '../../gateway-core/src/gateway/index.js';
-import { addUser } from '../../gateway-core/src/hub/index.js';
-import { closedPort, startRtspServer, startTelnetServer } from '../../gateway-core/test/helpers/exposure.js';
-import { startStack, GATEWAY_ID, type Stack } from '../../gateway-core/test/helpers/stack.js';
-import { launchViewerBrowser, signIn } from './helpers/browser.js';
+import { adviceFor, addUser, FlagService, LanAudit } from '@camgate/core';
+import {
+  closedPort,
+  launchViewerBrowser,
+  signIn,
+  startRtspServer,
+  startStack,
+  startTelnetServer,
+  GATEWAY_ID,
+  type Stack,
+} from '@camgate/test-helpers';
 
 const CAM_PASSWORD = 'e2e-Flag-pw-4Rt8';
 const ALICE = { name: 'alice', password: 'alice-Pass-9Kd4' };

@@ -16,7 +16,7 @@ import { adviceFor } from '../../src/alerts/advice.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { watch } from '../helpers/alerts.js';
-import { within } from '../helpers/bounded.js';
+import { within } from '@camgate/test-helpers';
 
 type T = { after: (fn: () => unknown) => void };
 const WAIT_MS = 20_000; // generous: the machine is shared and loaded

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { FlagStore } from '../../src/alerts/index.js';
 import { parsePortList } from '../../src/cli/scan.js';
 import { hasCode } from '../../src/util/index.js';
-import { closedPort, startRtspServer } from '../helpers/exposure.js';
+import { closedPort, startRtspServer } from '@camgate/test-helpers';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 

@@ -11,7 +11,7 @@ import {
   tryDefaults,
 } from '../../src/exposure/audit/index.js';
 import { createLogger, hasCode, memorySink } from '../../src/util/index.js';
-import { closedPort, startHttpServer, startRtspServer, startTelnetServer } from '../helpers/exposure.js';
+import { closedPort, startHttpServer, startRtspServer, startTelnetServer } from '@camgate/test-helpers';
 import { startIgdResponder } from '@camgate/test-helpers';
 
 const HOST = '127.0.0.1';

@@ -5,7 +5,7 @@ import { ExposureMonitor } from '../../src/exposure/monitor.js';
 import { ExposureScanner } from '../../src/exposure/scanner.js';
 import { TargetPolicy } from '../../src/exposure/targets.js';
 import { hasCode } from '../../src/util/index.js';
-import { closedPort, startRtspServer, startTelnetServer } from '../helpers/exposure.js';
+import { closedPort, startRtspServer, startTelnetServer } from '@camgate/test-helpers';
 
 async function setup(
   t: import('node:test').TestContext,

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { hasCode } from '../../src/util/index.js';
 import { findNmap, nmapArgs, nmapVersion, parseNmapXml, runNmap } from '../../src/exposure/nmap.js';
-import { closedPort, startHttpServer, startRtspServer } from '../helpers/exposure.js';
+import { closedPort, startHttpServer, startRtspServer } from '@camgate/test-helpers';
 
 const fixture = (name: string): Promise<string> =>
   readFile(new URL(`../fixtures/nmap/${name}`, import.meta.url), 'utf8');

@@ -12,7 +12,7 @@ import {
   startHttpServer,
   startRtspServer,
   startTelnetServer,
-} from '../helpers/exposure.js';
+} from '@camgate/test-helpers';
 
 const HOST = '127.0.0.1';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ExposureScanner } from '../../src/exposure/scanner.js';
 import { TargetPolicy } from '../../src/exposure/targets.js';
 import { createLogger, hasCode, memorySink } from '../../src/util/index.js';
-import { closedPort, startHttpServer, startRtspServer } from '../helpers/exposure.js';
+import { closedPort, startHttpServer, startRtspServer } from '@camgate/test-helpers';
 
 describe('ExposureScanner', () => {
   it('finds the same open ports with the nmap and the builtin engine', async (t) => {

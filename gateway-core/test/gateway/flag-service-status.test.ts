@@ -12,7 +12,7 @@ import { makeVerifier } from '../../src/tunnel/index.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
 import { watch } from '../helpers/alerts.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { within } from '../helpers/bounded.js';
+import { within } from '@camgate/test-helpers';
 
 const SECRET = 'gw-secret-Status-4Tq8Lm2vXc9p';
 const WAIT_MS = 20_000; // generous: the machine is shared and loaded

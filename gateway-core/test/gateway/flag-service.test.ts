@@ -8,7 +8,7 @@ import { flagId, type Flag } from '../../src/alerts/index.js';
 import { auditCamera, FlagService } from '../../src/gateway/flag-service.js';
 import { hasCode } from '../../src/util/index.js';
 import { watch } from '../helpers/alerts.js';
-import { startRtspServer } from '../helpers/exposure.js';
+import { startRtspServer } from '@camgate/test-helpers';
 import { startIgdResponder, GATEWAY_ID, startStack } from '@camgate/test-helpers';
 
 const T0 = '2025-01-01T10:00:00.000Z';

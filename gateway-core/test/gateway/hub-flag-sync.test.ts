@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { FlagStore, flagId, parseGatewayFlagMessage, type Flag, type FlagObservation } from '../../src/alerts/index.js';
-import { flagForHub, HubFlagSync } from '../../src/gateway/index.js';
+import { flagForHub, HubFlagSync } from '../../src/gateway/hub-flag-sync.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
 
 const GW = 'home-1';

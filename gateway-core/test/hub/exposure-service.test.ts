@@ -6,7 +6,7 @@ import { Gateway } from '../../src/gateway/index.js';
 import { ExposureService } from '../../src/hub/exposure-service.js';
 import { GatewayDirectory, mintApiToken } from '../../src/hub/index.js';
 import { hasCode } from '../../src/util/index.js';
-import { closedPort, startRtspServer } from '../helpers/exposure.js';
+import { closedPort, startRtspServer } from '@camgate/test-helpers';
 import { GATEWAY_ID, GATEWAY_SECRET, startStack } from '@camgate/test-helpers';
 
 const API = await mintApiToken();

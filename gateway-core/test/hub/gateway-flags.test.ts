@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { flagId, type Flag, type FlagObservation } from '../../src/alerts/index.js';
 import { FlagService } from '../../src/gateway/index.js';
-import { GatewayFlagBoard } from '../../src/hub/index.js';
-import { until, within } from '../helpers/bounded.js';
-import { GATEWAY_ID, startStack } from '../helpers/stack.js';
+import { GatewayFlagBoard } from '../../src/hub/gateway-flags.js';
+import { until, within } from '@camgate/test-helpers';
+import { GATEWAY_ID, startStack } from '@camgate/test-helpers';
 
 const T0 = '2025-03-01T10:00:00.000Z';
 const WAIT = 20_000; // ms; every wait is bounded

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { flagId, type Flag } from '../../src/alerts/index.js';
 import type { GatewayStatus } from '../../src/hub/index.js';
-import { viewerFlagsFor, VIEWER_FLAG_LIMITS } from '../../src/hub/viewer/index.js';
+import { viewerFlagsFor, VIEWER_FLAG_LIMITS } from '../../src/hub/viewer/flags.js';
 
 const T0 = '2025-03-01T10:00:00.000Z';
 const T1 = '2025-03-01T11:00:00.000Z';
