@@ -19,17 +19,8 @@ export {
   gatewayFlagsMessage,
   isGatewayFlagMessage,
   parseGatewayFlagMessage,
-  type GatewayFlagMessage,
 } from './flag-messages.js';
-export {
-  cameraAvailability,
-  cameraStatePayload,
-  cameraStateTopics,
-  connectivityDiscovery,
-  type CameraStateInput,
-  type CameraStatePayload,
-} from './camera-state-topics.js';
+export { type CameraStateInput } from './camera-state-topics.js';
 export { type MqttBridgeOptions } from './mqtt-options.js';
 export { startEmbeddedBroker } from './embedded-broker.js';
-export { binarySensorDiscovery } from './ha-discovery.js';
-export { exposureOf, topicsFor, type ExposurePayload, type HomeExposurePayload, type Topics } from './topics.js';
+export { exposureOf, type ExposurePayload, type HomeExposurePayload, type Topics } from './topics.js';

@@ -1,7 +1,7 @@
 export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEvents } from './gateway.js';
 export { CameraRegistry, cameraUriWithCredentials } from './camera-registry.js';
 export { CameraWarmer, type CameraWarmerOptions } from './keep-warm.js';
-export { HubFlagSync, type HubFlagSyncOptions, type HubFlagTunnel } from './hub-flag-sync.js';
+export { HubFlagSync, type HubFlagSyncOptions } from './hub-flag-sync.js';
 export { type GatewayCameraState, type GatewayCameraStateName } from './camera-state.js';
 export {
   FlagService,
