@@ -53,6 +53,9 @@ export {
 } from './gateway/index.js';
 // The `secret-in-use` flag: raised on 4409 (another client took over with this gateway's secret).
 export { TakeoverWatch, DEFAULT_TAKEOVER_WATCH_OPTIONS, type TakeoverWatchOptions } from './gateway/index.js';
+// Compromise behaviour: the LAN canary (`camgate canary`), its report socket, the router-side conntrack reader.
+export { CompromiseWatch, type CompromiseWatchOptions, type GatewayCompromiseOptions } from './gateway/index.js';
+export { LanCanary, CanaryReporter, type CanaryAttempt, type LanCanaryOptions } from './exposure/index.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type GatewayStatus } from './hub/index.js';
 export {
   mintApiToken,

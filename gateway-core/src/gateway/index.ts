@@ -9,6 +9,7 @@ export {
   type FlagServiceOptions,
   type FlagServiceEvents,
   type GatewayAuditOptions,
+  type GatewayCompromiseOptions,
   type GatewayMqttOptions,
 } from './flag-service.js';
 export {
@@ -17,3 +18,9 @@ export {
   type TakeoverWatchOptions,
   type TunnelStateSource,
 } from './takeover-watch.js';
+export {
+  CompromiseWatch,
+  DEFAULT_COMPROMISE_WATCH_OPTIONS,
+  type CompromiseWatchOptions,
+  type ConntrackWatchOptions,
+} from './compromise-watch.js';
