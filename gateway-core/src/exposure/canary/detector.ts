@@ -71,9 +71,14 @@ export class ScanDetector {
     this.#maxTracked = positive('maxTrackedPerSource', options.maxTrackedPerSource ?? d.maxTrackedPerSource);
   }
 
-  /** Feeds one reading of the table (flows opened by anyone) and returns findings for the `watched` sources. */
+  /**
+   * Feeds one reading of the table (flows opened by anyone) and returns findings for the `watched` sources:
+   * a scan is reported while it finds new destinations, not again for what earlier readings already showed.
+   */
   observe(flows: readonly ConntrackFlow[], watched: ReadonlySet<string>, now = Date.now()): ScanFinding[] {
     const telnetOut = new Map<string, Set<string>>();
+    /** Sources with a destination new in this reading: only they are reported (a scan that stopped goes quiet). */
+    const fresh = new Set<string>();
     for (const f of flows) {
       if (f.protocol !== 'tcp') continue;
       const src = normalizeAddress(f.src);
@@ -91,6 +96,7 @@ export class ScanDetector {
       if (!m.has(key)) {
         if (m.size >= this.#maxTracked) m.delete(m.keys().next().value!);
         m.set(key, now);
+        fresh.add(src);
       }
     }
     const out: ScanFinding[] = [];
@@ -107,7 +113,7 @@ export class ScanDetector {
         dsts.add(dst);
         ports.add(Number(port));
       }
-      if (dsts.size >= this.#threshold) {
+      if (dsts.size >= this.#threshold && fresh.has(src)) {
         out.push({
           source: src,
           reason: 'scan',

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, lstat, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
@@ -61,7 +61,11 @@ export class CanaryInbox extends EventEmitter<{ report: [CanaryReport]; rejected
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o777)
       throw new RangeError(`CanaryInbox option mode must be a file mode from 0 to 0o777, got ${String(mode)}`);
     const log = options.logger ?? defaultLogger('exposure:canary-inbox');
-    await rm(options.path, { force: true });
+    // A socket left by a gateway that did not stop cleanly is replaced; anything else at the path is not ours.
+    const old = await lstat(options.path).catch(() => undefined);
+    if (old && !old.isSocket())
+      throw new CamgateError('CAMGATE_CANARY_SOCKET', `${options.path} exists and is not a socket; refusing to replace it`);
+    if (old) await rm(options.path, { force: true });
     const server = createServer();
     const inbox = new CanaryInbox(options.path, server, log);
     server.on('connection', (s) => inbox.#accept(s));
