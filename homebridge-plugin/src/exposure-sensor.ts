@@ -4,7 +4,8 @@
  * (an `exposed` or `direct-connection` flag is raised), Closed = not.
  * `StatusTampered` is set for the at-risk flags (telnet open, UPnP mapping,
  * default credentials), and on every camera while the gateway's secret is in
- * use elsewhere (`secret-in-use`: its tunnel was taken over). Why a contact sensor: Home lists open contact sensors
+ * use elsewhere (`secret-in-use`: its tunnel was taken over) or a LAN device that is not a camera scans
+ * (`compromise` without a camera: the canary names it by address). Why a contact sensor: Home lists open contact sensors
  * in the status header of the home and the room, lets the user turn on
  * notifications for it, and "Open" reads right for a camera open to the
  * internet — a leak or smoke sensor would raise critical alerts worded as
@@ -15,7 +16,7 @@ import type { API, PlatformAccessory, Service } from 'homebridge';
 
 const EXPOSED_KINDS = new Set(['exposed', 'direct-connection']);
 /** Flags about the whole gateway rather than one camera: every camera behind it is at risk. */
-const GATEWAY_WIDE_KINDS = new Set(['secret-in-use']);
+const GATEWAY_WIDE_KINDS = new Set(['secret-in-use', 'compromise']);
 
 export interface ExposureState {
   exposed: boolean;

@@ -5,7 +5,15 @@
  * skipped. Optional: flags from MQTT, a camgate gateway dialling out to a hub.
  */
 import { join } from 'node:path';
-import { FlagStore, Gateway, SecretSet, TakeoverWatch, createLogger, type GatewayCameraState } from '@camgate/core';
+import {
+  CompromiseWatch,
+  FlagStore,
+  Gateway,
+  SecretSet,
+  TakeoverWatch,
+  createLogger,
+  type GatewayCameraState,
+} from '@camgate/core';
 import type { API, DynamicPlatformPlugin, Logging, PlatformAccessory, PlatformConfig } from 'homebridge';
 import { CameraAccessory } from './camera-accessory.js';
 import { gatewayKeepWarm, readSettings, type PluginSettings } from './config.js';
@@ -29,6 +37,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
   readonly #cameras = new Map<string, CameraAccessory>();
   readonly #backend: MediaBackend;
   #store: FlagStore | undefined;
+  #compromise: CompromiseWatch | undefined;
   #feed: MqttFlagFeed | undefined;
   #gateway: Gateway | undefined;
   #takeover: TakeoverWatch | undefined;
@@ -115,6 +124,24 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
     refresh();
     const e = this.#settings.exposure;
     if (e.mqttUrl) this.#feed = new MqttFlagFeed({ ...e, mqttUrl: e.mqttUrl }, store, this.#log);
+    // The LAN canary reports here; a scanning camera gets a `compromise` flag in the store the sensors read.
+    if (e.canary) {
+      try {
+        this.#compromise = await CompromiseWatch.start({
+          gatewayId: this.#settings.hub?.gatewayId ?? 'homebridge',
+          cameras: this.#settings.cameras.map((c) => ({
+            id: c.id,
+            name: c.name,
+            host: new URL(c.url).hostname.replace(/^\[|\]$/g, ''),
+          })),
+          store,
+          canarySocket: e.canary,
+          logger: logger.child('compromise'),
+        });
+      } catch (err) {
+        this.#log.error(`canary socket ${e.canary}: ${(err as Error).message}`);
+      }
+    }
   }
 
   async #startGateway(): Promise<void> {
@@ -181,6 +208,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
       ['takeover watch', () => void this.#takeover?.close()],
       ['gateway', () => this.#gateway?.close()],
       ['flag feed', () => this.#feed?.close()],
+      ['canary socket', () => this.#compromise?.close()],
       ['flag store', () => this.#store?.close()],
       ['media backend', () => this.#backend.close()],
     ];

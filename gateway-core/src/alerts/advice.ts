@@ -44,11 +44,11 @@ const WRITERS: Record<FlagKind, AdviceWriter> = {
   compromise: ({ device }) =>
     `${device} is behaving like a botnet (Mirai-style) scanner: it is trying to connect to telnet and other ports that only ` +
     'malware tries, which means it has most likely been taken over already. ' +
-    "1. Isolate it now: unplug it or block it in your router, so it cannot infect other devices or attack others. " +
-    "2. Factory-reset it (this malware usually lives in memory and comes back through the same weakness). " +
-    "3. Update its firmware before you connect it again. " +
+    '1. Isolate it now: unplug it or block it in your router, so it cannot infect other devices or attack others. ' +
+    '2. Factory-reset it (this malware usually lives in memory and comes back through the same weakness). ' +
+    '3. Update its firmware before you connect it again. ' +
     '4. Give it a new, long password (never the factory one) and turn telnet off if it has a setting for it. ' +
-    "5. Check your router for port forwards, DMZ or UPnP mappings to it and remove them: that is usually how it was reached.",
+    '5. Check your router for port forwards, DMZ or UPnP mappings to it and remove them: that is usually how it was reached.',
 };
 
 /** The advice text for a flag of `kind`. */

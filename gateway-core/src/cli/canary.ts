@@ -62,7 +62,9 @@ export async function runCanary(argv: string[]): Promise<number> {
     ...(perSource ? { perSourcePerMinute: perSource } : {}),
     logger: logger.child('listen'),
   });
-  const reporter = values.report ? new CanaryReporter({ path: values.report, logger: logger.child('report') }) : undefined;
+  const reporter = values.report
+    ? new CanaryReporter({ path: values.report, logger: logger.child('report') })
+    : undefined;
   canary.on('attempt', (a) => {
     say(JSON.stringify({ event: 'attempt', ...a }));
     reporter?.send({ source: a.source, port: a.port, at: a.at, firstBytes: a.firstBytes, suppressed: a.suppressed });

@@ -88,9 +88,13 @@ export class CompromiseWatch extends EventEmitter<{ error: [Error] }> {
     const quietMs = options.quietMs ?? d.quietMs;
     const refreshMs = options.refreshMs ?? d.refreshMs;
     if (!Number.isInteger(quietMs) || quietMs < 1000 || quietMs > 90 * 86_400_000)
-      throw new RangeError(`CompromiseWatch option quietMs must be an integer from 1000 to 90 days (ms), got ${quietMs}`);
+      throw new RangeError(
+        `CompromiseWatch option quietMs must be an integer from 1000 to 90 days (ms), got ${quietMs}`,
+      );
     if (!Number.isInteger(refreshMs) || refreshMs < 0 || refreshMs > 3_600_000)
-      throw new RangeError(`CompromiseWatch option refreshMs must be an integer from 0 to 3600000 (ms), got ${refreshMs}`);
+      throw new RangeError(
+        `CompromiseWatch option refreshMs must be an integer from 0 to 3600000 (ms), got ${refreshMs}`,
+      );
     const log = options.logger ?? defaultLogger('gateway:compromise');
     const w = new CompromiseWatch({ ...options, quietMs, refreshMs }, log);
     // Flags raised before a restart keep counting towards their quiet time from when they were last seen.
@@ -112,7 +116,9 @@ export class CompromiseWatch extends EventEmitter<{ error: [Error] }> {
         w.#detector = new ScanDetector(c);
         const interval = c.intervalMs ?? d.conntrackIntervalMs;
         if (!Number.isInteger(interval) || interval < 500)
-          throw new RangeError(`CompromiseWatch option conntrack.intervalMs must be an integer >= 500 (ms), got ${interval}`);
+          throw new RangeError(
+            `CompromiseWatch option conntrack.intervalMs must be an integer >= 500 (ms), got ${interval}`,
+          );
         w.#pollConntrack(c, interval);
       }
     } catch (err) {
@@ -294,4 +300,3 @@ export class CompromiseWatch extends EventEmitter<{ error: [Error] }> {
     }
   }
 }
-

@@ -47,7 +47,12 @@ describe('CompromiseWatch', () => {
     assert.equal(svc.compromise?.canarySocket, socket);
     const watcher = await watch(svc.bridge!.brokerUrl, ['camgate/#', 'homeassistant/#']);
     t.after(() => watcher.close());
-    const canary = await LanCanary.start({ address: '127.0.0.1', allowLoopback: true, ports: [0, 0], readTimeoutMs: 200 });
+    const canary = await LanCanary.start({
+      address: '127.0.0.1',
+      allowLoopback: true,
+      ports: [0, 0],
+      readTimeoutMs: 200,
+    });
     t.after(() => canary.close());
     const reporter = new CanaryReporter({ path: socket, reconnectMs: 50 });
     t.after(() => reporter.close());
@@ -74,13 +79,17 @@ describe('CompromiseWatch', () => {
       assert.ok(flag.advice.includes(words), `advice mentions ${words}`);
     }
     const exposure = await within(
-      watcher.waitFor(`camgate/${GATEWAY_ID}/porch/exposure`, (p) => (JSON.parse(p) as { flags: string[] }).flags.includes(id)),
+      watcher.waitFor(`camgate/${GATEWAY_ID}/porch/exposure`, (p) =>
+        (JSON.parse(p) as { flags: string[] }).flags.includes(id),
+      ),
       20_000,
       'the camera summary',
     );
     assert.equal((JSON.parse(exposure) as { state: string }).state, 'at-risk');
     // Home Assistant: the camera's binary sensor (device_class problem) reads that summary.
-    const disco = [...watcher.last.entries()].find(([topic]) => topic.startsWith('homeassistant/binary_sensor/') && topic.includes('porch'));
+    const disco = [...watcher.last.entries()].find(
+      ([topic]) => topic.startsWith('homeassistant/binary_sensor/') && topic.includes('porch'),
+    );
     assert.equal((JSON.parse(disco![1]) as { device_class: string }).device_class, 'problem');
     t.diagnostic(`canary touch to raised flag on MQTT: ${Date.now() - started} ms`);
     for (const m of watcher.all) assert.ok(!m.payload.includes(CAMERA_PASSWORD), `no camera password on ${m.topic}`);
@@ -89,16 +98,30 @@ describe('CompromiseWatch', () => {
     const transitions: string[] = [];
     svc.on('transition', (tr) => transitions.push(tr.to));
     await scan(canary.ports[1]!, '127.0.0.2', 'admin\r\n');
-    await until(() => svc.store.list({ kind: 'compromise' })[0]?.evidence.length, (n) => n === 2, 20_000, 'two pieces of evidence');
+    await until(
+      () => svc.store.list({ kind: 'compromise' })[0]?.evidence.length,
+      (n) => n === 2,
+      20_000,
+      'two pieces of evidence',
+    );
     assert.deepEqual(transitions, []);
   });
 
   it('names a device that is not a camera by its address', async (t) => {
     const store = await FlagStore.open();
     t.after(() => store.close());
-    const w = await CompromiseWatch.start({ gatewayId: GATEWAY_ID, cameras: [{ id: 'porch', host: '10.0.0.5' }], store });
+    const w = await CompromiseWatch.start({
+      gatewayId: GATEWAY_ID,
+      cameras: [{ id: 'porch', host: '10.0.0.5' }],
+      store,
+    });
     t.after(() => w.close());
-    await w.report('::ffff:10.0.0.77', { host: '10.0.0.77', port: 23, protocol: 'canary', at: new Date().toISOString() });
+    await w.report('::ffff:10.0.0.77', {
+      host: '10.0.0.77',
+      port: 23,
+      protocol: 'canary',
+      at: new Date().toISOString(),
+    });
     const [f] = store.list({ kind: 'compromise' });
     assert.equal(f?.cameraId, undefined);
     assert.equal(f?.key, 'device-10.0.0.77');
@@ -124,12 +147,22 @@ describe('CompromiseWatch', () => {
       quietMs: 1500,
     });
     t.after(() => w.close());
-    const f = await until(() => store.list({ kind: 'compromise', state: 'raised' })[0], (x) => x !== undefined, 20_000, 'the flag');
+    const f = await until(
+      () => store.list({ kind: 'compromise', state: 'raised' })[0],
+      (x) => x !== undefined,
+      20_000,
+      'the flag',
+    );
     assert.equal(f!.cameraId, 'garden');
     assert.equal(f!.evidence[0]?.protocol, 'conntrack');
     assert.match(f!.evidence[0]?.detail ?? '', /40 different addresses on scanner ports 23, 2323/);
     await writeFile(quiet, '');
-    await until(() => store.list({ kind: 'compromise', state: 'cleared' }).length, (n) => n === 1, 30_000, 'the flag to clear');
+    await until(
+      () => store.list({ kind: 'compromise', state: 'cleared' }).length,
+      (n) => n === 1,
+      30_000,
+      'the flag to clear',
+    );
   });
 
   it('reports a table it cannot read as an error event, once per distinct failure', async (t) => {
@@ -144,7 +177,12 @@ describe('CompromiseWatch', () => {
     t.after(() => w.close());
     const errors: Error[] = [];
     w.on('error', (e) => errors.push(e));
-    await until(() => errors.length, (n) => n >= 1, 10_000, 'the error');
+    await until(
+      () => errors.length,
+      (n) => n >= 1,
+      10_000,
+      'the error',
+    );
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(errors.length, 1);
     assert.equal((errors[0] as Error & { code?: string }).code, 'CAMGATE_CONNTRACK');

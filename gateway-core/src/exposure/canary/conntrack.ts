@@ -62,7 +62,10 @@ function validFlow(f: ConntrackFlow): boolean {
 }
 
 /** Parses `conntrack -L -o xml` output; stops after `maxFlows`; skips flows it cannot read (never throws). */
-export function parseConntrackXml(xml: string, maxFlows: number = DEFAULT_CONNTRACK_READ_OPTIONS.maxFlows): ConntrackFlow[] {
+export function parseConntrackXml(
+  xml: string,
+  maxFlows: number = DEFAULT_CONNTRACK_READ_OPTIONS.maxFlows,
+): ConntrackFlow[] {
   const out: ConntrackFlow[] = [];
   FLOW_RE.lastIndex = 0;
   for (let m = FLOW_RE.exec(xml); m && out.length < maxFlows; m = FLOW_RE.exec(xml)) {
@@ -90,7 +93,10 @@ export function parseConntrackXml(xml: string, maxFlows: number = DEFAULT_CONNTR
  * `ipv4 2 tcp 6 117 SYN_SENT src=A dst=B sport=P dport=Q [UNREPLIED] src=B dst=A …`.
  * The first `src=`/`dst=`/`sport=`/`dport=` are the original direction.
  */
-export function parseProcConntrack(text: string, maxFlows: number = DEFAULT_CONNTRACK_READ_OPTIONS.maxFlows): ConntrackFlow[] {
+export function parseProcConntrack(
+  text: string,
+  maxFlows: number = DEFAULT_CONNTRACK_READ_OPTIONS.maxFlows,
+): ConntrackFlow[] {
   const out: ConntrackFlow[] = [];
   for (const line of text.split('\n')) {
     if (out.length >= maxFlows) break;

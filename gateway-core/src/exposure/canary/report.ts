@@ -64,7 +64,10 @@ export class CanaryInbox extends EventEmitter<{ report: [CanaryReport]; rejected
     // A socket left by a gateway that did not stop cleanly is replaced; anything else at the path is not ours.
     const old = await lstat(options.path).catch(() => undefined);
     if (old && !old.isSocket())
-      throw new CamgateError('CAMGATE_CANARY_SOCKET', `${options.path} exists and is not a socket; refusing to replace it`);
+      throw new CamgateError(
+        'CAMGATE_CANARY_SOCKET',
+        `${options.path} exists and is not a socket; refusing to replace it`,
+      );
     if (old) await rm(options.path, { force: true });
     const server = createServer();
     const inbox = new CanaryInbox(options.path, server, log);
@@ -127,7 +130,8 @@ export class CanaryInbox extends EventEmitter<{ report: [CanaryReport]; rejected
       return;
     }
     const r = canaryReportSchema.safeParse(value);
-    if (!r.success) this.#reject(`invalid report: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`);
+    if (!r.success)
+      this.#reject(`invalid report: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`);
     else this.emit('report', r.data);
   }
 

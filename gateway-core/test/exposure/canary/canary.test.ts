@@ -60,9 +60,17 @@ describe('LanCanary', () => {
       canary.on('attempt', (a) => attempts.push(a));
       const before = Date.now();
       // Telnet IAC negotiation (RFC 854: IAC DO ECHO) and a guessed user name, as Mirai's scanner sends them.
-      const { got } = await touch(canary.ports[1]!, Buffer.concat([Buffer.from([255, 253, 1]), Buffer.from('root\r\n')]));
+      const { got } = await touch(
+        canary.ports[1]!,
+        Buffer.concat([Buffer.from([255, 253, 1]), Buffer.from('root\r\n')]),
+      );
       assert.equal(got, 'login: ');
-      await until(() => attempts.length, (n) => n === 1, 10_000, 'the attempt');
+      await until(
+        () => attempts.length,
+        (n) => n === 1,
+        10_000,
+        'the attempt',
+      );
       const a = attempts[0]!;
       assert.equal(a.source, '127.0.0.1');
       assert.equal(a.port, canary.ports[1]);
@@ -116,7 +124,12 @@ describe('LanCanary', () => {
       const attempts: CanaryAttempt[] = [];
       canary.on('attempt', (a) => attempts.push(a));
       for (let i = 0; i < 10; i++) await touch(canary.ports[0]!, `try ${i}`);
-      await until(() => attempts.length, (n) => n >= 3, 10_000, 'three recorded attempts');
+      await until(
+        () => attempts.length,
+        (n) => n >= 3,
+        10_000,
+        'three recorded attempts',
+      );
       assert.equal(attempts.length, 3, 'only perSourcePerMinute attempts are recorded in a burst');
       // The next one that gets through carries the count of those it could not record.
       assert.ok(attempts.every((a) => a.suppressed === 0));
@@ -133,14 +146,24 @@ describe('LanCanary', () => {
       t.after(() => canary.close());
       const held = [await touch(canary.ports[0]!, undefined, true), await touch(canary.ports[0]!, undefined, true)];
       t.after(() => held.forEach((h) => h.socket.destroy()));
-      await until(() => held.every((h) => h.got === 'login: '), (v) => v, 10_000, 'two prompts');
+      await until(
+        () => held.every((h) => h.got === 'login: '),
+        (v) => v,
+        10_000,
+        'two prompts',
+      );
       const third = await touch(canary.ports[0]!);
       assert.equal(third.got, '', 'the third connection gets nothing');
       assert.equal(canary.overflow, 1);
     });
 
     it('close() stops listening and drops open connections', async () => {
-      const canary = await LanCanary.start({ address: '127.0.0.1', allowLoopback: true, ports: [0], readTimeoutMs: 30_000 });
+      const canary = await LanCanary.start({
+        address: '127.0.0.1',
+        allowLoopback: true,
+        ports: [0],
+        readTimeoutMs: 30_000,
+      });
       const port = canary.ports[0]!;
       const open = await touch(port, undefined, true);
       await canary.close();

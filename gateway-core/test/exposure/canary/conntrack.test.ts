@@ -93,7 +93,13 @@ describe('conntrack', () => {
       await chmod(bin, 0o755);
       const all = await readConntrack({ binary: bin });
       assert.equal(all.length, 43);
-      assert.deepEqual((await readFile(join(dir, 'args'), 'utf8')).trim().split('\n'), ['-L', '-p', 'tcp', '-o', 'xml']);
+      assert.deepEqual((await readFile(join(dir, 'args'), 'utf8')).trim().split('\n'), [
+        '-L',
+        '-p',
+        'tcp',
+        '-o',
+        'xml',
+      ]);
       const cut = await readConntrack({ binary: bin, maxBytes: 4000 });
       assert.ok(cut.length > 0 && cut.length < 43, `${cut.length} flows within 4000 bytes`);
       assert.ok(xml.length > 4000);
@@ -108,8 +114,9 @@ describe('conntrack', () => {
       await assert.rejects(readConntrack({ source: 'proc', procPath: join(dir, 'missing') }), (e: Error) =>
         hasCode(e, 'CAMGATE_CONNTRACK'),
       );
-      await assert.rejects(readConntrack({ binary: join(dir, 'no-such-conntrack') }), (e: Error) =>
-        hasCode(e, 'CAMGATE_CONNTRACK') && /install conntrack-tools/.test(e.message),
+      await assert.rejects(
+        readConntrack({ binary: join(dir, 'no-such-conntrack') }),
+        (e: Error) => hasCode(e, 'CAMGATE_CONNTRACK') && /install conntrack-tools/.test(e.message),
       );
       await assert.rejects(readConntrack({ source: 'nope' as 'proc' }), { name: 'RangeError' });
     });
@@ -166,7 +173,10 @@ describe('conntrack', () => {
     });
 
     it('names bad options', () => {
-      assert.throws(() => new ScanDetector({ distinctDestinations: 0 }), /distinctDestinations must be an integer >= 1/);
+      assert.throws(
+        () => new ScanDetector({ distinctDestinations: 0 }),
+        /distinctDestinations must be an integer >= 1/,
+      );
       assert.throws(() => new ScanDetector({ scannerPorts: [0] }), /scannerPorts must be a list of TCP ports/);
     });
   });

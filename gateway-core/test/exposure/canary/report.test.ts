@@ -9,7 +9,13 @@ import { CanaryInbox, CanaryReporter, type CanaryReport } from '../../../src/exp
 import { hasCode } from '../../../src/util/index.js';
 import { until, within } from '../../helpers/bounded.js';
 
-const REPORT = { source: '10.0.0.9', port: 23, at: '2026-01-01T00:00:00.000Z', firstBytes: 'root\\r\\n', suppressed: 0 };
+const REPORT = {
+  source: '10.0.0.9',
+  port: 23,
+  at: '2026-01-01T00:00:00.000Z',
+  firstBytes: 'root\\r\\n',
+  suppressed: 0,
+};
 
 async function tempSocket(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'camgate-canary-'));
@@ -28,7 +34,12 @@ describe('canary report socket', () => {
     const reporter = new CanaryReporter({ path });
     t.after(() => reporter.close());
     reporter.send(REPORT);
-    await until(() => got.length, (n) => n === 1, 10_000, 'the report');
+    await until(
+      () => got.length,
+      (n) => n === 1,
+      10_000,
+      'the report',
+    );
     assert.deepEqual(got[0], { v: 1, type: 'attempt', ...REPORT });
   });
 
@@ -42,7 +53,12 @@ describe('canary report socket', () => {
     t.after(() => inbox.close());
     const got: number[] = [];
     inbox.on('report', (r) => got.push(r.port));
-    await until(() => got.length, (n) => n === 3, 10_000, 'the queued reports');
+    await until(
+      () => got.length,
+      (n) => n === 3,
+      10_000,
+      'the queued reports',
+    );
     assert.deepEqual(got, [1002, 1003, 1004], 'the oldest were dropped');
   });
 
@@ -61,7 +77,12 @@ describe('canary report socket', () => {
     s.write(`${JSON.stringify({ ...REPORT, v: 1, type: 'attempt', port: 70000 })}\n`);
     s.write(`${JSON.stringify({ v: 1, type: 'attempt', ...REPORT, source: 'x'.repeat(500) })}\n`);
     s.write(`${JSON.stringify({ v: 1, type: 'attempt', ...REPORT })}\n`);
-    await until(() => rejected.length + got.length, (n) => n === 4, 10_000, 'four lines handled');
+    await until(
+      () => rejected.length + got.length,
+      (n) => n === 4,
+      10_000,
+      'four lines handled',
+    );
     assert.equal(got.length, 1);
     assert.equal(rejected[0], 'not JSON');
     assert.match(rejected[1]!, /port/);
