@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 # GStreamer's RTSP server with x264enc/x265enc/voaacenc/alawenc (python3-gi, plugins base/good/bad/ugly, libav):
 # cameras with real encoders.
-DEBIAN_PACKAGES=(chromium mosquitto coturn nmap iproute2 nftables procps ffmpeg
+DEBIAN_PACKAGES=(chromium mosquitto coturn nmap iproute2 nftables conntrack procps ffmpeg
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav)
 

@@ -57,6 +57,9 @@ export {
 export { TakeoverWatch, DEFAULT_TAKEOVER_WATCH_OPTIONS, type TakeoverWatchOptions } from './gateway/index.js';
 // The gateway's own flags to the hub's viewer (FlagService does this itself when its control source is the Gateway).
 export { HubFlagSync, type HubFlagSyncOptions } from './gateway/index.js';
+// Compromise behaviour: the LAN canary (`camgate canary`), its report socket, the router-side conntrack reader.
+export { CompromiseWatch, type CompromiseWatchOptions, type GatewayCompromiseOptions } from './gateway/index.js';
+export { LanCanary, CanaryReporter, type CanaryAttempt, type LanCanaryOptions } from './exposure/index.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type GatewayStatus } from './hub/index.js';
 export {
   mintApiToken,

@@ -21,6 +21,8 @@ export interface ExposureSettings {
   mqttUrl?: string;
   mqttUsername?: string;
   mqttPassword?: string;
+  /** Unix socket where `camgate canary --report` delivers what the LAN canary saw (docs/exposure.md); off when unset. */
+  canary?: string;
   /** Topic prefix of camgate's MQTT bridge. */
   baseTopic: string;
 }
@@ -124,6 +126,8 @@ export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
   if (mu) exposure.mqttUsername = mu;
   const mp = optionalString(e, 'mqttPassword', 'exposure', problems);
   if (mp) exposure.mqttPassword = mp;
+  const canary = optionalString(e, 'canary', 'exposure', problems, /^\/.{0,99}$/);
+  if (canary) exposure.canary = canary;
 
   let hub: HubSettings | undefined;
   if (cfg.hub !== undefined) {

@@ -5,7 +5,8 @@
  * `StatusTampered` is set for the at-risk flags (telnet open, UPnP mapping,
  * default credentials). A flag that names no camera is about the whole home
  * (the hub found a camera port open on the home's address but cannot tell which
- * camera answers; the gateway's secret is in use elsewhere): it counts for
+ * camera answers; the gateway's secret is in use elsewhere; a LAN device that is
+ * not a camera scans, named by address by the canary's `compromise` flag): it counts for
  * every camera, exactly as core's MqttBridge builds each camera's summary
  * (alerts/mqtt-bridge.ts `#summaries`), so HomeKit and Home Assistant agree.
  * Such flags also open the home-wide "Home network exposure" sensor

@@ -158,6 +158,9 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
       cameras: this.#settings.cameras,
       flagsFile: join(this.#api.user.storagePath(), FLAG_STORE_FILE),
       audit: this.#settings.audit,
+      // The LAN canary (`camgate canary --report PATH`) reports on this socket; a scanning camera gets a
+      // `compromise` flag in the store the sensors read.
+      ...(this.#settings.exposure.canary ? { compromise: { canarySocket: this.#settings.exposure.canary } } : {}),
       logger,
     });
     this.#flags = flags;

@@ -23,6 +23,19 @@ describe('readSettings', () => {
     assert.equal(s.exposure.mqttUrl, 'mqtt://192.168.1.5:1883');
   });
 
+  it('reads exposure.canary (the LAN canary socket) and refuses a relative path, naming it', () => {
+    assert.equal(
+      readSettings({ exposure: { canary: '/run/camgate/canary.sock' } }).exposure.canary,
+      '/run/camgate/canary.sock',
+    );
+    const bad = readSettings({ exposure: { canary: 'canary.sock' } });
+    assert.equal(bad.exposure.canary, undefined);
+    assert.ok(
+      bad.problems.some((p) => p.includes('exposure') && p.includes('canary')),
+      bad.problems.join('\n'),
+    );
+  });
+
   it('skips bad and duplicate cameras with one line per problem, naming the path, never the password', () => {
     const s = readSettings({
       cameras: [

@@ -74,3 +74,21 @@ describe('exposureOf / homeExposureOf (the HomeKit sensors)', () => {
     assert.deepEqual(homeExposureOf(store.list()), { exposed: false, atRisk: false });
   });
 });
+
+describe('exposureOf with compromise flags', () => {
+  it('marks the named camera tampered, and every camera for a scanning device that is not a camera', async (t) => {
+    const store = await FlagStore.open({});
+    t.after(() => store.close());
+    const at = new Date().toISOString();
+    const base = { kind: 'compromise' as const, gatewayId: 'gw1', advice: 'isolate it', source: 'gateway' as const };
+    await store.raise({
+      ...base,
+      cameraId: 'porch',
+      evidence: [{ host: '10.0.0.5', port: 23, protocol: 'canary', at }],
+    });
+    assert.deepEqual(exposureOf(store.list(), 'porch'), { exposed: false, atRisk: true });
+    assert.deepEqual(exposureOf(store.list(), 'garden'), { exposed: false, atRisk: false });
+    await store.raise({ ...base, key: 'device-10.0.0.77', evidence: [{ host: '10.0.0.77', port: 23, at }] });
+    assert.deepEqual(exposureOf(store.list(), 'garden'), { exposed: false, atRisk: true });
+  });
+});

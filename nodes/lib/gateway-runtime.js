@@ -46,6 +46,8 @@ class GatewayRuntime extends EventEmitter {
    * @param {boolean|undefined} o.allowLanViewers  accept viewers' loopback/private/link-local ICE candidates and SDP
    *   addresses (core's gateway option; off by default)
    * @param {string|undefined} o.flagFile  JSONL file of the flag store; undefined = memory only
+   * @param {string|undefined} o.canary  Unix socket where `camgate canary --report` delivers what the LAN canary saw
+   *   (core's `compromise.canarySocket`); undefined = off
    * @param {(level: string, msg: string) => void} o.log  Node-RED's node.log/warn/error
    */
   constructor(o) {
@@ -119,9 +121,15 @@ class GatewayRuntime extends EventEmitter {
       // nodes run the LAN audit themselves (camgate-exposure), so the service's own audit stays off.
       this.flags = await core.FlagService.create({
         gatewayId: this.o.gatewayId,
-        cameras: [],
+        // Only the canary needs the cameras here (a source address becomes a camera's name); names and URLs only.
+        cameras: this.o.canary
+          ? this.cameraConfigs
+              .filter((c) => safeUrl(c.url))
+              .map(({ id, name, url, host }) => ({ id, name, url, ...(host ? { host } : {}) }))
+          : [],
         audit: false,
         ...(this.o.flagFile ? { flagsFile: this.o.flagFile } : {}),
+        ...(this.o.canary ? { compromise: { canarySocket: this.o.canary } } : {}),
         logger: logger.child('flags'),
       });
       this.store = this.flags.store;

@@ -40,6 +40,8 @@ module.exports = function (RED) {
       // Unset (a flow saved before the option existed) counts as off: core's safe default.
       allowLanViewers: n.allowLanViewers === true || n.allowLanViewers === 'true',
       flagFile: n.persistFlags === false ? undefined : flagFileFor(RED.settings.userDir, n.gatewayId),
+      // The LAN canary's report socket (`camgate canary --report PATH`); empty = off.
+      canary: typeof n.canary === 'string' && n.canary.trim() ? n.canary.trim() : undefined,
       cameras: () =>
         cameraIds.flatMap((id) => {
           const cam = /** @type {import('../lib/types').CameraNode | null} */ (RED.nodes.getNode(id));

@@ -8,9 +8,11 @@ export interface AdviceContext {
   port?: number;
   /** The protocol seen on that port (`RTSP`, `HTTP`, `telnet`…). */
   protocol?: string;
+  /** A LAN device that is not a camera of this gateway, by its address (compromise flags). */
+  deviceAddress?: string;
 }
 
-type AdviceWriter = (c: { what: string; port: string; protocol: string }) => string;
+type AdviceWriter = (c: { what: string; port: string; protocol: string; device: string }) => string;
 
 /**
  * Plain-words advice per flag kind, written for the person who owns the
@@ -39,6 +41,14 @@ const WRITERS: Record<FlagKind, AdviceWriter> = {
     'If you did not just start a second copy of this gateway, the secret has leaked: make a new one with ' +
     '`camgate hub add-gateway` (and remove the old entry from hub.yaml), put it in gateway.yaml, and check who could read that file. ' +
     'The gateway keeps taking its connection back meanwhile.',
+  compromise: ({ device }) =>
+    `${device} is behaving like a botnet (Mirai-style) scanner: it is trying to connect to telnet and other ports that only ` +
+    'malware tries, which means it has most likely been taken over already. ' +
+    '1. Isolate it now: unplug it or block it in your router, so it cannot infect other devices or attack others. ' +
+    '2. Factory-reset it (this malware usually lives in memory and comes back through the same weakness). ' +
+    '3. Update its firmware before you connect it again. ' +
+    '4. Give it a new, long password (never the factory one) and turn telnet off if it has a setting for it. ' +
+    '5. Check your router for port forwards, DMZ or UPnP mappings to it and remove them: that is usually how it was reached.',
 };
 
 /** The advice text for a flag of `kind`. */
@@ -46,7 +56,12 @@ export function adviceFor(kind: FlagKind, ctx: AdviceContext = {}): string {
   const what = ctx.cameraName ? `the camera "${ctx.cameraName}"` : 'a camera';
   const port = ctx.port !== undefined ? `Port ${ctx.port}` : 'A port';
   const protocol = ctx.protocol ?? 'a camera service';
-  const text = WRITERS[kind]({ what, port, protocol });
+  const device = ctx.cameraName
+    ? `The camera "${ctx.cameraName}"`
+    : ctx.deviceAddress
+      ? `The device at ${ctx.deviceAddress} on your home network`
+      : 'A device on your home network';
+  const text = WRITERS[kind]({ what, port, protocol, device });
   // The writers start some sentences with the port; keep them grammatical mid-sentence.
   return text.replace(/(sends|on) Port /g, '$1 port ').replace(/(sends|on) A port/g, '$1 a port');
 }

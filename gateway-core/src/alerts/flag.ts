@@ -17,6 +17,9 @@ export const FLAG_KINDS = [
   'direct-connection',
   // The gateway's own connection to the hub was taken over by another client holding its secret (close 4409).
   'secret-in-use',
+  // A device on the LAN behaves like a botnet scanner: it touched the LAN canary, or the router's connection
+  // table shows it scanning (docs/exposure.md "Compromise behaviour"). Named by camera when the address is one.
+  'compromise',
 ] as const;
 export type FlagKind = (typeof FLAG_KINDS)[number];
 

@@ -20,7 +20,9 @@ Commands:
                backend, its token is read from mediaBackend.tokenFile or the engine's
                default token file and added to the URL; another client taking over
                this gateway's hub connection (4409) is logged as an error, raises the
-               secret-in-use flag, and the gateway keeps reconnecting
+               secret-in-use flag, and the gateway keeps reconnecting. With
+               compromise.canarySocket it opens that Unix socket (a file, not a
+               network port) for \`camgate canary --report\`
   add-camera   register a camera; its address and credentials stay in gateway.yaml
                and are never sent to the hub. The whole file is validated before it
                is written (atomically, mode 0600): a bad --url changes nothing

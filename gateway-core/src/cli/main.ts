@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   'camera-sim': { run: runCameraSim, summary: 'run a simulated RTSP camera on loopback' },
   scan: { run: lazy('./scan.js', 'runScan'), summary: 'probe an address for exposed camera services' },
   flags: { run: lazy('./flags.js', 'runFlags'), summary: 'list exposure and compromise flags and their history' },
+  canary: {
+    run: lazy('./canary.js', 'runCanary'),
+    summary: 'listen on a LAN address where only botnet scanners connect; report them to the gateway',
+  },
 };
 
 function lazy(path: string, name: string): Command {

@@ -92,6 +92,36 @@ export const gatewayAuditSchema = z
   })
   .strict();
 
+/** Gateway: compromise behaviour (docs/exposure.md "Compromise behaviour"). */
+export const gatewayCompromiseSchema = z
+  .object({
+    /** Unix socket where `camgate canary --report` delivers what the canary saw. */
+    canarySocket: z.string().min(1).max(100).optional(),
+    /** Read the router's connection table (camgate on the router); an object tunes it. */
+    conntrack: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            source: z.enum(['conntrack', 'proc']).optional(),
+            binary: z.string().min(1).max(4096).optional(),
+            intervalMs: z.number().int().min(500).max(3_600_000).optional(),
+            windowMs: z.number().int().min(1000).max(3_600_000).optional(),
+            distinctDestinations: z.number().int().min(2).max(100_000).optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
+    /** A compromise flag clears after its source has been quiet this long, ms (default 24 h). */
+    quietMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .max(90 * 24 * 3_600_000)
+      .optional(),
+  })
+  .strict();
+
 const tlsClientSchema = z
   .object({
     /** PEM file with the CA that signed the hub's certificate. */
@@ -141,6 +171,7 @@ export const gatewayConfigSchema = z
     flagsFile: z.string().min(1).max(4096).optional(),
     mqtt: gatewayMqttSchema.optional(),
     audit: gatewayAuditSchema.optional(),
+    compromise: gatewayCompromiseSchema.optional(),
     /**
      * TURN/STUN servers the media backend may be told to use (`host` or `host:port`); default: the hub's host
      * and the TURN servers it advertises (docs/kurento-policy.md "Media targets").

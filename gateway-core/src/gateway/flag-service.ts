@@ -5,6 +5,7 @@ import { LanAudit, type AuditCamera, type AuditResult, type LanAuditOptions } fr
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { HubFlagSync, type HubFlagTunnel } from './hub-flag-sync.js';
 import { TakeoverWatch, type TunnelStateSource } from './takeover-watch.js';
+import { CompromiseWatch, type ConntrackWatchOptions } from './compromise-watch.js';
 import type { GatewayCameraState } from './camera-state.js';
 import type { TunnelState } from '../tunnel/index.js';
 
@@ -44,6 +45,18 @@ export interface GatewayAuditOptions {
   onStart?: boolean;
 }
 
+/** Compromise behaviour (docs/exposure.md "Compromise behaviour"): the canary's reports and the connection table. */
+export interface GatewayCompromiseOptions {
+  /** Accept reports of `camgate canary --report PATH` on this Unix socket (a file, not a network port). */
+  canarySocket?: string;
+  /** File mode of that socket (default 0o600). */
+  canarySocketMode?: number;
+  /** Read the router's connection table (camgate running on the router); `true` for the defaults. */
+  conntrack?: boolean | ConntrackWatchOptions;
+  /** A compromise flag clears after its source has been quiet this long, ms (default 24 h). */
+  quietMs?: number;
+}
+
 export interface FlagServiceOptions {
   gatewayId: string;
   /** Home Assistant device name (`camgate <gatewayId>` when unset). */
@@ -56,6 +69,8 @@ export interface FlagServiceOptions {
   audit?: GatewayAuditOptions | false;
   /** MQTT publishing; off when unset. */
   mqtt?: GatewayMqttOptions;
+  /** Compromise behaviour: canary reports and/or the connection table; off when unset. */
+  compromise?: GatewayCompromiseOptions;
   /** Source of the hub's control messages: the `Gateway` (its `control` event). */
   control?: {
     on(e: 'control', fn: (msg: unknown) => void): unknown;
@@ -109,6 +124,8 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
   readonly store: FlagStore;
   readonly bridge: MqttBridge | undefined;
   readonly gatewayId: string;
+  /** The compromise watch when `compromise` is set (its `canarySocket` is where `camgate canary` reports). */
+  readonly compromise: CompromiseWatch | undefined;
   readonly #audit: LanAudit | undefined;
   readonly #auditOpts: GatewayAuditOptions;
   readonly #log: Logger;
@@ -131,11 +148,19 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
       .catch((err: unknown) => this.#log.debug('status not published', { err }));
   };
 
-  private constructor(opts: FlagServiceOptions, store: FlagStore, bridge: MqttBridge | undefined, log: Logger) {
+  private constructor(
+    opts: FlagServiceOptions,
+    store: FlagStore,
+    bridge: MqttBridge | undefined,
+    compromise: CompromiseWatch | undefined,
+    log: Logger,
+  ) {
     super();
     this.gatewayId = opts.gatewayId;
     this.store = store;
     this.bridge = bridge;
+    this.compromise = compromise;
+    compromise?.on('error', (err) => this.#report(err));
     this.#log = log;
     this.#auditOpts = opts.audit === false ? {} : (opts.audit ?? {});
     this.#audit = opts.audit === false ? undefined : buildAudit(opts, store, log);
@@ -184,6 +209,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
       logger: log.child('store'),
     });
     let bridge: MqttBridge | undefined;
+    let compromise: CompromiseWatch | undefined;
     try {
       if (m) {
         bridge = await MqttBridge.start({
@@ -200,8 +226,18 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
           logger: log.child('mqtt'),
         });
       }
-      return new FlagService(opts, store, bridge, log);
+      if (opts.compromise) {
+        compromise = await CompromiseWatch.start({
+          gatewayId: opts.gatewayId,
+          cameras: opts.cameras.map(auditCamera),
+          store,
+          ...opts.compromise,
+          logger: log.child('compromise'),
+        });
+      }
+      return new FlagService(opts, store, bridge, compromise, log);
     } catch (err) {
+      await compromise?.close().catch(() => undefined);
       await bridge?.close().catch(() => undefined);
       await store.close();
       throw err;
@@ -216,6 +252,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
       ...(cfg.flagsFile ? { flagsFile: cfg.flagsFile } : {}),
       ...(cfg.audit ? { audit: cfg.audit } : {}),
       ...(cfg.mqtt ? { mqtt: cfg.mqtt } : {}),
+      ...(cfg.compromise ? { compromise: cfg.compromise } : {}),
     };
   }
 
@@ -321,6 +358,11 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.#control?.off('state', this.#onTunnelState);
     this.#abort.abort();
     await this.#running?.catch(() => undefined);
+    try {
+      await this.compromise?.close();
+    } catch (err) {
+      this.#log.warn('closing the compromise watch failed', { error: err });
+    }
     try {
       await this.bridge?.close();
     } catch (err) {

@@ -9,6 +9,8 @@ export {
   type FlagServiceOptions,
   type FlagServiceEvents,
   type GatewayAuditOptions,
+  type GatewayCompromiseOptions,
   type GatewayMqttOptions,
 } from './flag-service.js';
 export { TakeoverWatch, DEFAULT_TAKEOVER_WATCH_OPTIONS, type TakeoverWatchOptions } from './takeover-watch.js';
+export { CompromiseWatch, type CompromiseWatchOptions } from './compromise-watch.js';

@@ -446,6 +446,42 @@ function defineNodeTests(nodeRedPackage) {
         assert.equal(o1.msgs.length, 1);
         assert.equal(o2.msgs.length, 0, 'filtered out: other camera');
       });
+
+      it('with a canary socket: a LAN canary report becomes a compromise flag naming the camera', async (t) => {
+        const os = require('node:os');
+        const path = require('node:path');
+        const fs = require('node:fs/promises');
+        const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'camgate-nr-canary-'));
+        t.after(() => fs.rm(dir, { recursive: true, force: true }));
+        const socket = path.join(dir, 'canary.sock');
+        const flow = [
+          camera(),
+          gateway('ws://127.0.0.1:9/tunnel', { canary: socket }),
+          { id: 'f1', type: 'camgate-flags', gateway: 'gw1', kind: 'compromise', wires: [['o1']] },
+          { id: 'o1', type: 'helper' },
+        ];
+        await helper.load(ALL, flow);
+        const runtime = helper.getNode('gw1').runtime;
+        await runtime.ready;
+        const o1 = collector(helper.getNode('o1'));
+        // What `camgate canary --report` sends when 127.0.0.1 (the camera's host here) touches the canary.
+        const { CanaryReporter } = await import('@camgate/core');
+        const reporter = new CanaryReporter({ path: socket, reconnectMs: 50 });
+        t.after(() => reporter.close());
+        reporter.send({
+          source: '127.0.0.1',
+          port: 23,
+          at: new Date().toISOString(),
+          firstBytes: 'root',
+          suppressed: 0,
+        });
+        const m = await o1.next();
+        assert.equal(m.payload.to, 'raised');
+        assert.equal(m.payload.flag.kind, 'compromise');
+        assert.equal(m.payload.flag.cameraId, 'front-door');
+        assert.match(m.payload.flag.advice, /The camera "Front door" is behaving like a botnet/);
+        assertNoSecrets('the compromise flag', m.payload);
+      });
     });
 
     describe('camgate-exposure', () => {

@@ -39,6 +39,7 @@ const TITLES: Record<FlagKind, string> = {
   'default-credentials': 'Factory-default password',
   'direct-connection': 'Reached directly from outside',
   'secret-in-use': "Gateway's secret used elsewhere",
+  compromise: 'Scanning the network like a botnet',
 };
 
 /** Evidence lines and flags per page, so one gateway's flood cannot swamp a page. */
