@@ -53,6 +53,12 @@ export {
 } from './gateway/index.js';
 // The `secret-in-use` flag: raised on 4409 (another client took over with this gateway's secret).
 export { TakeoverWatch, DEFAULT_TAKEOVER_WATCH_OPTIONS, type TakeoverWatchOptions } from './gateway/index.js';
+// Exposure attribution and IPv6 announce on the LAN side (docs/exposure.md).
+export {
+  ExposureResponder,
+  DEFAULT_EXPOSURE_RESPONDER_OPTIONS,
+  type ExposureResponderOptions,
+} from './gateway/index.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type GatewayStatus } from './hub/index.js';
 export {
   mintApiToken,

@@ -41,9 +41,36 @@ export {
   ExposureMonitor,
   type ExposureMonitorOptions,
   type MonitoredCamera,
+  type AttributeFn,
   type MonitoredGateway,
   type MonitorScanEvent,
+  type PortAttribution,
 } from './monitor.js';
+export {
+  ATTRIBUTION_LIMITS,
+  ATTRIBUTION_REPLY,
+  ATTRIBUTION_REQUEST,
+  attributeFindings,
+  compareFinding,
+  findingOf,
+  parseAttributionReply,
+  parseAttributionRequest,
+  type AttributionCamera,
+  type AttributionFinding,
+  type AttributionMatch,
+  type AttributionReply,
+  type AttributionRequest,
+} from './attribution.js';
+export {
+  cameraIpv6Addresses,
+  DEFAULT_READ_NEIGHBOURS_OPTIONS,
+  IPV6_LIMITS,
+  isGlobalIpv6,
+  parseNeighbours,
+  readNeighbours,
+  type Neighbour,
+  type ReadNeighboursOptions,
+} from './ipv6.js';
 export {
   auditDefaultCredentials,
   auditTelnet,

@@ -17,3 +17,10 @@ export {
   type TakeoverWatchOptions,
   type TunnelStateSource,
 } from './takeover-watch.js';
+export {
+  ExposureResponder,
+  DEFAULT_EXPOSURE_RESPONDER_OPTIONS,
+  type ExposureResponderEvents,
+  type ExposureResponderGateway,
+  type ExposureResponderOptions,
+} from './exposure-responder.js';
