@@ -149,16 +149,15 @@ export {
   type FlagTransition,
   type Evidence,
   type MqttBridgeOptions,
-  // Node-RED's mqtt-broker path publishes the bridge's topics and payloads itself.
-  topicsFor,
+  // A wrapper's own connection (Node-RED's mqtt-broker node) is an MqttTransport the bridge publishes through.
+  type MqttTransport,
+  type MqttTransportEvents,
+  type MqttPublishOptions,
+  type MqttWill,
+  // camgate-exposure summarises its own audit results.
   exposureOf,
-  binarySensorDiscovery,
-  cameraAvailability,
-  cameraStatePayload,
-  cameraStateTopics,
-  connectivityDiscovery,
   type CameraStateInput,
-  type CameraStatePayload,
   type Topics,
   type ExposurePayload,
+  type HomeExposurePayload,
 } from './alerts/index.js';

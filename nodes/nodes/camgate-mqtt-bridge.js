@@ -1,30 +1,29 @@
 'use strict';
 const { loadCore } = require('../lib/core.js');
-const { BrokerPublisher } = require('../lib/broker-publisher.js');
-const { version } = require('../package.json');
+const { NodeRedBrokerTransport } = require('../lib/node-red-transport.js');
 
 /** One MQTT topic level or a prefix of levels: no wildcards, no control characters (MQTT 3.1.1 §4.7). */
 // eslint-disable-next-line no-control-regex
 const TOPIC_PREFIX_RE = /^(?!\$)[^/+#\u0000-\u001f\u007f]{1,128}(\/[^/+#\u0000-\u001f\u007f]{1,128})*$/;
 
 /**
- * camgate-mqtt-bridge: publishes the gateway's flags, exposure summaries,
- * status and Home Assistant discovery to MQTT with the library's topics.
- * With a Node-RED `mqtt-broker` config node it publishes through that
- * connection; otherwise it runs the library's MqttBridge with its own broker
- * URL and credentials.
+ * camgate-mqtt-bridge: publishes the gateway's flags, exposure summaries, availability and Home Assistant
+ * discovery to MQTT through the library's MqttBridge (core docs/mqtt.md) — the one implementation. With a
+ * Node-RED `mqtt-broker` config node the bridge publishes through that connection (NodeRedBrokerTransport);
+ * otherwise it connects by itself to its URL, or starts an embedded broker on loopback.
  */
 module.exports = function (RED) {
   function CamgateMqttBridgeNode(n) {
     RED.nodes.createNode(this, n);
     const node = this;
+    const t = (key, subs) => RED._(`camgate-mqtt-bridge.${key}`, subs);
     node.gateway = RED.nodes.getNode(n.gateway);
     const baseTopic = n.baseTopic || 'camgate';
     const discoveryPrefix = n.discoveryPrefix || 'homeassistant';
     const homeAssistant = n.homeAssistant !== false;
     if (!node.gateway || !node.gateway.runtime) {
-      node.status({ fill: 'red', shape: 'ring', text: 'no gateway' });
-      node.error('camgate-mqtt-bridge: choose a camgate-gateway');
+      node.status({ fill: 'red', shape: 'ring', text: t('status.no-gateway') });
+      node.error(t('errors.no-gateway'));
       return;
     }
     for (const [name, value] of [
@@ -32,82 +31,90 @@ module.exports = function (RED) {
       ['discoveryPrefix', discoveryPrefix],
     ]) {
       if (!TOPIC_PREFIX_RE.test(value)) {
-        node.status({ fill: 'red', shape: 'ring', text: `bad ${name}` });
-        node.error(
-          `${name}: ${JSON.stringify(String(value).slice(0, 64))} is not an MQTT topic prefix (no + # or control characters)`,
-        );
+        node.status({ fill: 'red', shape: 'ring', text: t('status.bad-option', { name }) });
+        node.error(t('errors.bad-prefix', { name, value: JSON.stringify(String(value).slice(0, 64)) }));
         return;
       }
     }
     const runtime = node.gateway.runtime;
     const brokerNode = n.broker ? RED.nodes.getNode(n.broker) : undefined;
-    let closer;
+    const transport =
+      brokerNode && typeof brokerNode.register === 'function'
+        ? new NodeRedBrokerTransport({ node, broker: brokerNode })
+        : undefined;
+    const creds = node.credentials || {};
+    let bridge;
+    let closed = false;
+    const listeners = [];
+    const listen = (event, fn) => {
+      runtime.on(event, fn);
+      listeners.push([event, fn]);
+    };
+    node.status({ fill: 'yellow', shape: 'ring', text: t('status.connecting') });
 
-    if (brokerNode && typeof brokerNode.register === 'function') {
-      const pub = new BrokerPublisher({
-        node,
-        broker: brokerNode,
-        runtime,
+    const started = (async () => {
+      const core = await loadCore();
+      await runtime.ready;
+      if (closed) return;
+      if (!runtime.store) throw new Error(t('errors.not-running', { id: runtime.gatewayId, state: runtime.state }));
+      const connection = transport
+        ? { transport }
+        : {
+            url: n.url || undefined,
+            username: creds.username || undefined,
+            password: creds.password || undefined,
+            allowInsecure: n.allowInsecure === true,
+          };
+      bridge = await core.MqttBridge.start({
+        ...connection,
         baseTopic,
         discoveryPrefix,
         homeAssistant,
-        swVersion: version,
+        gatewayId: runtime.gatewayId,
+        cameras: runtime.cameras,
+        store: runtime.store,
+        // `status` is the hub tunnel's availability: online only while it is connected and accepted.
+        initialStatus: runtime.state === 'connected' ? 'online' : 'offline',
+        logger: runtime.logger?.child('mqtt'),
       });
-      closer = (removed) => pub.close(removed);
-      pub.start().catch((err) => node.error(`camgate-mqtt-bridge: ${err.message}`));
-    } else {
-      const creds = node.credentials || {};
-      let bridge;
-      let onCameraState;
-      let closed = false;
-      node.status({ fill: 'yellow', shape: 'ring', text: 'connecting' });
-      const started = (async () => {
-        const core = await loadCore();
-        await runtime.ready;
-        if (closed) return;
-        if (!runtime.store) throw new Error(`gateway ${runtime.gatewayId} is not running (${runtime.state})`);
-        bridge = await core.MqttBridge.start({
-          url: n.url || undefined,
-          username: creds.username || undefined,
-          password: creds.password || undefined,
-          allowInsecure: n.allowInsecure === true,
-          baseTopic,
-          discoveryPrefix,
-          homeAssistant,
-          gatewayId: runtime.gatewayId,
-          cameras: runtime.cameras,
-          store: runtime.store,
-          logger: runtime.logger?.child('mqtt'),
-        });
-        if (closed) return bridge.close();
-        // Camera states (core docs/mqtt.md "Camera state"): what is known now, then every change.
-        const b = bridge;
-        onCameraState = (c) => void b.publishCameraState(c).catch((err) => node.warn(err.message));
-        for (const c of runtime.cameraStates.values()) onCameraState(c);
-        runtime.on('cameraState', onCameraState);
-        bridge.on('connected', () => {
-          node.status({ fill: 'green', shape: 'dot', text: 'connected' });
-          node.emit('camgate:published');
-        });
-        bridge.on('offline', () => node.status({ fill: 'yellow', shape: 'ring', text: 'reconnecting' }));
-        bridge.on('error', (err) => {
-          node.status({ fill: 'red', shape: 'ring', text: err.code });
-          node.warn(err.message);
-        });
-      })().catch((err) => {
-        node.status({ fill: 'red', shape: 'ring', text: 'failed' });
-        node.error(`camgate-mqtt-bridge: ${err.message}`);
+      if (closed) return bridge.close();
+      const b = bridge;
+      const will = transport?.will;
+      if (transport && (will?.topic !== b.topics.bridge || will.payload !== 'offline' || !will.retain)) {
+        node.warn(t('warn.will', { topic: b.topics.bridge }));
+      }
+      listen('status', (state) => {
+        void b.publishStatus(state === 'connected' ? 'online' : 'offline').catch((err) => node.warn(err.message));
       });
-      closer = async () => {
-        closed = true;
-        await started;
-        if (onCameraState) runtime.off('cameraState', onCameraState);
-        await bridge?.close();
+      // Camera states (core docs/mqtt.md "Camera state"): what is known now, then every change.
+      const onCameraState = (c) => void b.publishCameraState(c).catch((err) => node.warn(err.message));
+      for (const c of runtime.cameraStates.values()) onCameraState(c);
+      listen('cameraState', onCameraState);
+      const published = () => {
+        node.status({ fill: 'green', shape: 'dot', text: t('status.connected') });
+        node.emit('camgate:published');
       };
-    }
+      b.on('connected', published);
+      b.on('offline', () => node.status({ fill: 'yellow', shape: 'ring', text: t('status.reconnecting') }));
+      b.on('error', (err) => {
+        node.status({ fill: 'red', shape: 'ring', text: err.code });
+        node.warn(err.message);
+      });
+    })().catch((err) => {
+      node.status({ fill: 'red', shape: 'ring', text: t('status.failed') });
+      node.error(t('errors.failed', { message: err.message }));
+    });
 
     node.on('close', (removed, done) => {
-      closer(removed).then(
+      closed = true;
+      if (transport) transport.removed = removed === true;
+      (async () => {
+        await started;
+        for (const [event, fn] of listeners) runtime.off(event, fn);
+        // Publishes `status` and `bridge` offline (bounded wait), then leaves the broker node or disconnects.
+        await bridge?.close();
+        await transport?.close();
+      })().then(
         () => done(),
         () => done(),
       );

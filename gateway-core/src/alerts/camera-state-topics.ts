@@ -5,7 +5,7 @@
  * the gateway (Gateway `cameraState`); it names no address and no credential.
  */
 import { haSafe, type Topics } from './topics.js';
-import type { HaDevice } from './ha-discovery.js';
+import { haAvailability, type HaDevice } from './ha-discovery.js';
 
 /** What the bridge is told: the gateway's GatewayCameraState, restated here so alerts/ stays a library. */
 export interface CameraStateInput {
@@ -49,7 +49,7 @@ export function cameraStateTopics(topics: Topics, cameraId: string): { state: st
 
 /**
  * Home Assistant discovery of a `connectivity` binary sensor per camera: ON while live. Its availability is
- * the gateway's status (a camera's state is unknown while the gateway is away); the reason and notice are
+ * the gateway's (`haAvailability`: hub tunnel and bridge both up); the reason and notice are
  * its attributes (https://www.home-assistant.io/integrations/binary_sensor.mqtt/).
  */
 export function connectivityDiscovery(input: {
@@ -75,9 +75,7 @@ export function connectivityDiscovery(input: {
       payload_on: 'ON',
       payload_off: 'OFF',
       json_attributes_topic: state,
-      availability_topic: topics.status,
-      payload_available: 'online',
-      payload_not_available: 'offline',
+      ...haAvailability(topics),
       qos: 1,
       icon: 'mdi:cctv',
       device: input.device,

@@ -1,4 +1,4 @@
-import { haSafe, type Topics } from './topics.js';
+import { haSafe, homeObjectId, type Topics } from './topics.js';
 
 /**
  * Home Assistant MQTT discovery for one camera: a `binary_sensor` that is ON
@@ -16,6 +16,28 @@ export interface HaDevice {
   sw_version: string;
 }
 
+/** One availability topic of a discovered entity (HA "MQTT Binary sensor": `availability`). */
+export interface HaAvailability {
+  topic: string;
+  payload_available: 'online';
+  payload_not_available: 'offline';
+}
+
+/**
+ * Every entity is available only while BOTH hold (`availability_mode: all`): the gateway's hub tunnel is
+ * connected and accepted (`status`), and the bridge that publishes runs (`bridge`, also its last will).
+ * One topic alone would lie: `status` stays `online` after a crash of the bridge, `bridge` says nothing of
+ * the hub.
+ */
+export function haAvailability(topics: Topics): { availability: HaAvailability[]; availability_mode: 'all' } {
+  const a = (topic: string): HaAvailability => ({
+    topic,
+    payload_available: 'online',
+    payload_not_available: 'offline',
+  });
+  return { availability: [a(topics.status), a(topics.bridge)], availability_mode: 'all' };
+}
+
 export interface HaBinarySensorConfig {
   name: string;
   unique_id: string;
@@ -27,9 +49,8 @@ export interface HaBinarySensorConfig {
   payload_on: string;
   payload_off: string;
   json_attributes_topic: string;
-  availability_topic: string;
-  payload_available: string;
-  payload_not_available: string;
+  availability: HaAvailability[];
+  availability_mode: 'all';
   qos: 1;
   icon: string;
   device: HaDevice;
@@ -63,18 +84,54 @@ export function binarySensorDiscovery(input: HaDiscoveryInput): { topic: string;
       payload_on: 'ON',
       payload_off: 'OFF',
       json_attributes_topic: stateTopic,
-      availability_topic: topics.status,
-      payload_available: 'online',
-      payload_not_available: 'offline',
+      ...haAvailability(topics),
       qos: 1,
       icon: 'mdi:cctv',
-      device: {
-        identifiers: [`camgate_${haSafe(gatewayId)}`],
-        name: gatewayName,
-        manufacturer: 'camgate',
-        model: 'camgate gateway',
-        sw_version: swVersion,
-      },
+      device: haDevice(gatewayId, gatewayName, swVersion),
+      origin: { name: 'camgate', sw_version: swVersion },
+    },
+  };
+}
+
+/** The one device per gateway every camgate entity belongs to. */
+export function haDevice(gatewayId: string, gatewayName: string, swVersion: string): HaDevice {
+  return {
+    identifiers: [`camgate_${haSafe(gatewayId)}`],
+    name: gatewayName,
+    manufacturer: 'camgate',
+    model: 'camgate gateway',
+    sw_version: swVersion,
+  };
+}
+
+/**
+ * The home-wide "Home network exposure" sensor: ON while a flag that names no camera is raised (the hub
+ * found a port open on the home's public address but could not tell which camera answers, or the
+ * gateway's secret is in use elsewhere). Its attributes are the home-exposure payload: the raised flags
+ * with their evidence and advice.
+ */
+export function homeSensorDiscovery(input: Omit<HaDiscoveryInput, 'camera'>): {
+  topic: string;
+  config: HaBinarySensorConfig;
+} {
+  const { topics, gatewayId, gatewayName, swVersion } = input;
+  const objectId = homeObjectId(gatewayId);
+  return {
+    topic: topics.homeDiscovery,
+    config: {
+      name: 'Home network exposure',
+      unique_id: objectId,
+      object_id: objectId,
+      device_class: 'problem',
+      state_topic: topics.homeExposure,
+      value_template: "{{ 'ON' if value_json.state in ['exposed', 'at-risk'] else 'OFF' }}",
+      payload_on: 'ON',
+      payload_off: 'OFF',
+      json_attributes_topic: topics.homeExposure,
+      ...haAvailability(topics),
+      qos: 1,
+      icon: 'mdi:shield-home',
+      device: haDevice(gatewayId, gatewayName, swVersion),
       origin: { name: 'camgate', sw_version: swVersion },
     },
   };

@@ -21,6 +21,7 @@ export {
   type ReconcileScope,
 } from './flag-store.js';
 export { MqttBridge } from './mqtt-bridge.js';
+export type { MqttPublishOptions, MqttTransport, MqttTransportEvents, MqttWill } from './mqtt-transport.js';
 export {
   cameraAvailability,
   cameraStatePayload,
@@ -36,11 +37,22 @@ export {
   type EmbeddedBroker,
   type EmbeddedBrokerOptions,
 } from './embedded-broker.js';
-export { binarySensorDiscovery, type HaBinarySensorConfig, type HaDevice } from './ha-discovery.js';
+export {
+  binarySensorDiscovery,
+  haAvailability,
+  homeSensorDiscovery,
+  type HaAvailability,
+  type HaBinarySensorConfig,
+  type HaDevice,
+} from './ha-discovery.js';
 export {
   assertTopicLevel,
   exposureOf,
+  homeExposureOf,
   topicsFor,
+  HOME_DETAIL_LIMITS,
+  type HomeExposurePayload,
+  type HomeFlagDetail,
   type ExposurePayload,
   type ExposureState,
   type Topics,

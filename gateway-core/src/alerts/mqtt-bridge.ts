@@ -1,12 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { CamgateError, defaultLogger, redactString, type Logger } from '../util/index.js';
 import type { Flag, FlagTransition } from './flag.js';
 import type { FlagStore } from './flag-store.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
-import { binarySensorDiscovery } from './ha-discovery.js';
+import { binarySensorDiscovery, homeSensorDiscovery } from './ha-discovery.js';
 import {
   cameraAvailability,
   cameraStatePayload,
@@ -15,13 +13,15 @@ import {
   type CameraStateInput,
   type CameraStatePayload,
 } from './camera-state-topics.js';
-import { assertTopicLevel, exposureOf, topicsFor, type Topics } from './topics.js';
+import { assertTopicLevel, exposureOf, homeExposureOf, topicsFor, type Topics } from './topics.js';
 import {
   DEFAULT_MQTT_BRIDGE_OPTIONS,
   resolveBridgeOptions,
   type MqttBridgeOptions,
   type ResolvedBridge,
 } from './mqtt-options.js';
+import type { MqttTransport } from './mqtt-transport.js';
+import { MqttClientTransport } from './mqtt-client-transport.js';
 
 const QOS1_RETAINED = { qos: 1, retain: true } as const;
 
@@ -39,7 +39,9 @@ function swVersion(): string {
  * dies with the process); instead every connect — first, reconnect or after
  * a restart — republishes the current state from the store, with the flags
  * that changed while offline last and in the order they changed, so the
- * retained messages always end current.
+ * retained messages always end current. It publishes through an
+ * `MqttTransport` (mqtt-transport.ts): its own mqtt.js client by default, or
+ * one the caller supplies.
  */
 export type { MqttBridgeOptions };
 
@@ -48,15 +50,14 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
   readonly #store: FlagStore;
   readonly #logger: Logger;
   readonly #topics: Topics;
-  readonly #client: MqttClient;
+  readonly #transport: MqttTransport;
   readonly #broker: EmbeddedBroker | undefined;
   readonly #startedAt = new Date().toISOString();
   /** Flag ids changed since they were last published, in order of change (Map keeps insertion order). */
   readonly #dirty = new Map<string, number>();
   #seq = 0;
-  #status: 'online' | 'offline' = 'online';
+  #status: 'online' | 'offline';
   #connected = false;
-  #reconnectTimer: NodeJS.Timeout | undefined;
   /** Rejects when the current connection closes; publishes race it (see #publish). */
   #lost: Promise<never> = new Promise<never>(() => undefined);
   #loseConnection: (err: Error) => void = () => undefined;
@@ -66,8 +67,11 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
   readonly #cameraStates = new Map<string, CameraStatePayload>();
   #state: 'running' | 'closing' | 'closed' = 'running';
   readonly #onTransition = (t: FlagTransition): void => this.#changed(t.flag);
+  readonly #onConnect = (): void => this.#connect();
+  readonly #onDisconnect = (): void => this.#onClose();
+  readonly #onTransportError = (err: Error & { code?: unknown }): void => this.#onError(err);
 
-  /** The broker URL without credentials (the embedded broker's when none was configured). */
+  /** Where it publishes, without credentials (the embedded broker's URL when none was configured). */
   readonly brokerUrl: string;
 
   private constructor(
@@ -75,43 +79,44 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
     store: FlagStore,
     logger: Logger,
     broker: EmbeddedBroker | undefined,
-    tls: MqttBridgeOptions['tls'],
+    opts: Pick<MqttBridgeOptions, 'tls' | 'transport'>,
   ) {
     super();
     this.#o = o;
     this.#store = store;
     this.#logger = logger;
     this.#broker = broker;
+    this.#status = o.initialStatus;
     this.#topics = topicsFor(o.baseTopic, o.gatewayId, o.discoveryPrefix);
-    this.brokerUrl = o.url ?? broker!.url;
-    const opts: IClientOptions = {
-      clientId: `camgate-${o.gatewayId.slice(0, 40)}-${randomBytes(4).toString('hex')}`,
-      protocolVersion: 4, // MQTT 3.1.1: aedes speaks nothing newer
-      clean: true,
-      keepalive: DEFAULT_MQTT_BRIDGE_OPTIONS.keepaliveS,
-      connectTimeout: DEFAULT_MQTT_BRIDGE_OPTIONS.connectTimeoutMs,
-      // We schedule reconnects ourselves (#scheduleReconnect): mqtt.js retries on a fixed interval and starts a
-      // new attempt on every tick, abandoning the one in flight, so when a handshake takes longer than the
-      // period (a loaded host, a slow NAT path) it never connects again.
-      reconnectPeriod: 0,
-      queueQoSZero: false,
-      // MQTT 3.1.1 §3.1.2.5: the broker publishes this if we vanish without DISCONNECT.
-      will: { topic: this.#topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
-    };
-    if (o.username !== undefined) opts.username = o.username;
-    if (o.password !== undefined) opts.password = o.password;
-    if (tls?.ca !== undefined) opts.ca = tls.ca;
-    if (tls?.cert !== undefined) opts.cert = tls.cert;
-    if (tls?.key !== undefined) opts.key = tls.key;
-    if (tls?.rejectUnauthorized !== undefined) opts.rejectUnauthorized = tls.rejectUnauthorized;
-    this.#client = mqtt.connect(this.brokerUrl, opts);
-    this.#client.on('connect', () => this.#onConnect());
-    this.#client.on('close', () => {
-      this.#onClose();
-      this.#scheduleReconnect();
-    });
-    this.#client.on('error', (err) => this.#onError(err));
+    this.#transport =
+      opts.transport ??
+      new MqttClientTransport({
+        url: o.url ?? broker!.url,
+        ...(o.username !== undefined ? { username: o.username } : {}),
+        ...(o.password !== undefined ? { password: o.password } : {}),
+        ...(opts.tls ? { tls: opts.tls } : {}),
+        clientName: o.gatewayId,
+        // MQTT 3.1.1 §3.1.2.5: the broker publishes this if the bridge vanishes without DISCONNECT. It is the
+        // bridge's own topic, derived from the gateway id: `status` belongs to the hub connection.
+        will: { topic: this.#topics.bridge, payload: 'offline', qos: 1, retain: true },
+        reconnectMs: o.reconnectMs,
+        keepaliveS: DEFAULT_MQTT_BRIDGE_OPTIONS.keepaliveS,
+        connectTimeoutMs: DEFAULT_MQTT_BRIDGE_OPTIONS.connectTimeoutMs,
+      });
+    this.brokerUrl = this.#transport.label;
+    const will = this.#transport.will;
+    if (will?.topic !== this.#topics.bridge || will.payload !== 'offline' || !will.retain) {
+      logger.warn(
+        'the MQTT connection has no retained will "offline" on the bridge topic: after a crash Home Assistant keeps showing this gateway available',
+        { expected: this.#topics.bridge, will: will?.topic },
+      );
+    }
+    this.#transport.on('connect', this.#onConnect);
+    this.#transport.on('disconnect', this.#onDisconnect);
+    this.#transport.on('error', this.#onTransportError);
     store.on('transition', this.#onTransition);
+    this.#transport.start();
+    if (this.#transport.connected) queueMicrotask(() => this.#connect());
   }
 
   /** Starts the bridge (and the embedded broker when no `url` is given); resolves before the first connect. */
@@ -121,10 +126,10 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
     const o = resolveBridgeOptions(opts);
     const logger = opts.logger ?? defaultLogger('alerts:mqtt');
     const broker =
-      o.url === undefined
+      o.url === undefined && opts.transport === undefined
         ? await startEmbeddedBroker({ port: opts.embeddedPort ?? 0, logger: logger.child('broker') })
         : undefined;
-    const bridge = new MqttBridge(o, opts.store, logger, broker, opts.tls);
+    const bridge = new MqttBridge(o, opts.store, logger, broker, opts);
     logger.info('mqtt bridge starting', {
       url: bridge.brokerUrl,
       gatewayId: o.gatewayId,
@@ -142,10 +147,19 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
     return this.#topics;
   }
 
-  /** Sets the retained status; published now when connected, else on the next connect. */
+  /** The current `status` (the hub tunnel's availability, as last set). */
+  get status(): 'online' | 'offline' {
+    return this.#status;
+  }
+
+  /**
+   * Sets the retained `status`: `online` only while the gateway's hub tunnel is connected and accepted.
+   * Published now when connected, else on the next connect. Repeating the current value publishes nothing.
+   */
   async publishStatus(status: 'online' | 'offline'): Promise<void> {
     if (status !== 'online' && status !== 'offline')
       throw new RangeError(`status must be 'online' or 'offline', got ${String(status)}`);
+    if (status === this.#status) return;
     this.#status = status;
     if (this.#connected) await this.#enqueue(() => this.#publish(this.#topics.status, status));
   }
@@ -186,7 +200,7 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
     // republish. So a publish also ends when its connection does; the next connect's snapshot republishes
     // the whole retained state anyway.
     if (!this.#connected) throw new CamgateError('CAMGATE_MQTT', 'MQTT: not connected');
-    const sent = this.#client.publishAsync(topic, payload, QOS1_RETAINED);
+    const sent = this.#transport.publish(topic, payload, QOS1_RETAINED);
     sent.catch(() => undefined); // settled or not, the race below decides
     await Promise.race([sent, this.#lost]);
   }
@@ -258,6 +272,7 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
       ),
     );
     out.push(this.#publish(this.#topics.gatewayExposure, JSON.stringify(exposureOf(all, this.#startedAt))));
+    out.push(this.#publish(this.#topics.homeExposure, JSON.stringify(homeExposureOf(all, this.#startedAt))));
     return out;
   }
 
@@ -266,16 +281,16 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
     const all = this.#store.list({ gatewayId: this.#o.gatewayId });
     const taken = [...this.#dirty];
     const changed = taken.map(([id]) => id);
-    const pending: Promise<void>[] = [this.#publish(this.#topics.status, this.#status)];
+    const pending: Promise<void>[] = [
+      this.#publish(this.#topics.bridge, 'online'),
+      this.#publish(this.#topics.status, this.#status),
+    ];
     if (this.#o.homeAssistant) {
+      const base = { topics: this.#topics, gatewayId: this.#o.gatewayId, gatewayName: this.#o.gatewayName };
+      const home = homeSensorDiscovery({ ...base, swVersion: swVersion() });
+      pending.push(this.#publish(home.topic, JSON.stringify(home.config)));
       for (const camera of this.#o.cameras) {
-        const d = binarySensorDiscovery({
-          topics: this.#topics,
-          gatewayId: this.#o.gatewayId,
-          gatewayName: this.#o.gatewayName,
-          camera,
-          swVersion: swVersion(),
-        });
+        const d = binarySensorDiscovery({ ...base, camera, swVersion: swVersion() });
         pending.push(this.#publish(d.topic, JSON.stringify(d.config)));
         const c = connectivityDiscovery({
           topics: this.#topics,
@@ -302,8 +317,8 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
     this.#logger.debug('mqtt state republished', { flags: all.length, changed: changed.length });
   }
 
-  #onConnect(): void {
-    if (this.#state !== 'running') return;
+  #connect(): void {
+    if (this.#state !== 'running' || this.#connected) return;
     this.#lost = new Promise<never>((_, reject) => (this.#loseConnection = reject));
     this.#lost.catch(() => undefined);
     this.#connected = true;
@@ -313,15 +328,6 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
       () => this.emit('connected'),
       () => undefined, // the connection dropped mid-snapshot; the next connect repeats it
     );
-  }
-
-  /** One reconnect attempt at a time: the next is scheduled only once the previous one has ended. */
-  #scheduleReconnect(): void {
-    if (this.#state !== 'running' || this.#reconnectTimer) return;
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      if (this.#state === 'running' && !this.#client.connected) this.#client.reconnect();
-    }, this.#o.reconnectMs);
   }
 
   #onClose(): void {
@@ -349,19 +355,29 @@ export class MqttBridge extends EventEmitter<{ connected: []; offline: []; error
   async close(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'closing';
-    clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = undefined;
     this.#store.off('transition', this.#onTransition);
+    let graceful = false;
     try {
       if (this.#connected) {
+        // The gateway stops: its hub tunnel goes with it, and so does the bridge.
         let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<void>((r) => (timer = setTimeout(r, this.#o.closeTimeoutMs)));
-        await Promise.race([this.#publish(this.#topics.status, 'offline').catch(() => undefined), timeout]);
+        const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.#o.closeTimeoutMs)));
+        const sent = Promise.all([
+          this.#publish(this.#topics.status, 'offline'),
+          this.#publish(this.#topics.bridge, 'offline'),
+        ]).then(
+          () => true,
+          () => false,
+        );
+        graceful = await Promise.race([sent, timeout]);
         clearTimeout(timer);
       }
     } finally {
+      this.#transport.off('connect', this.#onConnect);
+      this.#transport.off('disconnect', this.#onDisconnect);
+      this.#transport.off('error', this.#onTransportError);
       try {
-        await this.#client.endAsync(!this.#connected);
+        await this.#transport.close(graceful);
       } catch (err) {
         this.#logger.warn('mqtt end failed', { error: err });
       }

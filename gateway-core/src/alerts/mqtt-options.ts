@@ -1,8 +1,14 @@
 import { isLoopbackHost, redactString, type Logger } from '../util/index.js';
 import { assertTopicLevel, assertTopicPrefix } from './topics.js';
+import type { MqttTransport } from './mqtt-transport.js';
 
 export interface MqttBridgeOptions {
-  /** Broker URL (`mqtt://`, `mqtts://`); `undefined` starts an embedded aedes broker on loopback. */
+  /**
+   * A connection the caller owns (e.g. Node-RED's `mqtt-broker` node, wrapped): the bridge publishes through
+   * it instead of connecting by itself. Excludes `url`, credentials, `tls` and `embeddedPort`.
+   */
+  transport?: MqttTransport;
+  /** Broker URL (`mqtt://`, `mqtts://`); `undefined` (and no `transport`) starts an embedded aedes broker on loopback. */
   url?: string;
   /** Broker user name (a user name in the URL is used when this is unset). */
   username?: string;
@@ -24,6 +30,12 @@ export interface MqttBridgeOptions {
   gatewayName?: string;
   /** Cameras to publish an exposure state (and a discovery config) for; ids are topic levels. */
   cameras: { id: string; name: string }[];
+  /**
+   * The `status` topic until `publishStatus` is called. `status` tells whether the gateway's hub tunnel is
+   * connected and accepted, so it starts `offline` and whoever watches the tunnel sets it (FlagService
+   * does, from its `control`); a bridge of a gateway without a hub may start `online`.
+   */
+  initialStatus?: 'online' | 'offline';
   /** Port of the embedded broker when `url` is unset (0 = ephemeral). */
   embeddedPort?: number;
   /** Wait between reconnect attempts, ms. */
@@ -39,6 +51,7 @@ export const DEFAULT_MQTT_BRIDGE_OPTIONS = {
   homeAssistant: true,
   reconnectMs: 2_000, // 2 s
   closeTimeoutMs: 2_000, // 2 s
+  initialStatus: 'offline', // the hub tunnel is not up before anyone said so
   keepaliveS: 30, // 30 s: a dead bridge's last will fires within 45 s (MQTT 3.1.1 §3.1.2.10: 1.5 × keepalive)
   connectTimeoutMs: 10_000, // 10 s
 } as const;
@@ -55,6 +68,7 @@ export interface ResolvedBridge {
   cameras: { id: string; name: string }[];
   reconnectMs: number;
   closeTimeoutMs: number;
+  initialStatus: 'online' | 'offline';
 }
 
 /** Validates options at the edge; every error names the option, the value and what is allowed. */
@@ -63,6 +77,13 @@ export function resolveBridgeOptions(o: MqttBridgeOptions): ResolvedBridge {
   let url = o.url;
   let username = o.username;
   let password = o.password;
+  if (o.transport !== undefined) {
+    for (const k of ['url', 'username', 'password', 'tls', 'embeddedPort'] as const)
+      if (o[k] !== undefined)
+        throw new RangeError(`${k} must be unset when a transport is given (it owns the connection)`);
+    if (typeof o.transport?.publish !== 'function' || typeof o.transport.on !== 'function')
+      throw new TypeError('transport must implement MqttTransport (publish, on, off, start, close)');
+  }
   if (url !== undefined) {
     let u: URL;
     try {
@@ -111,5 +132,12 @@ export function resolveBridgeOptions(o: MqttBridgeOptions): ResolvedBridge {
     cameras: cameras.map((c) => ({ id: c.id, name: c.name })),
     reconnectMs: ms('reconnectMs', o.reconnectMs, d.reconnectMs),
     closeTimeoutMs: ms('closeTimeoutMs', o.closeTimeoutMs, d.closeTimeoutMs),
+    initialStatus: status('initialStatus', o.initialStatus ?? d.initialStatus),
   };
+}
+
+function status(name: string, v: unknown): 'online' | 'offline' {
+  if (v !== 'online' && v !== 'offline')
+    throw new RangeError(`${name} must be 'online' or 'offline', got ${String(v)}`);
+  return v;
 }

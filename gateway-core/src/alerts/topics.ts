@@ -41,8 +41,12 @@ export function haSafe(s: string): string {
 }
 
 export interface Topics {
-  /** `online` / `offline`, retained; also the last will. */
+  /** `online` while the gateway's hub tunnel is connected and accepted, else `offline`; retained. */
   status: string;
+  /** `online` while the MQTT bridge runs, `offline` on close and as its last will; retained. */
+  bridge: string;
+  /** Summary over the home-wide flags (no camera named), with their evidence and advice; retained. */
+  homeExposure: string;
   /** Summary over every flag of the gateway (camera or not), retained. */
   gatewayExposure: string;
   /** Per-camera summary, retained. */
@@ -51,16 +55,30 @@ export interface Topics {
   flag(flagId: string): string;
   /** Home Assistant discovery config of the camera's binary sensor. */
   discovery(cameraId: string): string;
+  /** Home Assistant discovery config of the home-wide "Home network exposure" binary sensor. */
+  homeDiscovery: string;
+}
+
+/**
+ * Object id of the home-wide sensor. Every per-camera id starts `camgate_`; this one starts `camgate-`
+ * (camera and gateway ids start with a letter or digit), so no camera can ever take it.
+ */
+export function homeObjectId(gatewayId: string): string {
+  return `camgate-home_${haSafe(gatewayId)}`;
 }
 
 export function topicsFor(baseTopic: string, gatewayId: string, discoveryPrefix: string): Topics {
   const gw = `${baseTopic}/${gatewayId}`;
   return {
     status: `${gw}/status`,
+    // One level under the gateway, like `status`: camera topics are two levels (`<camera>/exposure`).
+    bridge: `${gw}/bridge`,
+    homeExposure: `${gw}/home-exposure`,
     gatewayExposure: `${gw}/exposure`,
     exposure: (cameraId) => `${gw}/${cameraId}/exposure`,
     flag: (flagId) => `${gw}/flags/${flagId}`,
     discovery: (cameraId) => `${discoveryPrefix}/binary_sensor/camgate_${haSafe(gatewayId)}_${haSafe(cameraId)}/config`,
+    homeDiscovery: `${discoveryPrefix}/binary_sensor/${homeObjectId(gatewayId)}/config`,
   };
 }
 
@@ -77,6 +95,48 @@ export interface ExposurePayload {
 
 /** Kinds that mean the camera is reachable from the internet right now. */
 const EXPOSING: ReadonlySet<FlagKind> = new Set<FlagKind>(['exposed', 'direct-connection']);
+
+/** What the home-wide sensor shows of one flag (its attributes in Home Assistant). */
+export interface HomeFlagDetail {
+  id: string;
+  kind: FlagKind;
+  key?: string;
+  source: Flag['source'];
+  raisedAt: string;
+  advice: string;
+  /** The latest few observations. */
+  evidence: Flag['evidence'];
+}
+
+export interface HomeExposurePayload extends ExposurePayload {
+  /** The raised home-wide flags, newest first, at most HOME_DETAIL_LIMITS.flags of them. */
+  details: HomeFlagDetail[];
+}
+
+/** Home Assistant keeps attributes in its recorder only below 16 KiB: a few flags with a few observations each. */
+export const HOME_DETAIL_LIMITS = { flags: 8, evidence: 3 } as const;
+
+/** The home-wide summary: the flags that name no camera (the hub could not tell which camera answers). */
+export function homeExposureOf(flags: readonly Flag[], fallbackTime: string): HomeExposurePayload {
+  const home = flags.filter((f) => f.cameraId === undefined);
+  const details = home
+    .filter((f) => f.state === 'raised')
+    .sort((a, b) => (a.raisedAt < b.raisedAt ? 1 : a.raisedAt > b.raisedAt ? -1 : 0))
+    .slice(0, HOME_DETAIL_LIMITS.flags)
+    .map((f) => {
+      const d: HomeFlagDetail = {
+        id: f.id,
+        kind: f.kind,
+        source: f.source,
+        raisedAt: f.raisedAt,
+        advice: f.advice,
+        evidence: f.evidence.slice(-HOME_DETAIL_LIMITS.evidence),
+      };
+      if (f.key !== undefined) d.key = f.key;
+      return d;
+    });
+  return { ...exposureOf(home, fallbackTime), details };
+}
 
 /** Summarises `flags` (already filtered to one camera or one gateway). `fallbackTime` when none ever changed. */
 export function exposureOf(flags: readonly Flag[], fallbackTime: string): ExposurePayload {

@@ -5,6 +5,7 @@ import { LanAudit, type AuditCamera, type AuditResult, type LanAuditOptions } fr
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { TakeoverWatch, type TunnelStateSource } from './takeover-watch.js';
 import type { GatewayCameraState } from './camera-state.js';
+import type { TunnelState } from '../tunnel/index.js';
 
 /** Where flags go over MQTT: a broker `url`, or `embedded: true` for an aedes broker on 127.0.0.1. */
 export interface GatewayMqttOptions {
@@ -63,6 +64,11 @@ export interface FlagServiceOptions {
     /** States known before this service started (published at once). */
     readonly cameraStates?: GatewayCameraState[];
     off(e: 'cameraState', fn: (s: GatewayCameraState) => void): unknown;
+    /** The hub tunnel's state: MQTT `status` is `online` only while it is `connected` (docs/mqtt.md). */
+    on(e: 'state', fn: (state: TunnelState) => void): unknown;
+    off(e: 'state', fn: (state: TunnelState) => void): unknown;
+    /** The tunnel's state now (the `Gateway` has it). */
+    readonly tunnelState?: TunnelState;
   };
   logger?: Logger;
 }
@@ -108,6 +114,12 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.bridge?.publishCameraState(st).catch((err: unknown) => this.#log.debug('camera state not published', { err }));
   };
   readonly #onTransition = (t: FlagTransition): void => void this.emit('transition', t);
+  /** `connected` is the tunnel accepted by the hub (TunnelClient sets it after the hub's welcome). */
+  readonly #onTunnelState = (state: TunnelState): void => {
+    this.bridge
+      ?.publishStatus(state === 'connected' ? 'online' : 'offline')
+      .catch((err: unknown) => this.#log.debug('status not published', { err }));
+  };
 
   private constructor(opts: FlagServiceOptions, store: FlagStore, bridge: MqttBridge | undefined, log: Logger) {
     super();
@@ -125,6 +137,8 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.#control?.on('control', this.#onControl);
     this.#control?.on('cameraState', this.#onCameraState);
     for (const st of this.#control?.cameraStates ?? []) this.#onCameraState(st);
+    this.#control?.on('state', this.#onTunnelState);
+    if (this.#control?.tunnelState !== undefined) this.#onTunnelState(this.#control.tunnelState);
   }
 
   /** Validates options, opens the store and starts the MQTT bridge (it connects in the background). */
@@ -160,6 +174,9 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
           ...(m.url !== undefined ? { url: m.url } : {}),
           ...pick(m, ['username', 'password', 'baseTopic', 'homeAssistant', 'allowInsecure', 'tls', 'reconnectMs']),
           ...(m.embeddedPort !== undefined ? { embeddedPort: m.embeddedPort } : {}),
+          // With a hub (`control`), `status` follows its tunnel and starts `offline`; without one there is no
+          // tunnel to follow, and `status` says the gateway runs.
+          initialStatus: opts.control ? 'offline' : 'online',
           logger: log.child('mqtt'),
         });
       }
@@ -280,6 +297,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.#control?.off('control', this.#onControl);
     this.#takeover?.close();
     this.#control?.off('cameraState', this.#onCameraState);
+    this.#control?.off('state', this.#onTunnelState);
     this.#abort.abort();
     await this.#running?.catch(() => undefined);
     try {

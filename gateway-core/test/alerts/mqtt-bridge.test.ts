@@ -62,7 +62,9 @@ describe('MqttBridge', () => {
       await store.raise(telnet); // after connect: published live
       const w = await watch(bridge.brokerUrl, ['camgate/#']);
       t.after(() => w.close());
-      assert.equal(await w.waitFor('camgate/gw1/status'), 'online');
+      // `status` is the hub tunnel's: offline until whoever watches it says otherwise; `bridge` is ours.
+      assert.equal(await w.waitFor('camgate/gw1/status'), 'offline');
+      assert.equal(await w.waitFor('camgate/gw1/bridge'), 'online');
       const [f1, f2] = store.list();
       const flag = JSON.parse(await w.waitFor(`camgate/gw1/flags/${f1!.id}`)) as Flag;
       assert.deepEqual(flag, f1);
@@ -80,6 +82,8 @@ describe('MqttBridge', () => {
         w.all.every((m) => m.retain),
         'messages delivered on subscribe are retained ones',
       );
+      await bridge.publishStatus('online'); // as FlagService does when the hub accepts the tunnel
+      assert.equal(await w.waitFor('camgate/gw1/status', (p) => p === 'online'), 'online');
     });
 
     it('shows a home-wide flag (no camera named) on every camera of that home', async (t) => {
@@ -136,7 +140,7 @@ describe('MqttBridge', () => {
           'object_id',
           'state_topic',
           'device_class',
-          'availability_topic',
+          'availability',
           'device',
         ] as const) {
           assert.ok(c[key], `${key} present`);
@@ -144,11 +148,13 @@ describe('MqttBridge', () => {
         assert.equal(c.device_class, 'problem');
         assert.equal(c.state_topic, `camgate/gw1/${cam.id}/exposure`);
         assert.equal(c.json_attributes_topic, c.state_topic);
-        assert.equal(c.availability_topic, 'camgate/gw1/status');
-        assert.deepEqual(
-          [c.payload_available, c.payload_not_available, c.payload_on, c.payload_off],
-          ['online', 'offline', 'ON', 'OFF'],
-        );
+        // Available only while the hub tunnel is up AND the bridge runs (HA `availability_mode: all`).
+        assert.deepEqual(c.availability, [
+          { topic: 'camgate/gw1/status', payload_available: 'online', payload_not_available: 'offline' },
+          { topic: 'camgate/gw1/bridge', payload_available: 'online', payload_not_available: 'offline' },
+        ]);
+        assert.equal(c.availability_mode, 'all');
+        assert.deepEqual([c.payload_on, c.payload_off], ['ON', 'OFF']);
         assert.match(c.value_template, /value_json\.state/);
         assert.match(c.object_id, /^[a-zA-Z0-9_-]+$/);
         assert.equal(topic.split('/')[2], c.object_id);
@@ -166,10 +172,13 @@ describe('MqttBridge', () => {
       const store = await FlagStore.open({});
       t.after(() => store.close());
       const bridge = await bridgeUp(t, { store });
-      const w = await watch(bridge.brokerUrl, ['camgate/gw1/status']);
+      await bridge.publishStatus('online');
+      const w = await watch(bridge.brokerUrl, ['camgate/gw1/status', 'camgate/gw1/bridge']);
       await w.waitFor('camgate/gw1/status', (p) => p === 'online');
+      await w.waitFor('camgate/gw1/bridge', (p) => p === 'online');
       const closing = Promise.all([bridge.close(), bridge.close()]);
       assert.equal(await w.waitFor('camgate/gw1/status', (p) => p === 'offline'), 'offline');
+      assert.equal(await w.waitFor('camgate/gw1/bridge', (p) => p === 'offline'), 'offline');
       await closing;
       await w.close();
       assert.equal(bridge.connected, false);
@@ -240,20 +249,21 @@ describe('MqttBridge', () => {
   });
 
   describe('with mosquitto', () => {
-    it('the last will marks the gateway offline when its socket is destroyed', async (t) => {
+    it('the last will marks the bridge offline, on its own gateway-id topic, when its socket is destroyed', async (t) => {
       const mq = await startMosquitto();
       t.after(() => mq.stop());
       const proxy = await startTcpProxy(mq.port);
       t.after(() => proxy.close());
       const store = await FlagStore.open({});
       t.after(() => store.close());
-      const bridge = await bridgeUp(t, { store, url: proxy.url });
-      const w = await watch(mq.url, ['camgate/gw1/status']);
+      const bridge = await bridgeUp(t, { store, url: proxy.url, gatewayId: 'porch-gw' });
+      const w = await watch(mq.url, ['camgate/+/bridge']);
       t.after(() => w.close());
-      await w.waitFor('camgate/gw1/status', (p) => p === 'online');
+      await w.waitFor('camgate/porch-gw/bridge', (p) => p === 'online');
       const offline = once(bridge, 'offline');
       await proxy.cut(); // no DISCONNECT reaches the broker: MQTT 3.1.1 §3.1.2.5 will applies
-      assert.equal(await w.waitFor('camgate/gw1/status', (p) => p === 'offline'), 'offline');
+      assert.equal(await w.waitFor('camgate/porch-gw/bridge', (p) => p === 'offline'), 'offline');
+      assert.ok(!w.all.some((m) => m.topic !== 'camgate/porch-gw/bridge'), 'the will follows the gateway id');
       await offline;
       assert.equal(bridge.connected, false);
     });
@@ -307,7 +317,7 @@ describe('MqttBridge', () => {
       t.after(() => w.close());
       const id = s2.list()[0]!.id;
       assert.equal((JSON.parse(await w.waitFor(`camgate/gw1/flags/${id}`)) as Flag).state, 'raised');
-      assert.equal(await w.waitFor('camgate/gw1/status'), 'online');
+      assert.equal(await w.waitFor('camgate/gw1/bridge'), 'online');
       assert.equal((JSON.parse(await w.waitFor('camgate/gw1/cam1/exposure')) as ExposurePayload).state, 'exposed');
     });
 

@@ -113,7 +113,13 @@ describe('Gateway cameraState', () => {
     const config = JSON.parse(raw);
     assert.equal(config.device_class, 'connectivity');
     assert.equal(config.state_topic, `camgate/${GATEWAY_ID}/porch/state`);
-    assert.equal(config.availability_topic, `camgate/${GATEWAY_ID}/status`);
+    assert.deepEqual(
+      config.availability.map((a: { topic: string }) => a.topic),
+      [`camgate/${GATEWAY_ID}/status`, `camgate/${GATEWAY_ID}/bridge`],
+    );
+    assert.equal(config.availability_mode, 'all');
+    // The stack's gateway holds an accepted tunnel: status says so (it follows the hub connection).
+    await until('status online', () => watcher.last.get(`camgate/${GATEWAY_ID}/status`) === 'online');
     assert.equal(config.value_template, "{{ 'ON' if value_json.state == 'live' else 'OFF' }}");
   });
 });

@@ -1,0 +1,2 @@
+'use strict';
+require('./lib/mqtt-suite.js').defineMqttTests('node-red');
