@@ -42,6 +42,8 @@ export {
   type GatewayCameraState,
   type GatewayCameraStateName,
 } from './gateway/index.js';
+// Keep-warm on its own (the Homebridge plugin without a hub keeps its cameras pulled with it).
+export { CameraWarmer, CameraRegistry, type CameraWarmerOptions } from './gateway/index.js';
 // Flags on the LAN side (Node-RED and Homebridge listen to FlagService 'transition' or read its store).
 export {
   FlagService,

@@ -22,6 +22,7 @@ import { ExposureSensor, type ExposureState } from './exposure-sensor.js';
 import type { PrefixedLog } from './log.js';
 import type { MediaBackend, PreparedStream } from './media-backend.js';
 import { fetchSnapshot, grabFrame, type SnapshotSource } from './snapshot.js';
+import { StreamSnapshots } from './stream-snapshot.js';
 
 // HAP-NodeJS ships these as `const enum`s, which `verbatimModuleSyntax` cannot read: their values
 // (HAP-NodeJS RTPStreamManagement.ts), identical in hap-nodejs 0.14 (Homebridge 1.11) and 2.x.
@@ -53,6 +54,7 @@ export class CameraAccessory implements CameraStreamingDelegate {
   readonly #backend: MediaBackend;
   readonly #log: PrefixedLog;
   readonly #sessions = new Map<string, Session>();
+  readonly #snapshots: StreamSnapshots;
 
   constructor(
     api: API,
@@ -60,13 +62,21 @@ export class CameraAccessory implements CameraStreamingDelegate {
     camera: CameraConfig,
     backend: MediaBackend,
     log: PrefixedLog,
-    ffmpeg: boolean,
+    opts: { ffmpeg: boolean; snapshotCacheMs: number },
   ) {
     this.accessory = accessory;
     this.#camera = camera;
     this.#backend = backend;
     this.#log = log;
-    this.snapshotSource = camera.snapshotUrl ? 'snapshot-url' : ffmpeg ? 'ffmpeg' : 'none';
+    this.snapshotSource = camera.snapshotUrl ? 'snapshot-url' : opts.ffmpeg ? 'ffmpeg' : 'none';
+    // The same URI string the warm player and the streams use: the engine keys its pulls (and caches) by it.
+    const uri = cameraUriWithCredentials(camera);
+    this.#snapshots = new StreamSnapshots({
+      keyframe: () => backend.latestKeyframe(uri),
+      fallback: (width) => grabFrame(uri, width),
+      ttlMs: opts.snapshotCacheMs,
+      log,
+    });
     const hap = api.hap;
     accessory
       .getService(hap.Service.AccessoryInformation)!
@@ -96,7 +106,7 @@ export class CameraAccessory implements CameraStreamingDelegate {
       },
     });
     accessory.configureController(this.controller);
-    this.sensor = new ExposureSensor(api, accessory, camera.name);
+    this.sensor = new ExposureSensor(api, accessory, `${camera.name} exposure`);
   }
 
   updateExposure(state: ExposureState): void {
@@ -108,7 +118,7 @@ export class CameraAccessory implements CameraStreamingDelegate {
       this.snapshotSource === 'snapshot-url'
         ? fetchSnapshot(this.#camera.snapshotUrl!)
         : this.snapshotSource === 'ffmpeg'
-          ? grabFrame(cameraUriWithCredentials(this.#camera), request.width)
+          ? this.#snapshots.take(request.width)
           : Promise.reject(new Error('no snapshot URL and no FFmpeg'));
     take.then(
       (jpeg) => callback(undefined, jpeg),
@@ -151,7 +161,10 @@ export class CameraAccessory implements CameraStreamingDelegate {
     if ((request.type as string) === STOP) {
       this.#sessions.delete(request.sessionID);
       void (session?.prepared.stop() ?? Promise.resolve()).finally(() => {
-        this.#log.info(`stream ${request.sessionID} stopped`);
+        const left = [...this.#sessions.values()].filter((s) => s.started).length;
+        this.#log.info(
+          `stream ${request.sessionID} stopped; ${left === 0 ? 'camera no longer watched' : `still watched by ${left} stream(s)`}`,
+        );
         callback();
       });
       return;
@@ -176,8 +189,9 @@ export class CameraAccessory implements CameraStreamingDelegate {
       .start({ ...session.target, payloadType: v.pt, mtu: v.mtu })
       .then(() => {
         session.started = true;
+        // Info, not debug: who watches a camera, and when, is what a camera owner looks for in the log.
         this.#log.info(
-          `streaming to ${session.target.address}:${session.target.port} (asked ${v.width}x${v.height}@${v.fps}, sent as the camera encodes)`,
+          `camera is being watched: streaming to ${session.target.address}:${session.target.port} (asked ${v.width}x${v.height}@${v.fps}, sent as the camera encodes)`,
         );
         callback();
       })

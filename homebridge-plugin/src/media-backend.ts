@@ -79,6 +79,14 @@ export class MediaBackend {
     return this.#opts.kurentoUrl ? 'Kurento Media Server' : 'built-in engine';
   }
 
+  /**
+   * The built-in engine's cached keyframe of `uri` (SPS, PPS, IDR) when a pull of it is open; undefined
+   * with Kurento Media Server (no cache to read) or before the engine started. Opens nothing.
+   */
+  latestKeyframe(uri: string): Buffer[] | undefined {
+    return this.#engine?.latestKeyframe(uri);
+  }
+
   /** The Kurento URL of the backend (starts the built-in engine if needed). */
   async url(): Promise<string> {
     await this.#connect();

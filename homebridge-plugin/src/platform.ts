@@ -1,23 +1,45 @@
 /**
  * The `Camgate` dynamic platform: one camera accessory per configured camera
- * (UUIDs from the camera ids, so renames keep the Home tile), cached
- * accessories restored, removed cameras unregistered, bad entries logged and
- * skipped. Optional: flags from MQTT, a camgate gateway dialling out to a hub.
+ * (UUIDs from the camera ids, so renames keep the Home tile) and a home-wide
+ * exposure sensor, cached accessories restored, removed cameras
+ * unregistered, bad entries logged and skipped. Its own services, with or
+ * without a hub: keep-warm (cameras pulled by the built-in engine, so streams
+ * and snapshots start from its cache) and a flag service (LAN audit, flags the
+ * hub forwards to this gateway) that drives the sensors directly; MQTT is an
+ * optional extra feed.
  */
 import { join } from 'node:path';
-import { FlagStore, Gateway, SecretSet, TakeoverWatch, createLogger, type GatewayCameraState } from '@camgate/core';
+import {
+  CameraRegistry,
+  CameraWarmer,
+  FlagService,
+  Gateway,
+  SecretSet,
+  createLogger,
+  type GatewayCameraState,
+} from '@camgate/core';
 import type { API, DynamicPlatformPlugin, Logging, PlatformAccessory, PlatformConfig } from 'homebridge';
 import { CameraAccessory } from './camera-accessory.js';
 import { gatewayKeepWarm, readSettings, type PluginSettings } from './config.js';
-import { exposureOf } from './exposure-sensor.js';
+import { exposureOf, homeExposureOf, type ExposureSensor } from './exposure-sensor.js';
 import { MqttFlagFeed } from './flag-feed.js';
+import { CATEGORY_SENSOR, HOME_SENSOR_NAME, homeSensorAccessory } from './home-sensor.js';
 import { homebridgeSink, prefixed, type PrefixedLog } from './log.js';
 import { MediaBackend } from './media-backend.js';
-import { FLAG_STORE_FILE, PLATFORM_NAME, PLUGIN_NAME, UUID_NAMESPACE } from './settings.js';
+import {
+  FLAG_STORE_FILE,
+  LOCAL_GATEWAY_ID,
+  PLATFORM_NAME,
+  PLUGIN_NAME,
+  UUID_HOME_SENSOR,
+  UUID_NAMESPACE,
+} from './settings.js';
 import { findFfmpeg } from './snapshot.js';
 
 /** HAP Categories.CAMERA (a `const enum` in HAP-NodeJS Accessory.ts). */
 const CATEGORY_CAMERA = 17;
+/** Wait before the warm players try a media backend again (core's DEFAULT_GATEWAY_OPTIONS.keepWarmRetryMs). */
+const KEEP_WARM_RETRY_MS = 5_000;
 
 export class CamgatePlatform implements DynamicPlatformPlugin {
   readonly #log: PrefixedLog;
@@ -28,10 +50,12 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
   readonly #cached = new Map<string, PlatformAccessory>();
   readonly #cameras = new Map<string, CameraAccessory>();
   readonly #backend: MediaBackend;
-  #store: FlagStore | undefined;
+  readonly #cameraStates = new Map<string, string>();
+  #homeSensor: ExposureSensor | undefined;
+  #flags: FlagService | undefined;
   #feed: MqttFlagFeed | undefined;
   #gateway: Gateway | undefined;
-  #takeover: TakeoverWatch | undefined;
+  #warmer: CameraWarmer | undefined;
   #shuttingDown = false;
 
   constructor(log: Logging, config: PlatformConfig, api: API) {
@@ -40,6 +64,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
     this.#api = api;
     const s = readSettings(config);
     for (const p of s.problems) this.#log.error(`config: ${p} (skipped)`);
+    for (const w of s.warnings) this.#log.warn(`config: ${w}`);
     this.#settings = s;
     for (const c of s.cameras) this.#secrets.add(c.password);
     this.#secrets.add(s.exposure.mqttPassword);
@@ -66,6 +91,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
   async #launch(): Promise<void> {
     const hap = this.#api.hap;
     const ffmpeg = findFfmpeg() !== null;
+    const { snapshotCacheMs } = this.#settings;
     this.#log.info(`media backend: ${this.#backend.kind}; ${this.#settings.cameras.length} camera(s)`);
     const keep = new Set<string>();
     for (const cam of this.#settings.cameras) {
@@ -75,87 +101,131 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
       try {
         // A cached accessory keeps its services (and the user's room and name); the controller re-attaches
         // to the cached RTP stream services (HAP-NodeJS CameraController restores from existing services).
-        const cached = this.#cached.get(uuid);
-        const accessory = cached ?? new this.#api.platformAccessory(cam.name, uuid, CATEGORY_CAMERA);
+        const accessory = this.#accessory(cam.name, uuid, CATEGORY_CAMERA);
         accessory.context.cameraId = cam.id;
-        const camera = new CameraAccessory(this.#api, accessory, cam, this.#backend, camLog, ffmpeg);
+        const camera = new CameraAccessory(this.#api, accessory, cam, this.#backend, camLog, {
+          ffmpeg,
+          snapshotCacheMs,
+        });
         this.#cameras.set(cam.id, camera);
-        if (cached) this.#api.updatePlatformAccessories([accessory]);
-        else this.#api.registerPlatformAccessories(PLUGIN_NAME, PLATFORM_NAME, [accessory]);
-        camLog.info(
-          `${cached ? 'restored' : 'added'}; snapshots from ${camera.snapshotSource === 'snapshot-url' ? 'the snapshot URL' : camera.snapshotSource === 'ffmpeg' ? 'FFmpeg (one frame from RTSP)' : 'nowhere (no snapshot URL, FFmpeg not installed)'}`,
-        );
+        this.#register(accessory);
+        camLog.info(`${this.#cached.has(uuid) ? 'restored' : 'added'}; snapshots from ${this.#snapshotSource(camera)}`);
       } catch (err) {
         camLog.error(`skipped: ${(err as Error).message}`);
       }
     }
+    const homeUuid = hap.uuid.generate(UUID_HOME_SENSOR);
+    keep.add(homeUuid);
+    const home = this.#accessory(HOME_SENSOR_NAME, homeUuid, CATEGORY_SENSOR);
+    this.#homeSensor = homeSensorAccessory(this.#api, home);
+    this.#register(home);
     const stale = [...this.#cached.values()].filter((a) => !keep.has(a.UUID));
     if (stale.length > 0) {
       this.#api.unregisterPlatformAccessories(PLUGIN_NAME, PLATFORM_NAME, stale);
       this.#log.info(`removed ${stale.length} camera(s) no longer configured`);
     }
     this.#cached.clear();
-    await this.#startFlags();
-    await this.#startGateway();
+    // Independent: sensors without a media backend, streams without a flag store, each better than nothing.
+    await this.#startFlags().catch((err: unknown) => this.#log.error(`flags: ${(err as Error).message}`));
+    await this.#startMedia();
   }
 
+  #accessory(name: string, uuid: string, category: number): PlatformAccessory {
+    return this.#cached.get(uuid) ?? new this.#api.platformAccessory(name, uuid, category);
+  }
+
+  #register(accessory: PlatformAccessory): void {
+    if (this.#cached.has(accessory.UUID)) this.#api.updatePlatformAccessories([accessory]);
+    else this.#api.registerPlatformAccessories(PLUGIN_NAME, PLATFORM_NAME, [accessory]);
+  }
+
+  #snapshotSource(camera: CameraAccessory): string {
+    if (camera.snapshotSource === 'snapshot-url') return 'the snapshot URL';
+    if (camera.snapshotSource === 'none') return 'nowhere (no snapshot URL, FFmpeg not installed)';
+    return this.#backend.kind === 'built-in engine'
+      ? "FFmpeg decoding the engine's cached keyframe (no new RTSP session)"
+      : 'FFmpeg (one frame from RTSP: Kurento Media Server keeps no frame to reuse)';
+  }
+
+  /**
+   * The flag service of this plugin's own gateway: the LAN audit and (with a hub) the flags the hub forwards
+   * feed one store, which every sensor reads. MQTT, when configured, feeds the same store.
+   */
   async #startFlags(): Promise<void> {
-    const path = join(this.#api.user.storagePath(), FLAG_STORE_FILE);
     const logger = createLogger('flags', homebridgeSink(this.#log), this.#secrets);
-    const store = await FlagStore.open({ path, logger });
-    this.#store = store;
+    const flags = await FlagService.create({
+      gatewayId: this.#settings.hub?.gatewayId ?? LOCAL_GATEWAY_ID,
+      cameras: this.#settings.cameras,
+      flagsFile: join(this.#api.user.storagePath(), FLAG_STORE_FILE),
+      audit: this.#settings.audit,
+      logger,
+    });
+    this.#flags = flags;
     const refresh = (): void => {
-      const flags = store.list();
-      for (const [id, cam] of this.#cameras) cam.updateExposure(exposureOf(flags, id));
+      const list = flags.store.list();
+      for (const [id, cam] of this.#cameras) cam.updateExposure(exposureOf(list, id));
+      this.#homeSensor?.update(homeExposureOf(list));
     };
-    store.on('transition', (t) => {
-      this.#log.warn(`flag ${t.flag.kind} on ${t.flag.cameraId ?? 'the network'}: ${t.from} → ${t.to}`);
+    flags.on('transition', (t) => {
+      this.#log.warn(`flag ${t.flag.kind} on ${t.flag.cameraId ?? 'the home network'}: ${t.from} → ${t.to}`);
       refresh();
     });
     refresh();
+    flags.start();
     const e = this.#settings.exposure;
-    if (e.mqttUrl) this.#feed = new MqttFlagFeed({ ...e, mqttUrl: e.mqttUrl }, store, this.#log);
+    if (e.mqttUrl) this.#feed = new MqttFlagFeed({ ...e, mqttUrl: e.mqttUrl }, flags.store, this.#log);
   }
 
-  async #startGateway(): Promise<void> {
+  /** The hub gateway (which keeps the cameras warm itself), or keep-warm alone when there is no hub. */
+  async #startMedia(): Promise<void> {
+    const backendUrl = await this.#backend.url();
     const hub = this.#settings.hub;
-    if (!hub) return;
-    const mediaBackendUrl = await this.#backend.url();
+    const keepWarm = gatewayKeepWarm(this.#settings.keepWarm);
     const logger = createLogger('gateway', homebridgeSink(this.#log), this.#secrets);
-    this.#gateway = Gateway.start({
+    if (!hub) {
+      this.#warmer = new CameraWarmer({
+        backendUrl,
+        cameras: new CameraRegistry(this.#settings.cameras),
+        mode: keepWarm === 'auto' ? 'auto' : 'never',
+        retryMs: KEEP_WARM_RETRY_MS,
+        logger: logger.child('warm'),
+        onCameraState: (st) => this.#logCameraState(st),
+      });
+      this.#warmer.start();
+      return;
+    }
+    const gateway = new Gateway({
       hub: {
         url: hub.url,
         gatewayId: hub.gatewayId,
         secret: hub.secret,
         ...(hub.fingerprint256 ? { tls: { fingerprint256: hub.fingerprint256 } } : {}),
       },
-      mediaBackendUrl,
+      mediaBackendUrl: backendUrl,
       cameras: this.#settings.cameras,
-      keepWarm: gatewayKeepWarm(hub),
+      keepWarm,
+      allowLanViewers: hub.allowLanViewers,
       logger,
     });
-    this.#gateway.on('state', (state, info) =>
-      this.#log.info(`hub: ${state}${info.reason ? ` (${info.reason})` : ''}`),
-    );
-    // 4409 (another client took over with this gateway's secret) raises `secret-in-use` in the same store
-    // the camera sensors read, so it shows in Apple Home (exposure-sensor.ts: every camera is tampered).
-    if (this.#store) {
-      this.#takeover = new TakeoverWatch({
-        gatewayId: hub.gatewayId,
-        store: this.#store,
-        tunnel: this.#gateway,
-        logger: logger.child('takeover'),
-      });
-    }
-    this.#gateway.on('cameraState', (st) => this.#logCameraState(st));
+    this.#gateway = gateway;
+    gateway.on('state', (state, info) => this.#log.info(`hub: ${state}${info.reason ? ` (${info.reason})` : ''}`));
+    gateway.on('cameraState', (st) => this.#logCameraState(st));
+    // Flags the hub's outside monitor raises for this gateway go straight into the sensors' store
+    // (FlagService.applyControl validates them); 4409 raises `secret-in-use` there too (TakeoverWatch).
+    gateway.on('control', (msg) => void this.#flags?.applyControl(msg));
+    this.#flags?.watchTunnel(gateway);
+    gateway.start();
   }
 
   /**
-   * A camera's state, as the gateway learns it from its warm players, on a `[camera name]` line:
+   * A camera's state, as its warm player reports it, on a `[camera name]` line:
    * unreachable is a warning (someone should look at the camera), lost-and-reconnecting too while it
    * lasts; live is information; connecting and idle (keepWarm off: not pulled unless watched) are debug.
    */
   #logCameraState(st: GatewayCameraState): void {
+    const key = `${st.state}|${st.reason ?? ''}|${st.notice?.message ?? ''}`;
+    if (this.#cameraStates.get(st.cameraId) === key) return;
+    this.#cameraStates.set(st.cameraId, key);
     const name = this.#settings.cameras.find((c) => c.id === st.cameraId)?.name ?? st.cameraId;
     const log = prefixed(this.#hbLog, name);
     const notice = st.notice ? ` — ${st.notice.message}` : '';
@@ -178,10 +248,10 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
     this.#shuttingDown = true;
     const steps: [string, () => Promise<void> | undefined][] = [
       ['streams', () => Promise.all([...this.#cameras.values()].map((c) => c.stopAll())).then(() => undefined)],
-      ['takeover watch', () => void this.#takeover?.close()],
+      ['warm players', () => this.#warmer?.close()],
       ['gateway', () => this.#gateway?.close()],
       ['flag feed', () => this.#feed?.close()],
-      ['flag store', () => this.#store?.close()],
+      ['flag service', () => this.#flags?.close()],
       ['media backend', () => this.#backend.close()],
     ];
     for (const [name, step] of steps) {

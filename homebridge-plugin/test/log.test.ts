@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger, SecretSet } from '@camgate/core';
-import { homebridgeSink, type PrefixedLog } from '../src/log.js';
+import type { Logging } from 'homebridge';
+import { homebridgeSink, prefixed, type PrefixedLog } from '../src/log.js';
 
 function recorder(): PrefixedLog & { lines: [string, string][] } {
   const lines: [string, string][] = [];
@@ -33,5 +34,36 @@ describe('homebridgeSink', () => {
     assert.equal(level, 'error');
     assert.match(line, /^\[porch\] gateway: camera stream failed for /);
     assert.ok(!line.includes('cam-Pass-42'), 'the camera password is redacted');
+  });
+});
+
+describe('prefixed + homebridgeSink (as the platform wires them)', () => {
+  it("reaches Homebridge's own log methods at the record's level, with the platform's prefix rules", () => {
+    const calls: [string, string][] = [];
+    const rec = (level: string) => (m: string) => void calls.push([level, m]);
+    // The shape of Homebridge's Logging: one method per level (homebridge `Logger`).
+    const hbLog = Object.assign(rec('log'), {
+      prefix: 'camgate',
+      debug: rec('debug'),
+      info: rec('info'),
+      success: rec('success'),
+      warn: rec('warn'),
+      error: rec('error'),
+      log: rec('log'),
+    }) as unknown as Logging;
+    const core = createLogger('flags', homebridgeSink(prefixed(hbLog)), new SecretSet());
+    core.error('audit failed', { camera: 'porch' });
+    core.warn('router did not answer');
+    core.info('audit done');
+    core.debug('probe 23 closed');
+    const camLog = prefixed(hbLog, 'Porch');
+    camLog.info('camera is being watched');
+    assert.deepEqual(calls, [
+      ['error', '[porch] flags: audit failed'],
+      ['warn', 'flags: router did not answer'],
+      ['info', 'flags: audit done'],
+      ['debug', 'flags: probe 23 closed'],
+      ['info', '[Porch] camera is being watched'],
+    ]);
   });
 });

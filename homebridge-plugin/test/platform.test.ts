@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { FlagStore, startCameraSim, startEmbeddedBroker } from '@camgate/core';
 import { HttpClient } from 'hap-controller';
 import mqtt from 'mqtt';
+import { startIgdResponder } from '../../gateway-core/test/helpers/igd.js';
 import { startSrtpReceiver } from '../../gateway-core/test/helpers/srtp-receiver.js';
 import {
   parseSetupEndpointsResponse,
@@ -27,6 +28,7 @@ const CH_SETUP_ENDPOINTS = '00000118-0000-1000-8000-0026BB765291';
 const CH_SELECTED_CONFIG = '00000117-0000-1000-8000-0026BB765291';
 const CH_CONTACT_STATE = '0000006A-0000-1000-8000-0026BB765291';
 const CH_NAME = '00000023-0000-1000-8000-0026BB765291';
+const CH_STATUS_TAMPERED = '0000007A-0000-1000-8000-0026BB765291';
 
 interface HapChar {
   iid: number;
@@ -65,6 +67,11 @@ for (const flavour of ['homebridge', 'homebridge-1'] as HomebridgeFlavour[]) {
         t.after(() => cam.close());
         const broker = await startEmbeddedBroker();
         t.after(() => broker.close());
+        // The router, on loopback: a UPnP mapping of an outside port to the camera, for the plugin's LAN audit.
+        const igd = await startIgdResponder({
+          mappings: [{ externalPort: 8554, protocol: 'TCP', internalPort: cam.port, internalClient: '127.0.0.1' }],
+        });
+        t.after(() => igd.close());
         const camUrl = cam.url;
         const hb = await startHomebridge(t, flavour, [
           {
@@ -76,6 +83,7 @@ for (const flavour of ['homebridge', 'homebridge-1'] as HomebridgeFlavour[]) {
             ],
             media: { interfaceAddress: '127.0.0.1' },
             exposure: { mqttUrl: broker.url },
+            audit: { telnet: false, routerAddress: `127.0.0.1:${igd.ssdpPort}` },
             // A gateway whose hub is not there (a loopback port nobody listens on): it keeps retrying while its
             // warm players tell the camera's state, which the log shows on [camera] lines.
             hub: { url: `ws://127.0.0.1:${await freePort()}/tunnel`, gatewayId: 'gw1', secret: 'hb-gw-secret-2f9a' },
@@ -102,12 +110,12 @@ for (const flavour of ['homebridge', 'homebridge-1'] as HomebridgeFlavour[]) {
           a.services.some((s) => s.characteristics.some((c) => norm(c.type) === CH_NAME && c.value === 'Porch')),
         );
         assert.ok(camera, 'the Porch accessory is listed');
-        assert.equal(accessories.length, 2, 'the bridge and one camera (the broken entry is skipped)');
+        assert.equal(accessories.length, 3, 'the bridge, one camera (the broken entry is skipped) and the home sensor');
         assert.ok(camera.services.some((s) => norm(s.type) === SVC_RTP_STREAM));
         assert.ok(camera.services.some((s) => norm(s.type) === SVC_CONTACT));
 
-        // Snapshot: no snapshot URL here, so FFmpeg grabs one frame from RTSP (and the log says so).
-        await hb.waitForLine(/\[Porch\] added; snapshots from FFmpeg/);
+        // Snapshot: no snapshot URL here, so FFmpeg decodes the warm stream's cached keyframe (and the log says so).
+        await hb.waitForLine(/\[Porch\] added; snapshots from FFmpeg decoding the engine's cached keyframe/);
         const jpeg = await client.getImage(320, 180, camera.aid);
         assert.ok(jpeg.length > 100 && jpeg[0] === 0xff && jpeg[1] === 0xd8, 'a JPEG (SOI marker)');
 
@@ -115,6 +123,22 @@ for (const flavour of ['homebridge', 'homebridge-1'] as HomebridgeFlavour[]) {
         const contact = find(camera, SVC_CONTACT, CH_CONTACT_STATE);
         const initial = await client.getCharacteristics([`${contact.aid}.${contact.iid}`]);
         assert.equal((initial.characteristics as { value: number }[])[0]!.value, 0); // CONTACT_DETECTED = closed
+
+        // The plugin's own LAN audit found the router's mapping to the camera: tampered, no MQTT involved.
+        await hb.waitForLine(/flag upnp-mapping on porch: clear → raised/);
+        const tampered = find(camera, SVC_CONTACT, CH_STATUS_TAMPERED);
+        const t1 = await client.getCharacteristics([`${tampered.aid}.${tampered.iid}`]);
+        assert.equal((t1.characteristics as { value: number }[])[0]!.value, 1); // TAMPERED
+        // The home-wide sensor exists and stays closed: no flag names the whole home.
+        const homeAcc = accessories.find((a) =>
+          a.services.some((s) =>
+            s.characteristics.some((c) => norm(c.type) === CH_NAME && c.value === 'Home network exposure'),
+          ),
+        );
+        assert.ok(homeAcc, 'the Home network exposure accessory');
+        const home = find(homeAcc, SVC_CONTACT, CH_CONTACT_STATE);
+        const h1 = await client.getCharacteristics([`${home.aid}.${home.iid}`]);
+        assert.equal((h1.characteristics as { value: number }[])[0]!.value, 0);
         const event = new Promise<unknown>((resolve) =>
           client.on('event', (ev: { characteristics: { aid: number; iid: number; value: unknown }[] }) => {
             const c = ev.characteristics.find((x) => x.aid === contact.aid && x.iid === contact.iid);

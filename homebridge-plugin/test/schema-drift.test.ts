@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { CONFIG_PATTERNS, GATEWAY_SECRET_MIN_LENGTH } from '@camgate/core';
+import { ROUTER_ADDRESS } from '../src/config.js';
 
 interface Field {
   pattern?: string;
@@ -53,6 +54,7 @@ async function schemaFields(): Promise<Record<string, Field>> {
     'hub.gatewayId': p.hub!.properties!.gatewayId!,
     'hub.fingerprint256': p.hub!.properties!.fingerprint256!,
     'hub.secret': p.hub!.properties!.secret!,
+    'audit.routerAddress': p.audit!.properties!.routerAddress!,
   };
 }
 
@@ -77,6 +79,13 @@ describe('config.schema.json', () => {
       }
     });
   }
+
+  it("audit.routerAddress accepts exactly what the plugin's reader accepts", async () => {
+    const json = new RegExp((await schemaFields())['audit.routerAddress']!.pattern!, 'u');
+    for (const sample of ['192.168.1.1', '127.0.0.1:1901', 'router.lan', '10.0.0.1:', '::1', '1.2.3.4:123456']) {
+      assert.equal(json.test(sample), ROUTER_ADDRESS.test(sample), sample);
+    }
+  });
 
   it("hub.secret has core's minimum length", async () => {
     assert.equal((await schemaFields())['hub.secret']!.minLength, GATEWAY_SECRET_MIN_LENGTH);

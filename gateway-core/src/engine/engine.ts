@@ -41,6 +41,7 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
   readonly #logger: Logger;
   /** Set when the engine created its media plane itself and so must close it. */
   #ownMedia: MediaPlane | undefined;
+  #media: MediaPlane | undefined;
   #state: 'RUNNING' | 'CLOSING' | 'CLOSED' = 'RUNNING';
   #closing: Promise<void> | undefined;
 
@@ -131,6 +132,7 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
       logger,
     );
     engine.#ownMedia = ownMedia;
+    engine.#media = media;
     const serverId = randomUUID();
     wss.on('connection', (ws) => {
       if (engine.#state !== 'RUNNING') {
@@ -150,6 +152,16 @@ export class KurentoEngine extends EventEmitter<KurentoEngineEvents> {
     });
     logger.info('engine listening', { url: engine.listenUrl, media: opts.media ? 'injected' : 'built-in' });
     return engine;
+  }
+
+  /**
+   * The cached keyframe (SPS, PPS, IDR slices as NAL units without start codes) of the camera pull of `uri`
+   * when one is open, else undefined; never opens a pull. For in-process users such as the Homebridge
+   * plugin, which decodes it into a snapshot instead of opening a new RTSP session per picture.
+   */
+  latestKeyframe(uri: string): Buffer[] | undefined {
+    if (this.#state !== 'RUNNING' || typeof uri !== 'string') return undefined;
+    return this.#media?.sources.latestKeyframe?.(uri);
   }
 
   stats(): EngineStats {

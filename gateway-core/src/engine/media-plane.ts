@@ -52,6 +52,11 @@ export interface RtspSourcesLike {
   acquire(uri: string): RtspSourceHandleLike;
   /** Replaces what the gateway said about its cameras, keyed by the uri a player of each camera uses. */
   setProfiles(profiles: ReadonlyMap<string, CameraProfile>): void;
+  /**
+   * The cached keyframe of a pull that is open (SPS, PPS, IDR slices), or undefined; never starts a pull.
+   * Optional: a media plane without a GOP cache has none to give.
+   */
+  latestKeyframe?(uri: string): Buffer[] | undefined;
   close(): Promise<void>;
 }
 

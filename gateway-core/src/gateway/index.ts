@@ -2,6 +2,7 @@ export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEven
 export { DEFAULT_GATEWAY_MEDIA_OPTIONS, type GatewayMediaOptions } from './media-targets.js';
 export { CameraRegistry, cameraUriWithCredentials, type AnnouncedCamera } from './camera-registry.js';
 export { type GatewayCameraState, type GatewayCameraStateName } from './camera-state.js';
+export { CameraWarmer, type CameraWarmerOptions } from './keep-warm.js';
 export {
   FlagService,
   DEFAULT_FLAG_SERVICE_OPTIONS,

@@ -155,6 +155,31 @@ describe('SharedRtspSources', () => {
     },
   );
 
+  it(
+    'gives the cached keyframe of an open pull (SPS, PPS, IDR) and never opens a pull for it',
+    { timeout: 30_000 },
+    async (t) => {
+      const cam = await sim(t, { ...SMALL, gopSeconds: 1 });
+      const sources = new SharedRtspSources({ rtsp: RTSP });
+      t.after(() => sources.close());
+      assert.equal(sources.latestKeyframe(cam.urlWithCredentials), undefined, 'no pull: nothing');
+      assert.equal(sources.size, 0, 'asking did not start a pull');
+      const h = sources.acquire(cam.urlWithCredentials);
+      const aus = collect(h);
+      await until(() => aus.some((au) => au.keyframe));
+      const key = sources.latestKeyframe(cam.urlWithCredentials);
+      assert.ok(key);
+      assert.deepEqual(
+        key.slice(0, 3).map((n) => n[0]! & 0x1f),
+        [7, 8, 5],
+      );
+      assert.equal(sources.latestKeyframe(`${cam.urlWithCredentials}?other`), undefined);
+      assert.equal(cam.stats.sessions, 1);
+      h.release();
+      assert.equal(sources.latestKeyframe(cam.urlWithCredentials), undefined, 'released: the cache went with it');
+    },
+  );
+
   it('validates its inputs and is closed for good after close()', async () => {
     const sources = new SharedRtspSources();
     assert.throws(() => sources.acquire('http://x/'), TypeError);

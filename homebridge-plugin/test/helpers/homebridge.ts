@@ -6,8 +6,8 @@
  * the host; the HAP server itself listens on *:PORT (Homebridge's `bind`
  * does not narrow it), so the port is picked free first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -47,6 +47,8 @@ export async function startHomebridge(
   flavour: HomebridgeFlavour,
   platforms: unknown[],
   reuse?: { storage: string; username: string },
+  /** Extra environment for the Homebridge process (e.g. PATH with an FFmpeg wrapper first). */
+  env?: Record<string, string>,
 ): Promise<RunningHomebridge> {
   // With `reuse`, the storage dir (cached accessories, pairings) is the caller's: it is kept on stop.
   const storage = reuse?.storage ?? (await mkdtemp(join(tmpdir(), 'camgate-hb-')));
@@ -72,7 +74,7 @@ export async function startHomebridge(
   const bin = join(dirname(require.resolve(flavour)), '..', 'bin', 'homebridge');
   const child: ChildProcess = spawn(process.execPath, [bin, '-U', storage, '-P', PLUGIN_DIR, '-I', '-D'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   });
   const lines: string[] = [];
   let waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
@@ -243,4 +245,33 @@ export function selectedConfigTlv(o: {
     [2, video],
     [3, audio],
   ]).toString('base64');
+}
+
+/**
+ * A directory with an `ffmpeg` that appends its argument vector (one argument a line, then `--`) to
+ * `argvLog` and runs the real FFmpeg: what `ps` would show of every FFmpeg the plugin starts.
+ */
+export async function ffmpegRecorder(
+  t: TestContext,
+): Promise<{ dir: string; argvLog: string; invocations(): Promise<string[][]> }> {
+  const real = spawnSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).stdout.trim();
+  if (!real) throw new Error('FFmpeg is not on PATH');
+  const dir = await mkdtemp(join(tmpdir(), 'camgate-ffmpeg-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const argvLog = join(dir, 'argv.log');
+  await writeFile(argvLog, '');
+  const script = `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a" >> '${argvLog}'; done\nprintf -- '--\\n' >> '${argvLog}'\nexec '${real}' "$@"\n`;
+  await writeFile(join(dir, 'ffmpeg'), script);
+  await chmod(join(dir, 'ffmpeg'), 0o755);
+  return {
+    dir,
+    argvLog,
+    async invocations() {
+      const text = await readFile(argvLog, 'utf8');
+      return text
+        .split('--\n')
+        .filter((x) => x !== '')
+        .map((x) => x.split('\n').filter((a) => a !== ''));
+    },
+  };
 }

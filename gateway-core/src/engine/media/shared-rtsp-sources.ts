@@ -306,6 +306,16 @@ export class SharedRtspSources {
     for (const [uri, src] of this.#sources) src.profile = this.#profiles.get(uri) ?? src.profile;
   }
 
+  /**
+   * The NAL units (SPS, PPS, IDR slices) of the keyframe at the head of the cached GOP of the pull of `uri`,
+   * or undefined when no pull of `uri` is open or it holds no keyframe yet. Never starts a pull: a snapshot
+   * taken from a warm camera costs the camera nothing (the Homebridge plugin's tile pictures).
+   */
+  latestKeyframe(uri: string): Buffer[] | undefined {
+    const first = this.#sources.get(uri)?.gop.snapshot()[0];
+    return first?.keyframe ? [...first.nalus] : undefined;
+  }
+
   /** A new reference to the pull of `uri` (started on first use). Throws TypeError for a bad uri. */
   acquire(uri: string): RtspSourceHandle {
     if (this.#closed) throw new CamgateError('CAMGATE_ENGINE_CLOSED', 'SharedRtspSources is closed');
