@@ -61,6 +61,8 @@ export {
   DEFAULT_EXPOSURE_RESPONDER_OPTIONS,
   type ExposureResponderOptions,
 } from './gateway/index.js';
+// The gateway's own flags to the hub's viewer (FlagService does this itself when its control source is the Gateway).
+export { HubFlagSync, type HubFlagSyncOptions } from './gateway/index.js';
 export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents, type GatewayStatus } from './hub/index.js';
 export {
   mintApiToken,

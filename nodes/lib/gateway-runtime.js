@@ -61,6 +61,7 @@ class GatewayRuntime extends EventEmitter {
     this.cameraConfigs = [];
     this.store = undefined;
     this.flags = undefined;
+    this.hubFlags = undefined;
     this.gateway = undefined;
     this.engine = undefined;
     this.closing = false;
@@ -183,6 +184,14 @@ class GatewayRuntime extends EventEmitter {
       gw.on('control', (msg) => void this.flags.applyControl(msg));
       // 4409 (another client took over with this gateway's secret) raises `secret-in-use` like any flag.
       this.flags.watchTunnel(gw);
+      // The nodes' own flags (their LAN audit, takeover) reach the hub's viewer, without LAN addresses or passwords.
+      this.hubFlags = new core.HubFlagSync({
+        gatewayId: this.o.gatewayId,
+        store: this.store,
+        tunnel: gw,
+        cameras: config.cameras,
+        logger: logger.child('hub-flags'),
+      });
       gw.on('viewing', (e) => this.emit('event', { type: 'viewing', cameraId: e.cameraId, channel: e.channel }));
       gw.on('refused', (e) =>
         this.emit('event', { type: 'refused', method: e.method, rule: e.rule, channel: e.channel }),
@@ -208,6 +217,7 @@ class GatewayRuntime extends EventEmitter {
     this.closing = true;
     this.closed = (async () => {
       await this.ready.catch(() => undefined);
+      this.hubFlags?.close();
       for (const part of [this.gateway, this.engine, this.flags]) {
         try {
           await part?.close();

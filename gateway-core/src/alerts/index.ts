@@ -14,6 +14,14 @@ export {
 } from './flag.js';
 export { adviceFor, type AdviceContext } from './advice.js';
 export {
+  GATEWAY_FLAG_MESSAGE_LIMITS,
+  gatewayFlagMessage,
+  gatewayFlagsMessage,
+  isGatewayFlagMessage,
+  parseGatewayFlagMessage,
+  type GatewayFlagMessage,
+} from './flag-messages.js';
+export {
   DEFAULT_FLAG_STORE_OPTIONS,
   FlagStore,
   type FlagFilter,

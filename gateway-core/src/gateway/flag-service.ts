@@ -3,6 +3,7 @@ import { FlagStore, MqttBridge, sanitizeFlag, type FlagTransition, type MqttBrid
 import type { CameraConfig, GatewayConfig } from '../config/index.js';
 import { LanAudit, type AuditCamera, type AuditResult, type LanAuditOptions } from '../exposure/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
+import { HubFlagSync, type HubFlagTunnel } from './hub-flag-sync.js';
 import { TakeoverWatch, type TunnelStateSource } from './takeover-watch.js';
 import type { GatewayCameraState } from './camera-state.js';
 import type { TunnelState } from '../tunnel/index.js';
@@ -69,7 +70,15 @@ export interface FlagServiceOptions {
     off(e: 'state', fn: (state: TunnelState) => void): unknown;
     /** The tunnel's state now (the `Gateway` has it). */
     readonly tunnelState?: TunnelState;
+    /** With `sendControl` (the Gateway), this gateway's own flags are sent to the hub (see `hubFlags`). */
+    sendControl?(msg: unknown): void;
   };
+  /**
+   * Send this gateway's own flags (LAN audit, takeover) to the hub over the tunnel, so its viewer shows them
+   * (hub-flag-sync.ts: LAN addresses and camera passwords are removed first). Needs `control` to be the
+   * Gateway. Default true.
+   */
+  hubFlags?: boolean;
   logger?: Logger;
 }
 
@@ -109,6 +118,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
   #abort = new AbortController();
   #state: 'idle' | 'running' | 'closed' = 'idle';
   #takeover: TakeoverWatch | undefined;
+  readonly #hubSync: HubFlagSync | undefined;
   readonly #onControl = (msg: unknown): void => void this.applyControl(msg);
   readonly #onCameraState = (st: GatewayCameraState): void => {
     this.bridge?.publishCameraState(st).catch((err: unknown) => this.#log.debug('camera state not published', { err }));
@@ -139,6 +149,16 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     for (const st of this.#control?.cameraStates ?? []) this.#onCameraState(st);
     this.#control?.on('state', this.#onTunnelState);
     if (this.#control?.tunnelState !== undefined) this.#onTunnelState(this.#control.tunnelState);
+    const tunnel = opts.control as Partial<HubFlagTunnel> | undefined;
+    if (opts.hubFlags !== false && typeof tunnel?.sendControl === 'function' && typeof tunnel.on === 'function') {
+      this.#hubSync = new HubFlagSync({
+        gatewayId: opts.gatewayId,
+        store,
+        tunnel: tunnel as HubFlagTunnel,
+        cameras: opts.cameras,
+        logger: log.child('hub-sync'),
+      });
+    }
   }
 
   /** Validates options, opens the store and starts the MQTT bridge (it connects in the background). */
@@ -295,6 +315,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.#state = 'closed';
     clearTimeout(this.#timer);
     this.#control?.off('control', this.#onControl);
+    this.#hubSync?.close();
     this.#takeover?.close();
     this.#control?.off('cameraState', this.#onCameraState);
     this.#control?.off('state', this.#onTunnelState);

@@ -12,6 +12,7 @@ export {
   type GatewayAuditOptions,
   type GatewayMqttOptions,
 } from './flag-service.js';
+export { HubFlagSync, flagForHub, type HubFlagSyncOptions, type HubFlagTunnel } from './hub-flag-sync.js';
 export {
   TakeoverWatch,
   DEFAULT_TAKEOVER_WATCH_OPTIONS,

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Flag } from '../alerts/index.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { HubApi } from './api.js';
 import type { ApiAuthLimits } from './api-auth.js';
 import { ExposureService, type ExposureServiceConfig } from './exposure-service.js';
 import { GatewayDirectory, type GatewayRecord } from './gateway-directory.js';
+import { GatewayFlagBoard } from './gateway-flags.js';
 import { KurentoEndpoint } from './kurento-endpoint.js';
 import { ViewerApp, type ViewerOptions } from './viewer/index.js';
 import { TurnCredentialMinter, type TurnIceServer, type TurnOptions } from './turn.js';
@@ -65,6 +67,8 @@ export interface HubOptions {
 }
 
 export const DEFAULT_HUB_OPTIONS = {
+  /** Flag changes within this window reach the viewer pages as one update. */
+  flagRefreshMs: 100, // ms: a scan or a gateway snapshot changes several flags at once
   listen: { host: '127.0.0.1', port: 8443 },
   kurento: { host: '127.0.0.1', port: 8889 },
   maxMessageBytes: 1024 * 1024, // 1 MiB
@@ -90,6 +94,8 @@ export class Hub extends EventEmitter<HubEvents> {
   readonly viewer: ViewerApp | undefined;
   /** TURN credential source, when the `turn` option is set. */
   readonly turn: TurnCredentialMinter | undefined;
+  /** The gateways' own flags (LAN audit, takeover) as they send them through the tunnel; the viewer shows them. */
+  readonly gatewayFlags: GatewayFlagBoard;
   readonly #log: Logger;
   readonly #server: http.Server | https.Server;
   readonly #kurentoServer: http.Server;
@@ -99,6 +105,7 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Caps on the public server's connections. */
   readonly connections: ConnectionGuard;
   #exposure: ExposureService | undefined;
+  #flagRefresh: NodeJS.Timeout | undefined;
   #state: 'idle' | 'running' | 'closing' | 'closed' = 'idle';
 
   private constructor(opts: HubOptions) {
@@ -143,6 +150,8 @@ export class Hub extends EventEmitter<HubEvents> {
     });
     this.tunnels.on('authenticated', (socket) => this.connections.authenticated(socket));
     this.tunnels.on('peer', (peer) => this.#watchPeer(peer));
+    this.gatewayFlags = new GatewayFlagBoard({ tunnels: this.tunnels, logger: this.#log.child('gateway-flags') });
+    this.gatewayFlags.on('change', () => this.#refreshFlags());
     this.api = new HubApi({
       directory: this.directory,
       tunnels: this.tunnels,
@@ -167,6 +176,7 @@ export class Hub extends EventEmitter<HubEvents> {
               engine: { turnUrl: this.kurentoTurnUrlFor(user) },
             }),
             exposureFor: (gatewayId, cameraId) => this.#exposure?.stateFor(gatewayId, cameraId),
+            flagsFor: (gatewayId) => this.flagsFor(gatewayId),
             ...opts.viewer,
             logger: opts.viewer.logger ?? this.#log.child('viewer'),
           },
@@ -252,7 +262,10 @@ export class Hub extends EventEmitter<HubEvents> {
       });
       // The viewer page shows each camera's exposure: push the list again when it may have changed.
       hub.#exposure.on('scan', () => hub.viewer?.refreshCameras());
-      hub.#exposure.on('transition', () => hub.viewer?.refreshCameras());
+      hub.#exposure.on('transition', () => {
+        hub.viewer?.refreshCameras();
+        hub.#refreshFlags();
+      });
     }
     try {
       await hub.#listen();
@@ -299,6 +312,23 @@ export class Hub extends EventEmitter<HubEvents> {
   /** The outside exposure monitor, when `exposure` is configured (`exposureFor()` for the viewer). */
   get exposure(): ExposureService | undefined {
     return this.#exposure;
+  }
+
+  /**
+   * The raised flags of one gateway, for the viewer: the outside monitor's (when `exposure` is configured) and
+   * the ones the gateway sent about itself.
+   */
+  flagsFor(gatewayId: string): Flag[] {
+    const outside = this.#exposure?.store.list({ gatewayId, state: 'raised' }) ?? [];
+    return [...outside, ...this.gatewayFlags.list(gatewayId)];
+  }
+
+  #refreshFlags(): void {
+    if (this.#flagRefresh || this.#state === 'closing' || this.#state === 'closed') return;
+    this.#flagRefresh = setTimeout(() => {
+      this.#flagRefresh = undefined;
+      this.viewer?.refreshFlags();
+    }, DEFAULT_HUB_OPTIONS.flagRefreshMs);
   }
 
   /** The browser's `RTCPeerConnection` iceServers for `user`: fresh TURN credentials, or [] without TURN. */
@@ -349,6 +379,9 @@ export class Hub extends EventEmitter<HubEvents> {
   async close(): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#state = 'closing';
+    clearTimeout(this.#flagRefresh);
+    this.#flagRefresh = undefined;
+    this.gatewayFlags.close();
     try {
       await this.viewer?.close();
     } catch (err) {

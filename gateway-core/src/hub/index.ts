@@ -17,6 +17,12 @@ export {
 } from './abuse/connection-guard.js';
 export { GatewayDirectory, AUTH_FAILED_REASON, type GatewayRecord } from './gateway-directory.js';
 export { HubApi, type GatewayStatus } from './api.js';
+export {
+  GatewayFlagBoard,
+  DEFAULT_GATEWAY_FLAG_BOARD_OPTIONS,
+  type GatewayFlagBoardOptions,
+  type GatewayFlagBoardEvents,
+} from './gateway-flags.js';
 export { ApiAuthGuard, DEFAULT_API_AUTH_LIMITS, type ApiAuthLimits } from './api-auth.js';
 export {
   ExposureService,
@@ -48,6 +54,7 @@ export {
   type EngineIceConfig,
   type CameraEntry,
   type ExposureState,
+  type ViewerFlag,
 } from './viewer/index.js';
 export {
   addUser,

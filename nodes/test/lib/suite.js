@@ -185,6 +185,45 @@ function defineNodeTests(nodeRedPackage) {
         assert.equal(m.payload.flag.id, t.flag.id);
       });
 
+      it("the nodes' own LAN-audit flag reaches the hub, without the camera's address or password", async () => {
+        const telnet = await fx.startTelnet();
+        after(() => telnet.close());
+        const online = fx.waitFor(env.hub, 'gateway', (e) => e.gatewayId === fx.GATEWAY_ID && e.online);
+        const flow = [
+          camera(),
+          gateway(env.tunnelUrl),
+          {
+            id: 'ex',
+            type: 'camgate-exposure',
+            gateway: 'gw1',
+            telnetPorts: String(telnet.port),
+            upnp: false,
+            intervalMin: 0,
+            wires: [['flags'], []],
+          },
+          { id: 'flags', type: 'helper' },
+        ];
+        await helper.load(ALL, flow, creds());
+        await online;
+        const flags = collector(helper.getNode('flags'));
+        helper.getNode('ex').receive({ payload: 'go' });
+        const raised = await flags.next();
+        // Bounded poll: the flag crosses the tunnel as a control message (gateway/hub-flag-sync.ts).
+        const deadline = Date.now() + 20_000;
+        let atHub = env.hub.gatewayFlags.list(fx.GATEWAY_ID);
+        while (atHub.length === 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+          atHub = env.hub.gatewayFlags.list(fx.GATEWAY_ID);
+        }
+        assert.deepEqual(
+          atHub.map((f) => f.id),
+          [raised.payload.flag.id],
+        );
+        assert.equal(atHub[0].evidence[0].host, 'camera front-door');
+        assert.ok(!JSON.stringify(atHub).includes('127.0.0.1'), 'no LAN address at the hub');
+        assertNoSecrets('flags at the hub', atHub);
+      });
+
       it('shows "refused" in red with the reason when the secret is wrong', async () => {
         const flow = [
           camera(),

@@ -4,11 +4,13 @@
  * and releases all of them when the page goes away.
  */
 import type { WebSocket } from 'ws';
+import type { Flag } from '../../alerts/index.js';
 import type { JsonObject } from '../../kurento/index.js';
 import type { Logger } from '../../util/index.js';
 import type { GatewayStatus } from '../api.js';
 import { isGranted, type Session, type UserRecord } from '../accounts/index.js';
 import { camerasFor, type ExposureState } from './cameras.js';
+import { viewerFlagsFor } from './flags.js';
 import { parseBrowserMessage, ViewerProtocolError, type BrowserMessage, type MessageLimits } from './messages.js';
 import { PLAIN, type PlainError } from './plain-words.js';
 import { ViewerStream, type EngineIceConfig } from './stream.js';
@@ -30,6 +32,7 @@ export interface ViewerConnectionDeps {
   gatewayStatus: () => GatewayStatus[];
   kurentoUrl: (gatewayId: string) => string;
   exposureFor: ((gatewayId: string, cameraId: string) => ExposureState | undefined) | undefined;
+  flagsFor: ((gatewayId: string) => readonly Flag[]) | undefined;
   acceptCandidate: (candidate: string) => boolean;
   limits: MessageLimits & { maxStreams: number; maxMessagesPerSecond: number; requestTimeoutMs: number };
   logger: Logger;
@@ -57,6 +60,7 @@ export class ViewerConnection {
     ws.on('error', (err) => deps.logger.debug('viewer socket error', { err }));
     this.#send({ type: 'hello', user: user.name, iceServers: ice.browser as unknown as JsonObject[] });
     this.sendCameras();
+    this.sendFlags();
   }
 
   /** Players open on this connection. */
@@ -68,6 +72,13 @@ export class ViewerConnection {
   sendCameras(): void {
     const cameras = camerasFor(this.#user.cameras, this.#deps.gatewayStatus(), this.#deps.exposureFor);
     this.#send({ type: 'cameras', cameras: cameras as unknown as JsonObject[] });
+  }
+
+  /** Sends the raised flags this person may see (on connect, on request, and when flags change). */
+  sendFlags(): void {
+    const flagsFor = this.#deps.flagsFor;
+    const flags = flagsFor ? viewerFlagsFor(this.#user.cameras, this.#deps.gatewayStatus(), flagsFor) : [];
+    this.#send({ type: 'flags', flags: flags as unknown as JsonObject[] });
   }
 
   #send(msg: JsonObject): void {
@@ -110,7 +121,8 @@ export class ViewerConnection {
   #dispatch(msg: BrowserMessage): void {
     switch (msg.type) {
       case 'list':
-        return this.sendCameras();
+        this.sendCameras();
+        return this.sendFlags();
       case 'stop':
         void this.#streams.get(msg.id)?.stop();
         return;

@@ -1,6 +1,7 @@
 export { ViewerApp, type ViewerHost } from './viewer-app.js';
 export { DEFAULT_VIEWER_OPTIONS, resolveViewerOptions, type ViewerOptions } from './options.js';
 export { camerasFor, type CameraEntry, type ExposureState } from './cameras.js';
+export { viewerFlagsFor, VIEWER_FLAG_LIMITS, type ViewerFlag } from './flags.js';
 export { type ViewerIceConfig, type BrowserIceServer } from './connection.js';
 export { type EngineIceConfig, type StreamState } from './stream.js';
 export {

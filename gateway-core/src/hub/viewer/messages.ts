@@ -11,6 +11,8 @@
  * hub → browser
  *   {type:'hello', user, iceServers}                  once, on connect
  *   {type:'cameras', cameras:[CameraEntry…]}          on connect and whenever something changes
+ *   {type:'flags', flags:[ViewerFlag…]}               raised flags this person may see (flags.ts): on connect, on
+ *                                                     'list', and whenever one is raised or cleared
  *   {type:'answer', id, sdp} · {type:'candidate', id, candidate}
  *   {type:'state', id, state, text, reason?, notice?} connecting · negotiating · waiting · playing · reconnecting ·
  *                                                     unreachable (reason in plain words) · stopped; notice: why a

@@ -1,6 +1,7 @@
 import { basename, dirname, extname, join } from 'node:path';
 import type { Logger } from '../../util/index.js';
 import type { LoginLimiterOptions, UserRecord } from '../accounts/index.js';
+import type { Flag } from '../../alerts/index.js';
 import type { ExposureState } from './cameras.js';
 import type { ViewerIceConfig } from './connection.js';
 
@@ -26,6 +27,11 @@ export interface ViewerOptions {
   iceServersFor?: (user: string) => ViewerIceConfig | Promise<ViewerIceConfig>;
   /** The exposure state of a camera, when the exposure monitor knows it. */
   exposureFor?: (gatewayId: string, cameraId: string) => ExposureState | undefined;
+  /**
+   * The raised flags of a gateway (the hub's outside findings and the gateway's own), shown as a badge per
+   * camera and a banner for the whole home; call `refreshFlags()` when they change. Default: none.
+   */
+  flagsFor?: (gatewayId: string) => readonly Flag[];
   /** Which browser ICE candidates may reach the media backend (default: all). Tests keep loopback only. */
   acceptBrowserCandidate?: (candidate: string) => boolean;
   /** Players one page may have open at once. */
@@ -89,7 +95,7 @@ export function resolveViewerOptions(opts: ViewerOptions): ResolvedViewerOptions
     }
     return origin.toLowerCase();
   });
-  for (const hook of ['iceServersFor', 'exposureFor', 'acceptBrowserCandidate'] as const) {
+  for (const hook of ['iceServersFor', 'exposureFor', 'flagsFor', 'acceptBrowserCandidate'] as const) {
     if (o[hook] !== undefined && typeof o[hook] !== 'function') {
       throw new TypeError(`viewer option ${hook}: must be a function`);
     }

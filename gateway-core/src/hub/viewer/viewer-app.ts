@@ -74,7 +74,10 @@ export class ViewerApp {
       : UserDirectory.fromRecords(this.#o.users ?? []);
     this.#files = await loadStaticFiles(this.#o.staticDir ?? defaultStaticDir());
     this.#unwatch = this.#host.watchGateways(() => {
-      for (const c of this.#connections) c.sendCameras();
+      for (const c of this.#connections) {
+        c.sendCameras();
+        c.sendFlags(); // a gateway's announce names its cameras: flags name them by it
+      }
     });
     this.#state = 'running';
   }
@@ -87,6 +90,11 @@ export class ViewerApp {
   /** Pushes the camera list to every page again (e.g. when an exposure state changed). */
   refreshCameras(): void {
     for (const c of this.#connections) c.sendCameras();
+  }
+
+  /** Pushes the raised flags to every page again (a flag was raised or cleared). */
+  refreshFlags(): void {
+    for (const c of this.#connections) c.sendFlags();
   }
 
   /** Handles the viewer's paths; false for others, so the hub can route them. */
@@ -159,6 +167,7 @@ export class ViewerApp {
           gatewayStatus: () => this.#host.gatewayStatus(),
           kurentoUrl: (id) => this.#host.kurentoUrl(id),
           exposureFor: this.#o.exposureFor,
+          flagsFor: this.#o.flagsFor,
           acceptCandidate: this.#o.acceptBrowserCandidate ?? (() => true),
           limits: {
             maxMessageBytes: this.#o.maxMessageBytes,

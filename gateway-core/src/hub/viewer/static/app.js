@@ -1,10 +1,15 @@
 // The camera list and players. Signalling over /viewer/ws (see src/hub/viewer/messages.ts for the protocol);
 // media goes straight from the media backend to this page over WebRTC.
+import { announceNew, flagBadge, renderHomeBanner, splitFlags } from './flags.js';
+
 const $ = (id) => document.getElementById(id);
 const players = new Map(); // player id -> { id, key, cam, pc, oldPc, tile, video, state, retry }
 let ws;
 let iceServers = [];
 let cameras = [];
+let flags = []; // raised flags this person may see (hub: src/hub/viewer/flags.ts)
+let flagsByCamera = new Map();
+let flagUpdates = 0;
 let nextId = 1;
 let retryMs = 500;
 
@@ -93,6 +98,17 @@ function onMessage(msg) {
       openLinked();
       retryWaiting();
       return;
+    case 'flags': {
+      flags = Array.isArray(msg.flags) ? msg.flags : [];
+      flagUpdates++;
+      const split = splitFlags(flags);
+      flagsByCamera = split.byCamera;
+      renderCameras();
+      renderTileFlags();
+      renderHomeBanner($('home-flags'), split.home);
+      announceNew($('flag-announce'), flags);
+      return;
+    }
     case 'answer': {
       const p = players.get(msg.id);
       if (p)
@@ -154,13 +170,26 @@ function renderCameras() {
       x.textContent = EXPOSURE_TEXT[c.exposure] || c.exposure;
       meta.append(x);
     }
+    const badge = flagBadge(c.gateway, c.camera, flagsByCamera.get(keyOf(c)));
     const button = document.createElement('button');
     button.type = 'button';
     button.textContent = open ? 'Close' : 'Watch';
     button.disabled = !c.online && !open;
     button.addEventListener('click', () => (open ? closeKey(keyOf(c)) : watch(c)));
-    li.append(name, meta, button);
+    li.append(name, meta);
+    if (badge) li.append(badge);
+    li.append(button);
     list.append(li);
+  }
+}
+
+/** The short flag line on each open player: the same problems as the camera's badge, in words. */
+function renderTileFlags() {
+  for (const p of players.values()) {
+    const el = p.tile.querySelector('.tile-flags');
+    const list = flagsByCamera.get(p.key) || [];
+    el.textContent = list.length ? `⚠ ${list.map((f) => f.title).join(' · ')}` : '';
+    el.hidden = list.length === 0;
   }
 }
 
@@ -183,6 +212,7 @@ function watch(c) {
   });
   $('grid').append(tile);
   $('empty').hidden = true;
+  renderTileFlags();
   return start(p);
 }
 
@@ -362,6 +392,18 @@ $('logout').addEventListener('click', async () => {
 
 // For tests and diagnostics: what each player's RTCPeerConnection reports (W3C webrtc-stats §3.3 inbound-rtp).
 window.camgateViewer = {
+  /** The raised flags as the page shows them: camera badges' and the home banner's texts. */
+  flags: () => ({
+    cameras: Object.fromEntries(
+      [...document.querySelectorAll('[data-testid="flag-badge"]')].map((b) => [
+        `${b.dataset.gateway}/${b.dataset.camera}`,
+        b.textContent,
+      ]),
+    ),
+    home: $('home-flags').hidden ? '' : $('home-flags').textContent,
+    ids: flags.map((f) => f.id),
+    updates: flagUpdates,
+  }),
   players: () =>
     [...players.values()].map((p) => ({
       id: p.id,
