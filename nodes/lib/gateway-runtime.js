@@ -192,6 +192,14 @@ class GatewayRuntime extends EventEmitter {
         cameras: config.cameras,
         logger: logger.child('hub-flags'),
       });
+      // The hub's outside findings are matched to these cameras here (camera ids go back, never addresses), and
+      // the cameras' global IPv6 addresses are announced for the outside monitor (core docs/exposure.md).
+      this.exposure = new core.ExposureResponder({
+        gateway: gw,
+        cameras: config.cameras,
+        logger: logger.child('exposure'),
+      });
+      this.exposure.start();
       gw.on('viewing', (e) => this.emit('event', { type: 'viewing', cameraId: e.cameraId, channel: e.channel }));
       gw.on('refused', (e) =>
         this.emit('event', { type: 'refused', method: e.method, rule: e.rule, channel: e.channel }),
@@ -218,6 +226,7 @@ class GatewayRuntime extends EventEmitter {
     this.closed = (async () => {
       await this.ready.catch(() => undefined);
       this.hubFlags?.close();
+      this.exposure?.close();
       for (const part of [this.gateway, this.engine, this.flags]) {
         try {
           await part?.close();
