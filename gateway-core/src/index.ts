@@ -55,6 +55,14 @@ export {
 } from './gateway/index.js';
 // The `secret-in-use` flag: raised on 4409 (another client took over with this gateway's secret).
 export { TakeoverWatch, DEFAULT_TAKEOVER_WATCH_OPTIONS, type TakeoverWatchOptions } from './gateway/index.js';
+// Exposure attribution and IPv6 announce on the LAN side (docs/exposure.md).
+export {
+  ExposureResponder,
+  DEFAULT_EXPOSURE_RESPONDER_OPTIONS,
+  type ExposureResponderOptions,
+} from './gateway/index.js';
+// The neighbour table the ExposureResponder reads for the cameras' global IPv6 addresses.
+export { readNeighbours, type Neighbour } from './exposure/index.js';
 // The gateway's own flags to the hub's viewer (FlagService does this itself when its control source is the Gateway).
 export { HubFlagSync, type HubFlagSyncOptions } from './gateway/index.js';
 // Compromise behaviour: the LAN canary (`camgate canary`), its report socket, the router-side conntrack reader.

@@ -212,6 +212,14 @@ class GatewayRuntime extends EventEmitter {
         cameras: config.cameras,
         logger: logger.child('hub-flags'),
       });
+      // The hub's outside findings are matched to these cameras here (camera ids go back, never addresses), and
+      // the cameras' global IPv6 addresses are announced for the outside monitor (core docs/exposure.md).
+      this.exposure = new core.ExposureResponder({
+        gateway: gw,
+        cameras: config.cameras,
+        logger: logger.child('exposure'),
+      });
+      this.exposure.start();
       gw.on('viewing', (/** @type {{ cameraId: string, channel: string }} */ e) =>
         this.emit('event', { type: 'viewing', cameraId: e.cameraId, channel: e.channel }),
       );
@@ -244,6 +252,7 @@ class GatewayRuntime extends EventEmitter {
     this.closed = (async () => {
       await this.ready.catch(() => undefined);
       this.hubFlags?.close();
+      this.exposure?.close();
       for (const part of [this.gateway, this.engine, this.flags]) {
         try {
           await part?.close();

@@ -56,3 +56,4 @@ export {
   type RtspServerOptions,
   type HttpServerOptions,
 } from './exposure.js';
+export { makeSelfSignedCert, type SelfSignedCert } from './tls.js';

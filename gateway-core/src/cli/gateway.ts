@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { gatewayConfigSchema, loadConfigFile } from '../config/index.js';
-import { FlagService, Gateway } from '../gateway/index.js';
+import { gatewayConfigSchema, loadConfigFile, type GatewayConfig } from '../config/index.js';
+import { ExposureResponder, FlagService, Gateway, type ExposureResponderOptions } from '../gateway/index.js';
 import { CamgateError, SecretSet } from '../util/index.js';
 import { appendTo, editYamlConfig, idsIn, warnIfReadableByOthers } from './config-file.js';
 import { resolveMediaBackendUrl } from './media-backend.js';
@@ -105,9 +105,28 @@ export async function runGateway(argv: string[]): Promise<number> {
   // 4409 (another client took over with this gateway's secret) raises `secret-in-use` on every flag surface.
   flags.watchTunnel(gateway);
   flags.start();
+  // The hub's outside findings matched to cameras here; the cameras' global IPv6 addresses announced (docs/exposure.md).
+  const responder =
+    cfg.exposure?.attribution === false && cfg.exposure?.ipv6 === false
+      ? undefined
+      : new ExposureResponder({
+          gateway:
+            cfg.exposure?.attribution === false
+              ? {
+                  ...noAttribution,
+                  setCameraAddresses: (m) => gateway.setCameraAddresses(m),
+                }
+              : gateway,
+          cameras: cfg.cameras,
+          upnp: auditUpnpOptions(cfg),
+          ipv6: cfg.exposure?.ipv6 !== false,
+          logger: logger.child('exposure'),
+        });
+  responder?.start();
   say(`camgate gateway "${cfg.hub.gatewayId}": ${cfg.cameras.length} camera(s), dialling ${cfg.hub.url}`);
   const sig = await untilSignal();
   logger.info('stopping', { signal: sig });
+  responder?.close();
   try {
     await flags.close();
   } finally {
@@ -152,4 +171,19 @@ function slug(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 40);
   return s || `cam-${randomBytes(3).toString('hex')}`;
+}
+
+/** A gateway face that never receives the hub's attribution requests (`exposure.attribution: false`). */
+const noAttribution = {
+  on: () => undefined,
+  off: () => undefined,
+  sendControl: () => undefined,
+  announceAttribution: () => undefined,
+};
+
+/** The UPnP settings of the LAN audit, reused to read the mappings for attribution. */
+function auditUpnpOptions(cfg: GatewayConfig): ExposureResponderOptions['upnp'] {
+  const u = cfg.audit?.upnp;
+  if (u === false) return false;
+  return typeof u === 'object' ? { ...u } : {};
 }

@@ -192,6 +192,16 @@ export const gatewayConfigSchema = z
     allowLanViewers: z.boolean().optional(),
     /** Let the hub create RtpEndpoints (default false; the Homebridge plugin does not need it). */
     allowRtpEndpoint: z.boolean().optional(),
+    /** The outside monitor's helpers on the gateway (docs/exposure.md "Attribution", "IPv6"). */
+    exposure: z
+      .object({
+        /** Announce the cameras' global IPv6 addresses to the hub so it can test them (default true). */
+        ipv6: z.boolean().optional(),
+        /** Answer the hub's attribution requests by probing the cameras (default true). */
+        attribution: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -256,6 +266,10 @@ export const hubConfigSchema = z
         /** The hub's flag store (append-only JSONL); in memory when unset. */
         flagsFile: z.string().min(1).max(4096).optional(),
         engine: z.enum(['auto', 'builtin', 'nmap']).optional(),
+        /** Scan the global IPv6 addresses gateways announce for their cameras (default true). */
+        ipv6: z.boolean().optional(),
+        /** How long to wait for a gateway to attribute open ports to cameras, ms (default 30 s). */
+        attributionTimeoutMs: z.number().int().min(100).max(600_000).optional(),
       })
       .strict()
       .optional(),

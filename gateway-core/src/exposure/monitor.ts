@@ -3,6 +3,7 @@ import { adviceFor } from '../alerts/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { toEvidence, type FlagObservation, type FlagSink, type ProbeEvidence } from './evidence.js';
 import type { ExposureScanner, ScanResult } from './scanner.js';
+import { isGlobalIpv6 } from './ipv6.js';
 import { DEFAULT_EXPOSURE_PORTS, validatePorts, validateTarget } from './targets.js';
 
 export interface MonitoredCamera {
@@ -11,7 +12,29 @@ export interface MonitoredCamera {
   name?: string;
   /** Ports that belong to this camera from outside (e.g. its configured external port). */
   ports?: number[];
+  /**
+   * The camera's global IPv6 addresses, as its gateway announced them: each is
+   * scanned like the home's IPv4 address, and an answer there names the camera.
+   */
+  addresses?: string[];
 }
+
+/** How the gateway matched an open port to a camera (attribution.ts). */
+export interface PortAttribution {
+  cameraId: string;
+  method: string;
+}
+
+/**
+ * Asks the gateway which camera answered on each open port (the hub sends
+ * what it saw; the gateway answers with camera ids). Resolves a map from
+ * port to camera; ports it could not match are left out.
+ */
+export type AttributeFn = (
+  gatewayId: string,
+  open: readonly ProbeEvidence[],
+  signal: AbortSignal,
+) => Promise<ReadonlyMap<number, PortAttribution>>;
 
 export interface MonitoredGateway {
   gatewayId: string;
@@ -42,6 +65,8 @@ export interface ExposureMonitorOptions {
   random?: () => number;
   /** Ports scanned when a gateway names none. */
   defaultPorts?: readonly number[];
+  /** Attribution of open IPv4 ports to cameras by the gateway; without it only a port one camera claims is named. */
+  attribute?: AttributeFn;
   logger?: Logger;
 }
 
@@ -70,7 +95,8 @@ interface Entry {
  * fail (on-demand `scanNow()` rejects instead — never both).
  */
 export class ExposureMonitor extends EventEmitter<{ scan: [MonitorScanEvent]; error: [Error] }> {
-  readonly #o: Required<Omit<ExposureMonitorOptions, 'logger'>>;
+  readonly #o: Required<Omit<ExposureMonitorOptions, 'logger' | 'attribute'>>;
+  readonly #attribute: AttributeFn | undefined;
   readonly #log: Logger;
   readonly #entries = new Map<string, Entry>();
   #state: 'idle' | 'running' | 'closed' = 'idle';
@@ -87,7 +113,8 @@ export class ExposureMonitor extends EventEmitter<{ scan: [MonitorScanEvent]; er
     if (typeof o.jitter !== 'number' || !(o.jitter >= 0 && o.jitter < 1))
       throw new RangeError(`jitter must be a number in [0, 1), got ${String(o.jitter)}`);
     validatePorts([...o.defaultPorts]);
-    this.#o = o as Required<Omit<ExposureMonitorOptions, 'logger'>>;
+    this.#o = o as Required<Omit<ExposureMonitorOptions, 'logger' | 'attribute'>>;
+    this.#attribute = opts.attribute;
     this.#log = opts.logger ?? defaultLogger('exposure:monitor');
   }
 
@@ -139,9 +166,23 @@ export class ExposureMonitor extends EventEmitter<{ scan: [MonitorScanEvent]; er
     e.abort = abort;
     const run = (async () => {
       const result = await this.#o.scanner.scan(e.gw.target, e.ports, { signal: abort.signal });
+      // Each camera's global IPv6 addresses, on the gateway's ports plus the camera's own.
+      const v6: { camera: MonitoredCamera; ev: ProbeEvidence }[] = [];
+      for (const camera of e.gw.cameras) {
+        for (const address of camera.addresses ?? []) {
+          const ports = validatePorts([...e.ports, ...(camera.ports ?? [])]);
+          const r = await this.#o.scanner.scan(address, ports, { signal: abort.signal });
+          v6.push(...r.open.map((ev) => ({ camera, ev })));
+        }
+      }
+      const attributed = await this.#attributed(gatewayId, result.open, abort.signal);
       if (abort.signal.aborted || this.#entries.get(gatewayId) !== e)
         throw new CamgateError('CAMGATE_EXPOSURE_ABORTED', 'scan aborted');
-      const found = result.open.map((ev) => this.#observation(e.gw, ev));
+      const found = [
+        ...result.open.map((ev) => this.#observation(e.gw, ev, attributed.get(ev.port))),
+        ...mergeByKey(v6.map(({ camera, ev }) => this.#v6Observation(e.gw, camera, ev))),
+      ];
+      result.open.push(...v6.map(({ ev }) => ev));
       const reconciled = await this.#o.flags.reconcile({ source: 'hub', gatewayId, kinds: ['exposed'] }, found);
       this.emit('scan', { gatewayId, result, reconciled });
       return result;
@@ -169,15 +210,48 @@ export class ExposureMonitor extends EventEmitter<{ scan: [MonitorScanEvent]; er
     await Promise.all(running);
   }
 
-  /** One `exposed` observation per reachable port; names the camera when exactly one claims the port. */
-  #observation(gw: MonitoredGateway, ev: ProbeEvidence): FlagObservation {
+  /** The gateway's attribution of the open ports; a failed or refused attribution names no camera. */
+  async #attributed(
+    gatewayId: string,
+    open: readonly ProbeEvidence[],
+    signal: AbortSignal,
+  ): Promise<ReadonlyMap<number, PortAttribution>> {
+    if (!this.#attribute || open.length === 0) return new Map();
+    try {
+      return await this.#attribute(gatewayId, open, signal);
+    } catch (err) {
+      this.#log.warn('attribution failed; the open ports stay home-wide', { gatewayId, error: err });
+      return new Map();
+    }
+  }
+
+  /**
+   * One `exposed` observation per reachable port. It names the camera the
+   * gateway matched (the method goes into the evidence), else the camera
+   * whose announced service ports alone claim the port, else none: home-wide.
+   */
+  #observation(gw: MonitoredGateway, ev: ProbeEvidence, match?: PortAttribution): FlagObservation {
+    const matched = match ? gw.cameras.find((c) => c.id === match.cameraId) : undefined;
     const owners = gw.cameras.filter((c) => c.ports?.includes(ev.port));
-    const camera = owners.length === 1 ? owners[0] : undefined;
+    const camera = matched ?? (owners.length === 1 ? owners[0] : undefined);
+    const method = matched ? (match as PortAttribution).method : camera ? 'service-port' : undefined;
+    const evidence = [toEvidence(ev)];
+    if (camera && method)
+      evidence.push({
+        host: ev.host,
+        port: ev.port,
+        protocol: 'attribution',
+        detail:
+          method === 'service-port'
+            ? `camera ${camera.id}: the port is one of its configured service ports`
+            : `camera ${camera.id}: matched by the gateway (${method})`,
+        at: ev.at,
+      });
     const obs: FlagObservation = {
       kind: 'exposed',
       gatewayId: gw.gatewayId,
       key: `port-${ev.port}`,
-      evidence: [toEvidence(ev)],
+      evidence,
       advice: adviceFor('exposed', {
         port: ev.port,
         protocol: ev.protocol.toUpperCase(),
@@ -187,6 +261,32 @@ export class ExposureMonitor extends EventEmitter<{ scan: [MonitorScanEvent]; er
     };
     if (camera) obs.cameraId = camera.id;
     return obs;
+  }
+
+  /** A camera answering on its own global IPv6 address: that camera is exposed, no attribution needed. */
+  #v6Observation(gw: MonitoredGateway, camera: MonitoredCamera, ev: ProbeEvidence): FlagObservation {
+    return {
+      kind: 'exposed',
+      gatewayId: gw.gatewayId,
+      cameraId: camera.id,
+      key: `ipv6-port-${ev.port}`,
+      evidence: [
+        toEvidence(ev),
+        {
+          host: ev.host,
+          port: ev.port,
+          protocol: 'attribution',
+          detail: `camera ${camera.id}: answered on its own global IPv6 address`,
+          at: ev.at,
+        },
+      ],
+      advice: adviceFor('exposed', {
+        port: ev.port,
+        protocol: `${ev.protocol.toUpperCase()} over IPv6`,
+        ...(camera.name ? { cameraName: camera.name } : {}),
+      }),
+      source: 'hub',
+    };
   }
 
   #schedule(gatewayId: string): void {
@@ -221,8 +321,23 @@ function checkGateway(gw: MonitoredGateway, defaults: readonly number[]): number
     if (!c || typeof c.id !== 'string' || c.id === '')
       throw new TypeError(`cameras[${i}].id must be a non-empty string`);
     if (c.ports !== undefined) extra.push(...validatePorts(c.ports));
+    for (const [j, a] of (c.addresses ?? []).entries())
+      if (!isGlobalIpv6(a)) throw new RangeError(`cameras[${i}].addresses[${j}] must be a global IPv6 address`);
   }
-  return validatePorts(gw.ports ?? [...defaults, ...extra]);
+  // The cameras' service ports are scanned on top of the gateway's list (or the defaults).
+  return validatePorts([...(gw.ports ?? defaults), ...extra]);
+}
+
+/** One observation per flag id: a camera with two addresses open on one port is one flag with both as evidence. */
+function mergeByKey(obs: FlagObservation[]): FlagObservation[] {
+  const byKey = new Map<string, FlagObservation>();
+  for (const o of obs) {
+    const k = `${o.cameraId ?? ''}|${o.key ?? ''}`;
+    const prev = byKey.get(k);
+    if (prev) prev.evidence.push(...o.evidence);
+    else byKey.set(k, o);
+  }
+  return [...byKey.values()];
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

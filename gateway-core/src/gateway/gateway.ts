@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { CameraConfig } from '../config/index.js';
+import { IPV6_LIMITS, isGlobalIpv6 } from '../exposure/index.js';
 import { KurentoPolicy } from '../kurento/index.js';
 import { TunnelClient, type Channel, type TunnelClientOptions, type TunnelState } from '../tunnel/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
@@ -87,6 +88,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly #policy: KurentoPolicy;
   readonly #relays = new Set<KurentoRelay>();
   readonly #cameraStates = new Map<string, GatewayCameraState>();
+  #cameraAddresses = new Map<string, string[]>();
+  #attribution = false;
   readonly #opts: Required<Pick<GatewayOptions, 'mediaBackendUrl' | 'maxMessageBytes' | 'logFrames'>>;
   #state: 'idle' | 'running' | 'closing' | 'closed' = 'idle';
 
@@ -132,8 +135,10 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       tls: tls
         ? { ca: tls.ca ?? (tls.caFile ? readCa(tls.caFile) : undefined), fingerprint256: tls.fingerprint256 }
         : undefined,
-      // The hub learns ids and names only: never an address, never a credential.
-      announce: () => ({ cameras: this.cameras.announce() }),
+      // The hub learns ids, names and the service ports to scan; never a LAN address, never a credential.
+      // The one kind of address it gets is a camera's global IPv6 address, which the internet can reach
+      // anyway and the outside monitor must try (docs/exposure.md "IPv6"); `setCameraAddresses` sets them.
+      announce: () => ({ cameras: this.#announcedCameras(), ...(this.#attribution ? { attribution: true } : {}) }),
       ...opts.tunnel,
       logger: this.#log.child('tunnel'),
     });
@@ -145,6 +150,38 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     });
     this.#tunnel.on('channel', (channel) => this.#onChannel(channel));
     this.#tunnel.on('control', (msg) => this.emit('control', msg));
+  }
+
+  /**
+   * Sets the global IPv6 addresses announced for each camera (exposure-responder.ts learns them) and
+   * re-announces when they changed. Anything but a global unicast IPv6 address is dropped here.
+   */
+  setCameraAddresses(addresses: ReadonlyMap<string, readonly string[]>): void {
+    const next = new Map<string, string[]>();
+    for (const [id, list] of addresses) {
+      if (!this.cameras.get(id)) continue;
+      const good = [...new Set(list.filter(isGlobalIpv6))].sort().slice(0, IPV6_LIMITS.perCamera);
+      if (good.length > 0) next.set(id, good);
+    }
+    const key = (m: Map<string, string[]>): string => JSON.stringify([...m].sort());
+    if (key(next) === key(this.#cameraAddresses)) return;
+    this.#cameraAddresses = next;
+    this.#tunnel.updateAnnounce();
+  }
+
+  /** Tells the hub whether this gateway answers attribution requests (an ExposureResponder runs). */
+  announceAttribution(on: boolean): void {
+    if (this.#attribution === on) return;
+    this.#attribution = on;
+    this.#tunnel.updateAnnounce();
+  }
+
+  #announcedCameras(): { id: string; name: string; ports?: number[]; ipv6?: string[] }[] {
+    return this.cameras.announce().map((c) => {
+      const ports = this.cameras.get(c.id)?.ports;
+      const ipv6 = this.#cameraAddresses.get(c.id);
+      return { ...c, ...(ports?.length ? { ports: [...ports] } : {}), ...(ipv6 ? { ipv6: [...ipv6] } : {}) };
+    });
   }
 
   /** Each camera's latest state (empty until the media backend was reached). */

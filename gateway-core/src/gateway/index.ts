@@ -1,7 +1,6 @@
 export { Gateway, DEFAULT_GATEWAY_OPTIONS, type GatewayOptions, type GatewayEvents } from './gateway.js';
 export { CameraRegistry, cameraUriWithCredentials } from './camera-registry.js';
 export { CameraWarmer, type CameraWarmerOptions } from './keep-warm.js';
-export { HubFlagSync, type HubFlagSyncOptions } from './hub-flag-sync.js';
 export { type GatewayCameraState, type GatewayCameraStateName } from './camera-state.js';
 export {
   FlagService,
@@ -12,5 +11,11 @@ export {
   type GatewayCompromiseOptions,
   type GatewayMqttOptions,
 } from './flag-service.js';
+export { HubFlagSync, type HubFlagSyncOptions } from './hub-flag-sync.js';
 export { TakeoverWatch, DEFAULT_TAKEOVER_WATCH_OPTIONS, type TakeoverWatchOptions } from './takeover-watch.js';
+export {
+  ExposureResponder,
+  DEFAULT_EXPOSURE_RESPONDER_OPTIONS,
+  type ExposureResponderOptions,
+} from './exposure-responder.js';
 export { CompromiseWatch, type CompromiseWatchOptions } from './compromise-watch.js';

@@ -7,12 +7,14 @@ import {
   TargetPolicy,
   validatePorts,
   validateTarget,
+  type PortAttribution,
+  type ProbeEvidence,
   type ProbeProtocol,
   type ScanResult,
 } from '../exposure/index.js';
 import type { TunnelPeer, TunnelServer } from '../tunnel/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
-import { announcedCameras } from './api.js';
+import { AttributionExchange, monitoredCameras } from './exposure-gateway.js';
 import type { GatewayDirectory } from './gateway-directory.js';
 
 /** The hub's `exposure` configuration (hub config file, `exposure:`). */
@@ -31,6 +33,10 @@ export interface ExposureServiceConfig {
   scanOnConnect?: boolean;
   /** Probe protocol for ports outside DEFAULT_PORT_PROTOCOLS (e.g. an RTSP forward on 10554). */
   portProtocols?: Record<number, ProbeProtocol>;
+  /** How long the hub waits for a gateway to attribute a scan's open ports to cameras, in ms. */
+  attributionTimeoutMs?: number;
+  /** Scan the global IPv6 addresses gateways announce for their cameras. */
+  ipv6?: boolean;
 }
 
 export interface ExposureServiceOptions extends ExposureServiceConfig {
@@ -53,6 +59,8 @@ export const DEFAULT_EXPOSURE_SERVICE_OPTIONS = {
   clearAfterCleanScans: 2, // scans: one lost probe must not clear a flag
   engine: 'auto',
   scanOnConnect: true,
+  attributionTimeoutMs: 30_000, // 30 s: the gateway probes each camera on a few ports, 3 s connect + 3 s read each
+  ipv6: true,
   /** Flags resent to a gateway when it comes (back) online, most recent first. */
   maxResend: 256, // flags
 } as const;
@@ -81,8 +89,14 @@ interface Watched {
   target: string | undefined;
   /** The target was registered in the policy at run time (and must be unregistered). */
   registered: boolean;
-  listeners: ['online' | 'offline' | 'announce' | 'gone', () => void][];
+  /** Cameras' global IPv6 addresses registered in the policy for this gateway. */
+  addresses: string[];
+  /** Attribution requests sent to this gateway and not yet answered. */
+  exchange: AttributionExchange;
+  listeners: [WatchedEvent, (msg?: unknown) => void][];
 }
+
+type WatchedEvent = 'online' | 'offline' | 'announce' | 'gone' | 'control';
 
 /**
  * The hub's outside view, wired: every gateway whose tunnel is online is
@@ -120,6 +134,7 @@ export class ExposureService extends EventEmitter<ExposureServiceEvents> {
       flags: this.store,
       intervalMs: o.intervalMs,
       defaultPorts: o.ports,
+      attribute: (gatewayId, open, signal) => this.#attribute(gatewayId, open, signal),
       ...(opts.random ? { random: opts.random } : {}),
       logger: this.#log.child('monitor'),
     });
@@ -154,8 +169,15 @@ export class ExposureService extends EventEmitter<ExposureServiceEvents> {
       engine: opts.engine ?? d.engine,
       scanOnConnect: opts.scanOnConnect ?? d.scanOnConnect,
       portProtocols: opts.portProtocols ?? {},
+      attributionTimeoutMs: opts.attributionTimeoutMs ?? d.attributionTimeoutMs,
+      ipv6: opts.ipv6 ?? d.ipv6,
       maxResend: d.maxResend,
     };
+    if (!Number.isInteger(o.attributionTimeoutMs) || o.attributionTimeoutMs < 100)
+      throw new RangeError(
+        `exposure.attributionTimeoutMs must be an integer >= 100 (ms), got ${String(o.attributionTimeoutMs)}`,
+      );
+    if (typeof o.ipv6 !== 'boolean') throw new TypeError(`exposure.ipv6 must be a boolean, got ${typeof o.ipv6}`);
     if (!Number.isInteger(o.intervalMs) || o.intervalMs < 1000)
       throw new RangeError(`exposure.intervalMs must be an integer >= 1000 (ms), got ${String(o.intervalMs)}`);
     if (!['auto', 'builtin', 'nmap'].includes(o.engine))
@@ -235,8 +257,15 @@ export class ExposureService extends EventEmitter<ExposureServiceEvents> {
   #watch(peer: TunnelPeer): void {
     if (this.#state === 'closed') return;
     this.#unwatch(peer.gatewayId);
-    const w: Watched = { peer, target: undefined, registered: false, listeners: [] };
-    const on = (event: 'online' | 'offline' | 'announce' | 'gone', fn: () => void): void => {
+    const w: Watched = {
+      peer,
+      target: undefined,
+      registered: false,
+      addresses: [],
+      exchange: new AttributionExchange(),
+      listeners: [],
+    };
+    const on = (event: WatchedEvent, fn: (msg?: unknown) => void): void => {
       peer.on(event, fn);
       w.listeners.push([event, fn]);
     };
@@ -246,6 +275,13 @@ export class ExposureService extends EventEmitter<ExposureServiceEvents> {
       if (w.target !== undefined) this.#monitor(w);
     });
     on('gone', () => this.#unwatch(peer.gatewayId));
+    on('control', (msg) => {
+      try {
+        w.exchange.handle(msg);
+      } catch (err) {
+        this.#log.warn('refused an attribution reply', { gatewayId: peer.gatewayId, error: err });
+      }
+    });
     this.#watched.set(peer.gatewayId, w);
     if (peer.online) this.#online(w);
   }
@@ -297,6 +333,8 @@ export class ExposureService extends EventEmitter<ExposureServiceEvents> {
 
   /** Stops scanning the gateway and withdraws its run-time address from the policy. */
   #release(w: Watched): void {
+    w.exchange.cancelAll();
+    this.#registerAddresses(w, []);
     if (w.target === undefined) return;
     this.monitor.remove(w.peer.gatewayId);
     if (w.registered) this.policy.unregister(w.target);
@@ -306,8 +344,29 @@ export class ExposureService extends EventEmitter<ExposureServiceEvents> {
 
   #monitor(w: Watched): void {
     if (w.target === undefined || this.#state === 'closed') return;
-    const cameras = announcedCameras(w.peer.announce).map((c) => ({ id: c.id, name: c.name }));
+    const cameras = monitoredCameras(w.peer.announce, { allowIpv6: this.#o.ipv6 });
+    // Exactly the announced addresses are allowed, and only while the gateway is online (targets.ts).
+    this.#registerAddresses(
+      w,
+      cameras.flatMap((c) => c.addresses ?? []),
+    );
     this.monitor.add({ gatewayId: w.peer.gatewayId, target: w.target, cameras });
+  }
+
+  #registerAddresses(w: Watched, next: string[]): void {
+    for (const a of next) this.policy.register(a);
+    for (const a of w.addresses) this.policy.unregister(a);
+    w.addresses = next;
+  }
+
+  /** The monitor's attribution hook: asks the gateway over the tunnel, waits at most attributionTimeoutMs. */
+  #attribute(gatewayId: string, open: readonly ProbeEvidence[], signal: AbortSignal) {
+    const w = this.#watched.get(gatewayId);
+    // Only a gateway that announced it answers is asked: an older one would leave every scan waiting.
+    const answers = (w?.peer.announce as { attribution?: unknown } | null | undefined)?.attribution === true;
+    if (!w || !w.peer.online || !answers) return Promise.resolve(new Map<number, PortAttribution>());
+    const cameras = monitoredCameras(w.peer.announce, { allowIpv6: false });
+    return w.exchange.ask(open, cameras, (msg) => w.peer.sendControl(msg), this.#o.attributionTimeoutMs, signal);
   }
 
   /** A flag changed: tell the owning gateway (the tunnel buffers while it is detached). */

@@ -11,7 +11,7 @@ import { Hub } from '../../src/hub/index.js';
 import * as tunnel from '../../src/tunnel/index.js';
 import { hashSecret } from '../../src/tunnel/index.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
-import { makeSelfSignedCert } from '../helpers/tls.js';
+import { makeSelfSignedCert } from '@camgate/test-helpers';
 
 const ALICE = { name: 'alice', password: 'alice-Pass-9Kd4' };
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TunnelClient, TunnelServer } from '../../src/tunnel/index.js';
-import { makeSelfSignedCert, type SelfSignedCert } from '../helpers/tls.js';
+import { makeSelfSignedCert, type SelfSignedCert } from '@camgate/test-helpers';
 import { makeClient, verifierFor, waitEvent, waitState } from '../helpers/tunnel.js';
 
 const SECRET = 'tls-test-secret-abcdefgh';

@@ -192,6 +192,19 @@ export function certificateSubject(conn: ProbeConnection): string | undefined {
     .join(', ');
 }
 
+/**
+ * SHA-256 fingerprint of the peer certificate (`AA:BB:…`, as `openssl x509
+ * -fingerprint -sha256` prints it): the same device presents the same
+ * certificate from the LAN and through a port forward, so the gateway can
+ * match the hub's outside observation to one camera (docs/exposure.md).
+ */
+export function certificateFingerprint(conn: ProbeConnection): string | undefined {
+  const s = conn.socket as tls.TLSSocket;
+  if (typeof s.getPeerCertificate !== 'function') return undefined;
+  const fp = s.getPeerCertificate()?.fingerprint256;
+  return typeof fp === 'string' && /^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/.test(fp) ? fp : undefined;
+}
+
 /** Runs `fn` over `items` with at most `limit` in flight; results keep input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);

@@ -1,6 +1,6 @@
 import type { ProbeEvidence } from '../evidence.js';
 import { cleanText, toPrintable } from '../printable.js';
-import { certificateSubject, ProbeConnection } from './connection.js';
+import { certificateFingerprint, certificateSubject, ProbeConnection } from './connection.js';
 import { challengeRealm, hostAuthority, parseHead } from './message.js';
 import { checkHostPort, connectOrClosed, resolveProbeOptions, type ProbeOptions } from './options.js';
 
@@ -11,7 +11,8 @@ export interface HttpProbeOptions extends ProbeOptions {
 
 /**
  * `GET /` (RFC 9110 §9.3.1) with `Connection: close`, read up to `maxBytes`:
- * status, `Server`, the HTML `<title>` and, over TLS, the certificate subject.
+ * status, `Server`, the HTML `<title>`, the 401 realm and, over TLS, the
+ * certificate subject and SHA-256 fingerprint (the gateway matches on these).
  * The request is written by hand so the read stays bounded whatever the peer
  * sends (Node's HTTP client would buffer an unbounded header block first).
  */
@@ -27,6 +28,8 @@ export async function probeHttp(host: string, port: number, options: HttpProbeOp
     if (options.tls) {
       const subject = certificateSubject(conn);
       if (subject) facts.certSubject = cleanText(subject);
+      const fingerprint = certificateFingerprint(conn);
+      if (fingerprint) facts.certFingerprint = fingerprint;
     }
     const authority = hostAuthority(host, port);
     conn.write(

@@ -13,7 +13,7 @@ import { Gateway } from '../../../src/gateway/index.js';
 import { Hub, type HubOptions } from '../../../src/hub/index.js';
 import { hashSecret, makeVerifier } from '../../../src/tunnel/index.js';
 import { until, within } from '@camgate/test-helpers';
-import { makeSelfSignedCert } from '../../helpers/tls.js';
+import { makeSelfSignedCert } from '@camgate/test-helpers';
 
 const ALICE = { name: 'alice', password: 'alice-Pass-9Kd4' };
 const GATEWAY_SECRET = 'gw-secret-Z6rT9qLm2vXc8HnB4pKw';

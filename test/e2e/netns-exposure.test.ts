@@ -1,0 +1,520 @@
+/**
+ * Issue 13 end to end, in network namespaces: a home LAN (the gateway and two
+ * cameras, each its own host) behind an nftables router doing IPv4 NAT and an
+ * IPv6 firewall, and an "internet" with the hub (outside monitor) and an MQTT
+ * broker. IPv4 10.231.x.x and IPv6 documentation prefixes (2001:db8::/32,
+ * RFC 3849) exist only inside the namespaces this test creates.
+ *
+ *   gateway 10.231.1.2  2001:db8:1::2 ─┐
+ *   frontdoor 10.231.1.10 2001:db8:1::10 ─┤ br0 (router LAN 10.231.1.1, 2001:db8:1::1)
+ *   garage    10.231.1.11 2001:db8:1::11 ─┘   nft: v4 masquerade out, in only DNAT'd; v6 forward in only
+ *                                             by explicit allow rules; UPnP IGD on the LAN side
+ *   internet 10.231.2.2 2001:db8:2::2: hub (nmap + probes), mosquitto, an MQTT watcher
+ *
+ * Surfaces checked: the MQTT flag and per-camera exposure topics (retained) and
+ * the Home Assistant binary_sensor of the camera (its discovery config's
+ * state topic and value template). Requires root, iproute2 and nftables.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { NsProcess, sh, startFixture, uniqueSuffix, type Line } from './helpers/netns.js';
+
+const LAN4 = '10.231.1';
+const LAN6 = '2001:db8:1:';
+const ROUTER_LAN = `${LAN4}.1`;
+const ROUTER_WAN = '10.231.2.1';
+const ROUTER_WAN6 = '2001:db8:2::1';
+const INET_IP = '10.231.2.2';
+const INET_IP6 = '2001:db8:2::2';
+const GW_IP = `${LAN4}.2`;
+const GW_IP6 = `${LAN6}:2`;
+const CAMS = {
+  frontdoor: { name: 'Front door', ip: `${LAN4}.10`, ip6: `${LAN6}:10` },
+  garage: { name: 'Garage', ip: `${LAN4}.11`, ip6: `${LAN6}:11` },
+} as const;
+type CamId = keyof typeof CAMS;
+/** The garage camera's user-named service port (camera option "service ports"): the hub adds it to its scan. */
+const GARAGE_SERVICE_PORT = 10554;
+const MQTT_PORT = 1883;
+const GATEWAY_ID = 'home';
+const SECRET = 'netns-gateway-secret-7Pq2Wz';
+const TOKEN = 'netns-api-token-Rk4Tx9Lm2Q';
+const CAMERA_USER = 'viewer';
+const CAMERA_PASSWORD = 'cam-pass-8Hq2Lr';
+const CLEAN_SCANS = 2;
+
+const s = uniqueSuffix();
+const NS = {
+  router: `cg-xr-${s}`,
+  gw: `cg-xg-${s}`,
+  frontdoor: `cg-xf-${s}`,
+  garage: `cg-xc-${s}`,
+  inet: `cg-xi-${s}`,
+};
+const IF = {
+  gw: `cgxg${s}`,
+  gwBr: `cgbg${s}`,
+  frontdoor: `cgxf${s}`,
+  frontdoorBr: `cgbf${s}`,
+  garage: `cgxc${s}`,
+  garageBr: `cgbc${s}`,
+  wan: `cgxw${s}`,
+  inet: `cgxi${s}`,
+  br: `cgbr${s}`,
+};
+
+const ip = (...args: string[]): Promise<string> => sh('ip', args);
+const inNs = (ns: string, ...argv: string[]): Promise<string> => sh('ip', ['netns', 'exec', ns, ...argv]);
+const nft = (...args: string[]): Promise<string> => inNs(NS.router, 'nft', ...args);
+
+async function buildTopology(): Promise<void> {
+  for (const ns of Object.values(NS)) await ip('netns', 'add', ns);
+  for (const ns of Object.values(NS)) await ip('-n', ns, 'link', 'set', 'lo', 'up');
+  await ip('-n', NS.router, 'link', 'add', IF.br, 'type', 'bridge');
+  await ip('-n', NS.router, 'link', 'set', IF.br, 'up');
+  const lanHost = async (ns: string, dev: string, brPort: string, v4: string, v6: string): Promise<void> => {
+    await ip('link', 'add', dev, 'netns', ns, 'type', 'veth', 'peer', 'name', brPort, 'netns', NS.router);
+    await ip('-n', NS.router, 'link', 'set', brPort, 'master', IF.br);
+    await ip('-n', NS.router, 'link', 'set', brPort, 'up');
+    await ip('-n', ns, 'addr', 'add', `${v4}/24`, 'dev', dev);
+    // nodad: the address is usable at once (duplicate address detection would hold it back a second or two).
+    await ip('-n', ns, '-6', 'addr', 'add', `${v6}/64`, 'dev', dev, 'nodad');
+    await ip('-n', ns, 'link', 'set', dev, 'up');
+    await ip('-n', ns, 'route', 'add', 'default', 'via', ROUTER_LAN);
+    await ip('-n', ns, '-6', 'route', 'add', 'default', 'via', `${LAN6}:1`);
+  };
+  await ip('-n', NS.router, 'addr', 'add', `${ROUTER_LAN}/24`, 'dev', IF.br);
+  await ip('-n', NS.router, '-6', 'addr', 'add', `${LAN6}:1/64`, 'dev', IF.br, 'nodad');
+  await lanHost(NS.gw, IF.gw, IF.gwBr, GW_IP, GW_IP6);
+  await lanHost(NS.frontdoor, IF.frontdoor, IF.frontdoorBr, CAMS.frontdoor.ip, CAMS.frontdoor.ip6);
+  await lanHost(NS.garage, IF.garage, IF.garageBr, CAMS.garage.ip, CAMS.garage.ip6);
+  await ip('link', 'add', IF.wan, 'netns', NS.router, 'type', 'veth', 'peer', 'name', IF.inet, 'netns', NS.inet);
+  await ip('-n', NS.router, 'addr', 'add', `${ROUTER_WAN}/24`, 'dev', IF.wan);
+  await ip('-n', NS.router, '-6', 'addr', 'add', `${ROUTER_WAN6}/64`, 'dev', IF.wan, 'nodad');
+  await ip('-n', NS.router, 'link', 'set', IF.wan, 'up');
+  await ip('-n', NS.inet, 'addr', 'add', `${INET_IP}/24`, 'dev', IF.inet);
+  await ip('-n', NS.inet, '-6', 'addr', 'add', `${INET_IP6}/64`, 'dev', IF.inet, 'nodad');
+  await ip('-n', NS.inet, 'link', 'set', IF.inet, 'up');
+  // IPv6 has no NAT: the internet routes the home's prefix to the router, whose firewall decides.
+  await ip('-n', NS.inet, '-6', 'route', 'add', `${LAN6}:/64`, 'via', ROUTER_WAN6);
+  await inNs(NS.router, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
+  await inNs(NS.router, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1');
+  // A home router. IPv4: masquerade out, forward in only what a port forward (DNAT) names. IPv6: forward in only
+  // what an explicit allow rule names (chain `allow`). Traffic inside the LAN bridge passes (br_netfilter may send
+  // bridged packets through these hooks).
+  await sh(
+    'ip',
+    ['netns', 'exec', NS.router, 'nft', '-f', '-'],
+    `table ip camgate {
+  chain prerouting { type nat hook prerouting priority dstnat; policy accept; }
+  chain postrouting { type nat hook postrouting priority srcnat; policy accept; oifname "${IF.wan}" ip saddr ${LAN4}.0/24 masquerade; }
+  chain forward { type filter hook forward priority filter; policy drop; ct state established,related accept; iifname "${IF.br}" accept; ct status dnat accept; }
+}
+table ip6 camgate6 {
+  chain allow { }
+  chain forward { type filter hook forward priority filter; policy drop; ct state established,related accept; iifname "${IF.br}" accept; iifname "${IF.wan}" jump allow; }
+}
+`,
+  );
+}
+
+/** A port forward: external TCP port on the router's WAN address -> camera:port. */
+const addForward = (external: number, cam: CamId, port: number): Promise<string> =>
+  nft(
+    'add',
+    'rule',
+    'ip',
+    'camgate',
+    'prerouting',
+    'iifname',
+    IF.wan,
+    'tcp',
+    'dport',
+    String(external),
+    'dnat',
+    'to',
+    `${CAMS[cam].ip}:${port}`,
+  );
+const removeForwards = (): Promise<string> => nft('flush', 'chain', 'ip', 'camgate', 'prerouting');
+const allowV6 = (cam: CamId, port: number): Promise<string> =>
+  nft('add', 'rule', 'ip6', 'camgate6', 'allow', 'ip6', 'daddr', CAMS[cam].ip6, 'tcp', 'dport', String(port), 'accept');
+const removeV6Allows = (): Promise<string> => nft('flush', 'chain', 'ip6', 'camgate6', 'allow');
+
+interface HubFlag {
+  id: string;
+  kind: string;
+  state: string;
+  cameraId?: string;
+  key?: string;
+  evidence: { host: string; port?: number; protocol?: string; detail?: string }[];
+}
+interface ScanReply {
+  status: number;
+  body: { target: string; ports: number[]; open: { host: string; port: number; protocol: string }[] };
+}
+
+describe(
+  'network namespaces: exposure attributed to the camera, over IPv4 and IPv6, on MQTT and Home Assistant',
+  {
+    timeout: 600_000,
+  },
+  () => {
+    const procs: NsProcess[] = [];
+    const cameraProcs: NsProcess[] = [];
+    let confDir = '';
+    let hub: NsProcess;
+    let gw: NsProcess;
+    let router: NsProcess;
+    let watch: NsProcess;
+    let mosquitto: NsProcess;
+    let mosquittoConf = '';
+    /** Time from a forward appearing to each surface showing it, per step (printed at the end). */
+    const timings: Record<string, Record<string, number>> = {};
+
+    const startMosquitto = async (): Promise<NsProcess> => {
+      const p = new NsProcess(NS.inet, ['/usr/sbin/mosquitto', '-c', mosquittoConf], 'mosquitto');
+      procs.push(p);
+      await p.waitStderr(/Opening ipv4 listen socket on port 1883/);
+      return p;
+    };
+
+    const scan = async (): Promise<ScanReply['body']> => {
+      const r = await hub.request<ScanReply>('scan');
+      assert.equal(r.status, 200, `scan answered ${r.status}: ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    const hubFlags = (): Promise<HubFlag[]> => hub.request<HubFlag[]>('flags');
+    const after_ = (p: NsProcess, from: number) => (pred: (l: Line) => boolean) => (l: Line) =>
+      p.lines.indexOf(l) >= from && pred(l);
+
+    /**
+     * Waits until the raised (or cleared) flag of `cam` shows on every surface, from line positions taken before
+     * the change, and returns when each showed it (ms since `t0`).
+     */
+    async function surfaces(
+      flagId: string,
+      cam: CamId,
+      to: 'raised' | 'cleared',
+      t0: number,
+      marks: { hub: number; gw: number; watch: number },
+    ): Promise<Record<string, number>> {
+      const out: Record<string, number> = {};
+      const h = await hub.waitFor(
+        after_(hub, marks.hub)((l) => l.event === 'transition' && l.id === flagId && l.to === to),
+        `hub ${to} ${flagId}`,
+      );
+      out.hub = (h.at as number) - t0;
+      const g = await gw.waitFor(
+        after_(gw, marks.gw)((l) => l.event === 'transition' && l.id === flagId && l.to === to),
+        `gateway ${to} ${flagId}`,
+      );
+      assert.equal(g.camera, cam);
+      out.gateway = (g.at as number) - t0;
+      const flagMsg = await watch.waitFor(
+        after_(
+          watch,
+          marks.watch,
+        )(
+          (l) =>
+            l.event === 'message' &&
+            l.topic === `camgate/${GATEWAY_ID}/flags/${flagId}` &&
+            (JSON.parse(l.payload as string) as { state: string }).state === to,
+        ),
+        `MQTT flag ${to}`,
+      );
+      out.mqttFlag = (flagMsg.at as number) - t0;
+      // The Home Assistant entity of the camera: its discovery config names the state topic and the template.
+      const disco = await watch.waitFor(
+        (l) =>
+          l.event === 'message' &&
+          l.topic === `homeassistant/binary_sensor/camgate_${GATEWAY_ID}_${cam}/config` &&
+          (l.payload as string).length > 0,
+        `Home Assistant discovery of ${cam}`,
+      );
+      const config = JSON.parse(disco.payload as string) as {
+        state_topic: string;
+        value_template: string;
+        device_class: string;
+        availability_topic: string;
+      };
+      assert.equal(config.device_class, 'problem');
+      assert.equal(config.value_template, "{{ 'ON' if value_json.state in ['exposed', 'at-risk'] else 'OFF' }}");
+      const want = to === 'raised' ? 'ON' : 'OFF';
+      const state = await watch.waitFor(
+        after_(
+          watch,
+          marks.watch,
+        )((l) => {
+          if (l.event !== 'message' || l.topic !== config.state_topic) return false;
+          // Home Assistant's evaluation of that template, on the payload it receives.
+          const v = JSON.parse(l.payload as string) as { state: string; flags: string[] };
+          const ha = ['exposed', 'at-risk'].includes(v.state) ? 'ON' : 'OFF';
+          return ha === want && (to === 'cleared' || v.flags.includes(flagId));
+        }),
+        `Home Assistant ${cam} ${want}`,
+      );
+      out.homeAssistant = (state.at as number) - t0;
+      return out;
+    }
+
+    const marks = (): { hub: number; gw: number; watch: number } => ({
+      hub: hub.lines.length,
+      gw: gw.lines.length,
+      watch: watch.lines.length,
+    });
+
+    before(async () => {
+      if (process.getuid?.() !== 0) throw new Error('the netns test needs root (ip netns, nft); CI runs it as root');
+      await buildTopology();
+      confDir = await mkdtemp(join(tmpdir(), 'camgate-netns-x-'));
+      mosquittoConf = join(confDir, 'mosquitto.conf');
+      await writeFile(
+        mosquittoConf,
+        [
+          `listener ${MQTT_PORT} ${INET_IP}`,
+          'allow_anonymous true',
+          'persistence false',
+          'log_dest stderr',
+          'log_type all',
+          'user root',
+          '',
+        ].join('\n'),
+      );
+      mosquitto = await startMosquitto();
+      for (const cam of Object.keys(CAMS) as CamId[]) {
+        const c = await startFixture(NS[cam], 'netns-camera.ts', {
+          name: CAMS[cam].name,
+          username: CAMERA_USER,
+          password: CAMERA_PASSWORD,
+        });
+        procs.push(c.p);
+        cameraProcs.push(c.p);
+      }
+      const h = await startFixture(NS.inet, 'netns-hub.ts', {
+        host: INET_IP,
+        gatewayId: GATEWAY_ID,
+        secret: SECRET,
+        token: TOKEN,
+        clearAfterCleanScans: CLEAN_SCANS,
+      });
+      hub = h.p;
+      procs.push(hub);
+      const r = await startFixture(NS.router, 'netns-router.ts', { host: ROUTER_LAN });
+      router = r.p;
+      procs.push(router);
+      const m = await startFixture(NS.inet, 'netns-mqtt-watch.ts', {
+        url: `mqtt://${INET_IP}:${MQTT_PORT}`,
+        filters: ['camgate/#', 'homeassistant/#'],
+      });
+      watch = m.p;
+      procs.push(watch);
+      await watch.event('subscribed');
+      const g = await startFixture(NS.gw, 'netns-gateway.ts', {
+        cameras: [
+          { id: 'frontdoor', name: CAMS.frontdoor.name, host: CAMS.frontdoor.ip },
+          { id: 'garage', name: CAMS.garage.name, host: CAMS.garage.ip, ports: [GARAGE_SERVICE_PORT] },
+        ],
+        username: CAMERA_USER,
+        password: CAMERA_PASSWORD,
+        hubUrl: `${(h.ready.url as string).replace(/^http/, 'ws')}/tunnel`,
+        gatewayId: GATEWAY_ID,
+        secret: SECRET,
+        mqttUrl: `mqtt://${INET_IP}:${MQTT_PORT}`,
+        routerLan: ROUTER_LAN,
+        ssdpPort: r.ready.ssdpPort,
+      });
+      gw = g.p;
+      procs.push(gw);
+    });
+
+    after(async () => {
+      for (const [step, t] of Object.entries(timings))
+        process.stdout.write(
+          `# time from the change to each surface, ${step}: ${Object.entries(t)
+            .map(([k, v]) => `${k} ${v} ms`)
+            .join(', ')}\n`,
+        );
+      for (const p of procs.reverse()) {
+        try {
+          await p.stop();
+        } catch {
+          p.child.kill('SIGKILL');
+        }
+      }
+      for (const ns of Object.values(NS)) {
+        try {
+          await ip('netns', 'del', ns);
+        } catch {
+          // not created
+        }
+      }
+      if (confDir) await rm(confDir, { recursive: true, force: true });
+      const left = await ip('netns', 'list');
+      assert.ok(!left.includes(s), `namespaces left behind: ${left}`);
+    });
+
+    it('1. closed network: nothing answers from outside over IPv4 or IPv6; no flag anywhere', async () => {
+      await hub.event('gateway', (l) => l.online === true);
+      await gw.event('tunnel', (l) => l.state === 'connected');
+      await gw.event('mqtt', (l) => l.connected === true);
+      // The cameras talk on the LAN (as cameras do: NTP, DNS, the gateway's RTSP pulls), so the gateway's
+      // neighbour table knows their IPv4 and IPv6 addresses and link-layer addresses.
+      for (const c of cameraProcs) await c.request('chatter', { hosts: [GW_IP, GW_IP6] });
+      // Neighbour discovery (RFC 4861 §7.2.3) and ARP create the entries as the datagrams arrive; bounded wait.
+      let learned: Record<string, string[]> = {};
+      for (let i = 0; i < 50 && Object.keys(learned).length < 2; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        learned = await gw.request<Record<string, string[]>>('learn');
+      }
+      assert.deepEqual(
+        learned,
+        { frontdoor: [CAMS.frontdoor.ip6], garage: [CAMS.garage.ip6] },
+        `the neighbour table: ${JSON.stringify(await gw.request('neighbours'))}`,
+      );
+      // The hub got the announce with the global addresses, and only those; no LAN address, no credential.
+      type Announce = { cameras: { id: string; ipv6?: string[]; ports?: number[] }[] } | null;
+      let announce: Announce = null;
+      // The re-announce crosses the tunnel: bounded polling, not a timing assertion.
+      for (let i = 0; i < 300 && !announce?.cameras.every((c) => c.ipv6?.length); i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        announce = await hub.request<Announce>('announce');
+      }
+      assert.deepEqual(
+        announce?.cameras.map((c) => [c.id, c.ipv6, c.ports]),
+        [
+          ['frontdoor', [CAMS.frontdoor.ip6], undefined],
+          ['garage', [CAMS.garage.ip6], [GARAGE_SERVICE_PORT]],
+        ],
+      );
+      const told = JSON.stringify(announce);
+      for (const secret of [CAMERA_PASSWORD, CAMS.frontdoor.ip, CAMS.garage.ip, '/stream'])
+        assert.ok(!told.includes(secret), `the hub was told ${secret}`);
+      assert.equal(await hub.request('allows', { target: CAMS.frontdoor.ip6 }), true);
+      assert.equal(await hub.request('allows', { target: `${LAN6}:99` }), false);
+      const body = await scan();
+      assert.equal(body.target, ROUTER_WAN);
+      assert.ok(body.ports.includes(GARAGE_SERVICE_PORT), `the garage's service port is scanned: ${body.ports}`);
+      assert.deepEqual(body.open, []);
+      assert.deepEqual(await hubFlags(), []);
+      assert.deepEqual(await gw.request('flags'), []);
+      assert.ok(!watch.lines.some((l) => l.event === 'message' && String(l.topic).includes('/flags/')));
+    });
+
+    const raisedIds: Record<string, string> = {};
+
+    async function raiseStep(
+      step: string,
+      change: () => Promise<unknown>,
+      expect: { cam: CamId; key: string; method: RegExp },
+    ): Promise<void> {
+      const m = marks();
+      const t0 = Date.now();
+      await change();
+      const body = await scan();
+      assert.ok(body.open.length > 0, `${step}: the scan found nothing open`);
+      const flags = (await hubFlags()).filter((f) => f.state === 'raised');
+      assert.deepEqual(
+        flags.map((f) => [f.cameraId, f.key]),
+        [[expect.cam, expect.key]],
+        `${step}: one raised flag, naming the camera`,
+      );
+      const flag = flags[0]!;
+      assert.match(flag.evidence.map((e) => e.detail).join(' | '), expect.method);
+      raisedIds[step] = flag.id;
+      timings[step] = await surfaces(flag.id, expect.cam, 'raised', t0, m);
+    }
+
+    async function clearStep(step: string, change: () => Promise<unknown>): Promise<void> {
+      const id = raisedIds[step];
+      assert.ok(id, `${step} raised a flag`);
+      const m = marks();
+      const t0 = Date.now();
+      await change();
+      for (let i = 1; i <= CLEAN_SCANS; i++) {
+        assert.deepEqual((await scan()).open, []);
+        const f: HubFlag | undefined = (await hubFlags()).find((x) => x.id === id);
+        assert.equal(f?.state, i < CLEAN_SCANS ? 'raised' : 'cleared', `${step}: after clean scan ${i}`);
+      }
+      const cam = (await hubFlags()).find((x) => x.id === id)!.cameraId as CamId;
+      timings[`${step} cleared`] = await surfaces(id, cam, 'cleared', t0, m);
+    }
+
+    it('2. a port forward (443 -> the front door camera): within one scan the flag names it, ON on MQTT and HA', async () => {
+      await raiseStep('port forward', () => addForward(443, 'frontdoor', 443), {
+        cam: 'frontdoor',
+        key: 'port-443',
+        method: /frontdoor: matched by the gateway \(tls-certificate\)/,
+      });
+    });
+
+    it(`2b. the forward removed: cleared everywhere after ${CLEAN_SCANS} clean scans`, async () => {
+      await clearStep('port forward', removeForwards);
+    });
+
+    it('3. a UPnP mapping (the garage service port -> garage:554): the flag names the garage', async () => {
+      await raiseStep(
+        'UPnP mapping',
+        async () => {
+          // What a UPnP client on the LAN does: the IGD records the mapping and opens the forward.
+          await router.request('map', {
+            mapping: {
+              externalPort: GARAGE_SERVICE_PORT,
+              protocol: 'TCP',
+              internalPort: 554,
+              internalClient: CAMS.garage.ip,
+              description: 'garage camera',
+            },
+          });
+          await addForward(GARAGE_SERVICE_PORT, 'garage', 554);
+        },
+        {
+          cam: 'garage',
+          key: `port-${GARAGE_SERVICE_PORT}`,
+          method: /garage: matched by the gateway \(upnp-mapping\)/,
+        },
+      );
+    });
+
+    it(`3b. the mapping removed: cleared everywhere after ${CLEAN_SCANS} clean scans`, async () => {
+      await clearStep('UPnP mapping', async () => {
+        await router.request('unmap');
+        await removeForwards();
+      });
+    });
+
+    it('4. an IPv6 forward-allow rule for the front door camera: the hub reaches it over IPv6, the flag names it', async () => {
+      await raiseStep('IPv6 allow rule', () => allowV6('frontdoor', 554), {
+        cam: 'frontdoor',
+        key: 'ipv6-port-554',
+        method: /frontdoor: answered on its own global IPv6 address/,
+      });
+      const f: HubFlag | undefined = (await hubFlags()).find((x) => x.id === raisedIds['IPv6 allow rule']);
+      assert.equal(f?.evidence[0]?.host, CAMS.frontdoor.ip6);
+      assert.equal(f?.evidence[0]?.protocol, 'rtsp');
+    });
+
+    it(`4b. the allow rule removed: cleared everywhere after ${CLEAN_SCANS} clean scans`, async () => {
+      await clearStep('IPv6 allow rule', removeV6Allows);
+    });
+
+    it('6. the broker is down during a raise: the flag reaches MQTT and Home Assistant when it is back', async () => {
+      await mosquitto.stop();
+      await gw.event('mqtt', (l) => l.connected === false);
+      const m = marks();
+      const t0 = Date.now();
+      await addForward(443, 'frontdoor', 443);
+      await scan();
+      const id = raisedIds['port forward']!;
+      await gw.waitFor(
+        after_(gw, m.gw)((l) => l.event === 'transition' && l.id === id && l.to === 'raised'),
+        're-raise at the gateway',
+      );
+      mosquitto = await startMosquitto();
+      timings['broker down, then back'] = await surfaces(id, 'frontdoor', 'raised', t0, m);
+      await removeForwards();
+    });
+  },
+);
