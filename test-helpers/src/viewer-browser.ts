@@ -4,6 +4,7 @@
  * reading each player's RTCPeerConnection stats through `window.camgateViewer`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from './bounded.js';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser.js';
 
@@ -99,11 +100,15 @@ export function pictureHash(page: Page, id: string): Promise<string> {
   return page.evaluate((x) => (globalThis as unknown as W).camgateViewer.pictureHash(x), id);
 }
 
-/** Polls `read` until `pred` holds (page state has no event to wait on from here). */
-export async function untilOnPage<T>(read: () => Promise<T>, pred: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await read();
-    if (pred(v)) return v;
-    await sleep(100);
-  }
+/**
+ * Polls `read` until `pred` holds (page state has no event to wait on from here); rejects after `ms` (default
+ * 120 s: Chromium on a loaded 2-core machine is slow, never this slow) so a broken page fails instead of hanging.
+ */
+export function untilOnPage<T>(
+  read: () => Promise<T>,
+  pred: (v: T) => boolean,
+  ms = 120_000,
+  what = 'the viewer page',
+): Promise<T> {
+  return until(read, pred, ms, what);
 }
