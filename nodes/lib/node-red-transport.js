@@ -8,6 +8,8 @@ const { EventEmitter } = require('node:events');
  */
 const CLIENT_LOOKUP_MS = 1_000; // 1 s
 
+/** @typedef {import('@camgate/core').MqttTransport} MqttTransport */
+
 /**
  * An MqttTransport (core docs/mqtt.md, "Transports") over a Node-RED `mqtt-broker` config node, so the core
  * MqttBridge publishes through the connection the user already configured. Uses only the broker node's
@@ -15,11 +17,12 @@ const CLIENT_LOOKUP_MS = 1_000; // 1 s
  * makes it connect when autoConnect is on), `publish(msg, done)`, `connected`, and its mqtt.js `client`,
  * whose `connect`/`close`/`end` events tell when a session starts and ends. The broker node owns the
  * connection, its reconnects and its will.
+ * @implements {MqttTransport}
  */
 class NodeRedBrokerTransport extends EventEmitter {
   /**
-   * @param {{ node: object, broker: object }} o  the camgate-mqtt-bridge node (a user of the broker) and the
-   *   mqtt-broker config node
+   * @param {{ node: import('./types').Node, broker: import('./types').MqttBrokerNode }} o  the camgate-mqtt-bridge
+   *   node (a user of the broker) and the mqtt-broker config node
    */
   constructor(o) {
     super();
@@ -28,9 +31,11 @@ class NodeRedBrokerTransport extends EventEmitter {
     /** Passed to `deregister` on close: Node-RED's `removed` (the broker disconnects when its last user goes). */
     this.removed = false;
     this.label = `node-red mqtt-broker ${String(o.broker.id)}`;
+    /** @type {import('./types').MqttClientLike | null | undefined} */
     this.client = undefined;
     this.isConnected = false;
     this.closed = false;
+    /** @type {NodeJS.Timeout | undefined} */
     this.lookup = undefined;
     this.onConnect = () => this.up();
     this.onClose = () => this.down();
@@ -45,7 +50,10 @@ class NodeRedBrokerTransport extends EventEmitter {
     return this.isConnected;
   }
 
-  /** The broker node's will (its "Message on unexpected disconnect"), as its connect options carry it. */
+  /**
+   * The broker node's will (its "Message on unexpected disconnect"), as its connect options carry it.
+   * @returns {import('@camgate/core').MqttWill | undefined}
+   */
   get will() {
     const w = this.broker.options?.will;
     if (!w || typeof w.topic !== 'string' || w.topic === '') return undefined;
@@ -102,25 +110,38 @@ class NodeRedBrokerTransport extends EventEmitter {
     if (!this.closed) this.emit('disconnect');
   }
 
-  /** Resolves when the broker acknowledged (QoS 1); the broker node calls `done` from mqtt.js's callback. */
+  /**
+   * Resolves when the broker acknowledged (QoS 1); the broker node calls `done` from mqtt.js's callback.
+   * @param {string} topic
+   * @param {string} payload
+   * @param {import('@camgate/core').MqttPublishOptions} opts
+   * @returns {Promise<void>}
+   */
   publish(topic, payload, opts) {
-    return new Promise((resolve, reject) => {
-      // broker.publish drops a message silently (and never calls done) while disconnected.
-      if (!this.isConnected || !this.broker.connected) return reject(new Error('not connected'));
-      this.broker.publish({ topic, payload, qos: opts.qos, retain: opts.retain }, (err) =>
-        err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
-      );
-    });
+    return /** @type {Promise<void>} */ (
+      new Promise((resolve, reject) => {
+        // broker.publish drops a message silently (and never calls done) while disconnected.
+        if (!this.isConnected || !this.broker.connected) return reject(new Error('not connected'));
+        this.broker.publish({ topic, payload, qos: opts.qos, retain: opts.retain }, (err) =>
+          err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+        );
+      })
+    );
   }
 
-  /** Leaves the broker node (which stays connected for its other users). */
+  /**
+   * Leaves the broker node (which stays connected for its other users).
+   * @returns {Promise<void>}
+   */
   close() {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.isConnected = false;
     clearInterval(this.lookup);
     this.unfollow();
-    return new Promise((resolve) => this.broker.deregister(this.node, resolve, this.removed));
+    return /** @type {Promise<void>} */ (
+      new Promise((resolve) => this.broker.deregister(this.node, () => resolve(), this.removed))
+    );
   }
 }
 

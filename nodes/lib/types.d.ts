@@ -57,6 +57,50 @@ export interface NodeRedApi {
   settings: { userDir?: string };
 }
 
+/** The mqtt.js client a broker node holds (`broker.client`): the events and flags NodeRedBrokerTransport reads. */
+export interface MqttClientLike {
+  connected: boolean;
+  disconnecting: boolean;
+  disconnected: boolean;
+  on(event: 'connect' | 'close' | 'end', fn: () => void): this;
+  off(event: 'connect' | 'close' | 'end', fn: () => void): this;
+}
+
+/** The will a broker node connects with (its "Message on unexpected disconnect"), unchecked as the editor saved it. */
+export interface MqttBrokerWill {
+  topic?: unknown;
+  payload?: unknown;
+  qos?: unknown;
+  retain?: unknown;
+}
+
+/**
+ * Node-RED's `mqtt-broker` config node (core 10-mqtt.js), the part of its face its own mqtt nodes use:
+ * users register/deregister, `publish(msg, done)` (drops the message and never calls `done` while disconnected),
+ * `connected`, its current mqtt.js `client` (replaced on every connect) and its connect `options`.
+ */
+export interface MqttBrokerNode extends Node {
+  connected: boolean;
+  client: MqttClientLike | null | undefined;
+  options: { will?: MqttBrokerWill | undefined } | undefined;
+  register(user: Node): void;
+  deregister(user: Node, done: () => void, autoDisconnect?: boolean): void;
+  publish(
+    msg: { topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean },
+    done?: (err?: unknown) => void,
+  ): void;
+}
+
+export interface MqttBridgeNodeDef extends NodeDef {
+  gateway?: string;
+  broker?: string;
+  url?: string;
+  allowInsecure?: boolean;
+  baseTopic?: string;
+  discoveryPrefix?: string;
+  homeAssistant?: boolean;
+}
+
 /** A camera for the gateway runtime (credentials included: never in a message). */
 export interface CameraEntry {
   id: string;
@@ -123,13 +167,8 @@ export interface ExposureNodeDef extends NodeDef {
   runOnDeploy?: boolean;
 }
 
-/** Core's Gateway `cameraState` event. */
-export interface CameraState {
-  cameraId: string;
-  state: string;
-  reason?: string;
-  notice?: { message: string };
-}
+/** Core's Gateway `cameraState` event (what core's MqttBridge.publishCameraState takes). */
+export type CameraState = import('@camgate/core').CameraStateInput;
 
 /** Core's FlagStore transition. */
 export interface FlagTransition {

@@ -6,57 +6,81 @@ const { NodeRedBrokerTransport } = require('../lib/node-red-transport.js');
 // eslint-disable-next-line no-control-regex
 const TOPIC_PREFIX_RE = /^(?!\$)[^/+#\u0000-\u001f\u007f]{1,128}(\/[^/+#\u0000-\u001f\u007f]{1,128})*$/;
 
+/** @param {unknown} err */
+const messageOf = (err) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * @typedef {((state: string) => void) | ((c: import('../lib/types').CameraState) => void)} RuntimeListener
+ */
+
 /**
  * camgate-mqtt-bridge: publishes the gateway's flags, exposure summaries, availability and Home Assistant
  * discovery to MQTT through the library's MqttBridge (core docs/mqtt.md) — the one implementation. With a
  * Node-RED `mqtt-broker` config node the bridge publishes through that connection (NodeRedBrokerTransport);
  * otherwise it connects by itself to its URL, or starts an embedded broker on loopback.
  */
+/** @param {import('../lib/types').NodeRedApi} RED */
 module.exports = function (RED) {
+  /**
+   * @this {import('../lib/types').GatewayUserNode}
+   * @param {import('../lib/types').MqttBridgeNodeDef} n
+   */
   function CamgateMqttBridgeNode(n) {
     RED.nodes.createNode(this, n);
     const node = this;
-    const t = (key, subs) => RED._(`camgate-mqtt-bridge.${key}`, subs);
-    node.gateway = RED.nodes.getNode(n.gateway);
+    node.gateway = /** @type {import('../lib/types').GatewayNode | null} */ (RED.nodes.getNode(n.gateway ?? ''));
     const baseTopic = n.baseTopic || 'camgate';
     const discoveryPrefix = n.discoveryPrefix || 'homeassistant';
     const homeAssistant = n.homeAssistant !== false;
     if (!node.gateway || !node.gateway.runtime) {
-      node.status({ fill: 'red', shape: 'ring', text: t('status.no-gateway') });
-      node.error(t('errors.no-gateway'));
+      node.status({ fill: 'red', shape: 'ring', text: RED._('camgate-mqtt-bridge.status.no-gateway') });
+      node.error(RED._('camgate-mqtt-bridge.errors.no-gateway'));
       return;
     }
-    for (const [name, value] of [
+    for (const [name, value] of /** @type {[string, string][]} */ ([
       ['baseTopic', baseTopic],
       ['discoveryPrefix', discoveryPrefix],
-    ]) {
+    ])) {
       if (!TOPIC_PREFIX_RE.test(value)) {
-        node.status({ fill: 'red', shape: 'ring', text: t('status.bad-option', { name }) });
-        node.error(t('errors.bad-prefix', { name, value: JSON.stringify(String(value).slice(0, 64)) }));
+        node.status({ fill: 'red', shape: 'ring', text: RED._('camgate-mqtt-bridge.status.bad-option', { name }) });
+        node.error(
+          RED._('camgate-mqtt-bridge.errors.bad-prefix', { name, value: JSON.stringify(String(value).slice(0, 64)) }),
+        );
         return;
       }
     }
     const runtime = node.gateway.runtime;
-    const brokerNode = n.broker ? RED.nodes.getNode(n.broker) : undefined;
+    const brokerNode = n.broker
+      ? /** @type {import('../lib/types').MqttBrokerNode | null} */ (RED.nodes.getNode(n.broker))
+      : undefined;
     const transport =
       brokerNode && typeof brokerNode.register === 'function'
         ? new NodeRedBrokerTransport({ node, broker: brokerNode })
         : undefined;
     const creds = node.credentials || {};
+    /** @type {import('@camgate/core').MqttBridge | undefined} */
     let bridge;
     let closed = false;
+    /** @type {[string, RuntimeListener][]} */
     const listeners = [];
+    /**
+     * @param {string} event
+     * @param {RuntimeListener} fn
+     */
     const listen = (event, fn) => {
       runtime.on(event, fn);
       listeners.push([event, fn]);
     };
-    node.status({ fill: 'yellow', shape: 'ring', text: t('status.connecting') });
+    node.status({ fill: 'yellow', shape: 'ring', text: RED._('camgate-mqtt-bridge.status.connecting') });
 
     const started = (async () => {
       const core = await loadCore();
       await runtime.ready;
       if (closed) return;
-      if (!runtime.store) throw new Error(t('errors.not-running', { id: runtime.gatewayId, state: runtime.state }));
+      if (!runtime.store)
+        throw new Error(
+          RED._('camgate-mqtt-bridge.errors.not-running', { id: runtime.gatewayId, state: runtime.state }),
+        );
       const connection = transport
         ? { transport }
         : {
@@ -65,7 +89,7 @@ module.exports = function (RED) {
             password: creds.password || undefined,
             allowInsecure: n.allowInsecure === true,
           };
-      bridge = await core.MqttBridge.start({
+      const b = await core.MqttBridge.start({
         ...connection,
         baseTopic,
         discoveryPrefix,
@@ -77,32 +101,39 @@ module.exports = function (RED) {
         initialStatus: runtime.state === 'connected' ? 'online' : 'offline',
         logger: runtime.logger?.child('mqtt'),
       });
-      if (closed) return bridge.close();
-      const b = bridge;
+      bridge = b;
+      if (closed) return b.close();
       const will = transport?.will;
-      if (transport && (will?.topic !== b.topics.bridge || will.payload !== 'offline' || !will.retain)) {
-        node.warn(t('warn.will', { topic: b.topics.bridge }));
+      if (transport && (!will || will.topic !== b.topics.bridge || will.payload !== 'offline' || !will.retain)) {
+        node.warn(RED._('camgate-mqtt-bridge.warn.will', { topic: b.topics.bridge }));
       }
-      listen('status', (state) => {
-        void b.publishStatus(state === 'connected' ? 'online' : 'offline').catch((err) => node.warn(err.message));
+      listen('status', (/** @type {string} */ state) => {
+        void b
+          .publishStatus(state === 'connected' ? 'online' : 'offline')
+          .catch((/** @type {unknown} */ err) => node.warn(messageOf(err)));
       });
       // Camera states (core docs/mqtt.md "Camera state"): what is known now, then every change.
-      const onCameraState = (c) => void b.publishCameraState(c).catch((err) => node.warn(err.message));
+      /** @param {import('../lib/types').CameraState} c */
+      const onCameraState = (c) =>
+        void b.publishCameraState(c).catch((/** @type {unknown} */ err) => node.warn(messageOf(err)));
       for (const c of runtime.cameraStates.values()) onCameraState(c);
       listen('cameraState', onCameraState);
       const published = () => {
-        node.status({ fill: 'green', shape: 'dot', text: t('status.connected') });
+        node.status({ fill: 'green', shape: 'dot', text: RED._('camgate-mqtt-bridge.status.connected') });
+        // The runtime tests (test/lib/mqtt-suite.js) wait on this for a republish after a reconnect.
         node.emit('camgate:published');
       };
       b.on('connected', published);
-      b.on('offline', () => node.status({ fill: 'yellow', shape: 'ring', text: t('status.reconnecting') }));
-      b.on('error', (err) => {
+      b.on('offline', () =>
+        node.status({ fill: 'yellow', shape: 'ring', text: RED._('camgate-mqtt-bridge.status.reconnecting') }),
+      );
+      b.on('error', (/** @type {import('@camgate/core').CamgateError} */ err) => {
         node.status({ fill: 'red', shape: 'ring', text: err.code });
         node.warn(err.message);
       });
-    })().catch((err) => {
-      node.status({ fill: 'red', shape: 'ring', text: t('status.failed') });
-      node.error(t('errors.failed', { message: err.message }));
+    })().catch((/** @type {unknown} */ err) => {
+      node.status({ fill: 'red', shape: 'ring', text: RED._('camgate-mqtt-bridge.status.failed') });
+      node.error(RED._('camgate-mqtt-bridge.errors.failed', { message: messageOf(err) }));
     });
 
     node.on('close', (removed, done) => {
