@@ -51,12 +51,29 @@ export function grabFrame(rtspUrl: string, width: number): Promise<Buffer> {
   const w = Number.isInteger(width) && width >= 16 && width <= 4096 ? width : 640;
   const args = ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', rtspUrl];
   args.push('-frames:v', '1', '-vf', `scale=${w}:-2`, '-f', 'image2', '-c:v', 'mjpeg', 'pipe:1');
+  return ffmpegJpeg(ffmpeg, args, undefined, 'FFmpeg grabbed no frame');
+}
+
+/**
+ * Runs FFmpeg (argument array, never a shell string) and resolves with the one JPEG it writes to stdout, fed
+ * `input` on stdin when given. Bounded by SNAPSHOT_LIMITS in time and size; `failure` starts the error message.
+ */
+export function ffmpegJpeg(
+  ffmpeg: string,
+  args: string[],
+  input: Buffer | undefined,
+  failure: string,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(ffmpeg, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'ignore'] });
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => child.kill('SIGKILL'), SNAPSHOT_LIMITS.timeoutMs);
-    child.stdout.on('data', (c: Buffer) => {
+    if (input && child.stdin) {
+      child.stdin.on('error', () => undefined); // FFmpeg may exit before reading everything: 'close' reports it
+      child.stdin.end(input);
+    }
+    child.stdout?.on('data', (c: Buffer) => {
       size += c.length;
       if (size > SNAPSHOT_LIMITS.maxBytes) child.kill('SIGKILL');
       else chunks.push(c);
@@ -70,7 +87,7 @@ export function grabFrame(rtspUrl: string, width: number): Promise<Buffer> {
       const jpeg = Buffer.concat(chunks);
       // JPEG starts with SOI FF D8 (ITU T.81 Annex B.2)
       if (code === 0 && jpeg.length > 2 && jpeg[0] === 0xff && jpeg[1] === 0xd8) resolve(jpeg);
-      else reject(new Error(`FFmpeg grabbed no frame (exit ${String(code)})`));
+      else reject(new Error(`${failure} (exit ${String(code)})`));
     });
   });
 }

@@ -8,9 +8,8 @@
  * is cached (Kurento Media Server, keepWarm off and nobody watching, camera
  * down) does the fallback open one, and the log says so.
  */
-import { spawn } from 'node:child_process';
 import type { PrefixedLog } from './log.js';
-import { SNAPSHOT_LIMITS, findFfmpeg } from './snapshot.js';
+import { ffmpegJpeg, findFfmpeg } from './snapshot.js';
 
 /** H.264 Annex B start code (ITU-T H.264 Annex B.1). */
 const START_CODE = Buffer.from([0, 0, 0, 1]);
@@ -23,30 +22,7 @@ export function decodeKeyframe(nalus: readonly Buffer[]): Promise<Buffer> {
   // Raw H.264 in, one picture out; the input comes from the engine's memory, never from a URL.
   const args = ['-hide_banner', '-loglevel', 'error', '-f', 'h264', '-i', 'pipe:0'];
   args.push('-frames:v', '1', '-f', 'image2', '-c:v', 'mjpeg', '-q:v', '3', 'pipe:1');
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg, args, { stdio: ['pipe', 'pipe', 'ignore'] });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => child.kill('SIGKILL'), SNAPSHOT_LIMITS.timeoutMs);
-    child.stdin.on('error', () => undefined); // FFmpeg may exit before reading everything: 'close' reports it
-    child.stdin.end(annexB);
-    child.stdout.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > SNAPSHOT_LIMITS.maxBytes) child.kill('SIGKILL');
-      else chunks.push(c);
-    });
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`FFmpeg failed to start: ${err.message}`));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const jpeg = Buffer.concat(chunks);
-      // JPEG starts with SOI FF D8 (ITU T.81 Annex B.2)
-      if (code === 0 && jpeg.length > 2 && jpeg[0] === 0xff && jpeg[1] === 0xd8) resolve(jpeg);
-      else reject(new Error(`FFmpeg decoded no picture from the cached keyframe (exit ${String(code)})`));
-    });
-  });
+  return ffmpegJpeg(ffmpeg, args, annexB, 'FFmpeg decoded no picture from the cached keyframe');
 }
 
 export interface StreamSnapshotsOptions {

@@ -43,7 +43,4 @@ export {
 export { auditUpnp, type PortMapping, type UpnpOptions } from './audit/index.js';
 export { type ProbeEvidence } from './evidence.js';
 export { type ProbeOptions } from './probes/options.js';
-export { probeTcp } from './probes/tcp.js';
-export { probeRtsp } from './probes/rtsp.js';
-export { probeHttp } from './probes/http.js';
-export { probeTelnet } from './probes/telnet.js';
+export { probeFor } from './probes/probe-for.js';

@@ -2,11 +2,8 @@ import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import type { ProbeEvidence } from './evidence.js';
 import { findNmap, nmapVersion, runNmap, type NmapPort } from './nmap.js';
 import { mapLimit } from './probes/connection.js';
-import { probeHttp } from './probes/http.js';
 import type { ProbeOptions } from './probes/options.js';
-import { probeRtsp } from './probes/rtsp.js';
-import { probeTcp } from './probes/tcp.js';
-import { probeTelnet } from './probes/telnet.js';
+import { probeFor } from './probes/probe-for.js';
 import { protocolForPort, TargetPolicy, validatePorts, type ProbeProtocol } from './targets.js';
 
 export type ScanEngine = 'nmap' | 'builtin';
@@ -211,18 +208,6 @@ export class ExposureScanner {
   }
 
   #probe(host: string, port: number, protocol: ProbeProtocol, signal?: AbortSignal): Promise<ProbeEvidence> {
-    const o = { ...this.#opts.probe, signal };
-    switch (protocol) {
-      case 'rtsp':
-        return probeRtsp(host, port, o);
-      case 'http':
-        return probeHttp(host, port, o);
-      case 'https':
-        return probeHttp(host, port, { ...o, tls: true });
-      case 'telnet':
-        return probeTelnet(host, port, o);
-      default:
-        return probeTcp(host, port, o);
-    }
+    return probeFor(host, port, protocol, { ...this.#opts.probe, signal });
   }
 }

@@ -1,16 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { CameraConfig } from '../config/index.js';
 import {
+  probeFor,
   ATTRIBUTION_REPLY,
   ATTRIBUTION_REQUEST,
   attributeFindings,
   auditUpnp,
   cameraIpv6Addresses,
   parseAttributionRequest,
-  probeHttp,
-  probeRtsp,
-  probeTcp,
-  probeTelnet,
   readNeighbours,
   type AttributionCamera,
   type AttributionFinding,
@@ -191,19 +188,7 @@ export class ExposureResponder extends EventEmitter<ExposureResponderEvents> {
   }
 
   #probe(host: string, port: number, protocol: AttributionFinding['protocol']): Promise<ProbeEvidence> {
-    const o = { ...this.#o.probe, signal: this.#abort.signal };
-    switch (protocol) {
-      case 'rtsp':
-        return probeRtsp(host, port, o);
-      case 'http':
-        return probeHttp(host, port, o);
-      case 'https':
-        return probeHttp(host, port, { ...o, tls: true });
-      case 'telnet':
-        return probeTelnet(host, port, o);
-      default:
-        return probeTcp(host, port, o);
-    }
+    return probeFor(host, port, protocol, { ...this.#o.probe, signal: this.#abort.signal });
   }
 
   #learnScheduled(): void {
