@@ -87,8 +87,15 @@ describe('CompromiseWatch', () => {
     );
     assert.equal((JSON.parse(exposure) as { state: string }).state, 'at-risk');
     // Home Assistant: the camera's binary sensor (device_class problem) reads that summary.
-    const disco = [...watcher.last.entries()].find(
-      ([topic]) => topic.startsWith('homeassistant/binary_sensor/') && topic.includes('porch'),
+    // The discovery config is published beside the summary, not before it: wait for it too.
+    const disco = await until(
+      () =>
+        [...watcher.last.entries()].find(
+          ([topic]) => topic.startsWith('homeassistant/binary_sensor/') && topic.includes('porch'),
+        ),
+      (entry) => entry !== undefined,
+      20_000,
+      "the camera's Home Assistant discovery config",
     );
     assert.equal((JSON.parse(disco![1]) as { device_class: string }).device_class, 'problem');
     t.diagnostic(`canary touch to raised flag on MQTT: ${Date.now() - started} ms`);
