@@ -11,15 +11,18 @@
  *                                             by explicit allow rules; UPnP IGD on the LAN side
  *   internet 10.231.2.2 2001:db8:2::2: hub (nmap + probes), mosquitto, an MQTT watcher
  *
- * Surfaces checked: the MQTT flag and per-camera exposure topics (retained) and
+ * Surfaces checked: the MQTT flag and per-camera exposure topics (retained),
  * the Home Assistant binary_sensor of the camera (its discovery config's
- * state topic and value template). Requires root, iproute2 and nftables.
+ * state topic and value template) and the camera's flag badge in the hub's
+ * viewer, read in Chromium running in the internet namespace. Requires root,
+ * iproute2, nftables and /usr/bin/chromium.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { addUser } from '@camgate/core';
 import { NsProcess, sh, startFixture, uniqueSuffix, type Line } from './helpers/netns.js';
 
 const LAN4 = '10.231.1';
@@ -45,6 +48,8 @@ const TOKEN = 'netns-api-token-Rk4Tx9Lm2Q';
 const CAMERA_USER = 'viewer';
 const CAMERA_PASSWORD = 'cam-pass-8Hq2Lr';
 const CLEAN_SCANS = 2;
+/** A person who may watch every camera of the home: the viewer in Chromium shows them the flags. */
+const VIEWER = { name: 'netns-alice', password: 'netns-alice-Pw-5Tz8' };
 
 const s = uniqueSuffix();
 const NS = {
@@ -157,7 +162,7 @@ interface ScanReply {
 }
 
 describe(
-  'network namespaces: exposure attributed to the camera, over IPv4 and IPv6, on MQTT and Home Assistant',
+  'network namespaces: exposure attributed to the camera, over IPv4 and IPv6, on MQTT, Home Assistant and the viewer',
   {
     timeout: 600_000,
   },
@@ -169,6 +174,7 @@ describe(
     let gw: NsProcess;
     let router: NsProcess;
     let watch: NsProcess;
+    let viewer: NsProcess;
     let mosquitto: NsProcess;
     let mosquittoConf = '';
     /** Time from a forward appearing to each surface showing it, per step (printed at the end). */
@@ -199,7 +205,7 @@ describe(
       cam: CamId,
       to: 'raised' | 'cleared',
       t0: number,
-      marks: { hub: number; gw: number; watch: number },
+      marks: { hub: number; gw: number; watch: number; viewer: number },
     ): Promise<Record<string, number>> {
       const out: Record<string, number> = {};
       const h = await hub.waitFor(
@@ -257,13 +263,29 @@ describe(
         `Home Assistant ${cam} ${want}`,
       );
       out.homeAssistant = (state.at as number) - t0;
+      // The viewer in Chromium: the camera's badge appears (with the exposure in words) or goes.
+      const shown = await viewer.waitFor(
+        after_(
+          viewer,
+          marks.viewer,
+        )((l) => {
+          if (l.event !== 'viewer') return false;
+          const badge = (l.cameras as Record<string, string>)[cam];
+          return to === 'raised' ? /Reachable from the internet/.test(badge ?? '') : badge === undefined;
+        }),
+        `viewer badge of ${cam} ${to === 'raised' ? 'shown' : 'gone'}`,
+      );
+      // The flag names the camera, so it is the camera's badge and not the home banner.
+      assert.equal(shown.home, '', `no home banner for a flag naming ${cam}`);
+      out.viewerBadge = (shown.at as number) - t0;
       return out;
     }
 
-    const marks = (): { hub: number; gw: number; watch: number } => ({
+    const marks = (): { hub: number; gw: number; watch: number; viewer: number } => ({
       hub: hub.lines.length,
       gw: gw.lines.length,
       watch: watch.lines.length,
+      viewer: viewer.lines.length,
     });
 
     before(async () => {
@@ -271,6 +293,8 @@ describe(
       await buildTopology();
       confDir = await mkdtemp(join(tmpdir(), 'camgate-netns-x-'));
       mosquittoConf = join(confDir, 'mosquitto.conf');
+      const usersFile = join(confDir, 'users.json');
+      await addUser(usersFile, { ...VIEWER, cameras: [`${GATEWAY_ID}/*`] });
       await writeFile(
         mosquittoConf,
         [
@@ -299,6 +323,7 @@ describe(
         secret: SECRET,
         token: TOKEN,
         clearAfterCleanScans: CLEAN_SCANS,
+        usersFile,
       });
       hub = h.p;
       procs.push(hub);
@@ -328,6 +353,15 @@ describe(
       });
       gw = g.p;
       procs.push(gw);
+      // Signing in waits for the camera list, which the gateway's announce fills.
+      await hub.event('gateway', (l) => l.online === true);
+      const v = await startFixture(NS.inet, 'netns-viewer.ts', {
+        hubUrl: h.ready.url,
+        name: VIEWER.name,
+        password: VIEWER.password,
+      });
+      viewer = v.p;
+      procs.push(viewer);
     });
 
     after(async () => {
@@ -401,6 +435,10 @@ describe(
       assert.deepEqual(await hubFlags(), []);
       assert.deepEqual(await gw.request('flags'), []);
       assert.ok(!watch.lines.some((l) => l.event === 'message' && String(l.topic).includes('/flags/')));
+      assert.equal(await viewer.request('cameras'), 2, 'the viewer lists both cameras');
+      const page = await viewer.event('viewer');
+      assert.deepEqual([page.cameras, page.home], [{}, ''], 'no badge and no banner in the viewer');
+      assert.ok(!viewer.lines.some((l) => l.event === 'viewer' && Object.keys(l.cameras as object).length > 0));
     });
 
     const raisedIds: Record<string, string> = {};
@@ -442,7 +480,7 @@ describe(
       timings[`${step} cleared`] = await surfaces(id, cam, 'cleared', t0, m);
     }
 
-    it('2. a port forward (443 -> the front door camera): within one scan the flag names it, ON on MQTT and HA', async () => {
+    it('2. a port forward (443 -> the front door camera): within one scan the flag names it, ON on every surface', async () => {
       await raiseStep('port forward', () => addForward(443, 'frontdoor', 443), {
         cam: 'frontdoor',
         key: 'port-443',
