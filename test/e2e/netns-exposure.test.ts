@@ -13,9 +13,11 @@
  *
  * Surfaces checked: the MQTT flag and per-camera exposure topics (retained),
  * the Home Assistant binary_sensor of the camera (its discovery config's
- * state topic and value template) and the camera's flag badge in the hub's
- * viewer, read in Chromium running in the internet namespace. Requires root,
- * iproute2, nftables and /usr/bin/chromium.
+ * state topic and value template), the camera's flag badge in the hub's
+ * viewer, read in Chromium running in the internet namespace, and the
+ * camera's HomeKit exposure sensor of Homebridge (homebridge-camgate fed by
+ * the MQTT flags) read by hap-controller. Requires root, iproute2, nftables
+ * and /usr/bin/chromium.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -162,7 +164,7 @@ interface ScanReply {
 }
 
 describe(
-  'network namespaces: exposure attributed to the camera, over IPv4 and IPv6, on MQTT, Home Assistant and the viewer',
+  'network namespaces: exposure attributed to the camera, over IPv4 and IPv6, on MQTT, Home Assistant, the viewer and HomeKit',
   {
     timeout: 600_000,
   },
@@ -175,6 +177,7 @@ describe(
     let router: NsProcess;
     let watch: NsProcess;
     let viewer: NsProcess;
+    let homebridge: NsProcess;
     let mosquitto: NsProcess;
     let mosquittoConf = '';
     /** Time from a forward appearing to each surface showing it, per step (printed at the end). */
@@ -205,7 +208,7 @@ describe(
       cam: CamId,
       to: 'raised' | 'cleared',
       t0: number,
-      marks: { hub: number; gw: number; watch: number; viewer: number },
+      marks: { hub: number; gw: number; watch: number; viewer: number; homebridge: number },
     ): Promise<Record<string, number>> {
       const out: Record<string, number> = {};
       const h = await hub.waitFor(
@@ -278,14 +281,26 @@ describe(
       // The flag names the camera, so it is the camera's badge and not the home banner.
       assert.equal(shown.home, '', `no home banner for a flag naming ${cam}`);
       out.viewerBadge = (shown.at as number) - t0;
+      // HomeKit, read by hap-controller: the camera's contact sensor opens (1, CONTACT_NOT_DETECTED) or closes (0).
+      const hk = await homebridge.waitFor(
+        after_(
+          homebridge,
+          marks.homebridge,
+        )((l) => l.event === 'homekit' && (l.sensors as Record<string, number>)[cam] === (to === 'raised' ? 1 : 0)),
+        `HomeKit sensor of ${cam} ${to === 'raised' ? 'open' : 'closed'}`,
+      );
+      // A flag naming the camera leaves the home-wide sensor closed.
+      assert.equal((hk.sensors as Record<string, number>).home, 0, 'the home sensor stays closed');
+      out.homeKit = (hk.at as number) - t0;
       return out;
     }
 
-    const marks = (): { hub: number; gw: number; watch: number; viewer: number } => ({
+    const marks = (): { hub: number; gw: number; watch: number; viewer: number; homebridge: number } => ({
       hub: hub.lines.length,
       gw: gw.lines.length,
       watch: watch.lines.length,
       viewer: viewer.lines.length,
+      homebridge: homebridge.lines.length,
     });
 
     before(async () => {
@@ -362,6 +377,12 @@ describe(
       });
       viewer = v.p;
       procs.push(viewer);
+      const hb = await startFixture(NS.inet, 'netns-homebridge.ts', {
+        cameras: (Object.keys(CAMS) as CamId[]).map((id) => ({ id, name: CAMS[id].name })),
+        mqttUrl: `mqtt://${INET_IP}:${MQTT_PORT}`,
+      });
+      homebridge = hb.p;
+      procs.push(homebridge);
     });
 
     after(async () => {
@@ -439,6 +460,9 @@ describe(
       const page = await viewer.event('viewer');
       assert.deepEqual([page.cameras, page.home], [{}, ''], 'no badge and no banner in the viewer');
       assert.ok(!viewer.lines.some((l) => l.event === 'viewer' && Object.keys(l.cameras as object).length > 0));
+      const hk = await homebridge.event('homekit');
+      assert.deepEqual(hk.sensors, { frontdoor: 0, garage: 0, home: 0 }, 'every HomeKit exposure sensor closed');
+      assert.ok(!homebridge.lines.some((l) => l.event === 'homekit' && Object.values(l.sensors as object).includes(1)));
     });
 
     const raisedIds: Record<string, string> = {};
@@ -538,7 +562,7 @@ describe(
       await clearStep('IPv6 allow rule', removeV6Allows);
     });
 
-    it('6. the broker is down during a raise: the flag reaches MQTT and Home Assistant when it is back', async () => {
+    it('6. the broker is down during a raise: the flag reaches MQTT, Home Assistant and HomeKit when it is back', async () => {
       await mosquitto.stop();
       await gw.event('mqtt', (l) => l.connected === false);
       const m = marks();
