@@ -16,8 +16,11 @@
  * state topic and value template), the camera's flag badge in the hub's
  * viewer, read in Chromium running in the internet namespace, and the
  * camera's HomeKit exposure sensor of Homebridge (homebridge-camgate fed by
- * the MQTT flags) read by hap-controller. Requires root, iproute2, nftables
- * and /usr/bin/chromium.
+ * the MQTT flags) read by hap-controller. A forward to a LAN service that is
+ * no camera (the router's own web server) raises a flag of the whole home,
+ * checked on its surfaces: the Home Assistant "Home network exposure"
+ * binary_sensor, the viewer's home banner and the HomeKit home sensor.
+ * Requires root, iproute2, nftables and /usr/bin/chromium.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -175,6 +178,8 @@ describe(
     let hub: NsProcess;
     let gw: NsProcess;
     let router: NsProcess;
+    /** The router's own UPnP web server on the LAN: a service that is no camera. */
+    let routerHttpPort = 0;
     let watch: NsProcess;
     let viewer: NsProcess;
     let homebridge: NsProcess;
@@ -295,6 +300,98 @@ describe(
       return out;
     }
 
+    /**
+     * Like `surfaces`, for a flag that names no camera: the home-wide surfaces — the MQTT flag topic, the Home
+     * Assistant "Home network exposure" binary_sensor, the viewer's home banner and the HomeKit home sensor (which,
+     * by core's MqttBridge rule, opens every camera's sensor too).
+     */
+    async function homeSurfaces(
+      flagId: string,
+      to: 'raised' | 'cleared',
+      t0: number,
+      m: ReturnType<typeof marks>,
+    ): Promise<Record<string, number>> {
+      const out: Record<string, number> = {};
+      const h = await hub.waitFor(
+        after_(hub, m.hub)((l) => l.event === 'transition' && l.id === flagId && l.to === to),
+        `hub ${to} ${flagId}`,
+      );
+      out.hub = (h.at as number) - t0;
+      const g = await gw.waitFor(
+        after_(gw, m.gw)((l) => l.event === 'transition' && l.id === flagId && l.to === to),
+        `gateway ${to} ${flagId}`,
+      );
+      assert.equal(g.camera, undefined, 'the gateway holds it as a flag of the whole home');
+      out.gateway = (g.at as number) - t0;
+      const flagMsg = await watch.waitFor(
+        after_(
+          watch,
+          m.watch,
+        )(
+          (l) =>
+            l.event === 'message' &&
+            l.topic === `camgate/${GATEWAY_ID}/flags/${flagId}` &&
+            (JSON.parse(l.payload as string) as { state: string }).state === to,
+        ),
+        `MQTT flag ${to}`,
+      );
+      out.mqttFlag = (flagMsg.at as number) - t0;
+      const disco = await watch.waitFor(
+        (l) =>
+          l.event === 'message' &&
+          l.topic === `homeassistant/binary_sensor/camgate-home_${GATEWAY_ID}/config` &&
+          (l.payload as string).length > 0,
+        'Home Assistant discovery of the home sensor',
+      );
+      const config = JSON.parse(disco.payload as string) as {
+        name: string;
+        state_topic: string;
+        value_template: string;
+        device_class: string;
+        availability: { topic: string }[];
+      };
+      assert.equal(config.name, 'Home network exposure');
+      assert.equal(config.device_class, 'problem');
+      assert.equal(config.state_topic, `camgate/${GATEWAY_ID}/home-exposure`);
+      // Available while the gateway and its MQTT bridge are online.
+      assert.deepEqual(
+        config.availability.map((x) => x.topic),
+        [`camgate/${GATEWAY_ID}/status`, `camgate/${GATEWAY_ID}/bridge`],
+      );
+      assert.equal(config.value_template, "{{ 'ON' if value_json.state in ['exposed', 'at-risk'] else 'OFF' }}");
+      const want = to === 'raised' ? 'ON' : 'OFF';
+      const state = await watch.waitFor(
+        after_(
+          watch,
+          m.watch,
+        )((l) => {
+          if (l.event !== 'message' || l.topic !== config.state_topic) return false;
+          const v = JSON.parse(l.payload as string) as { state: string };
+          return (['exposed', 'at-risk'].includes(v.state) ? 'ON' : 'OFF') === want;
+        }),
+        `Home Assistant home sensor ${want}`,
+      );
+      out.homeAssistantHome = (state.at as number) - t0;
+      const shown = await viewer.waitFor(
+        after_(
+          viewer,
+          m.viewer,
+        )((l) => l.event === 'viewer' && (to === 'raised' ? /Reachable/.test(l.home as string) : l.home === '')),
+        `viewer home banner ${to === 'raised' ? 'shown' : 'gone'}`,
+      );
+      out.viewerBanner = (shown.at as number) - t0;
+      const open = to === 'raised' ? 1 : 0;
+      const hk = await homebridge.waitFor(
+        after_(
+          homebridge,
+          m.homebridge,
+        )((l) => l.event === 'homekit' && Object.values(l.sensors as Record<string, number>).every((v) => v === open)),
+        `HomeKit home sensor ${to === 'raised' ? 'open' : 'closed'}`,
+      );
+      out.homeKitHome = (hk.at as number) - t0;
+      return out;
+    }
+
     const marks = (): { hub: number; gw: number; watch: number; viewer: number; homebridge: number } => ({
       hub: hub.lines.length,
       gw: gw.lines.length,
@@ -344,6 +441,7 @@ describe(
       procs.push(hub);
       const r = await startFixture(NS.router, 'netns-router.ts', { host: ROUTER_LAN });
       router = r.p;
+      routerHttpPort = r.ready.httpPort as number;
       procs.push(router);
       const m = await startFixture(NS.inet, 'netns-mqtt-watch.ts', {
         url: `mqtt://${INET_IP}:${MQTT_PORT}`,
@@ -560,6 +658,52 @@ describe(
 
     it(`4b. the allow rule removed: cleared everywhere after ${CLEAN_SCANS} clean scans`, async () => {
       await clearStep('IPv6 allow rule', removeV6Allows);
+    });
+
+    it("4c. a forward to a LAN service that is no camera (the router's web server): a flag of the whole home", async () => {
+      const m = marks();
+      const t0 = Date.now();
+      // 8080 (scanned, probed as HTTP) -> the router's own UPnP web server: no camera answers like it.
+      await nft(
+        'add',
+        'rule',
+        'ip',
+        'camgate',
+        'prerouting',
+        'iifname',
+        IF.wan,
+        'tcp',
+        'dport',
+        '8080',
+        'dnat',
+        'to',
+        `${ROUTER_LAN}:${routerHttpPort}`,
+      );
+      const body = await scan();
+      assert.deepEqual(
+        body.open.map((o) => o.port),
+        [8080],
+        'the scan finds the forwarded port',
+      );
+      const flags = (await hubFlags()).filter((f) => f.state === 'raised');
+      assert.deepEqual(
+        flags.map((f) => [f.cameraId, f.key]),
+        [[undefined, 'port-8080']],
+        'one raised flag, of the whole home',
+      );
+      raisedIds['home-wide forward'] = flags[0]!.id;
+      timings['home-wide forward'] = await homeSurfaces(flags[0]!.id, 'raised', t0, m);
+    });
+
+    it(`4d. that forward removed: the home-wide flag clears everywhere after ${CLEAN_SCANS} clean scans`, async () => {
+      const id = raisedIds['home-wide forward'];
+      assert.ok(id, 'the home-wide forward raised a flag');
+      const m = marks();
+      const t0 = Date.now();
+      await removeForwards();
+      for (let i = 1; i <= CLEAN_SCANS; i++) assert.deepEqual((await scan()).open, []);
+      assert.equal((await hubFlags()).find((x) => x.id === id)?.state, 'cleared');
+      timings['home-wide forward cleared'] = await homeSurfaces(id, 'cleared', t0, m);
     });
 
     it('6. the broker is down during a raise: the flag reaches MQTT, Home Assistant and HomeKit when it is back', async () => {
