@@ -11,15 +11,23 @@
  *                                             by explicit allow rules; UPnP IGD on the LAN side
  *   internet 10.231.2.2 2001:db8:2::2: hub (nmap + probes), mosquitto, an MQTT watcher
  *
- * Surfaces checked: the MQTT flag and per-camera exposure topics (retained) and
+ * Surfaces checked: the MQTT flag and per-camera exposure topics (retained),
  * the Home Assistant binary_sensor of the camera (its discovery config's
- * state topic and value template). Requires root, iproute2 and nftables.
+ * state topic and value template), the camera's flag badge in the hub's
+ * viewer, read in Chromium running in the internet namespace, and the
+ * camera's HomeKit exposure sensor of Homebridge (homebridge-camgate fed by
+ * the MQTT flags) read by hap-controller. A forward to a LAN service that is
+ * no camera (the router's own web server) raises a flag of the whole home,
+ * checked on its surfaces: the Home Assistant "Home network exposure"
+ * binary_sensor, the viewer's home banner and the HomeKit home sensor.
+ * Requires root, iproute2, nftables and /usr/bin/chromium.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { addUser } from '@camgate/core';
 import { NsProcess, sh, startFixture, uniqueSuffix, type Line } from './helpers/netns.js';
 
 const LAN4 = '10.231.1';
@@ -45,6 +53,8 @@ const TOKEN = 'netns-api-token-Rk4Tx9Lm2Q';
 const CAMERA_USER = 'viewer';
 const CAMERA_PASSWORD = 'cam-pass-8Hq2Lr';
 const CLEAN_SCANS = 2;
+/** A person who may watch every camera of the home: the viewer in Chromium shows them the flags. */
+const VIEWER = { name: 'netns-alice', password: 'netns-alice-Pw-5Tz8' };
 
 const s = uniqueSuffix();
 const NS = {
@@ -157,7 +167,7 @@ interface ScanReply {
 }
 
 describe(
-  'network namespaces: exposure attributed to the camera, over IPv4 and IPv6, on MQTT and Home Assistant',
+  'network namespaces: exposure attributed to the camera, over IPv4 and IPv6, on MQTT, Home Assistant, the viewer and HomeKit',
   {
     timeout: 600_000,
   },
@@ -168,7 +178,11 @@ describe(
     let hub: NsProcess;
     let gw: NsProcess;
     let router: NsProcess;
+    /** The router's own UPnP web server on the LAN: a service that is no camera. */
+    let routerHttpPort = 0;
     let watch: NsProcess;
+    let viewer: NsProcess;
+    let homebridge: NsProcess;
     let mosquitto: NsProcess;
     let mosquittoConf = '';
     /** Time from a forward appearing to each surface showing it, per step (printed at the end). */
@@ -199,7 +213,7 @@ describe(
       cam: CamId,
       to: 'raised' | 'cleared',
       t0: number,
-      marks: { hub: number; gw: number; watch: number },
+      marks: { hub: number; gw: number; watch: number; viewer: number; homebridge: number },
     ): Promise<Record<string, number>> {
       const out: Record<string, number> = {};
       const h = await hub.waitFor(
@@ -257,13 +271,133 @@ describe(
         `Home Assistant ${cam} ${want}`,
       );
       out.homeAssistant = (state.at as number) - t0;
+      // The viewer in Chromium: the camera's badge appears (with the exposure in words) or goes.
+      const shown = await viewer.waitFor(
+        after_(
+          viewer,
+          marks.viewer,
+        )((l) => {
+          if (l.event !== 'viewer') return false;
+          const badge = (l.cameras as Record<string, string>)[cam];
+          return to === 'raised' ? /Reachable from the internet/.test(badge ?? '') : badge === undefined;
+        }),
+        `viewer badge of ${cam} ${to === 'raised' ? 'shown' : 'gone'}`,
+      );
+      // The flag names the camera, so it is the camera's badge and not the home banner.
+      assert.equal(shown.home, '', `no home banner for a flag naming ${cam}`);
+      out.viewerBadge = (shown.at as number) - t0;
+      // HomeKit, read by hap-controller: the camera's contact sensor opens (1, CONTACT_NOT_DETECTED) or closes (0).
+      const hk = await homebridge.waitFor(
+        after_(
+          homebridge,
+          marks.homebridge,
+        )((l) => l.event === 'homekit' && (l.sensors as Record<string, number>)[cam] === (to === 'raised' ? 1 : 0)),
+        `HomeKit sensor of ${cam} ${to === 'raised' ? 'open' : 'closed'}`,
+      );
+      // A flag naming the camera leaves the home-wide sensor closed.
+      assert.equal((hk.sensors as Record<string, number>).home, 0, 'the home sensor stays closed');
+      out.homeKit = (hk.at as number) - t0;
       return out;
     }
 
-    const marks = (): { hub: number; gw: number; watch: number } => ({
+    /**
+     * Like `surfaces`, for a flag that names no camera: the home-wide surfaces — the MQTT flag topic, the Home
+     * Assistant "Home network exposure" binary_sensor, the viewer's home banner and the HomeKit home sensor (which,
+     * by core's MqttBridge rule, opens every camera's sensor too).
+     */
+    async function homeSurfaces(
+      flagId: string,
+      to: 'raised' | 'cleared',
+      t0: number,
+      m: ReturnType<typeof marks>,
+    ): Promise<Record<string, number>> {
+      const out: Record<string, number> = {};
+      const h = await hub.waitFor(
+        after_(hub, m.hub)((l) => l.event === 'transition' && l.id === flagId && l.to === to),
+        `hub ${to} ${flagId}`,
+      );
+      out.hub = (h.at as number) - t0;
+      const g = await gw.waitFor(
+        after_(gw, m.gw)((l) => l.event === 'transition' && l.id === flagId && l.to === to),
+        `gateway ${to} ${flagId}`,
+      );
+      assert.equal(g.camera, undefined, 'the gateway holds it as a flag of the whole home');
+      out.gateway = (g.at as number) - t0;
+      const flagMsg = await watch.waitFor(
+        after_(
+          watch,
+          m.watch,
+        )(
+          (l) =>
+            l.event === 'message' &&
+            l.topic === `camgate/${GATEWAY_ID}/flags/${flagId}` &&
+            (JSON.parse(l.payload as string) as { state: string }).state === to,
+        ),
+        `MQTT flag ${to}`,
+      );
+      out.mqttFlag = (flagMsg.at as number) - t0;
+      const disco = await watch.waitFor(
+        (l) =>
+          l.event === 'message' &&
+          l.topic === `homeassistant/binary_sensor/camgate-home_${GATEWAY_ID}/config` &&
+          (l.payload as string).length > 0,
+        'Home Assistant discovery of the home sensor',
+      );
+      const config = JSON.parse(disco.payload as string) as {
+        name: string;
+        state_topic: string;
+        value_template: string;
+        device_class: string;
+        availability: { topic: string }[];
+      };
+      assert.equal(config.name, 'Home network exposure');
+      assert.equal(config.device_class, 'problem');
+      assert.equal(config.state_topic, `camgate/${GATEWAY_ID}/home-exposure`);
+      // Available while the gateway and its MQTT bridge are online.
+      assert.deepEqual(
+        config.availability.map((x) => x.topic),
+        [`camgate/${GATEWAY_ID}/status`, `camgate/${GATEWAY_ID}/bridge`],
+      );
+      assert.equal(config.value_template, "{{ 'ON' if value_json.state in ['exposed', 'at-risk'] else 'OFF' }}");
+      const want = to === 'raised' ? 'ON' : 'OFF';
+      const state = await watch.waitFor(
+        after_(
+          watch,
+          m.watch,
+        )((l) => {
+          if (l.event !== 'message' || l.topic !== config.state_topic) return false;
+          const v = JSON.parse(l.payload as string) as { state: string };
+          return (['exposed', 'at-risk'].includes(v.state) ? 'ON' : 'OFF') === want;
+        }),
+        `Home Assistant home sensor ${want}`,
+      );
+      out.homeAssistantHome = (state.at as number) - t0;
+      const shown = await viewer.waitFor(
+        after_(
+          viewer,
+          m.viewer,
+        )((l) => l.event === 'viewer' && (to === 'raised' ? /Reachable/.test(l.home as string) : l.home === '')),
+        `viewer home banner ${to === 'raised' ? 'shown' : 'gone'}`,
+      );
+      out.viewerBanner = (shown.at as number) - t0;
+      const open = to === 'raised' ? 1 : 0;
+      const hk = await homebridge.waitFor(
+        after_(
+          homebridge,
+          m.homebridge,
+        )((l) => l.event === 'homekit' && Object.values(l.sensors as Record<string, number>).every((v) => v === open)),
+        `HomeKit home sensor ${to === 'raised' ? 'open' : 'closed'}`,
+      );
+      out.homeKitHome = (hk.at as number) - t0;
+      return out;
+    }
+
+    const marks = (): { hub: number; gw: number; watch: number; viewer: number; homebridge: number } => ({
       hub: hub.lines.length,
       gw: gw.lines.length,
       watch: watch.lines.length,
+      viewer: viewer.lines.length,
+      homebridge: homebridge.lines.length,
     });
 
     before(async () => {
@@ -271,6 +405,8 @@ describe(
       await buildTopology();
       confDir = await mkdtemp(join(tmpdir(), 'camgate-netns-x-'));
       mosquittoConf = join(confDir, 'mosquitto.conf');
+      const usersFile = join(confDir, 'users.json');
+      await addUser(usersFile, { ...VIEWER, cameras: [`${GATEWAY_ID}/*`] });
       await writeFile(
         mosquittoConf,
         [
@@ -299,11 +435,13 @@ describe(
         secret: SECRET,
         token: TOKEN,
         clearAfterCleanScans: CLEAN_SCANS,
+        usersFile,
       });
       hub = h.p;
       procs.push(hub);
       const r = await startFixture(NS.router, 'netns-router.ts', { host: ROUTER_LAN });
       router = r.p;
+      routerHttpPort = r.ready.httpPort as number;
       procs.push(router);
       const m = await startFixture(NS.inet, 'netns-mqtt-watch.ts', {
         url: `mqtt://${INET_IP}:${MQTT_PORT}`,
@@ -328,6 +466,21 @@ describe(
       });
       gw = g.p;
       procs.push(gw);
+      // Signing in waits for the camera list, which the gateway's announce fills.
+      await hub.event('gateway', (l) => l.online === true);
+      const v = await startFixture(NS.inet, 'netns-viewer.ts', {
+        hubUrl: h.ready.url,
+        name: VIEWER.name,
+        password: VIEWER.password,
+      });
+      viewer = v.p;
+      procs.push(viewer);
+      const hb = await startFixture(NS.inet, 'netns-homebridge.ts', {
+        cameras: (Object.keys(CAMS) as CamId[]).map((id) => ({ id, name: CAMS[id].name })),
+        mqttUrl: `mqtt://${INET_IP}:${MQTT_PORT}`,
+      });
+      homebridge = hb.p;
+      procs.push(homebridge);
     });
 
     after(async () => {
@@ -401,6 +554,13 @@ describe(
       assert.deepEqual(await hubFlags(), []);
       assert.deepEqual(await gw.request('flags'), []);
       assert.ok(!watch.lines.some((l) => l.event === 'message' && String(l.topic).includes('/flags/')));
+      assert.equal(await viewer.request('cameras'), 2, 'the viewer lists both cameras');
+      const page = await viewer.event('viewer');
+      assert.deepEqual([page.cameras, page.home], [{}, ''], 'no badge and no banner in the viewer');
+      assert.ok(!viewer.lines.some((l) => l.event === 'viewer' && Object.keys(l.cameras as object).length > 0));
+      const hk = await homebridge.event('homekit');
+      assert.deepEqual(hk.sensors, { frontdoor: 0, garage: 0, home: 0 }, 'every HomeKit exposure sensor closed');
+      assert.ok(!homebridge.lines.some((l) => l.event === 'homekit' && Object.values(l.sensors as object).includes(1)));
     });
 
     const raisedIds: Record<string, string> = {};
@@ -442,7 +602,7 @@ describe(
       timings[`${step} cleared`] = await surfaces(id, cam, 'cleared', t0, m);
     }
 
-    it('2. a port forward (443 -> the front door camera): within one scan the flag names it, ON on MQTT and HA', async () => {
+    it('2. a port forward (443 -> the front door camera): within one scan the flag names it, ON on every surface', async () => {
       await raiseStep('port forward', () => addForward(443, 'frontdoor', 443), {
         cam: 'frontdoor',
         key: 'port-443',
@@ -500,7 +660,53 @@ describe(
       await clearStep('IPv6 allow rule', removeV6Allows);
     });
 
-    it('6. the broker is down during a raise: the flag reaches MQTT and Home Assistant when it is back', async () => {
+    it("4c. a forward to a LAN service that is no camera (the router's web server): a flag of the whole home", async () => {
+      const m = marks();
+      const t0 = Date.now();
+      // 8080 (scanned, probed as HTTP) -> the router's own UPnP web server: no camera answers like it.
+      await nft(
+        'add',
+        'rule',
+        'ip',
+        'camgate',
+        'prerouting',
+        'iifname',
+        IF.wan,
+        'tcp',
+        'dport',
+        '8080',
+        'dnat',
+        'to',
+        `${ROUTER_LAN}:${routerHttpPort}`,
+      );
+      const body = await scan();
+      assert.deepEqual(
+        body.open.map((o) => o.port),
+        [8080],
+        'the scan finds the forwarded port',
+      );
+      const flags = (await hubFlags()).filter((f) => f.state === 'raised');
+      assert.deepEqual(
+        flags.map((f) => [f.cameraId, f.key]),
+        [[undefined, 'port-8080']],
+        'one raised flag, of the whole home',
+      );
+      raisedIds['home-wide forward'] = flags[0]!.id;
+      timings['home-wide forward'] = await homeSurfaces(flags[0]!.id, 'raised', t0, m);
+    });
+
+    it(`4d. that forward removed: the home-wide flag clears everywhere after ${CLEAN_SCANS} clean scans`, async () => {
+      const id = raisedIds['home-wide forward'];
+      assert.ok(id, 'the home-wide forward raised a flag');
+      const m = marks();
+      const t0 = Date.now();
+      await removeForwards();
+      for (let i = 1; i <= CLEAN_SCANS; i++) assert.deepEqual((await scan()).open, []);
+      assert.equal((await hubFlags()).find((x) => x.id === id)?.state, 'cleared');
+      timings['home-wide forward cleared'] = await homeSurfaces(id, 'cleared', t0, m);
+    });
+
+    it('6. the broker is down during a raise: the flag reaches MQTT, Home Assistant and HomeKit when it is back', async () => {
       await mosquitto.stop();
       await gw.event('mqtt', (l) => l.connected === false);
       const m = marks();
