@@ -114,6 +114,23 @@ describe('viewerFlagsFor', () => {
     assert.doesNotMatch(JSON.stringify(porch), /script|call this number/);
   });
 
+  it("shows a camera's compromise flag (botnet behaviour seen by the canary) with the hub's own advice", () => {
+    const compromise = flag({
+      kind: 'compromise',
+      gatewayId: 'home-1',
+      cameraId: 'porch',
+      source: 'gateway',
+      key: 'canary',
+      evidence: [{ host: 'camera porch', port: 23, protocol: 'canary', banner: 'root\\r\\nxc3511', at: T1 }],
+    });
+    const [shown] = viewerFlagsFor(['home-1/porch'], GATEWAYS, () => [compromise]);
+    assert.equal(shown?.kind, 'compromise');
+    assert.equal(shown?.camera, 'porch');
+    assert.equal(shown?.title, 'Scanning the network like a botnet');
+    for (const words of ['Isolate', 'Factory-reset', 'firmware', 'password'])
+      assert.ok(shown!.advice.includes(words), `advice mentions ${words}: ${shown!.advice}`);
+  });
+
   it('bounds evidence lines, their length and the flags per page', () => {
     const long = 'A'.repeat(1000);
     const evidence = Array.from({ length: 9 }, (_, i) => ({ host: 'h', port: 1000 + i, banner: long, at: T0 }));
