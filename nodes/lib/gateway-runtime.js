@@ -48,6 +48,11 @@ class GatewayRuntime extends EventEmitter {
    * @param {string|undefined} o.flagFile  JSONL file of the flag store; undefined = memory only
    * @param {string|undefined} o.canary  Unix socket where `camgate canary --report` delivers what the LAN canary saw
    *   (core's `compromise.canarySocket`); undefined = off
+   * @param {string|undefined} [o.ssdpAddress]  where the exposure responder sends its UPnP M-SEARCH (core's
+   *   `UpnpOptions.ssdpAddress`); undefined = the SSDP multicast group
+   * @param {number|undefined} [o.ssdpPort]  SSDP port (core's `UpnpOptions.ssdpPort`); undefined = 1900
+   * @param {number|undefined} [o.ipv6IntervalS]  seconds between readings of the neighbour table for the cameras'
+   *   global IPv6 addresses (core's `ipv6IntervalMs` / 1000); undefined = core's default (5 min)
    * @param {(level: string, msg: string) => void} o.log  Node-RED's node.log/warn/error
    */
   constructor(o) {
@@ -217,6 +222,15 @@ class GatewayRuntime extends EventEmitter {
       this.exposure = new core.ExposureResponder({
         gateway: gw,
         cameras: config.cameras,
+        ...(this.o.ssdpAddress || this.o.ssdpPort
+          ? {
+              upnp: {
+                ...(this.o.ssdpAddress ? { ssdpAddress: this.o.ssdpAddress } : {}),
+                ...(this.o.ssdpPort ? { ssdpPort: this.o.ssdpPort } : {}),
+              },
+            }
+          : {}),
+        ...(this.o.ipv6IntervalS ? { ipv6IntervalMs: this.o.ipv6IntervalS * 1000 } : {}),
         logger: logger.child('exposure'),
       });
       this.exposure.start();

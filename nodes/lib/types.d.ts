@@ -140,6 +140,10 @@ export interface GatewayNodeDef extends NodeDef {
   persistFlags?: boolean;
   keepWarm?: boolean | string;
   allowLanViewers?: boolean | string;
+  canary?: unknown;
+  ssdpAddress?: unknown;
+  ssdpPort?: unknown;
+  ipv6Interval?: unknown;
 }
 
 export interface GatewayNode extends Node {

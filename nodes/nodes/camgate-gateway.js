@@ -42,6 +42,13 @@ module.exports = function (RED) {
       flagFile: n.persistFlags === false ? undefined : flagFileFor(RED.settings.userDir, n.gatewayId),
       // The LAN canary's report socket (`camgate canary --report PATH`); empty = off.
       canary: typeof n.canary === 'string' && n.canary.trim() ? n.canary.trim() : undefined,
+      // Where the exposure responder asks the router for its UPnP port mappings (like camgate-exposure's SSDP
+      // fields); empty = the SSDP multicast group and port 1900.
+      ssdpAddress: typeof n.ssdpAddress === 'string' && n.ssdpAddress.trim() ? n.ssdpAddress.trim() : undefined,
+      ssdpPort: Number.isInteger(Number(n.ssdpPort)) && Number(n.ssdpPort) > 0 ? Number(n.ssdpPort) : undefined,
+      // Seconds between readings of the neighbour table for the cameras' IPv6 addresses; empty = core's 5 min.
+      ipv6IntervalS:
+        Number.isInteger(Number(n.ipv6Interval)) && Number(n.ipv6Interval) > 0 ? Number(n.ipv6Interval) : undefined,
       cameras: () =>
         cameraIds.flatMap((id) => {
           const cam = /** @type {import('../lib/types').CameraNode | null} */ (RED.nodes.getNode(id));
