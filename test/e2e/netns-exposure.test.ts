@@ -20,6 +20,10 @@
  * no camera (the router's own web server) raises a flag of the whole home,
  * checked on its surfaces: the Home Assistant "Home network exposure"
  * binary_sensor, the viewer's home banner and the HomeKit home sensor.
+ * A second gateway of the home runs inside a real Node-RED
+ * (node-red-contrib-camgate, fixtures/netns-nodered.ts) from the same LAN
+ * address: the hub scans it too, its own ExposureResponder names the camera,
+ * and its camgate-flags output and camgate-exposure status show the flag.
  * Requires root, iproute2, nftables and /usr/bin/chromium.
  */
 import assert from 'node:assert/strict';
@@ -49,6 +53,9 @@ const GARAGE_SERVICE_PORT = 10554;
 const MQTT_PORT = 1883;
 const GATEWAY_ID = 'home';
 const SECRET = 'netns-gateway-secret-7Pq2Wz';
+/** The second gateway of the home: a Node-RED runtime with the camgate nodes (fixtures/netns-nodered.ts). */
+const NR_GATEWAY_ID = 'home-nodered';
+const NR_SECRET = 'netns-nodered-secret-3Vb8Yq';
 const TOKEN = 'netns-api-token-Rk4Tx9Lm2Q';
 const CAMERA_USER = 'viewer';
 const CAMERA_PASSWORD = 'cam-pass-8Hq2Lr';
@@ -155,6 +162,7 @@ const removeV6Allows = (): Promise<string> => nft('flush', 'chain', 'ip6', 'camg
 
 interface HubFlag {
   id: string;
+  gatewayId: string;
   kind: string;
   state: string;
   cameraId?: string;
@@ -183,6 +191,7 @@ describe(
     let watch: NsProcess;
     let viewer: NsProcess;
     let homebridge: NsProcess;
+    let nodered: NsProcess;
     let mosquitto: NsProcess;
     let mosquittoConf = '';
     /** Time from a forward appearing to each surface showing it, per step (printed at the end). */
@@ -198,9 +207,15 @@ describe(
     const scan = async (): Promise<ScanReply['body']> => {
       const r = await hub.request<ScanReply>('scan');
       assert.equal(r.status, 200, `scan answered ${r.status}: ${JSON.stringify(r.body)}`);
+      // The Node-RED gateway is online from the same public address: the hub scans it too (its flags are its own).
+      const n = await hub.request<ScanReply>('scan', { gatewayId: NR_GATEWAY_ID });
+      assert.equal(n.status, 200, `scan of the Node-RED gateway answered ${n.status}: ${JSON.stringify(n.body)}`);
       return r.body;
     };
-    const hubFlags = (): Promise<HubFlag[]> => hub.request<HubFlag[]>('flags');
+    const allHubFlags = (): Promise<HubFlag[]> => hub.request<HubFlag[]>('flags');
+    const hubFlags = async (): Promise<HubFlag[]> => (await allHubFlags()).filter((f) => f.gatewayId === GATEWAY_ID);
+    const nrHubFlags = async (): Promise<HubFlag[]> =>
+      (await allHubFlags()).filter((f) => f.gatewayId === NR_GATEWAY_ID);
     const after_ = (p: NsProcess, from: number) => (pred: (l: Line) => boolean) => (l: Line) =>
       p.lines.indexOf(l) >= from && pred(l);
 
@@ -213,7 +228,7 @@ describe(
       cam: CamId,
       to: 'raised' | 'cleared',
       t0: number,
-      marks: { hub: number; gw: number; watch: number; viewer: number; homebridge: number },
+      marks: { hub: number; gw: number; watch: number; viewer: number; homebridge: number; nodered: number },
     ): Promise<Record<string, number>> {
       const out: Record<string, number> = {};
       const h = await hub.waitFor(
@@ -392,12 +407,20 @@ describe(
       return out;
     }
 
-    const marks = (): { hub: number; gw: number; watch: number; viewer: number; homebridge: number } => ({
+    const marks = (): {
+      hub: number;
+      gw: number;
+      watch: number;
+      viewer: number;
+      homebridge: number;
+      nodered: number;
+    } => ({
       hub: hub.lines.length,
       gw: gw.lines.length,
       watch: watch.lines.length,
       viewer: viewer.lines.length,
       homebridge: homebridge.lines.length,
+      nodered: nodered.lines.length,
     });
 
     before(async () => {
@@ -433,6 +456,7 @@ describe(
         host: INET_IP,
         gatewayId: GATEWAY_ID,
         secret: SECRET,
+        more: [{ id: NR_GATEWAY_ID, secret: NR_SECRET }],
         token: TOKEN,
         clearAfterCleanScans: CLEAN_SCANS,
         usersFile,
@@ -466,8 +490,24 @@ describe(
       });
       gw = g.p;
       procs.push(gw);
+      const nr = await startFixture(NS.gw, 'netns-nodered.ts', {
+        cameras: [
+          { id: 'frontdoor', name: CAMS.frontdoor.name, host: CAMS.frontdoor.ip },
+          { id: 'garage', name: CAMS.garage.name, host: CAMS.garage.ip, ports: [GARAGE_SERVICE_PORT] },
+        ],
+        username: CAMERA_USER,
+        password: CAMERA_PASSWORD,
+        hubUrl: `${(h.ready.url as string).replace(/^http/, 'ws')}/tunnel`,
+        gatewayId: NR_GATEWAY_ID,
+        secret: NR_SECRET,
+        routerLan: ROUTER_LAN,
+        ssdpPort: r.ready.ssdpPort,
+      });
+      nodered = nr.p;
+      procs.push(nodered);
       // Signing in waits for the camera list, which the gateway's announce fills.
-      await hub.event('gateway', (l) => l.online === true);
+      await hub.event('gateway', (l) => l.online === true && l.gatewayId === GATEWAY_ID);
+      await hub.event('gateway', (l) => l.online === true && l.gatewayId === NR_GATEWAY_ID);
       const v = await startFixture(NS.inet, 'netns-viewer.ts', {
         hubUrl: h.ready.url,
         name: VIEWER.name,
@@ -545,14 +585,35 @@ describe(
       const told = JSON.stringify(announce);
       for (const secret of [CAMERA_PASSWORD, CAMS.frontdoor.ip, CAMS.garage.ip, '/stream'])
         assert.ok(!told.includes(secret), `the hub was told ${secret}`);
+      // The Node-RED gateway learns from the same neighbour table (every second here: its IPv6 interval option).
+      let nrAnnounce: Announce = null;
+      for (let i = 0; i < 300 && !nrAnnounce?.cameras.every((c) => c.ipv6?.length); i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        nrAnnounce = await hub.request<Announce>('announce', { gatewayId: NR_GATEWAY_ID });
+      }
+      assert.deepEqual(
+        nrAnnounce?.cameras.map((c) => [c.id, c.ipv6, c.ports]),
+        [
+          ['frontdoor', [CAMS.frontdoor.ip6], undefined],
+          ['garage', [CAMS.garage.ip6], [GARAGE_SERVICE_PORT]],
+        ],
+        'the Node-RED gateway announces the same cameras',
+      );
+      const nrTold = JSON.stringify(nrAnnounce);
+      for (const secret of [CAMERA_PASSWORD, CAMS.frontdoor.ip, CAMS.garage.ip, '/stream'])
+        assert.ok(!nrTold.includes(secret), `the hub was told ${secret} by the Node-RED gateway`);
       assert.equal(await hub.request('allows', { target: CAMS.frontdoor.ip6 }), true);
       assert.equal(await hub.request('allows', { target: `${LAN6}:99` }), false);
       const body = await scan();
       assert.equal(body.target, ROUTER_WAN);
       assert.ok(body.ports.includes(GARAGE_SERVICE_PORT), `the garage's service port is scanned: ${body.ports}`);
       assert.deepEqual(body.open, []);
-      assert.deepEqual(await hubFlags(), []);
+      assert.deepEqual(await allHubFlags(), []);
       assert.deepEqual(await gw.request('flags'), []);
+      assert.ok(
+        !nodered.lines.some((l) => l.event === 'nodered' && l.source === 'flags'),
+        'no flag output from Node-RED',
+      );
       assert.ok(!watch.lines.some((l) => l.event === 'message' && String(l.topic).includes('/flags/')));
       assert.equal(await viewer.request('cameras'), 2, 'the viewer lists both cameras');
       const page = await viewer.event('viewer');
@@ -562,6 +623,54 @@ describe(
       assert.deepEqual(hk.sensors, { frontdoor: 0, garage: 0, home: 0 }, 'every HomeKit exposure sensor closed');
       assert.ok(!homebridge.lines.some((l) => l.event === 'homekit' && Object.values(l.sensors as object).includes(1)));
     });
+
+    /**
+     * The Node-RED gateway's flag for the same finding (its own attribution): the hub names the camera, the
+     * camgate-flags node outputs the transition naming it, and the camgate-exposure node's status turns red (or
+     * leaves red when cleared). Returns when each showed it (ms since `t0`).
+     */
+    async function noderedSurfaces(
+      cam: CamId,
+      key: string,
+      to: 'raised' | 'cleared',
+      t0: number,
+      from: number,
+    ): Promise<Record<string, number>> {
+      const f = (await nrHubFlags()).find((x) => x.key === key);
+      assert.equal(f?.cameraId, cam, `the Node-RED gateway's ${key} flag names ${cam}: ${JSON.stringify(f)}`);
+      assert.equal(f?.state, to);
+      type Out = { payload?: { to?: string; flag?: { id?: string; cameraId?: string; gatewayId?: string } } };
+      const out = await nodered.waitFor(
+        after_(
+          nodered,
+          from,
+        )((l) => {
+          const p = (l as Out).payload;
+          return l.event === 'nodered' && l.source === 'flags' && p?.flag?.id === f.id && p.to === to;
+        }),
+        `Node-RED camgate-flags output ${to} ${f.id}`,
+      );
+      const p = (out as Out).payload!;
+      assert.equal(p.flag?.cameraId, cam, 'the Node-RED output names the camera');
+      assert.equal(p.flag?.gatewayId, NR_GATEWAY_ID);
+      const st = await nodered.waitFor(
+        after_(
+          nodered,
+          from,
+        )((l) => {
+          const status = l.status as { fill?: string; source?: { id?: string } } | undefined;
+          return (
+            l.event === 'nodered' &&
+            status?.source?.id === 'exposure' &&
+            (to === 'raised' ? status.fill === 'red' : status.fill !== 'red')
+          );
+        }),
+        `Node-RED camgate-exposure status ${to === 'raised' ? 'exposed' : 'no longer exposed'}`,
+      );
+      const told = JSON.stringify(nodered.lines);
+      assert.ok(!told.includes(CAMERA_PASSWORD) && !told.includes(NR_SECRET), 'no secret in the Node-RED outputs');
+      return { noderedFlags: (out.at as number) - t0, noderedExposure: (st.at as number) - t0 };
+    }
 
     const raisedIds: Record<string, string> = {};
 
@@ -584,7 +693,16 @@ describe(
       const flag = flags[0]!;
       assert.match(flag.evidence.map((e) => e.detail).join(' | '), expect.method);
       raisedIds[step] = flag.id;
-      timings[step] = await surfaces(flag.id, expect.cam, 'raised', t0, m);
+      const nr = (await nrHubFlags()).filter((f) => f.state === 'raised');
+      assert.deepEqual(
+        nr.map((f) => [f.cameraId, f.key]),
+        [[expect.cam, expect.key]],
+        `${step}: one raised flag at the Node-RED gateway, naming the camera (its own attribution)`,
+      );
+      timings[step] = {
+        ...(await surfaces(flag.id, expect.cam, 'raised', t0, m)),
+        ...(await noderedSurfaces(expect.cam, expect.key, 'raised', t0, m.nodered)),
+      };
     }
 
     async function clearStep(step: string, change: () => Promise<unknown>): Promise<void> {
@@ -598,8 +716,12 @@ describe(
         const f: HubFlag | undefined = (await hubFlags()).find((x) => x.id === id);
         assert.equal(f?.state, i < CLEAN_SCANS ? 'raised' : 'cleared', `${step}: after clean scan ${i}`);
       }
-      const cam = (await hubFlags()).find((x) => x.id === id)!.cameraId as CamId;
-      timings[`${step} cleared`] = await surfaces(id, cam, 'cleared', t0, m);
+      const flag = (await hubFlags()).find((x) => x.id === id)!;
+      const cam = flag.cameraId as CamId;
+      timings[`${step} cleared`] = {
+        ...(await surfaces(id, cam, 'cleared', t0, m)),
+        ...(await noderedSurfaces(cam, flag.key!, 'cleared', t0, m.nodered)),
+      };
     }
 
     it('2. a port forward (443 -> the front door camera): within one scan the flag names it, ON on every surface', async () => {
