@@ -107,7 +107,12 @@ export class CameraWarmer {
       }
       log.info('cameras kept warm', { cameras: this.#opts.cameras.list().length });
     } catch (err) {
-      log.warn('could not keep cameras warm; retrying', { err, retryMs: this.#opts.retryMs });
+      // With keep-warm off the connection only carries the camera profiles: say that, not "warm".
+      const what =
+        this.#opts.mode === 'never'
+          ? 'could not send the camera profiles to the media backend'
+          : 'could not keep cameras warm';
+      log.warn(`${what}; retrying`, { err, retryMs: this.#opts.retryMs });
       await this.#client?.close().catch(() => undefined);
       this.#retry();
     }
