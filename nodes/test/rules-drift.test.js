@@ -48,4 +48,13 @@ describe('config rules in the Node-RED package', () => {
     const html = readFileSync(join(__dirname, '..', 'nodes', 'camgate-flags.html'), 'utf8');
     assert.ok(html.includes(`/${P.id.source}/${P.id.flags}.test(v)`), 'camgate-flags.html cameraId validator');
   });
+
+  it('the flags node’s kind list is core’s FLAG_KINDS (plus "all")', async () => {
+    const { FLAG_KINDS } = await import('@camgate/core');
+    const html = readFileSync(join(__dirname, '..', 'nodes', 'camgate-flags.html'), 'utf8');
+    const list = /const KINDS = \[([^\]]*)\];/.exec(html);
+    assert.ok(list, 'camgate-flags.html declares const KINDS = [...]');
+    const kinds = [...list[1].matchAll(/'([a-z-]+)'/g)].map((m) => m[1]);
+    assert.deepEqual(kinds, ['all', ...FLAG_KINDS], 'a new flag kind must be offered in the flags node’s editor');
+  });
 });
