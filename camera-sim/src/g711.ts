@@ -48,12 +48,9 @@ export function alawToLinear(octet: number): number {
 
 /** One 16-bit linear sample to a μ-law octet. */
 export function linearToUlaw(sample: number): number {
-  let v = sample >> 2; // 14-bit
-  let mask = 0xff;
-  if (v < 0) {
-    v = -v;
-    mask = 0x7f;
-  }
+  // 14-bit magnitude; negative values in one's complement, as ITU-T G.191's reference ulaw_compress does.
+  let v = sample < 0 ? ~sample >> 2 : sample >> 2;
+  const mask = sample < 0 ? 0x7f : 0xff;
   if (v > ULAW_CLIP) v = ULAW_CLIP;
   v += ULAW_BIAS >> 2;
   const seg = segment(v, ULAW_SEG_END);
