@@ -24,7 +24,7 @@ export const AAC_FRAME_SAMPLES = 1024;
 const FFMPEG_AAC_PRIMING = 1024;
 /** MPEG-4 sampling frequency index table (ISO/IEC 14496-3 Table 1.18). */
 const SAMPLING_INDEX = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
-const FFMPEG_TIMEOUT_MS = 120_000; // 2 min: the longest loop (60 s marks at 8 kHz) encodes in a few seconds
+const FFMPEG_TIMEOUT_MS = 120_000; // 2 min: the longest loop (60 s marks at 8 kHz) took 9 s on a 2-core machine at load 44
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024; // far above any loop or 60 s recording; a runaway child is cut off
 
 let lookup: string | null | undefined;

@@ -5,7 +5,7 @@
  * `mpeg4-generic` in AAC-hbr mode, one AU per packet behind its AU-header
  * section — how IP cameras send them.
  */
-import { AAC_FRAME_SAMPLES, aacConfig, encodeAacLoop } from './aac-ffmpeg.js';
+import { AAC_FRAME_SAMPLES, aacConfig, encodeAacLoop, type AacLoop } from './aac-ffmpeg.js';
 import { fillSignal, type AudioSignalSpec } from './audio-signal.js';
 import { g711Encode } from './g711.js';
 
@@ -57,6 +57,22 @@ export function aacHbrPayload(au: Buffer): Buffer {
   return out;
 }
 
+/** Encoded loops by FFmpeg path and signal: tests start many cameras with the same tone, each encode costs seconds. */
+const loops = new Map<string, Promise<AacLoop>>();
+const MAX_CACHED_LOOPS = 16; // a few hundred KB at most
+
+function cachedAacLoop(ffmpeg: string, spec: AudioSignalSpec): Promise<AacLoop> {
+  const key = JSON.stringify([ffmpeg, spec.sampleRate, spec.toneHz, spec.syncEverySeconds ?? 0]);
+  let loop = loops.get(key);
+  if (!loop) {
+    if (loops.size >= MAX_CACHED_LOOPS) loops.delete(loops.keys().next().value!);
+    loop = encodeAacLoop(ffmpeg, spec);
+    loops.set(key, loop);
+    loop.catch(() => loops.delete(key)); // a failed encode is retried by the next camera
+  }
+  return loop;
+}
+
 export interface AudioSourceOptions extends AudioSignalSpec {
   codec: SimAudioCodec;
   /** FFmpeg executable, needed for AAC. */
@@ -85,7 +101,7 @@ export class AudioSource {
     if (o.syncEverySeconds !== undefined) spec.syncEverySeconds = o.syncEverySeconds;
     if (o.codec !== 'AAC') return new AudioSource(audioFormat(o.codec, 8000, 0), spec, undefined);
     if (!o.ffmpeg) throw new Error('AAC needs FFmpeg');
-    const loop = await encodeAacLoop(o.ffmpeg, spec);
+    const loop = await cachedAacLoop(o.ffmpeg, spec);
     return new AudioSource(audioFormat('AAC', o.sampleRate, 97), spec, loop.aus.map(aacHbrPayload));
   }
 
