@@ -83,6 +83,8 @@ export class AudioDepacketizer {
   #lastSeq = -1;
   /** A fragmented AU being gathered (RFC 3640 §3.2.3). */
   #frag: { size: number; timestamp: number; parts: Buffer[]; have: number } | undefined;
+  /** Timestamp of an AU already dropped for a lost fragment: its later fragments go without a count. */
+  #discardTs: number | undefined;
 
   constructor(opts: AudioDepacketizerOptions) {
     if (opts.codec === 'AAC' && !opts.aac) throw new TypeError('AudioDepacketizer: AAC needs its RFC 3640 parameters');
@@ -92,6 +94,7 @@ export class AudioDepacketizer {
   /** Forgets a fragment in progress and the sequence (a new connection). */
   reset(): void {
     this.#frag = undefined;
+    this.#discardTs = undefined;
     this.#lastSeq = -1;
   }
 
@@ -109,7 +112,10 @@ export class AudioDepacketizer {
     const gap = this.#lastSeq >= 0 && seqDelta(this.#lastSeq, rtp.sequenceNumber) !== 1;
     this.#lastSeq = rtp.sequenceNumber;
     if (this.#o.codec !== 'AAC') return this.#emit([{ payload: rtp.payload, timestamp: rtp.timestamp }]);
-    if (gap && this.#frag) this.#dropFragment();
+    if (gap && this.#frag) {
+      this.#discardTs = this.#frag.timestamp; // the rest of this AU arrives as fragments without a start
+      this.#dropFragment();
+    }
     return this.#emit(this.#aac(rtp.payload, rtp.timestamp, rtp.marker));
   }
 
@@ -156,6 +162,7 @@ export class AudioDepacketizer {
     if (headers.length === 1 && headers[0]!.size > data.length) {
       return this.#fragment(headers[0]!.size, data, timestamp, marker);
     }
+    this.#discardTs = undefined;
     if (this.#frag) this.#dropFragment(); // whole AUs while a fragment was open: its end never came
     const out: RtspAudioFrame[] = [];
     let at = 0;
@@ -179,6 +186,11 @@ export class AudioDepacketizer {
       if (this.#frag) this.#dropFragment();
       return [];
     }
+    if (timestamp === this.#discardTs && !this.#frag) {
+      if (marker) this.#discardTs = undefined;
+      return [];
+    }
+    this.#discardTs = undefined;
     const f = this.#frag;
     if (f && (f.size !== size || f.timestamp !== timestamp)) this.#dropFragment();
     const cur = this.#frag ?? (this.#frag = { size, timestamp, parts: [], have: 0 });
