@@ -112,8 +112,16 @@ describe('AudioDepacketizer', () => {
       const p: Rfc3640Params = { ...HBR, ctsDeltaLength: 4, auxiliaryDataSizeLength: 8 };
       // Headers: [size 2, idx 0, cts-flag 0] = 17 bits; [size 3, delta 0, cts-flag 1, cts 0101] = 21 bits.
       let bits = '';
-      const put = (v: number, n: number): void => void (bits += v.toString(2).padStart(n, '0'));
-      (put(2, 13), put(0, 3), put(0, 1), put(3, 13), put(0, 3), put(1, 1), put(5, 4));
+      const fields: [number, number][] = [
+        [2, 13],
+        [0, 3],
+        [0, 1],
+        [3, 13],
+        [0, 3],
+        [1, 1],
+        [5, 4],
+      ];
+      for (const [v, n] of fields) bits += v.toString(2).padStart(n, '0');
       const total = bits.length; // 38
       bits = bits.padEnd(Math.ceil(total / 8) * 8, '0');
       const headers = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
