@@ -80,7 +80,17 @@ export class RtspAudioSession {
   #back: BackSender | undefined;
   #backInfo: RtspAudioInfo | undefined;
 
-  constructor(o: { audio: boolean; backchannel: boolean; logger: Logger; hooks: RtspAudioHooks }) {
+  readonly #redact: (message: string) => string;
+
+  /** `redact` removes the camera's credentials from a message (a camera may echo them anywhere). */
+  constructor(o: {
+    audio: boolean;
+    backchannel: boolean;
+    logger: Logger;
+    hooks: RtspAudioHooks;
+    redact: (message: string) => string;
+  }) {
+    this.#redact = o.redact;
     this.#wantAudio = o.audio;
     this.#wantBack = o.backchannel;
     this.#log = o.logger;
@@ -253,9 +263,10 @@ export class RtspAudioSession {
     return true;
   }
 
-  #notice(code: RtspNotice['code'], message: string): void {
+  #notice(code: RtspNotice['code'], text: string): void {
     if (this.#noticed.has(code)) return;
     this.#noticed.add(code);
+    const message = this.#redact(text);
     this.#log.info(message, { code });
     this.#hooks.notice({ code, message });
   }

@@ -126,8 +126,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         audioFrame: (frame) => this.emit('audioFrame', frame),
         senderReport: (sr) => this.emit('senderReport', sr),
         backchannel: (info) => this.emit('backchannel', info),
-        notice: (n) => this.emit('notice', { code: n.code, message: this.#err(n.code, n.message).message }),
+        notice: (n) => this.emit('notice', n),
       },
+      redact: (message) => this.#err('CAMGATE_RTSP_NOTICE', message).message,
     });
   }
 

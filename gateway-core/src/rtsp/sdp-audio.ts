@@ -51,6 +51,8 @@ export interface SdpAudioTrack {
 
 /** A camera has one or two audio sections; a hostile SDP with hundreds stops being read here. */
 const MAX_AUDIO_SECTIONS = 16;
+/** Encoding names are short (`mpeg4-generic` is the longest common one); what a camera writes is cut here. */
+const MAX_NAME_CHARS = 64;
 /** An AudioSpecificConfig is 2–5 bytes in practice; 64 bounds what we keep. */
 const MAX_CONFIG_BYTES = 64;
 
@@ -116,7 +118,7 @@ function trackOf(m: SdpMedia, pt: number, controlUrl: string, direction: SdpDire
   const name = entry.encoding.toUpperCase();
   const info: RtspAudioInfo = {
     codec: 'OTHER',
-    encodingName: entry.encoding,
+    encodingName: entry.encoding.slice(0, MAX_NAME_CHARS),
     payloadType: pt,
     clockRate: entry.clockRate,
     channels: entry.channels ?? 1,
@@ -140,7 +142,7 @@ function trackOf(m: SdpMedia, pt: number, controlUrl: string, direction: SdpDire
   } else if (name === 'MP4A-LATM') {
     track.unsupported = 'MP4A-LATM (RFC 6416) audio is not depacketized';
   } else {
-    track.unsupported = `${entry.encoding}/${entry.clockRate} audio is not supported`;
+    track.unsupported = `${info.encodingName}/${entry.clockRate} audio is not supported`;
   }
   if (info.channels < 1 || info.channels > 8) {
     info.codec = 'OTHER';
