@@ -71,7 +71,6 @@ const MAX_HBR_AU_BYTES = 0x1fff;
  * RFC 3640 §3.3.6 AAC-hbr payload for one whole access unit: AU-headers-length
  * (16 bits: one 16-bit header), AU-size (13 bits) and AU-Index 0 (3 bits), then
  * the AU. Senders set the RTP marker bit on it (§3.2: it holds complete AUs).
- * @protocol
  */
 export function aacRtpPayload(au: Buffer): Buffer {
   if (!Buffer.isBuffer(au)) throw new TypeError('aacRtpPayload: au must be a Buffer');

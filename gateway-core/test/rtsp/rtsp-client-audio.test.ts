@@ -12,8 +12,8 @@ import path from 'node:path';
 import { until } from '@camgate/test-helpers';
 import { RtspClient } from '../../src/rtsp/rtsp-client.js';
 import type { RtspClientOptions } from '../../src/rtsp/rtsp-client-options.js';
-import type { RtspAudioFrame } from '../../src/rtsp/audio-rtp.js';
-import type { RtspNotice, RtspSenderReport } from '../../src/rtsp/rtsp-audio.js';
+// The audio types as the engine sees them: through the folder's face.
+import type { RtspAudioFrame, RtspNotice, RtspSenderReport } from '../../src/rtsp/index.js';
 import { createLogger, memorySink } from '../../src/util/logger.js';
 import { startEncoderCamera } from '../helpers/encoder-camera.js';
 import type { EncoderCameraOptions } from '../helpers/encoder-camera.js';
