@@ -1,10 +1,11 @@
 /**
  * @camgate/test-helpers — what the tests of more than one package share: Chromium and pages for it, coturn, an
- * IGD responder, an SRTP receiver, a hub + gateway + engine stack, a TCP proxy that can cut connections, and
+ * IGD responder, an SRTP receiver, audio analysis (dominant frequency), a hub + gateway + engine stack, a TCP proxy that can cut connections, and
  * bounded waits. Private (never published); loaded as TypeScript through tsx. Helpers only one package's tests
  * use stay in that package's test/helpers/.
  */
 export { within, until, waitUntil } from './bounded.js';
+export { dominantFrequency, tonePower, firstLoudSample, type DominantFrequencyOptions } from './audio.js';
 export {
   CHROMIUM_PATH,
   CHROMIUM_ARGS,
