@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { until } from '@camgate/test-helpers';
+import { dominantFrequency, until } from '@camgate/test-helpers';
 import { RtspClient } from '../../src/rtsp/rtsp-client.js';
 import type { RtspClientOptions } from '../../src/rtsp/rtsp-client-options.js';
 // The audio types as the engine sees them: through the folder's face.
@@ -17,7 +17,7 @@ import type { RtspAudioFrame, RtspNotice, RtspSenderReport } from '../../src/rts
 import { createLogger, memorySink } from '../../src/util/logger.js';
 import { startEncoderCamera } from '../helpers/encoder-camera.js';
 import type { EncoderCameraOptions } from '../helpers/encoder-camera.js';
-import { alawToLinear, decodeAac, dominantFrequency, linearToAlaw, pcmFromBytes, rms, sine } from '../helpers/audio.js';
+import { alawToLinear, decodeAac, linearToAlaw, pcmFromBytes, rms, sine } from '../helpers/audio.js';
 
 interface Pulled {
   client: RtspClient;
