@@ -128,7 +128,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         backchannel: (info) => this.emit('backchannel', info),
         notice: (n) => this.emit('notice', n),
       },
-      redact: (message) => this.#err('CAMGATE_RTSP_NOTICE', message).message,
+      redact: (message) => this.#redact(message),
     });
   }
 
@@ -496,12 +496,16 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
 
   /** A CamgateError whose message cannot carry the credentials, even if a camera echoed them. */
   #err(code: string, message: string): CamgateError {
+    return new CamgateError(code, this.#redact(message));
+  }
+
+  #redact(message: string): string {
     // A very short user name would redact ordinary words; passwords are removed at any length above 1.
     const { username, password } = this.#target;
     const secrets = [password && password.length > 1 ? password : '', username && username.length > 3 ? username : ''];
     let msg = redactString(message);
     for (const s of secrets) if (s) msg = msg.split(s).join('[redacted]');
-    return new CamgateError(code, msg);
+    return msg;
   }
 
   #safeError(err: unknown): { code?: string; message: string } {
