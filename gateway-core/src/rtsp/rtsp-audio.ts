@@ -16,7 +16,7 @@ import type { RtspConnection } from './rtsp-connection.js';
 import { getHeader } from './rtsp-message.js';
 import type { RtspResponse } from './rtsp-message.js';
 import type { SdpSession } from './sdp.js';
-import { chooseAudioTracks, findAudioTracks } from './sdp-audio.js';
+import { chooseAudioTracks, findAudioTracks, hasOnvifDirections } from './sdp-audio.js';
 import type { RtspAudioInfo, SdpAudioTrack } from './sdp-audio.js';
 
 /** ONVIF Streaming Spec §5.3.1: the feature tag a client sends to get (and use) the back channel. */
@@ -142,7 +142,8 @@ export class RtspAudioSession {
     this.#videoRtcp = videoChannels[1];
     const used = new Set<number>(videoChannels);
     const tracks = this.#wantAudio || this.#requireAccepted ? findAudioTracks(sdp, base) : [];
-    const { receive, back } = chooseAudioTracks(tracks, this.#requireAccepted);
+    const onvif = this.#requireAccepted && hasOnvifDirections(sdp);
+    const { receive, back } = chooseAudioTracks(tracks, onvif);
     let audioInfo: RtspAudioInfo | undefined;
     if (this.#wantAudio && receive) {
       const channels = await this.#setupTrack(conn, receive, 2, used, 'CAMGATE_RTSP_AUDIO_REFUSED', 'audio');
@@ -162,7 +163,8 @@ export class RtspAudioSession {
     if (!this.#wantBack) return;
     if (!this.#requireAccepted) return; // noticed at DESCRIBE
     if (!back) {
-      this.#notice('CAMGATE_RTSP_NO_BACKCHANNEL', 'the camera has no back channel (no sendonly audio section)');
+      const why = onvif ? 'no sendonly audio section' : 'its SDP does not mark directions as ONVIF does';
+      this.#notice('CAMGATE_RTSP_NO_BACKCHANNEL', `the camera has no back channel (${why})`);
       return;
     }
     const channels = await this.#setupTrack(conn, back, 4, used, 'CAMGATE_RTSP_NO_BACKCHANNEL', 'back channel');

@@ -182,28 +182,38 @@ export function findAudioTracks(sdp: SdpSession, baseUrl: string): SdpAudioTrack
 }
 
 /**
+ * True when the SDP writes directions from the client's side, as ONVIF does (Streaming Spec §5.3.1):
+ * some section is `recvonly`. A camera that ignored the back-channel `Require` header writes RFC 8866
+ * directions (or none) and never `recvonly` on what it sends, so its `sendonly` audio is its microphone.
+ */
+export function hasOnvifDirections(sdp: SdpSession): boolean {
+  return sdp.direction === 'recvonly' || sdp.media.some((m) => m.direction === 'recvonly');
+}
+
+/**
  * Which audio section the camera sends and which is its back channel.
  *
  * ONVIF Streaming Spec §5.3.1 marks directions from the client's side: the
  * camera's audio is `recvonly` (or has no attribute), the back channel
  * `sendonly`, and it is only in the SDP when DESCRIBE carried
- * `Require: www.onvif.org/ver20/backchannel`. Without that header some
- * cameras still write `sendonly` on their own audio (RFC 8866 meaning: the
- * camera sends), so then a `sendonly` section is taken as the camera's audio
- * when there is no other.
+ * `Require: www.onvif.org/ver20/backchannel`. Some cameras write `sendonly`
+ * on their own audio (RFC 8866 meaning: the camera sends), so without a back
+ * channel in ONVIF terms (`onvifBackchannel`: the header was accepted and
+ * `hasOnvifDirections`) a `sendonly` section is the camera's audio when there
+ * is no other.
  */
 export function chooseAudioTracks(
   tracks: readonly SdpAudioTrack[],
-  backchannelRequested: boolean,
+  onvifBackchannel: boolean,
 ): { receive?: SdpAudioTrack; back?: SdpAudioTrack } {
   const usable = (t: SdpAudioTrack): boolean => t.info.codec !== 'OTHER';
   const receiving = tracks.filter((t) => t.direction === 'recvonly' || t.direction === 'sendrecv');
   const sending = tracks.filter((t) => t.direction === 'sendonly');
   const out: { receive?: SdpAudioTrack; back?: SdpAudioTrack } = {};
   const receive =
-    receiving.find(usable) ?? receiving[0] ?? (backchannelRequested ? undefined : (sending.find(usable) ?? sending[0]));
+    receiving.find(usable) ?? receiving[0] ?? (onvifBackchannel ? undefined : (sending.find(usable) ?? sending[0]));
   if (receive) out.receive = receive;
-  if (backchannelRequested) {
+  if (onvifBackchannel) {
     const back = sending.find(usable) ?? sending[0];
     if (back) out.back = back;
   }

@@ -345,9 +345,30 @@ describe('RtspClient audio and back channel (scripted cameras)', () => {
     assert.equal(client.sendBackchannel(Buffer.alloc(160), 0), false);
   });
 
-  it('says there is no back channel when the SDP has no sendonly section', async (t) => {
-    const { client, notices } = await start(t, { audio: PCMU }, { backchannel: true });
+  it('takes a sendonly section as the camera audio when the camera ignored Require (no ONVIF directions)', async (t) => {
+    const { client, notices, methods } = await start(
+      t,
+      { audio: ['m=audio 0 RTP/AVP 8', 'a=control:trackID=1', 'a=sendonly'] },
+      { backchannel: true },
+    );
+    assert.equal(client.audioInfo?.codec, 'PCMA');
     assert.equal(client.backchannelInfo, undefined);
+    assert.deepEqual(
+      methods().filter((m) => m.includes('SETUP')),
+      ['0 SETUP trackID=0', '0 SETUP trackID=1'],
+    );
+    assert.deepEqual(notices, [
+      {
+        code: 'CAMGATE_RTSP_NO_BACKCHANNEL',
+        message: 'the camera has no back channel (its SDP does not mark directions as ONVIF does)',
+      },
+    ]);
+  });
+
+  it('says there is no back channel when the SDP has no sendonly section', async (t) => {
+    const { client, notices } = await start(t, { audio: [...PCMU, 'a=recvonly'] }, { backchannel: true });
+    assert.equal(client.backchannelInfo, undefined);
+    assert.equal(client.audioInfo?.codec, 'PCMU');
     assert.deepEqual(notices, [
       {
         code: 'CAMGATE_RTSP_NO_BACKCHANNEL',

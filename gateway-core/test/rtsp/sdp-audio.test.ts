@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSdp } from '../../src/rtsp/sdp.js';
-import { chooseAudioTracks, findAudioTracks } from '../../src/rtsp/sdp-audio.js';
+import { chooseAudioTracks, findAudioTracks, hasOnvifDirections } from '../../src/rtsp/sdp-audio.js';
 
 const BASE = 'rtsp://127.0.0.1:554/stream1/';
 
@@ -124,7 +124,13 @@ describe('chooseAudioTracks (ONVIF Streaming Spec §5.3.1)', () => {
     assert.equal(back, undefined);
   });
 
-  it('without the Require header, a lone sendonly section is the camera audio (RFC 8866 meaning)', () => {
+  it('knows ONVIF directions by a recvonly section, at media or session level', () => {
+    assert.equal(hasOnvifDirections(parseSdp(ONVIF)), true);
+    assert.equal(hasOnvifDirections(parseSdp(sdp(VIDEO, 'm=audio 0 RTP/AVP 8\r\na=sendonly'))), false);
+    assert.equal(hasOnvifDirections(parseSdp(sdp(VIDEO).replace('a=control:*', 'a=control:*\r\na=recvonly'))), true);
+  });
+
+  it('without a back channel in ONVIF terms, a lone sendonly section is the camera audio (RFC 8866 meaning)', () => {
     const tracks = findAudioTracks(parseSdp(sdp(VIDEO, 'm=audio 0 RTP/AVP 8\r\na=sendonly')), BASE);
     assert.equal(chooseAudioTracks(tracks, false).receive?.info.codec, 'PCMA');
     assert.equal(chooseAudioTracks(tracks, true).receive, undefined);
