@@ -132,9 +132,18 @@ export class RtspAudioSession {
     return conn.request('DESCRIBE', url, accept);
   }
 
-  /** Headers for SETUP and PLAY: ONVIF §5.3.1 wants the Require header on each request of the session. */
+  /** Headers for SETUP: ONVIF §5.3.1 wants the Require header on the session's requests once DESCRIBE took it. */
   requireHeaders(): Record<string, string> {
     return this.#requireAccepted ? { Require: ONVIF_BACKCHANNEL_REQUIRE } : {};
+  }
+
+  /**
+   * PLAY's headers. With a back channel set up: the Require header and no Range, as the ONVIF Streaming
+   * Spec §5.3 example plays (a live stream starts now anyway, and GStreamer's ONVIF server fails the seek
+   * a Range asks for with 503). Otherwise `Range: npt=0.000-` (RFC 2326 §12.29), as before.
+   */
+  playHeaders(): Record<string, string> {
+    return this.#back ? { Require: ONVIF_BACKCHANNEL_REQUIRE } : { Range: 'npt=0.000-' };
   }
 
   /** After the video SETUP: the audio and back-channel SETUPs in the same session. Refusals are noticed, not thrown. */

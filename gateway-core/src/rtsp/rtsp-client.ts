@@ -302,11 +302,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     await this.#audio.setup(conn, sdp, base, channels);
 
     this.#playUrl = resolveControl(sdp.control, base);
-    // A back-channel session plays without Range, as the ONVIF Streaming Spec §5.3 example does: a live
-    // stream starts now anyway, and GStreamer's ONVIF server fails the seek a Range asks for (503).
-    const require = this.#audio.requireHeaders();
-    const play = 'Require' in require ? require : { Range: 'npt=0.000-' };
-    this.#expectOk('PLAY', await conn.request('PLAY', this.#playUrl, play));
+    this.#expectOk('PLAY', await conn.request('PLAY', this.#playUrl, this.#audio.playHeaders()));
     if (conn !== this.#conn || this.#state === 'closed') return;
     this.#startTimers(conn);
     this.#setState('playing');

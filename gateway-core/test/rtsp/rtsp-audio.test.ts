@@ -336,6 +336,8 @@ describe('RtspClient audio and back channel (scripted cameras)', () => {
       '0 PLAY ',
     ]);
     for (const r of server.requests.slice(2)) assert.equal(getHeader(r.req.headers, 'require'), undefined);
+    const play = server.requests.find((r) => r.req.method === 'PLAY')!.req;
+    assert.equal(getHeader(play.headers, 'range'), 'npt=0.000-', 'PLAY as without a back channel');
     assert.equal(client.backchannelInfo, undefined);
     assert.equal(client.audioInfo?.codec, 'PCMU');
     assert.deepEqual(
