@@ -14,24 +14,22 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Logger } from '@camgate/core';
 import { H264Packetizer } from '@camgate/core/rtsp-wire';
 import type { AudioFormat } from './audio-track.js';
 import type { BackchannelRecorder } from './backchannel.js';
 import type { DigestAuthenticator } from './digest-auth.js';
-import { buildSenderReport } from './rtcp-sr.js';
-import { formatResponse, interleavedHeader } from './rtsp-response.js';
+import { formatResponse } from './rtsp-response.js';
+import { RtpDelivery, type SimPicture } from './rtp-delivery.js';
 import { RtspRequestReader, type RtspRequest } from './rtsp-request.js';
 import {
   destClashes,
   freeChannel,
   newAudioTrack,
+  newVideoTrack,
   random32,
-  rtpPacket,
   sessionDests,
   type Session,
-  type SrCounters,
   type TrackDest,
 } from './rtsp-session.js';
 import { chooseTransport, SIM_TRANSPORTS, type SimTransport } from './rtsp-transport.js';
@@ -61,10 +59,6 @@ export interface RtspServerOptions {
 }
 
 const PUBLIC_METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER';
-// RTCP sender report period: RFC 3550 §6.2 allows a "reduced minimum" of 360 / (session kbit/s) seconds,
-// ~0.1 s for our multi-megabit stream, so one per second is well within the rules and lets receivers sync fast.
-const SR_INTERVAL_MS = 1000; // 1 s
-const CNAME = 'camera-sim@camgate';
 const RTP_MTU = 1400; // payload bytes per RTP packet, what cameras use on TCP as on UDP
 
 interface Connection {
@@ -76,14 +70,7 @@ interface Connection {
   onvif: boolean;
 }
 
-/** One encoded picture handed to `deliver`. */
-export interface SimPicture {
-  frameNumber: number;
-  keyframe: boolean;
-  nalus: Buffer[];
-  /** Capture time on the camera's clock (epoch ms), what the RTCP sender reports map RTP time to. */
-  captureMs: number;
-}
+export type { SimPicture } from './rtp-delivery.js';
 
 export class RtspServer {
   readonly #opts: RtspServerOptions;
@@ -97,12 +84,19 @@ export class RtspServer {
   readonly #udpPeers = new Map<string, Connection>();
   #sessionsOpened = 0;
   #playing = 0;
-  #framesDropped = 0;
+  readonly #delivery: RtpDelivery;
 
   constructor(opts: RtspServerOptions) {
     this.#opts = opts;
     this.#log = opts.logger;
     this.#transports = opts.transports ?? SIM_TRANSPORTS;
+    this.#delivery = new RtpDelivery({
+      stream: opts.stream,
+      ...(opts.audio ? { audio: opts.audio } : {}),
+      maxQueuedBytes: opts.maxQueuedBytes,
+      udp: () => this.#udp,
+      logger: opts.logger,
+    });
     this.#server = net.createServer((s) => this.#accept(s));
     this.#server.maxConnections = opts.maxConnections;
     this.#server.on('error', (err) => this.#log.warn('rtsp server error', { err }));
@@ -118,7 +112,7 @@ export class RtspServer {
 
   /** Pictures not sent to some viewer because it was too slow (summed over viewers). */
   get framesDropped(): number {
-    return this.#framesDropped;
+    return this.#delivery.framesDropped;
   }
 
   get listening(): boolean {
@@ -165,92 +159,12 @@ export class RtspServer {
 
   /** Sends one picture to every playing session that set up video. */
   deliver(pic: SimPicture): void {
-    const { stream, maxQueuedBytes } = this.#opts;
-    for (const c of this.#conns) {
-      const s = c.session;
-      const v = s?.video;
-      if (!s?.playing || !v || c.socket.destroyed) continue;
-      if (v.waitingForIdr && !pic.keyframe) {
-        if (v.firstFrame !== undefined) this.#framesDropped++; // not counted while a new viewer waits for its first IDR
-        continue;
-      }
-      if (v.dest.kind === 'udp' && !this.#udp) continue;
-      if (this.#queued(c, v.dest) > maxQueuedBytes) {
-        this.#framesDropped++;
-        // The viewer is too slow: drop this picture and every one up to the next IDR (H.264 needs the chain).
-        if (!v.waitingForIdr) this.#log.debug('viewer too slow, waiting for next IDR', { session: s.id });
-        v.waitingForIdr = true;
-        continue;
-      }
-      v.waitingForIdr = false;
-      v.firstFrame ??= pic.frameNumber;
-      const nalus = pic.keyframe && stream.parameterSetsInBand ? [stream.sps, stream.pps, ...pic.nalus] : pic.nalus;
-      // 90 kHz RTP clock (RFC 6184 §5.1), counted from this session's random base.
-      const timestamp = (v.tsBase + Math.round(((pic.frameNumber - v.firstFrame) * 90000) / stream.fps)) >>> 0;
-      const packets = v.packetizer.packetize({ nalus, timestamp, keyframe: pic.keyframe });
-      const sr = this.#count(v, v.packetizer.ssrc, packets, timestamp, pic.captureMs);
-      this.#send(c, v.dest, packets, sr);
-    }
+    this.#delivery.picture(this.#conns, pic);
   }
 
-  /**
-   * Sends audio packet `index` (on the camera's clock: its first sample is sample index·samplesPerPacket) to
-   * every playing session that set up audio. A viewer too slow to take it loses it (audio has no chain to keep).
-   */
+  /** Sends audio packet `index` (on the camera's clock) to every playing session that set up audio. */
   deliverAudio(index: number, payload: Buffer, samplesPerPacket: number, captureMs: number): void {
-    const format = this.#opts.audio;
-    if (!format) return;
-    for (const c of this.#conns) {
-      const s = c.session;
-      const a = s?.audio;
-      if (!s?.playing || !a || c.socket.destroyed) continue;
-      if (a.dest.kind === 'udp' && !this.#udp) continue;
-      if (this.#queued(c, a.dest) > this.#opts.maxQueuedBytes) continue;
-      const first = a.firstPacket === undefined;
-      a.firstPacket ??= index;
-      const timestamp = (a.tsBase + (index - a.firstPacket) * samplesPerPacket) >>> 0;
-      // Marker: RFC 3640 §3.2.1 sets it on every packet ending an AU (every AAC packet here);
-      // RFC 3551 §4.1 on the first packet of a talkspurt (the first G.711 packet of the stream).
-      const marker = format.codec === 'AAC' || first;
-      const packet = rtpPacket(format.payloadType, a.seq, timestamp, a.ssrc, marker, payload);
-      a.seq = (a.seq + 1) & 0xffff;
-      const sr = this.#count(a, a.ssrc, [packet], timestamp, captureMs);
-      this.#send(c, a.dest, [packet], sr);
-    }
-  }
-
-  #queued(c: Connection, dest: TrackDest): number {
-    return dest.kind === 'udp' ? (this.#udp?.queuedBytes ?? 0) : c.socket.writableLength;
-  }
-
-  /**
-   * Counts what a track sent and, once per second, builds its RTCP sender report. Every track's report maps
-   * the RTP timestamp of what was just sent to that media's capture time on the camera's one clock, so a
-   * receiver lines audio and video up exactly (RFC 3550 §6.4.1: the NTP and RTP timestamps of one instant).
-   */
-  #count(t: SrCounters, ssrc: number, packets: Buffer[], rtpTimestamp: number, captureMs: number): Buffer | undefined {
-    for (const p of packets) {
-      t.packets++;
-      t.octets += p.length - 12; // payload octets only (RFC 3550 §6.4.1)
-    }
-    const now = performance.now();
-    if (t.lastSrAt !== undefined && now - t.lastSrAt < SR_INTERVAL_MS) return undefined;
-    t.lastSrAt = now;
-    const { packets: packetCount, octets: octetCount } = t;
-    return buildSenderReport({ ssrc, wallClockMs: captureMs, rtpTimestamp, packetCount, octetCount, cname: CNAME });
-  }
-
-  /** RTP (and a sender report, sent first so a receiver can place the first packet already) to a track. */
-  #send(c: Connection, dest: TrackDest, packets: Buffer[], sr: Buffer | undefined): void {
-    if (dest.kind === 'udp') {
-      if (sr) this.#udp?.sendRtcp(sr, dest.address, dest.rtcpPort);
-      this.#udp?.sendRtp(packets, dest.address, dest.rtpPort);
-      return;
-    }
-    const framed: Buffer[] = [];
-    if (sr) framed.push(interleavedHeader(dest.channel + 1, sr.length), sr);
-    for (const p of packets) framed.push(interleavedHeader(dest.channel, p.length), p);
-    c.socket.write(Buffer.concat(framed));
+    this.#delivery.audio(this.#conns, index, payload, samplesPerPacket, captureMs);
   }
 
   #accept(socket: net.Socket): void {
@@ -431,16 +345,7 @@ export class RtspServer {
     this.#forgetUdp(conn);
     let ssrc: number | undefined;
     if (kind === 'video') {
-      s.video ??= {
-        dest,
-        packetizer: new H264Packetizer({ payloadType: 96, ssrc: random32(), mtu: RTP_MTU }),
-        tsBase: random32(),
-        firstFrame: undefined,
-        waitingForIdr: true,
-        packets: 0,
-        octets: 0,
-        lastSrAt: undefined,
-      };
+      s.video ??= newVideoTrack(dest, new H264Packetizer({ payloadType: 96, ssrc: random32(), mtu: RTP_MTU }));
       s.video.dest = dest;
       ssrc = s.video.packetizer.ssrc;
     } else if (kind === 'audio') {

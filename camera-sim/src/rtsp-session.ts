@@ -49,6 +49,19 @@ export function random32(): number {
   return randomBytes(4).readUInt32BE(0);
 }
 
+export function newVideoTrack(dest: TrackDest, packetizer: H264Packetizer): VideoTrackState {
+  return {
+    dest,
+    packetizer,
+    tsBase: random32(),
+    firstFrame: undefined,
+    waitingForIdr: true,
+    packets: 0,
+    octets: 0,
+    lastSrAt: undefined,
+  };
+}
+
 export function newAudioTrack(dest: TrackDest): AudioTrackState {
   return {
     dest,

@@ -17,7 +17,7 @@ const PPS = Buffer.from('68ce3c80', 'hex');
 function picture(frameNumber: number, keyframe: boolean, bytes: number): SimPicture {
   const nal = Buffer.alloc(bytes, 0x11);
   nal[0] = keyframe ? 0x65 : 0x41; // IDR / non-IDR slice NAL headers
-  return { frameNumber, keyframe, nalus: [nal] };
+  return { frameNumber, keyframe, nalus: [nal], captureMs: Date.now() };
 }
 
 describe('RtspServer', () => {

@@ -20,6 +20,9 @@ export interface CliCameraSimOptions {
   fps?: number;
   gopSeconds?: number;
   vulnerable?: { http?: boolean; telnet?: boolean };
+  audio?: { codec: 'AAC' | 'PCMA' | 'PCMU'; toneHz?: number };
+  backchannel?: { codec: 'AAC' | 'PCMA' | 'PCMU' };
+  syncMarks?: { everySeconds: number };
   logger?: Logger;
 }
 
@@ -28,6 +31,7 @@ export interface CliCameraSim {
   readonly url: string;
   readonly httpPort?: number;
   readonly telnetPort?: number;
+  readonly audio?: { readonly codec: string; readonly sampleRate: number; readonly toneHz: number };
   close(): Promise<void>;
 }
 

@@ -69,6 +69,23 @@ async function rtspOptions(url: string): Promise<string> {
   return answer.split('\r\n')[0] ?? '';
 }
 
+/** DESCRIBE with the ONVIF back-channel Require header (ONVIF Streaming §5.3.1); resolves with the SDP. */
+async function rtspDescribeOnvif(url: string): Promise<string> {
+  const { hostname, port } = new URL(url.replace(/^rtsp:/, 'http:'));
+  const sock = connect(Number(port), hostname);
+  sock.setTimeout(WAIT_MS, () => sock.destroy(new Error('no RTSP answer')));
+  sock.write(`DESCRIBE ${url} RTSP/1.0\r\nCSeq: 1\r\nRequire: www.onvif.org/ver20/backchannel\r\n\r\n`);
+  let answer = '';
+  for await (const chunk of sock) {
+    answer += (chunk as Buffer).toString('latin1');
+    const len = Number(/Content-Length: (\d+)/i.exec(answer)?.[1] ?? NaN);
+    const body = answer.indexOf('\r\n\r\n');
+    if (body >= 0 && answer.length >= body + 4 + len) break;
+  }
+  sock.destroy();
+  return answer;
+}
+
 describe('the camgate CLI and @camgate/camera-sim', () => {
   it('loads the installed package: its startCameraSim is the one the CLI calls', async () => {
     assert.equal(typeof packageFitsTheCli, 'function');
@@ -90,6 +107,36 @@ describe('the camgate CLI and @camgate/camera-sim', () => {
     });
     assert.equal(status, 'RTSP/1.0 200 OK', r.out);
     assert.equal(r.code, 0, r.out);
+  });
+
+  it('camgate camera-sim --audio/--tone-hz/--backchannel/--sync-marks start a camera with sound both ways', async () => {
+    let sdp = '';
+    const args = [
+      'camera-sim',
+      '--port',
+      '0',
+      '--width',
+      '64',
+      '--height',
+      '64',
+      '--audio',
+      'pcma',
+      '--tone-hz',
+      '440',
+    ];
+    const r = await camgate([...args, '--backchannel', 'PCMU', '--sync-marks', '2'], {
+      until: /camgate camera-sim: (rtsp:\/\/\S+)\n[^]*ONVIF back channel: PCMU\n/,
+      whenReady: async (m) => {
+        sdp = await rtspDescribeOnvif(m[1]!);
+      },
+    });
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /audio: PCMA 8000 Hz, 440 Hz tone/);
+    assert.match(sdp, /m=audio 0 RTP\/AVP 8\r\na=rtpmap:8 PCMA\/8000\r\na=recvonly\r\n/);
+    assert.match(sdp, /m=audio 0 RTP\/AVP 0\r\na=rtpmap:0 PCMU\/8000\r\na=sendonly\r\n/);
+    const bad = await camgate(['camera-sim', '--port', '0', '--audio', 'opus']);
+    assert.equal(bad.code, 2, bad.out);
+    assert.match(bad.out, /--audio opus: expected aac, pcma or pcmu/);
   });
 
   for (const cmd of [
