@@ -1,5 +1,5 @@
 /**
- * A camera with a real encoder (x264 with or without B-frames, x265): GStreamer's RTSP
+ * A camera with a real encoder (x264 with or without B-frames, x265; A-law or AAC tone; ONVIF back channel): GStreamer's RTSP
  * server from test/fixtures/encoder-rtsp-camera.py, on 127.0.0.1 and a free port.
  * The process ends when the test closes it (or when the test process dies: it exits on
  * stdin EOF), and only that process is ever stopped.
@@ -19,6 +19,15 @@ export interface EncoderCameraOptions {
   width?: number;
   height?: number;
   fps?: number;
+  /** A sine tone as G.711 A-law (payload type 8) or AAC (mpeg4-generic, RFC 3640, 16 kHz mono). */
+  audio?: 'none' | 'pcma' | 'aac';
+  /** Frequency of the tone, Hz (default 1000). */
+  toneHz?: number;
+  /**
+   * Serve with GStreamer's ONVIF server and a PCMA back channel, decoded to 16-bit little-endian
+   * PCM (8 kHz mono) into this file.
+   */
+  backchannelOut?: string;
 }
 
 export interface EncoderCamera {
@@ -42,7 +51,12 @@ export async function startEncoderCamera(o: EncoderCameraOptions = {}): Promise<
     String(o.height ?? 240),
     '--fps',
     String(fps),
+    '--audio',
+    o.audio ?? 'none',
+    '--tone',
+    String(o.toneHz ?? 1000),
   ];
+  if (o.backchannelOut !== undefined) args.push('--backchannel-out', o.backchannelOut);
   const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));

@@ -22,6 +22,8 @@ export type ScriptedHandler = (req: RtspRequest, conn: ScriptedConnection) => vo
 export interface ScriptedRtspServer {
   port: number;
   requests: { index: number; req: RtspRequest }[];
+  /** Interleaved frames the client sent (RFC 2326 §10.12), such as back-channel RTP. */
+  interleaved: { index: number; channel: number; data: Buffer }[];
   connections: number;
   url(path: string, user?: string, pass?: string): string;
   close(): Promise<void>;
@@ -32,6 +34,7 @@ export async function startScriptedRtspServer(handler: ScriptedHandler): Promise
   const state: ScriptedRtspServer = {
     port: 0,
     requests: [],
+    interleaved: [],
     connections: 0,
     url: (path, user, pass) =>
       `rtsp://${user !== undefined ? `${encodeURIComponent(user)}:${encodeURIComponent(pass ?? '')}@` : ''}127.0.0.1:${state.port}${path}`,
@@ -60,6 +63,7 @@ export async function startScriptedRtspServer(handler: ScriptedHandler): Promise
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const f of parser.push(chunk)) {
+          if (f.kind === 'interleaved') state.interleaved.push({ index: conn.index, channel: f.channel, data: f.data });
           if (f.kind !== 'request') continue;
           state.requests.push({ index: conn.index, req: f });
           handler(f, conn);

@@ -1,0 +1,109 @@
+/**
+ * Audio for RTSP tests: G.711 A-law both ways and μ-law out (ITU-T G.711), a sine tone,
+ * and AAC both ways through FFmpeg (a child process with an argument array):
+ * access units decoded (fed as ADTS), PCM encoded into raw access units.
+ * The dominant frequency comes from @camgate/test-helpers.
+ */
+import { spawn } from 'node:child_process';
+import { adtsFrame, parseAudioSpecificConfig } from '../../src/rtsp/aac.js';
+
+/** ITU-T G.711 A-law byte → 16-bit linear sample. */
+export function alawToLinear(a: number): number {
+  const v = a ^ 0x55;
+  const exponent = (v >> 4) & 7;
+  const mantissa = v & 0x0f;
+  let t = exponent === 0 ? (mantissa << 4) + 8 : ((mantissa << 4) + 0x108) << (exponent - 1);
+  if ((v & 0x80) === 0) t = -t;
+  return t;
+}
+
+/** 16-bit linear sample → ITU-T G.711 A-law byte. */
+export function linearToAlaw(sample: number): number {
+  let s = Math.max(-32768, Math.min(32767, Math.round(sample)));
+  const sign = s >= 0 ? 0x80 : 0;
+  if (s < 0) s = -s - 1;
+  let exponent = 7;
+  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = exponent === 0 ? (s >> 4) & 0x0f : (s >> (exponent + 3)) & 0x0f;
+  return (sign | (exponent << 4) | mantissa) ^ 0x55;
+}
+
+/** 16-bit linear sample → ITU-T G.711 μ-law byte (bias 0x84, §B). */
+export function linearToUlaw(sample: number): number {
+  let s = Math.max(-32635, Math.min(32635, Math.round(sample)));
+  const sign = s < 0 ? 0x80 : 0;
+  if (s < 0) s = -s;
+  s += 0x84;
+  let exponent = 7;
+  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = (s >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | mantissa) & 0xff;
+}
+
+/** `seconds` of a sine at `hz`, amplitude `amp` (of full scale), as 16-bit samples. */
+export function sine(hz: number, sampleRate: number, seconds: number, amp = 0.3, phase = 0): Int16Array {
+  const out = new Int16Array(Math.round(sampleRate * seconds));
+  for (let i = 0; i < out.length; i++)
+    out[i] = Math.round(amp * 32767 * Math.sin(phase + (2 * Math.PI * hz * i) / sampleRate));
+  return out;
+}
+
+/** RMS of the samples, as a fraction of full scale. */
+export function rms(pcm: Int16Array): number {
+  let sum = 0;
+  for (const s of pcm) sum += s * s;
+  return pcm.length === 0 ? 0 : Math.sqrt(sum / pcm.length) / 32768;
+}
+
+/** Runs FFmpeg with `args`, `input` on stdin; resolves with stdout. Killed after 30 s. */
+async function ffmpeg(args: string[], input: Buffer): Promise<Buffer> {
+  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+  child.stdin.on('error', () => {}); // FFmpeg may exit first; its exit code tells
+  child.stdin.end(input);
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('close', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  if (code !== 0) throw new Error(`ffmpeg exited ${code}: ${err}`);
+  return Buffer.concat(out);
+}
+
+/** AAC access units (raw, as the RTSP client emits them) decoded by FFmpeg to mono 16-bit PCM at `sampleRate`. */
+export async function decodeAac(config: Buffer, aus: Buffer[], sampleRate: number): Promise<Int16Array> {
+  const asc = parseAudioSpecificConfig(config);
+  if (!asc) throw new Error('unreadable AudioSpecificConfig');
+  const adts = Buffer.concat(aus.map((au) => adtsFrame(asc, au) ?? Buffer.alloc(0)));
+  const args = ['-f', 'aac', '-i', 'pipe:0', '-f', 's16le', '-ac', '1', '-ar', String(sampleRate), 'pipe:1'];
+  return pcmFromBytes(await ffmpeg(args, adts));
+}
+
+/** Mono PCM encoded by FFmpeg to AAC-LC; the raw access units (ADTS headers removed, ISO/IEC 14496-3 §1.A.2.2). */
+export async function encodeAac(pcm: Int16Array, sampleRate: number): Promise<Buffer[]> {
+  const input = Buffer.alloc(pcm.length * 2);
+  pcm.forEach((v, i) => input.writeInt16LE(v, 2 * i));
+  const args = ['-f', 's16le', '-ar', String(sampleRate), '-ac', '1', '-i', 'pipe:0', '-c:a', 'aac', '-b:a', '32k'];
+  const adts = await ffmpeg([...args, '-f', 'adts', 'pipe:1'], input);
+  const aus: Buffer[] = [];
+  for (let at = 0; at + 7 <= adts.length;) {
+    const length = ((adts[at + 3]! & 3) << 11) | (adts[at + 4]! << 3) | (adts[at + 5]! >> 5);
+    const header = adts[at + 1]! & 1 ? 7 : 9; // protection_absent 0: a CRC follows
+    if (adts[at] !== 0xff || length < header || at + length > adts.length) throw new Error('bad ADTS from FFmpeg');
+    aus.push(adts.subarray(at + header, at + length));
+    at += length;
+  }
+  return aus;
+}
+
+/** 16-bit little-endian PCM bytes as samples (copied: a Buffer's offset need not be even). */
+export function pcmFromBytes(bytes: Buffer): Int16Array {
+  const pcm = new Int16Array(bytes.length >> 1);
+  for (let i = 0; i < pcm.length; i++) pcm[i] = bytes.readInt16LE(2 * i);
+  return pcm;
+}
