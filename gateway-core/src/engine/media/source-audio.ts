@@ -2,6 +2,7 @@ import type { Logger } from '../../util/index.js';
 import { chooseViewerCodec, type AudioFrame, type CameraAudioInfo, type ViewerAudioCodec } from './audio-codecs.js';
 import { CameraClock } from './lip-sync.js';
 import type { EventEmitter } from 'node:events';
+import { opusPacketSamples } from './ogg-opus.js';
 import { canTranscodeAudio, OpusTranscoder, type OpusTranscoderOptions } from './opus-transcoder.js';
 import type { StreamNotice } from './stream-conditioner.js';
 
@@ -34,7 +35,8 @@ interface AudioSubscriber {
 /** Samples per channel of a G.711 or raw frame: RFC 3551 §4.5.14 (a byte a sample); Opus from its TOC. */
 function nativeSamples(info: CameraAudioInfo, payload: Buffer): number {
   if (info.codec === 'PCMA' || info.codec === 'PCMU') return payload.length;
-  if (info.codec === 'AAC') return 1024;
+  if (info.codec === 'AAC') return 1024; // ISO/IEC 14496-3 §4.5.1.1
+  if (info.codec === 'OPUS') return opusPacketSamples(payload); // RFC 7587 §4.1: a 48 kHz clock
   return 0;
 }
 
