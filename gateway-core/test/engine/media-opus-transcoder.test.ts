@@ -218,3 +218,29 @@ describe('SourceAudio (one camera’s audio for its subscribers)', () => {
     audio.close();
   });
 });
+
+describe('attachSourceAudio and the RTSP client’s audio notices', () => {
+  it('turns an unsupported or refused camera audio track into a plain-words stream notice; back-channel notices are not ours', () => {
+    const client = new EventEmitter();
+    const notices: { code: string; message: string }[] = [];
+    const { audio } = attachSourceAudio(client, {
+      ffmpeg: () => undefined,
+      logger: log,
+      notice: (n) => notices.push(n),
+    });
+    client.emit('notice', {
+      code: 'CAMGATE_RTSP_AUDIO_UNSUPPORTED',
+      message: "the camera's audio is G726-32; not set up",
+    });
+    client.emit('notice', { code: 'CAMGATE_RTSP_NO_BACKCHANNEL', message: 'the camera has no back channel' });
+    client.emit('notice', { code: 'CAMGATE_RTSP_AUDIO_REFUSED', message: 'the camera refused the audio SETUP (454)' });
+    assert.deepEqual(notices, [
+      {
+        code: 'CAMGATE_STREAM_AUDIO_UNAVAILABLE',
+        message: "The camera's sound is in a format camgate does not play: video only.",
+      },
+      { code: 'CAMGATE_STREAM_AUDIO_UNAVAILABLE', message: 'The camera refused to send its sound: video only.' },
+    ]);
+    audio.close();
+  });
+});

@@ -211,7 +211,14 @@ interface AudioRtspEvents {
   audio: [info: CameraAudioInfo];
   audioFrame: [frame: { payload: Buffer; timestamp: number }];
   senderReport: [sr: { track: 'video' | 'audio'; ntpMs: number; rtpTimestamp: number }];
+  notice: [notice: { code: string; message: string }];
 }
+
+/** The RTSP client's audio notices, in the words a person reads on the tile (the client's detail is logged). */
+const RTSP_AUDIO_NOTICES: Record<string, string> = {
+  CAMGATE_RTSP_AUDIO_UNSUPPORTED: "The camera's sound is in a format camgate does not play: video only.",
+  CAMGATE_RTSP_AUDIO_REFUSED: 'The camera refused to send its sound: video only.',
+};
 
 /** H.264's RTP clock (RFC 6184 §8.2.1): the video track's sender reports count in it. */
 const VIDEO_CLOCK = 90_000;
@@ -229,6 +236,12 @@ export function attachSourceAudio(
   const c = client as unknown as EventEmitter<AudioRtspEvents>;
   c.on('audio', (info) => audio.onInfo(info));
   c.on('audioFrame', (f) => audio.onFrame(f.payload, f.timestamp));
+  c.on('notice', (n) => {
+    const message = RTSP_AUDIO_NOTICES[n.code];
+    if (!message) return; // the back channel is talk-back's (S)
+    opts.logger.info('camera audio not played', { code: n.code, detail: n.message });
+    opts.notice({ code: 'CAMGATE_STREAM_AUDIO_UNAVAILABLE', message });
+  });
   c.on('senderReport', (sr) => {
     const rate = sr.track === 'video' ? VIDEO_CLOCK : audio.info?.clockRate;
     if (rate) clock.report(sr.track, sr.ntpMs, sr.rtpTimestamp, rate);
