@@ -191,3 +191,44 @@ describe('WebRtcPeer lip sync (RFC 3550 §6.4.1)', () => {
     },
   );
 });
+
+describe('RtspSourceHandle audio from the simulated AAC camera', () => {
+  it(
+    'acquireOpus gives 20 ms Opus packets stamped with the camera’s NTP time; the last release stops FFmpeg',
+    { timeout: 60_000 },
+    async (t) => {
+      const cam = await startCameraSim({
+        username: 'admin',
+        password: 'audio-opus-pw',
+        width: 160,
+        height: 120,
+        fps: 10,
+        gopSeconds: 1,
+        audio: { codec: 'AAC', toneHz: 1000 },
+      });
+      t.after(() => cam.close());
+      const sources = new SharedRtspSources({ rtsp: { backoff: { initialMs: 50, maxMs: 200 } } });
+      t.after(() => sources.close());
+      const handle = sources.acquire(cam.urlWithCredentials);
+      t.after(() => handle.release());
+      const opus: AudioFrame[] = [];
+      const off = handle.acquireOpus((f) => opus.push(f));
+      await waitUntil(
+        () => opus.filter((f) => f.ntpMs !== undefined).length >= 50,
+        '50 Opus packets with NTP times',
+        30_000,
+      );
+      assert.equal(handle.audioInfo!.codec, 'AAC');
+      const stamped = opus.filter((f) => f.ntpMs !== undefined);
+      assert.ok(stamped.every((f) => f.codec === 'OPUS' && f.clockRate === 48_000 && f.samples === 960));
+      for (let i = 1; i < stamped.length; i++) {
+        const dt = stamped[i]!.ntpMs! - stamped[i - 1]!.ntpMs!;
+        const dts = (stamped[i]!.timestamp - stamped[i - 1]!.timestamp + 2 ** 32) % 2 ** 32;
+        assert.ok(Math.abs(dt - dts / 48) < 1, `NTP and RTP times advance together (${dt} ms vs ${dts} samples)`);
+      }
+      off();
+      handle.release();
+      await sources.close();
+    },
+  );
+});
