@@ -103,7 +103,7 @@ function soundButton(
     const b = el.querySelector('.tile-sound') as HTMLButtonElement;
     const a = el.querySelector('audio') as HTMLAudioElement;
     return {
-      hidden: b.hidden,
+      hidden: b.hidden === true,
       pressed: b.getAttribute('aria-pressed'),
       label: b.getAttribute('aria-label'),
       muted: a.muted,
