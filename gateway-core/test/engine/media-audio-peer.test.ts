@@ -1,4 +1,5 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { Socket as UdpSocket } from 'node:dgram';
 import assert from 'node:assert/strict';
 import { RTCPeerConnection, RTCRtpCodecParameters, RtcpSrPacket } from 'werift';
 import { startCameraSim } from '@camgate/camera-sim';
@@ -6,6 +7,23 @@ import { waitUntil } from '@camgate/test-helpers';
 import { SharedRtspSources, WebRtcPeer } from '../../src/engine/media/index.js';
 import type { AudioFrame } from '../../src/engine/media/audio-codecs.js';
 import { loopbackViewerConfig, SyntheticH264 } from '../helpers/webrtc-viewer.js';
+
+// werift viewers with an audio and a video section leave one or two UDP sockets open after both
+// peer connections closed (werift makes an ICE transport per m-section before BUNDLE folds them;
+// measured: 6 sockets open, 1–2 after close, 0 without the audio section; Chromium viewers leave none,
+// see media-audio-chromium). Everything of these tests is closed by now: close werift's leftovers so the
+// file ends. Reported to the lead as a werift issue to chase.
+after(() => {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  for (const h of handles) {
+    if (!(h instanceof UdpSocket)) continue;
+    try {
+      h.close();
+    } catch {
+      // already closing
+    }
+  }
+});
 
 describe('WebRtcPeer audio with a werift viewer and the simulated camera', () => {
   it(
