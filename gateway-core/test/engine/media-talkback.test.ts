@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { TalkBack, type BackchannelInfo, type BackchannelTarget } from '../../src/engine/media/talkback.js';
 import { AdtsSplitter, G711Packetizer, RtpClock, aacHbrPayload } from '../../src/engine/media/talkback-packetizer.js';
-import { OggOpusWriter, oggCrc, opusPacketSamples } from '../../src/engine/media/ogg-opus.js';
+import { OggOpusWriter, oggCrc } from '../../src/engine/media/ogg-opus-writer.js';
+import { opusPacketSamples } from '../../src/engine/media/ogg-opus.js';
 import { hasCode } from '../../src/util/index.js';
-import { alawToLinear, oggPackets, opusTonePackets, strongestFrequency, ulawToLinear } from '../helpers/audio.js';
+import { alawToLinear, oggPackets, opusTonePackets, strongestFrequency, ulawToLinear } from '../helpers/talk-audio.js';
 
 const PCMA: BackchannelInfo = { codec: 'PCMA', encodingName: 'PCMA', payloadType: 8, clockRate: 8000, channels: 1 };
 

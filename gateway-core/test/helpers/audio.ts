@@ -1,98 +1,113 @@
 /**
- * Audio helpers for the talk-back tests: Opus packets of a known tone made by
- * the real FFmpeg (libopus), G.711 decoding (ITU-T G.711 §A / §B tables'
- * formulas), and the strongest frequency of a PCM signal by a plain DFT scan.
+ * Test audio: real AAC from FFmpeg (a sine tone, split from ADTS into raw
+ * access units plus the AudioSpecificConfig an RTSP camera puts in its SDP)
+ * and G.711 A-law/µ-law tones encoded here (ITU-T G.711).
  */
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
-/** 20 ms Opus packets (RFC 7587 payloads) of a `hz` sine, `seconds` long, encoded by FFmpeg's libopus. */
-export async function opusTonePackets(hz: number, seconds: number): Promise<Buffer[]> {
-  const ogg = await new Promise<Buffer>((resolve, reject) => {
-    execFile(
-      'ffmpeg',
-      [
-        ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `sine=frequency=${hz}:duration=${seconds}`],
-        ...[
-          '-ac',
-          '1',
-          '-ar',
-          '48000',
-          '-c:a',
-          'libopus',
-          '-b:a',
-          '32k',
-          '-frame_duration',
-          '20',
-          '-f',
-          'ogg',
-          'pipe:1',
-        ],
-      ],
-      { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024, timeout: 60_000 },
-      (err, stdout) => (err ? reject(err) : resolve(stdout)),
-    );
-  });
-  return oggPackets(ogg).slice(2); // OpusHead and OpusTags first (RFC 7845 §3)
+const run = promisify(execFile);
+
+export interface AacClip {
+  /** AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1), as an SDP `config=` gives it. */
+  config: Buffer;
+  sampleRate: number;
+  /** Raw access units, ADTS headers removed (what RFC 3640 carries). */
+  frames: Buffer[];
 }
 
-/** The packets of an Ogg stream (RFC 3533: lacing values of 255 continue a packet). */
-export function oggPackets(ogg: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let partial: Buffer[] = [];
-  let off = 0;
-  while (off + 27 <= ogg.length && ogg.toString('ascii', off, off + 4) === 'OggS') {
-    const n = ogg[off + 26]!;
-    const lacing = ogg.subarray(off + 27, off + 27 + n);
-    let body = off + 27 + n;
-    for (const len of lacing) {
-      partial.push(ogg.subarray(body, body + len));
-      body += len;
-      if (len < 255) {
-        out.push(Buffer.concat(partial));
-        partial = [];
-      }
+/** Splits an ADTS stream into raw access units (ISO/IEC 14496-3 §1.A.2.2) and rebuilds the AudioSpecificConfig. */
+export function splitAdts(adts: Buffer): AacClip {
+  const frames: Buffer[] = [];
+  let pos = 0;
+  let config: Buffer | undefined;
+  let sampleRate = 0;
+  const rates = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+  while (pos + 7 <= adts.length) {
+    if (adts[pos] !== 0xff || (adts[pos + 1]! & 0xf0) !== 0xf0) throw new Error(`no ADTS sync at ${pos}`);
+    const noCrc = adts[pos + 1]! & 1;
+    const profile = adts[pos + 2]! >> 6;
+    const freq = (adts[pos + 2]! >> 2) & 15;
+    const channels = ((adts[pos + 2]! & 1) << 2) | (adts[pos + 3]! >> 6);
+    const len = ((adts[pos + 3]! & 3) << 11) | (adts[pos + 4]! << 3) | (adts[pos + 5]! >> 5);
+    const head = noCrc ? 7 : 9;
+    frames.push(Buffer.from(adts.subarray(pos + head, pos + len)));
+    if (!config) {
+      const aot = profile + 1;
+      config = Buffer.from([(aot << 3) | (freq >> 1), ((freq & 1) << 7) | (channels << 3)]);
+      sampleRate = rates[freq]!;
     }
-    off = body;
+    pos += len;
+  }
+  if (!config) throw new Error('no ADTS frame');
+  return { config, sampleRate, frames };
+}
+
+/** `seconds` of a `hz` sine as AAC-LC mono at `sampleRate`, made by FFmpeg. */
+export async function aacTone(hz: number, seconds: number, sampleRate = 16000): Promise<AacClip> {
+  const { stdout } = await run(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=${hz}:sample_rate=${sampleRate}:duration=${seconds}`,
+      '-c:a',
+      'aac',
+      '-b:a',
+      '48k',
+      '-ac',
+      '1',
+      '-f',
+      'adts',
+      'pipe:1',
+    ],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+  );
+  return splitAdts(stdout);
+}
+
+/** ITU-T G.711 A-law of one 16-bit sample. */
+export function linearToAlaw(sample: number): number {
+  let s = sample >> 3; // 13-bit magnitude
+  let mask = 0xd5;
+  if (s < 0) {
+    mask = 0x55;
+    s = -s - 1;
+  }
+  const seg = [0x1f, 0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff].findIndex((end) => s <= end);
+  if (seg < 0) return 0x7f ^ mask;
+  const aval = (seg << 4) | (seg < 2 ? (s >> 1) & 0xf : (s >> seg) & 0xf);
+  return aval ^ mask;
+}
+
+/** ITU-T G.711 µ-law of one 16-bit sample. */
+export function linearToUlaw(sample: number): number {
+  const BIAS = 0x84;
+  let s = sample;
+  const sign = s < 0 ? 0x80 : 0;
+  if (s < 0) s = -s;
+  s = Math.min(s, 32635) + BIAS;
+  let exp = 7;
+  for (let m = 0x4000; (s & m) === 0 && exp > 0; m >>= 1) exp--;
+  const mant = (s >> (exp + 3)) & 0xf;
+  return ~(sign | (exp << 4) | mant) & 0xff;
+}
+
+/** A G.711 tone in 20 ms frames (160 samples at 8 kHz, RFC 3551 §4.5.14), starting at sample `from`. */
+export function g711Tone(law: 'PCMA' | 'PCMU', hz: number, frames: number, from = 0): Buffer[] {
+  const enc = law === 'PCMA' ? linearToAlaw : linearToUlaw;
+  const out: Buffer[] = [];
+  for (let f = 0; f < frames; f++) {
+    const b = Buffer.alloc(160);
+    for (let i = 0; i < 160; i++) {
+      const n = from + f * 160 + i;
+      b[i] = enc(Math.round(12000 * Math.sin((2 * Math.PI * hz * n) / 8000)));
+    }
+    out.push(b);
   }
   return out;
-}
-
-/** ITU-T G.711 A-law byte → 16-bit linear. */
-export function alawToLinear(a: number): number {
-  const v = a ^ 0x55;
-  const seg = (v & 0x70) >> 4;
-  let t = (v & 0x0f) << 4;
-  t += seg === 0 ? 8 : 0x108;
-  if (seg > 1) t <<= seg - 1;
-  return v & 0x80 ? t : -t;
-}
-
-/** ITU-T G.711 µ-law byte → 16-bit linear. */
-export function ulawToLinear(u: number): number {
-  const v = ~u & 0xff;
-  let t = ((v & 0x0f) << 3) + 0x84;
-  t <<= (v & 0x70) >> 4;
-  return v & 0x80 ? 0x84 - t : t - 0x84;
-}
-
-/** The strongest frequency (Hz, 10 Hz steps from 100 Hz to `sampleRate / 2`) in `pcm`, by DFT magnitude. */
-export function strongestFrequency(pcm: ArrayLike<number>, sampleRate: number): number {
-  const n = Math.min(pcm.length, sampleRate); // at most 1 s is plenty
-  let best = 0;
-  let bestPower = -1;
-  for (let f = 100; f < sampleRate / 2; f += 10) {
-    let re = 0;
-    let im = 0;
-    const w = (2 * Math.PI * f) / sampleRate;
-    for (let i = 0; i < n; i++) {
-      re += pcm[i]! * Math.cos(w * i);
-      im -= pcm[i]! * Math.sin(w * i);
-    }
-    const power = re * re + im * im;
-    if (power > bestPower) {
-      bestPower = power;
-      best = f;
-    }
-  }
-  return best;
 }

@@ -1,112 +1,136 @@
 /**
- * Opus packets in an Ogg stream (RFC 7845), so FFmpeg can decode a talker's
- * voice from its standard input: the browser sends Opus over RTP (RFC 7587)
- * and FFmpeg reads no RTP from a pipe. One packet per page keeps the delay at
- * one packet (20 ms from browsers); the granule position counts 48 kHz samples
- * (RFC 7845 §4) from the TOC byte of each packet (RFC 6716 §3.1).
+ * Reads Opus packets out of the Ogg stream FFmpeg writes on stdout
+ * (RFC 3533 pages, RFC 7845 Opus mapping). The input is our own child's
+ * pipe, yet it is parsed with bounds all the same: a page header is checked
+ * field by field, a packet larger than `maxPacketBytes` is dropped, and the
+ * buffer never holds more than one page.
  */
 
-/** Ogg CRC-32: polynomial 0x04c11db7, not reflected, initial 0, no final xor (RFC 3533 §6, "CRC_checksum"). */
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let r = i << 24;
-    for (let j = 0; j < 8; j++) r = r & 0x80000000 ? (r << 1) ^ 0x04c11db7 : r << 1;
-    t[i] = r >>> 0;
-  }
-  return t;
-})();
-
-export function oggCrc(buf: Buffer): number {
-  let crc = 0;
-  for (const byte of buf) crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ byte) & 0xff]!) >>> 0;
-  return crc;
+export interface OggOpusPacket {
+  /** One Opus packet (RFC 6716 §3), as an RTP payload carries it (RFC 7587 §4.2). */
+  packet: Buffer;
+  /** Its duration at 48 kHz, from its TOC byte. */
+  samples: number;
 }
 
-/** 48 kHz samples per Opus frame for each TOC config (RFC 6716 §3.1, Table 2). */
+/** RFC 3533 §6: 27 bytes of header, then up to 255 lacing values. */
+const PAGE_HEADER = 27;
+/** The largest Opus packet is 1275 bytes per frame × 48 frames (RFC 6716 §3.2.5); anything above is not Opus. */
+export const MAX_OPUS_PACKET = 61_440;
+
+/** Samples at 48 kHz of one frame for each TOC config (RFC 6716 §3.1, Table 2). */
 function frameSamples(config: number): number {
-  if (config < 12) return [480, 960, 1920, 2880][config % 4]!; // SILK: 10, 20, 40, 60 ms
-  if (config < 16) return [480, 960][config % 2]!; // hybrid: 10, 20 ms
-  return [120, 240, 480, 960][config % 4]!; // CELT: 2.5, 5, 10, 20 ms
+  if (config < 12) return [480, 960, 1920, 2880][config & 3]!; // SILK 10/20/40/60 ms
+  if (config < 16) return [480, 960][config & 1]!; // Hybrid 10/20 ms
+  return [120, 240, 480, 960][config & 3]!; // CELT 2.5/5/10/20 ms
 }
 
-/** Duration of one Opus packet in 48 kHz samples; 0 for an empty or malformed packet (RFC 6716 §3.1-3.2). */
+/** The duration of an Opus packet at 48 kHz (RFC 6716 §3.1–3.2), or 0 when it is malformed. */
 export function opusPacketSamples(packet: Buffer): number {
-  if (packet.length === 0) return 0;
+  if (packet.length < 1) return 0;
   const toc = packet[0]!;
   const per = frameSamples(toc >> 3);
-  const code = toc & 3;
-  if (code === 0) return per;
-  if (code === 1 || code === 2) return 2 * per;
+  const c = toc & 3;
+  if (c === 0) return per;
+  if (c === 1 || c === 2) return 2 * per;
   if (packet.length < 2) return 0;
-  const frames = packet[1]! & 0x3f;
-  const total = frames * per;
-  return total > 5760 ? 0 : total; // at most 120 ms per packet (RFC 6716 §3.2.5)
+  const n = packet[1]! & 0x3f;
+  const total = n * per;
+  return n === 0 || total > 5760 ? 0 : total; // at most 120 ms (§3.2.5)
 }
 
-/** The Opus pre-skip FFmpeg and libopus use for 48 kHz (RFC 7845 §5.1: 3840 recommended max; 312 is libopus'). */
-const PRE_SKIP = 312;
-/** Largest Ogg page body this writer makes: 255 lacing values of 255 bytes (RFC 3533 §6). */
-const MAX_PAGE_BODY = 255 * 255;
+export class OggOpusReader {
+  readonly #maxPacket: number;
+  #buf: Buffer = Buffer.alloc(0);
+  /** Segments of a packet continued on the next page. */
+  #partial: Buffer[] = [];
+  #partialBytes = 0;
+  #dropping = false;
+  #headersSeen = 0;
+  /** OpusHead's pre-skip (RFC 7845 §5.1): samples at 48 kHz the encoder put before the input's first sample. */
+  preSkip = 0;
+  readonly stats = { pages: 0, packets: 0, dropped: 0, resyncs: 0 };
 
-/** Writes one logical Ogg Opus stream, page by page. */
-export class OggOpusWriter {
-  readonly #serial: number;
-  #sequence = 0;
-  #granule = 0n;
-
-  constructor(serial: number) {
-    this.#serial = serial >>> 0;
+  constructor(maxPacketBytes = MAX_OPUS_PACKET) {
+    this.#maxPacket = maxPacketBytes;
   }
 
-  /** The two header pages (RFC 7845 §5): OpusHead (mono, 48 kHz) then OpusTags. */
-  headers(): Buffer {
-    const head = Buffer.alloc(19);
-    head.write('OpusHead', 0, 'ascii');
-    head[8] = 1; // version
-    head[9] = 1; // channels: a microphone; a stereo packet is downmixed by the decoder
-    head.writeUInt16LE(PRE_SKIP, 10);
-    head.writeUInt32LE(48_000, 12); // input sample rate (informational)
-    head.writeInt16LE(0, 16); // output gain
-    head[18] = 0; // channel mapping family 0
-    const vendor = Buffer.from('camgate', 'ascii');
-    const tags = Buffer.alloc(8 + 4 + vendor.length + 4);
-    tags.write('OpusTags', 0, 'ascii');
-    tags.writeUInt32LE(vendor.length, 8);
-    vendor.copy(tags, 12);
-    tags.writeUInt32LE(0, 12 + vendor.length);
-    return Buffer.concat([this.#page(head, 0x02, 0n), this.#page(tags, 0, 0n)]);
-  }
-
-  /** One audio page with one packet; undefined for a packet Ogg cannot carry in one page or that has no audio. */
-  packet(opus: Buffer): Buffer | undefined {
-    const samples = opusPacketSamples(opus);
-    if (samples === 0 || opus.length > MAX_PAGE_BODY - 1) return undefined;
-    this.#granule += BigInt(samples);
-    return this.#page(opus, 0, this.#granule);
-  }
-
-  #page(body: Buffer, headerType: number, granule: bigint): Buffer {
-    // Lacing: 255 for each full 255-byte segment, then the remainder (0 when the body is a multiple of 255).
-    const lacing: number[] = [];
-    let left = body.length;
-    while (left >= 255) {
-      lacing.push(255);
-      left -= 255;
+  /** Takes bytes from the pipe; returns the audio packets completed by them (headers are consumed). */
+  push(chunk: Buffer): OggOpusPacket[] {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    const out: OggOpusPacket[] = [];
+    for (;;) {
+      const b = this.#buf;
+      if (b.length < PAGE_HEADER) break;
+      if (b.readUInt32BE(0) !== 0x4f676753 /* OggS */ || b[4] !== 0) {
+        // Lost sync (never from a sane FFmpeg): skip to the next capture pattern.
+        const next = b.indexOf('OggS', 1);
+        this.stats.resyncs++;
+        this.#resetPacket();
+        this.#buf = next < 0 ? b.subarray(Math.max(0, b.length - 3)) : b.subarray(next);
+        if (next < 0) break;
+        continue;
+      }
+      const segments = b[26]!;
+      const headerLen = PAGE_HEADER + segments;
+      if (b.length < headerLen) break;
+      let bodyLen = 0;
+      for (let i = 0; i < segments; i++) bodyLen += b[PAGE_HEADER + i]!;
+      if (b.length < headerLen + bodyLen) break;
+      this.stats.pages++;
+      if ((b[5]! & 1) === 0 && this.#partial.length > 0) this.#resetPacket(); // a continuation went missing
+      let pos = headerLen;
+      for (let i = 0; i < segments; i++) {
+        const lace = b[PAGE_HEADER + i]!;
+        this.#add(b.subarray(pos, pos + lace));
+        pos += lace;
+        if (lace < 255) this.#finish(out);
+      }
+      // Copy what is left: the page's bytes must not pin FFmpeg's chunk.
+      this.#buf = Buffer.from(b.subarray(headerLen + bodyLen));
     }
-    lacing.push(left);
-    const header = Buffer.alloc(27 + lacing.length);
-    header.write('OggS', 0, 'ascii');
-    header[4] = 0; // stream structure version
-    header[5] = headerType;
-    header.writeBigUInt64LE(granule, 6);
-    header.writeUInt32LE(this.#serial, 14);
-    header.writeUInt32LE(this.#sequence++, 18);
-    header.writeUInt32LE(0, 22); // CRC, filled below
-    header[26] = lacing.length;
-    Buffer.from(lacing).copy(header, 27);
-    const page = Buffer.concat([header, body]);
-    page.writeUInt32LE(oggCrc(page), 22);
-    return page;
+    return out;
+  }
+
+  #add(seg: Buffer): void {
+    if (this.#dropping) return;
+    this.#partialBytes += seg.length;
+    if (this.#partialBytes > this.#maxPacket) {
+      this.#dropping = true;
+      this.#partial = [];
+      return;
+    }
+    this.#partial.push(seg);
+  }
+
+  #finish(out: OggOpusPacket[]): void {
+    if (this.#dropping) {
+      this.stats.dropped++;
+      this.#resetPacket();
+      return;
+    }
+    const packet = Buffer.concat(this.#partial, this.#partialBytes);
+    this.#resetPacket();
+    if (this.#headersSeen < 2) {
+      // RFC 7845 §5: the first packet is OpusHead, the second OpusTags.
+      if (this.#headersSeen === 0 && packet.length >= 19 && packet.toString('latin1', 0, 8) === 'OpusHead') {
+        this.preSkip = packet.readUInt16LE(10);
+      }
+      this.#headersSeen++;
+      return;
+    }
+    const samples = opusPacketSamples(packet);
+    if (samples === 0) {
+      this.stats.dropped++;
+      return;
+    }
+    this.stats.packets++;
+    out.push({ packet, samples });
+  }
+
+  #resetPacket(): void {
+    this.#partial = [];
+    this.#partialBytes = 0;
+    this.#dropping = false;
   }
 }

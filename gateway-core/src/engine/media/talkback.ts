@@ -19,7 +19,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
-import { OggOpusWriter } from './ogg-opus.js';
+import { OggOpusWriter } from './ogg-opus-writer.js';
 import {
   AAC_FRAME_SAMPLES,
   AdtsSplitter,
