@@ -44,7 +44,29 @@ export interface RtspSourceHandleLike extends EventEmitter {
   setWatched?(watched: boolean): void;
   /** Starts `sink` with the cached GOP, then live access units; returns the unsubscribe function. */
   subscribe(sink: (au: AccessUnit) => void): () => void;
+  /**
+   * The camera's sound as Opus, RTP timestamps on the 48 kHz clock (RFC 7587 §4.1): the engine's shared
+   * per-camera Opus path, started while someone listens. Absent in media planes without audio.
+   */
+  subscribeOpus?(sink: (packet: OpusPacketLike) => void): () => void;
+  /**
+   * Talking to the camera through its back channel (engine/media/talkback.ts): one talker at a time,
+   * throws CAMGATE_ENGINE_TALK_BUSY when someone else talks. Absent when the camera has no back channel.
+   */
+  openTalk?(talkerId: string): TalkSessionLike;
   release(): void;
+}
+
+/** One Opus packet and its RTP timestamp on the 48 kHz clock. */
+export interface OpusPacketLike {
+  payload: Buffer;
+  timestamp: number;
+}
+
+/** One talker's voice to a camera (Opus packets, RTP timestamps on the 48 kHz clock). */
+export interface TalkSessionLike {
+  pushOpus(packet: Buffer, rtpTimestamp: number): void;
+  close(): void;
 }
 
 export interface RtspSourcesLike {
@@ -105,6 +127,12 @@ export interface RtpSenderLike extends EventEmitter {
   processOffer(sdp: string): Promise<string>;
   processAnswer(sdp: string): Promise<void>;
   feed(au: AccessUnit): void;
+  /** The negotiated audio stream, undefined when the remote took none. */
+  readonly audio?: { direction: string } | undefined;
+  /** Sends one Opus packet (48 kHz RTP timestamp) when audio was negotiated. */
+  feedOpus?(packet: Buffer, timestamp48k: number): void;
+  /** Whether the remote's voice is taken (talk-back); events `voice` ({ payload, timestamp48k, ssrc }). */
+  setTalk?(enabled: boolean): void;
   close(): Promise<void>;
 }
 

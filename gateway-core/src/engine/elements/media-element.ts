@@ -86,6 +86,14 @@ export abstract class MediaElement extends MediaObject {
     return this.#sinks.size;
   }
 
+  /**
+   * Called on a sink when media from `source` starts moving to it; what it returns is called when that
+   * stops. A sink that takes more than the video from the source (the RtpEndpoint's sound) hooks in here.
+   */
+  protected onSourceLinked(_source: RtspSourceHandleLike): (() => void) | undefined {
+    return undefined;
+  }
+
   /** Called after a sink was connected or disconnected. */
   protected onSinksChanged(): void {}
 
@@ -118,7 +126,14 @@ export abstract class MediaElement extends MediaObject {
       const feed = sink.released ? undefined : sink.mediaSink();
       const wantAudioOnly = link.mediaType === 'AUDIO' || link.mediaType === 'DATA';
       if (source && feed && !wantAudioOnly && !link.unsubscribe) {
-        link.unsubscribe = source.subscribe(feed);
+        const unsubscribe = source.subscribe(feed);
+        const more = sink.onSourceLinked(source);
+        link.unsubscribe = more
+          ? () => {
+              unsubscribe();
+              more();
+            }
+          : unsubscribe;
         sink.setFlowIn('FLOWING');
       } else if ((!source || !feed) && link.unsubscribe) {
         link.unsubscribe();
