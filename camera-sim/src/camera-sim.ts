@@ -7,69 +7,25 @@
  * start + n / fps, whether or not anyone watches, so IDRs come every
  * `gopSeconds` of wall time and a new viewer waits for the next one, as with
  * a real camera. Pictures are only encoded while a session plays.
+ *
+ * Sound runs on the same clock (audio packet p is captured from
+ * start + p · packet duration), and the RTCP sender reports of both tracks map
+ * RTP time to that clock's capture instants, so receivers can line them up.
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { CamgateError, defaultLogger, type Logger } from '@camgate/core';
+import { findFfmpeg } from './aac-ffmpeg.js';
+import { AudioClock } from './audio-clock.js';
+import { sampleRateOf, DEFAULT_CAMERA_SIM_AUDIO_OPTIONS } from './audio-options.js';
+import { isFlashFrame } from './audio-signal.js';
+import { audioFormat, AudioSource, type SimAudioCodec } from './audio-track.js';
+import { BackchannelRecorder, type BackchannelRecording } from './backchannel.js';
 import { DigestAuthenticator } from './digest-auth.js';
 import { H264TestPatternEncoder } from './h264-encoder.js';
 import { RtspServer } from './rtsp-server.js';
-import { SIM_TRANSPORTS, type SimTransport } from './rtsp-transport.js';
+import { DEFAULT_CAMERA_SIM_OPTIONS, validateCameraSimOptions, type CameraSimOptions } from './camera-sim-options.js';
 import { startDvrHttp, startTelnetBanner, type ServiceHandle } from './vulnerable-services.js';
-
-export interface CameraSimOptions {
-  /** Address to listen on (an IP literal). */
-  host?: string;
-  /** RTSP port; 0 picks a free one. */
-  port?: number;
-  /** Path of the stream, starting with `/`. */
-  path?: string;
-  /** Digest username; without one the camera asks for no authentication. */
-  username?: string;
-  /** Digest password; required with `username`. */
-  password?: string;
-  /** Picture width in pixels (even, 32..4096). */
-  width?: number;
-  /** Picture height in pixels (even, 32..2304). */
-  height?: number;
-  /** Frames per second (integer 1..60). */
-  fps?: number;
-  /** Keyframe (IDR) interval in seconds; at least one frame. */
-  gopSeconds?: number;
-  /** Repeat SPS/PPS before every IDR; false sends them only in the SDP `sprop-parameter-sets`. */
-  sendParameterSetsInBand?: boolean;
-  /** Extra services on their own free ports, for the exposure scanner to find. */
-  vulnerable?: { http?: boolean; telnet?: boolean };
-  /** Seconds without any request or RTCP from a client before its connection is closed. */
-  sessionTimeoutS?: number;
-  /**
-   * RTP transports offered at SETUP (RFC 2326 §12.39): `tcp` interleaved in the RTSP connection, `udp` unicast
-   * to the RTSP client's own address from a UDP port pair on `host`. Anything else gets 461.
-   */
-  transports?: SimTransport[];
-  /** Most simultaneous RTSP connections. */
-  maxConnections?: number;
-  /** Bytes queued to one viewer above which it loses pictures until the next IDR. */
-  maxQueuedBytes?: number;
-  /** Wall clock drawn in the picture (epoch ms); tests may pin it. */
-  clock?: () => number;
-  logger?: Logger;
-}
-
-export const DEFAULT_CAMERA_SIM_OPTIONS = {
-  host: '127.0.0.1',
-  port: 0, // ephemeral
-  path: '/stream1',
-  width: 1280, // pixels
-  height: 720, // pixels
-  fps: 25, // frames per second
-  gopSeconds: 4, // seconds between IDRs, a common camera default
-  sendParameterSetsInBand: true,
-  sessionTimeoutS: 60, // seconds, the RFC 2326 §12.37 default
-  maxConnections: 64,
-  maxQueuedBytes: 8 * 1024 * 1024, // 8 MiB: a few 720p I_PCM keyframes
-  transports: SIM_TRANSPORTS, // both TCP-interleaved and UDP unicast
-} as const;
 
 /** Counters of a running simulator. */
 export interface CameraSimStats {
@@ -81,6 +37,17 @@ export interface CameraSimStats {
   readonly framesEncoded: number;
   /** Pictures skipped for viewers that could not keep up (each then waits for the next IDR). */
   readonly framesDropped: number;
+  /** Back-channel RTP packets recorded, and dropped (malformed, wrong payload type, too large, not playing). */
+  readonly backchannelPackets: number;
+  readonly backchannelDropped: number;
+}
+
+/** The camera's audio track as announced in its SDP. */
+export interface CameraSimAudioInfo {
+  readonly codec: SimAudioCodec;
+  readonly payloadType: number;
+  readonly sampleRate: number;
+  readonly toneHz: number;
 }
 
 export interface CameraSim {
@@ -94,6 +61,13 @@ export interface CameraSim {
   /** The UDP ports RTP and RTCP leave from (`server_port`), when UDP is offered and the camera runs. */
   readonly udpPorts?: { rtp: number; rtcp: number };
   readonly stats: CameraSimStats;
+  /** The audio track, when `audio` was given. */
+  readonly audio?: CameraSimAudioInfo;
+  /**
+   * What the ONVIF back channel received: mono 16-bit PCM of the last 60 s in arrival order (AAC decoded by
+   * FFmpeg here). Rejects with `CAMGATE_CAMERA_SIM_NO_BACKCHANNEL` when the camera has none.
+   */
+  backchannelRecording(): Promise<BackchannelRecording>;
   /** The shared encoder (frame numbers, SPS/PPS, profile-level-id). */
   readonly encoder: H264TestPatternEncoder;
   /** Drops every connection and refuses new ones (the camera went away). */
@@ -114,79 +88,9 @@ export interface CameraSim {
   close(): Promise<void>;
 }
 
-function validate(o: CameraSimOptions): void {
-  if (o === null || typeof o !== 'object') throw new TypeError('startCameraSim: options must be an object');
-  const str = (name: keyof CameraSimOptions): void => {
-    if (o[name] !== undefined && typeof o[name] !== 'string') {
-      throw new TypeError(`${name} must be a string, got ${typeof o[name]}`);
-    }
-  };
-  (['host', 'path', 'username', 'password'] as const).forEach(str);
-  for (const name of [
-    'port',
-    'width',
-    'height',
-    'fps',
-    'gopSeconds',
-    'sessionTimeoutS',
-    'maxConnections',
-    'maxQueuedBytes',
-  ] as const) {
-    if (o[name] !== undefined && typeof o[name] !== 'number') {
-      throw new TypeError(`${name} must be a number, got ${typeof o[name]}`);
-    }
-  }
-  for (const name of ['sendParameterSetsInBand'] as const) {
-    if (o[name] !== undefined && typeof o[name] !== 'boolean') {
-      throw new TypeError(`${name} must be a boolean, got ${typeof o[name]}`);
-    }
-  }
-  if (o.clock !== undefined && typeof o.clock !== 'function') throw new TypeError('clock must be a function');
-  if (o.host !== undefined && net.isIP(o.host) === 0) throw new TypeError(`host must be an IP address, got ${o.host}`);
-  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) {
-    throw new RangeError(`port must be an integer 0..65535, got ${String(o.port)}`);
-  }
-  if (o.path !== undefined && !/^\/[A-Za-z0-9._~\-/]{0,200}$/.test(o.path)) {
-    throw new RangeError(`path must start with / and use only URL-safe characters, got ${o.path}`);
-  }
-  if ((o.username === undefined) !== (o.password === undefined)) {
-    throw new TypeError('username and password must be given together');
-  }
-  if (o.username !== undefined && (o.username === '' || /[:"\\\r\n]/.test(o.username))) {
-    throw new RangeError('username must be non-empty and contain no : " \\ or line breaks');
-  }
-  if (o.password !== undefined && /[\r\n"\\]/.test(o.password)) {
-    throw new RangeError('password must not contain " \\ or line breaks');
-  }
-  if (o.gopSeconds !== undefined && (typeof o.gopSeconds !== 'number' || !(o.gopSeconds > 0) || o.gopSeconds > 3600)) {
-    throw new RangeError(`gopSeconds must be a number > 0 and <= 3600, got ${String(o.gopSeconds)}`);
-  }
-  const pos = (name: 'sessionTimeoutS' | 'maxConnections' | 'maxQueuedBytes', max: number): void => {
-    const v = o[name];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max)) {
-      throw new RangeError(`${name} must be an integer 1..${max}, got ${String(v)}`);
-    }
-  };
-  pos('sessionTimeoutS', 86_400);
-  pos('maxConnections', 10_000);
-  pos('maxQueuedBytes', 1024 * 1024 * 1024);
-  if (o.transports !== undefined) {
-    const t: unknown = o.transports;
-    if (!Array.isArray(t)) throw new TypeError(`transports must be an array of 'tcp' | 'udp', got ${typeof t}`);
-    const bad = t.find((x) => !SIM_TRANSPORTS.includes(x as SimTransport));
-    if (bad !== undefined) throw new RangeError(`transports: ${String(bad)} is not one of 'tcp', 'udp'`);
-    if (t.length === 0 || new Set(t).size !== t.length) {
-      throw new RangeError(`transports must list 'tcp' and/or 'udp' once each, got [${t.join(', ')}]`);
-    }
-  }
-  if (o.vulnerable !== undefined && (o.vulnerable === null || typeof o.vulnerable !== 'object')) {
-    throw new TypeError('vulnerable must be an object { http?: boolean; telnet?: boolean }');
-  }
-}
-
 /** Starts a simulated camera; resolves once every port listens. */
 export async function startCameraSim(opts: CameraSimOptions = {}): Promise<CameraSim> {
-  validate(opts);
+  validateCameraSimOptions(opts);
   const d = DEFAULT_CAMERA_SIM_OPTIONS;
   const host = opts.host ?? d.host;
   const path = opts.path ?? d.path;
@@ -199,7 +103,33 @@ export async function startCameraSim(opts: CameraSimOptions = {}): Promise<Camer
     gopFrames: Math.max(1, Math.round((opts.gopSeconds ?? d.gopSeconds) * fps)),
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
-  const sim = new Sim(opts, host, path, encoder, log);
+  const ffmpeg = opts.ffmpeg ?? findFfmpeg();
+  if ((opts.audio?.codec === 'AAC' || opts.backchannel?.codec === 'AAC') && !ffmpeg) {
+    throw new CamgateError('CAMGATE_CAMERA_SIM_FFMPEG', 'AAC needs FFmpeg: install it or set CAMGATE_FFMPEG');
+  }
+  let audio: AudioSource | undefined;
+  if (opts.audio) {
+    try {
+      audio = await AudioSource.create({
+        codec: opts.audio.codec,
+        sampleRate: sampleRateOf(opts.audio),
+        toneHz: opts.audio.toneHz ?? DEFAULT_CAMERA_SIM_AUDIO_OPTIONS.toneHz,
+        ...(opts.syncMarks ? { syncEverySeconds: opts.syncMarks.everySeconds } : {}),
+        ...(ffmpeg ? { ffmpeg } : {}),
+      });
+    } catch (err) {
+      const msg = `camera-sim could not prepare its ${opts.audio.codec} audio: ${(err as Error).message}`;
+      throw new CamgateError('CAMGATE_CAMERA_SIM_AUDIO', msg, { cause: err });
+    }
+  }
+  const back = opts.backchannel
+    ? new BackchannelRecorder(
+        audioFormat(opts.backchannel.codec, sampleRateOf(opts.backchannel), 98),
+        DEFAULT_CAMERA_SIM_AUDIO_OPTIONS.backchannelSeconds,
+        ffmpeg,
+      )
+    : undefined;
+  const sim = new Sim(opts, host, path, encoder, log, audio, back);
   try {
     await sim.start();
   } catch (err) {
@@ -225,6 +155,11 @@ class Sim implements CameraSim {
   readonly #log: Logger;
   readonly #server: RtspServer;
   readonly #t0 = performance.now();
+  /** The camera's start on the wall clock: capture times in sender reports count from here. */
+  readonly #epoch0 = Date.now() - (performance.now() - this.#t0);
+  readonly #audio: AudioSource | undefined;
+  readonly #audioClock: AudioClock | undefined;
+  readonly #back: BackchannelRecorder | undefined;
   #port = 0;
   #http: ServiceHandle | undefined;
   #telnet: ServiceHandle | undefined;
@@ -233,8 +168,19 @@ class Sim implements CameraSim {
   #frozen = false;
   #state: State = 'stopped';
 
-  constructor(opts: CameraSimOptions, host: string, path: string, encoder: H264TestPatternEncoder, log: Logger) {
+  constructor(
+    opts: CameraSimOptions,
+    host: string,
+    path: string,
+    encoder: H264TestPatternEncoder,
+    log: Logger,
+    audio: AudioSource | undefined,
+    back: BackchannelRecorder | undefined,
+  ) {
     this.#opts = opts;
+    this.#audio = audio;
+    this.#back = back;
+    if (audio) this.#audioClock = new AudioClock(this.#t0, audio.packetMs, (p) => this.#sendAudio(p));
     this.#host = host;
     this.#path = path;
     this.encoder = encoder;
@@ -262,6 +208,8 @@ class Sim implements CameraSim {
         pps: encoder.pps,
         parameterSetsInBand: opts.sendParameterSetsInBand ?? d.sendParameterSetsInBand,
       },
+      ...(audio ? { audio: audio.format } : {}),
+      ...(back ? { backchannel: back } : {}),
       onPlayingChange: (n) => this.#onPlayingChange(n),
     });
   }
@@ -303,7 +251,23 @@ class Sim implements CameraSim {
       playing: this.#server.playing,
       framesEncoded: this.#framesEncoded,
       framesDropped: this.#server.framesDropped,
+      backchannelPackets: this.#back?.packets ?? 0,
+      backchannelDropped: this.#back?.dropped ?? 0,
     };
+  }
+
+  get audio(): CameraSimAudioInfo | undefined {
+    if (!this.#audio || !this.#opts.audio) return undefined;
+    const { codec, payloadType, clockRate } = this.#audio.format;
+    const toneHz = this.#opts.audio.toneHz ?? DEFAULT_CAMERA_SIM_AUDIO_OPTIONS.toneHz;
+    return { codec, payloadType, sampleRate: clockRate, toneHz };
+  }
+
+  async backchannelRecording(): Promise<BackchannelRecording> {
+    if (!this.#back) {
+      throw new CamgateError('CAMGATE_CAMERA_SIM_NO_BACKCHANNEL', 'this camera-sim has no back channel option');
+    }
+    return this.#back.recording();
   }
 
   async start(): Promise<void> {
@@ -391,13 +355,25 @@ class Sim implements CameraSim {
   }
 
   #onPlayingChange(n: number): void {
-    if (n > 0 && !this.#timer && this.#state === 'running') this.#tick();
+    if (n > 0 && !this.#timer && this.#state === 'running') {
+      this.#tick();
+      this.#audioClock?.start();
+    }
     if (n === 0) this.#stopTimer();
   }
 
   #stopTimer(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#audioClock?.stop();
+  }
+
+  /** Sends audio packet `p` (not while frozen: a hung camera sends nothing). */
+  #sendAudio(p: number): void {
+    const a = this.#audio;
+    if (!a || this.#frozen) return;
+    const captureMs = this.#epoch0 + p * a.packetMs;
+    this.#server.deliverAudio(p, a.payload(p), a.samplesPerPacket, captureMs);
   }
 
   /** Encodes the frame that is due now (skipping any we were late for) and schedules the next one. */
@@ -406,9 +382,13 @@ class Sim implements CameraSim {
     const due = Math.floor((performance.now() - this.#t0) / period);
     if (due > this.encoder.frameNumber && !this.#frozen) {
       try {
-        const pic = this.encoder.encode(due);
+        const marks = this.#opts.syncMarks;
+        const pic = this.encoder.encode(
+          due,
+          marks !== undefined && isFlashFrame(due, this.encoder.fps, marks.everySeconds),
+        );
         this.#framesEncoded++;
-        this.#server.deliver(pic);
+        this.#server.deliver({ ...pic, captureMs: this.#epoch0 + due * period });
       } catch (err) {
         this.#log.error('encoding failed', { err });
       }

@@ -110,6 +110,7 @@ export class H264TestPatternEncoder {
   #frameNum = 0;
   #idrPicId = 0;
   #forceKeyframe = true;
+  #flashing = false;
 
   constructor(opts: H264TestPatternEncoderOptions = {}) {
     if (opts === null || typeof opts !== 'object')
@@ -167,8 +168,10 @@ export class H264TestPatternEncoder {
    * Encodes frame `frameNumber` (default: the next one). Numbers may jump
    * forward — the simulator skips frames it was too late for, as a camera's
    * clock keeps running — and a jump across a GOP boundary still yields an IDR.
+   * `flash` paints the whole picture white (Y 235), a sync mark a viewer can
+   * find by its mean luma; the next picture without it is the pattern again.
    */
-  encode(frameNumber = this.#frameNumber + 1): EncodedPicture {
+  encode(frameNumber = this.#frameNumber + 1, flash = false): EncodedPicture {
     if (!Number.isSafeInteger(frameNumber) || frameNumber <= this.#frameNumber) {
       throw new RangeError(`frameNumber must be an integer greater than ${this.#frameNumber}, got ${frameNumber}`);
     }
@@ -177,7 +180,7 @@ export class H264TestPatternEncoder {
       this.#forceKeyframe || prev < 0 || Math.floor(frameNumber / this.gopFrames) !== Math.floor(prev / this.gopFrames);
     this.#frameNumber = frameNumber;
     this.#forceKeyframe = false;
-    const changed = this.#redraw(frameNumber);
+    const changed = flash || this.#flashing ? this.#redrawAll(frameNumber, flash) : this.#redraw(frameNumber);
     const slice = keyframe ? this.#idrSlice() : this.#pSlice(changed);
     return {
       frameNumber,
@@ -218,6 +221,26 @@ export class H264TestPatternEncoder {
       if (this.#scratch.compare(pic.data, o, o + 384, o, o + 384) !== 0) changed.push(mb);
     }
     return changed.sort((a, b) => a - b);
+  }
+
+  /** Redraws the whole picture (into or out of a flash); returns every macroblock whose samples changed. */
+  #redrawAll(n: number, flash: boolean): number[] {
+    const pic = this.#picture;
+    pic.data.copy(this.#scratch);
+    if (flash)
+      pic.fillRect(0, 0, pic.widthMbs * 16, pic.heightMbs * 16, 235, 128, 128); // BT.601 white
+    else {
+      this.#background.data.copy(pic.data);
+      drawOverlays(pic, this.#layout, n, this.#clock());
+    }
+    this.#flashing = flash;
+    this.#lastBlock = blockRect(this.#layout, n);
+    const changed: number[] = [];
+    for (let mb = 0; mb < pic.mbCount; mb++) {
+      const o = mb * 384;
+      if (this.#scratch.compare(pic.data, o, o + 384, o, o + 384) !== 0) changed.push(mb);
+    }
+    return changed;
   }
 
   /** slice_header() (§7.3.3) for our single-slice pictures. */

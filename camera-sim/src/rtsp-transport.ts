@@ -12,8 +12,9 @@ export type SimTransport = 'tcp' | 'udp';
 
 export const SIM_TRANSPORTS: readonly SimTransport[] = ['tcp', 'udp'];
 
+/** `channel` is undefined when the client named none: the server picks a free pair. */
 export type TransportChoice =
-  { kind: 'tcp'; channel: number } | { kind: 'udp'; rtpPort: number; rtcpPort: number; spec: string };
+  { kind: 'tcp'; channel: number | undefined } | { kind: 'udp'; rtpPort: number; rtcpPort: number; spec: string };
 
 /** Why no entry could be served: 461 (no usable transport) or 403 (a destination other than the peer). */
 export type TransportRefusal = { kind: 'refused'; status: 461 | 403 };
@@ -49,13 +50,13 @@ export function chooseTransport(
 }
 
 function tcpEntry(params: string[]): TransportChoice | undefined {
-  let channel = 0;
+  let channel: number | undefined;
   for (const p of params) {
     const m = /^interleaved=(\d{1,3})(?:-(\d{1,3}))?$/i.exec(p);
     if (m) channel = Number(m[1]);
   }
   // Channel n carries RTP and n+1 RTCP, both must fit in the one-byte channel field.
-  if (channel > 254) return undefined;
+  if (channel !== undefined && channel > 254) return undefined;
   return { kind: 'tcp', channel };
 }
 

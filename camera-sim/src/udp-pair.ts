@@ -3,7 +3,8 @@
  * §12.39 `server_port`): one pair on consecutive ports — RTP on an even
  * port, RTCP on the next (RFC 3550 §11) — shared by every UDP session, as
  * many cameras do. Datagrams arriving on them (receiver reports, NAT
- * "latching" packets) are handed to `onDatagram` with their source, unparsed.
+ * "latching" packets, ONVIF back-channel RTP) are handed to `onDatagram` with
+ * their source, unparsed.
  *
  * RTP leaves at a paced rate, like a camera's Ethernet port, not as one burst:
  * an I_PCM keyframe is ~1000 packets, and written in one go it overflows a
@@ -19,8 +20,8 @@ const RATE_BYTES_PER_MS = 12_500; // 100 Mbit/s, a camera's Fast Ethernet port: 
 const BURST_BYTES = 32 * 1024; // what may go out at once after an idle spell (well under a 208 KiB socket buffer)
 
 export interface UdpPairHandlers {
-  /** A datagram arrived on the RTP (`rtcp` false) or RTCP (`rtcp` true) socket. */
-  onDatagram(from: { address: string; port: number }, rtcp: boolean): void;
+  /** A datagram arrived on the RTP (`rtcp` false) or RTCP (`rtcp` true) socket (at most 64 KiB, unparsed). */
+  onDatagram(from: { address: string; port: number }, rtcp: boolean, data: Buffer): void;
   onError(err: Error): void;
 }
 
@@ -43,8 +44,8 @@ export class UdpPair {
     this.#rtcp = rtcp;
     this.rtpPort = rtp.address().port;
     this.rtcpPort = rtcp.address().port;
-    rtp.on('message', (_m, r) => h.onDatagram({ address: r.address, port: r.port }, false));
-    rtcp.on('message', (_m, r) => h.onDatagram({ address: r.address, port: r.port }, true));
+    rtp.on('message', (m, r) => h.onDatagram({ address: r.address, port: r.port }, false, m));
+    rtcp.on('message', (m, r) => h.onDatagram({ address: r.address, port: r.port }, true, m));
     rtp.on('error', (e) => h.onError(e));
     rtcp.on('error', (e) => h.onError(e));
   }

@@ -146,9 +146,10 @@ describe('startCameraSim', () => {
       t.after(() => d.close());
       await d.request('SETUP', `${s.url}/trackID=0`, { Transport: 'RTP/AVP/TCP;interleaved=0-1' });
       await d.request('PLAY', s.url, { Session: d.responses[0]!.headers.get('session')!.split(';')[0]! });
-      await d.waitFor(() => d.frames.length > 0, 'RTP after resume');
-      // RFC 6184: the first packet is the SPS (type 7) of an IDR access unit.
-      assert.equal(d.frames[0]!.data[12]! & 0x1f, 7);
+      await d.waitFor(() => d.frames.some((f) => f.channel === 0), 'RTP after resume');
+      // RFC 6184: the first RTP packet is the SPS (type 7) of an IDR access unit (its sender report, on
+      // channel 1, goes just before it).
+      assert.equal(d.frames.find((f) => f.channel === 0)!.data[12]! & 0x1f, 7);
       assert.equal(s.stats.sessions, 2);
     });
   });

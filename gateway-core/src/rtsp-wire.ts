@@ -23,4 +23,5 @@ export {
   type DigestResponseParams,
 } from './rtsp/index.js';
 export { BitWriter, makeNalUnit, NAL_UNIT_TYPE } from './rtsp/index.js';
-export { RtspClient, type RtspClientOptions } from './rtsp/index.js';
+export { RtspClient, type RtspClientOptions, type RtspAudioInfo } from './rtsp/index.js';
+export { aacRtpPayload, adtsFrame, parseAudioSpecificConfig } from './rtsp/index.js';

@@ -11,6 +11,15 @@ import type { CameraProfile } from './camera-profiles.js';
  */
 export type AccessUnit = unknown;
 
+/** An audio frame (media/audio-codecs.ts `AudioFrame`), opaque here like access units. */
+export type AudioFrameLike = unknown;
+
+/** Where a sink takes audio: the sink and the codecs it can send (media/source-audio.ts). */
+export interface AudioSinkLike {
+  sink: (frame: AudioFrameLike) => void;
+  accept: readonly ('PCMA' | 'PCMU' | 'OPUS')[];
+}
+
 export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed' | (string & {});
 
 /** A stream notice (engineer B's media path: transcoding, B-frames dropped, unsupported): plain words, no secrets. */
@@ -44,23 +53,14 @@ export interface RtspSourceHandleLike extends EventEmitter {
   setWatched?(watched: boolean): void;
   /** Starts `sink` with the cached GOP, then live access units; returns the unsubscribe function. */
   subscribe(sink: (au: AccessUnit) => void): () => void;
-  /**
-   * The camera's sound as Opus, RTP timestamps on the 48 kHz clock (RFC 7587 §4.1): the engine's shared
-   * per-camera Opus path, started while someone listens. Absent in media planes without audio.
-   */
-  subscribeOpus?(sink: (packet: OpusPacketLike) => void): () => void;
+  /** The camera's audio, G.711 as it is or Opus per `accept` (media planes with audio only). */
+  subscribeAudio?(sink: (frame: AudioFrameLike) => void, opts?: { accept?: AudioSinkLike['accept'] }): () => void;
   /**
    * Talking to the camera through its back channel (engine/media/talkback.ts): one talker at a time,
    * throws CAMGATE_ENGINE_TALK_BUSY when someone else talks. Absent when the camera has no back channel.
    */
   openTalk?(talkerId: string): TalkSessionLike;
   release(): void;
-}
-
-/** One Opus packet and its RTP timestamp on the 48 kHz clock. */
-export interface OpusPacketLike {
-  payload: Buffer;
-  timestamp: number;
 }
 
 /** One talker's voice to a camera (Opus packets, RTP timestamps on the 48 kHz clock). */
@@ -107,6 +107,10 @@ export interface WebRtcPeerLike extends EventEmitter {
   gatherCandidates(): Promise<void>;
   addIceCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void>;
   feed(au: AccessUnit): void;
+  /** The audio codecs the viewer accepted (after negotiation); absent or empty: no audio. */
+  readonly audioCodecs?: AudioSinkLike['accept'];
+  /** Sends one audio frame (peers with audio only). */
+  feedAudio?(frame: AudioFrameLike): void;
   /** Forgets cached frames (the source's stream ended), so no stale picture is replayed. */
   dropCache?(): void;
   close(): Promise<void>;

@@ -30,6 +30,10 @@ export {
   type DigestResponseParams,
 } from './digest-auth.js';
 export { RtspClient, type RtspVideoInfo } from './rtsp-client.js';
+export { type RtspAudioInfo, type RtspAudioCodec } from './sdp-audio.js';
+export { type RtspAudioFrame } from './audio-rtp.js';
+export { type RtspSenderReport, type RtspNotice, MAX_BACKCHANNEL_PAYLOAD_BYTES } from './rtsp-audio.js';
+export { aacRtpPayload, adtsFrame, parseAudioSpecificConfig, type AudioSpecificConfig } from './aac.js';
 export { type RtspClientOptions } from './rtsp-client-options.js';
 export { BitWriter } from './bit-writer.js';
 export { makeNalUnit, NAL_UNIT_TYPE } from './nal-unit.js';

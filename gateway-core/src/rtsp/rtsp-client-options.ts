@@ -40,6 +40,16 @@ export interface RtspClientOptions {
    * H.265 NAL units, for a transcoder), false fails with CAMGATE_RTSP_UNSUPPORTED. Default: never.
    */
   acceptH265?: () => boolean;
+  /**
+   * SETUP the camera's first audio track it sends (PCMA, PCMU, AAC mpeg4-generic, Opus) on interleaved
+   * channels 2-3 after the video, and emit `audio`/`audioFrame`. False: video only, as before audio existed.
+   */
+  audio?: boolean;
+  /**
+   * Ask for the camera's ONVIF back channel (`Require: www.onvif.org/ver20/backchannel` on DESCRIBE, SETUP
+   * and PLAY; ONVIF Streaming Spec §5.3), SETUP it on channels 4-5 and allow `sendBackchannel`.
+   */
+  backchannel?: boolean;
 }
 
 export const DEFAULT_RTSP_CLIENT_OPTIONS = {
@@ -55,6 +65,8 @@ export const DEFAULT_RTSP_CLIENT_OPTIONS = {
   maxAccessUnitBytes: 4 * 1024 * 1024, // 4 MiB
   userAgent: 'camgate',
   teardownTimeoutMs: 2_000, // 2 s: close() waits at most this for the TEARDOWN answer
+  audio: true,
+  backchannel: false,
 } as const;
 
 export interface ResolvedRtspClientOptions {
@@ -69,6 +81,8 @@ export interface ResolvedRtspClientOptions {
   userAgent: string;
   teardownTimeoutMs: number;
   acceptH265: () => boolean;
+  audio: boolean;
+  backchannel: boolean;
 }
 
 function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -112,6 +126,11 @@ export function validateClientOptions(opts: RtspClientOptions): ResolvedRtspClie
   if (opts.acceptH265 !== undefined && typeof opts.acceptH265 !== 'function') {
     throw new TypeError('RtspClient: acceptH265 must be a function returning a boolean');
   }
+  for (const name of ['audio', 'backchannel'] as const) {
+    if (opts[name] !== undefined && typeof opts[name] !== 'boolean') {
+      throw new TypeError(`RtspClient: ${name} must be a boolean, got ${typeof opts[name]}`);
+    }
+  }
   const requestTimeoutMs = int('requestTimeoutMs', opts.requestTimeoutMs, d.requestTimeoutMs, 1, 600_000);
   return {
     connectTimeoutMs: int('connectTimeoutMs', opts.connectTimeoutMs, d.connectTimeoutMs, 1, 600_000),
@@ -125,6 +144,8 @@ export function validateClientOptions(opts: RtspClientOptions): ResolvedRtspClie
     userAgent,
     teardownTimeoutMs: Math.min(requestTimeoutMs, d.teardownTimeoutMs),
     acceptH265: opts.acceptH265 ?? (() => false),
+    audio: opts.audio ?? d.audio,
+    backchannel: opts.backchannel ?? d.backchannel,
   };
 }
 

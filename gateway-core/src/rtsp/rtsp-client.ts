@@ -1,6 +1,7 @@
 /**
- * Pulls one H.264 (or, when allowed, H.265) stream from a camera: OPTIONS → DESCRIBE → SETUP (TCP
- * interleaved) → aggregate PLAY over one TCP connection (RFC 2326 §10, §C.1.1),
+ * Pulls one H.264 (or, when allowed, H.265) stream from a camera, with its audio and, when asked, its
+ * ONVIF back channel (rtsp-audio.ts): OPTIONS → DESCRIBE → SETUP (TCP interleaved: video, audio, back
+ * channel) → aggregate PLAY over one TCP connection (RFC 2326 §10, §C.1.1),
  * keeps the session alive, and reconnects with exponential backoff when the
  * camera drops or stalls (no video for `stallTimeoutMs`, even when the TCP
  * connection stays open). Authentication failures, 404 and unsupported
@@ -19,6 +20,10 @@ import { redactString } from '../util/redact.js';
 import { H264Depacketizer, NAL_TYPE, nalType } from './h264-rtp.js';
 import type { H264AccessUnit } from './h264-rtp.js';
 import { H265_NAL_TYPE, H265Depacketizer, h265NalType, insertH265ParameterSets } from './h265-rtp.js';
+import { RtspAudioSession, interleavedChannels } from './rtsp-audio.js';
+import type { RtspNotice, RtspSenderReport } from './rtsp-audio.js';
+import type { RtspAudioFrame } from './audio-rtp.js';
+import type { RtspAudioInfo } from './sdp-audio.js';
 import { RtspConnection } from './rtsp-connection.js';
 import { getHeader } from './rtsp-message.js';
 import type { RtspResponse } from './rtsp-message.js';
@@ -53,6 +58,16 @@ export interface RtspClientEvents {
   accessUnit: [au: H264AccessUnit];
   /** Every RTP packet of the video track, as received. */
   rtp: [packet: Buffer];
+  /** The camera's audio track, after its SETUP (again after each reconnect). */
+  audio: [info: RtspAudioInfo];
+  /** AAC: one raw access unit (no ADTS); G.711/Opus: the RTP payload. Timestamp in the track's RTP clock. */
+  audioFrame: [frame: RtspAudioFrame];
+  /** A camera's RTCP sender report (RFC 3550 §6.4.1) of the video or the audio track. */
+  senderReport: [sr: RtspSenderReport];
+  /** The ONVIF back channel, after its SETUP (again after each reconnect). */
+  backchannel: [info: RtspAudioInfo];
+  /** Audio the client could not set up (codec, refusal, no back channel); once per client, also logged. */
+  notice: [notice: RtspNotice];
 }
 
 /** Errors that a retry cannot fix. */
@@ -93,6 +108,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #pps: Buffer | undefined;
   #vps: Buffer | undefined;
   #closePromise: Promise<void> | undefined;
+  readonly #audio: RtspAudioSession;
 
   /** Throws TypeError/RangeError for a bad URL or option (the URL is redacted in the message). */
   constructor(url: string, opts: RtspClientOptions = {}) {
@@ -101,6 +117,18 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.#opts = validateClientOptions(opts);
     this.#log = opts.logger ?? defaultLogger('rtsp');
     this.#depacketizer = new H264Depacketizer({ maxAccessUnitBytes: this.#opts.maxAccessUnitBytes });
+    this.#audio = new RtspAudioSession({
+      audio: this.#opts.audio,
+      backchannel: this.#opts.backchannel,
+      logger: this.#log,
+      hooks: {
+        audio: (info) => this.emit('audio', info),
+        audioFrame: (frame) => this.emit('audioFrame', frame),
+        senderReport: (sr) => this.emit('senderReport', sr),
+        backchannel: (info) => this.emit('backchannel', info),
+        notice: (n) => this.emit('notice', { code: n.code, message: this.#err(n.code, n.message).message }),
+      },
+    });
   }
 
   /** `connecting` until the first PLAY succeeds (also before `start()`). */
@@ -110,6 +138,25 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
 
   get videoInfo(): RtspVideoInfo | undefined {
     return this.#video;
+  }
+
+  /** The camera's audio track as last set up; undefined when it has none we play (or `audio: false`). */
+  get audioInfo(): RtspAudioInfo | undefined {
+    return this.#audio.audioInfo;
+  }
+
+  /** The camera's back channel as last set up; undefined without one (or `backchannel: false`). */
+  get backchannelInfo(): RtspAudioInfo | undefined {
+    return this.#audio.backchannelInfo;
+  }
+
+  /**
+   * Sends one RTP packet (our SSRC and sequence, the back channel's payload type) to the camera's back
+   * channel. `payload`: one G.711 or Opus frame, or an AAC `aacRtpPayload(au)`, 1..1400 bytes (RangeError
+   * otherwise); `timestamp` in the back channel's clock. False when not playing or without a back channel.
+   */
+  sendBackchannel(payload: Buffer, timestamp: number): boolean {
+    return this.#audio.send(payload, timestamp, this.#state === 'playing');
   }
 
   /** The camera URL without credentials. */
@@ -214,6 +261,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.#h265 = undefined; // the next DESCRIBE chooses the codec afresh
     this.#rtpChannel = -1;
     this.#gotVideo = false;
+    this.#audio.reset(conn);
     conn.on('close', (err) => this.#fail(err ?? this.#err('CAMGATE_RTSP_DISCONNECTED', 'connection closed'), conn));
     conn.on('interleaved', (channel, data) => this.#onInterleaved(channel, data));
     try {
@@ -229,7 +277,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const pub = options.status === 200 ? (getHeader(options.headers, 'public') ?? '') : '';
     this.#keepAliveMethod = /\bGET_PARAMETER\b/.test(pub) ? 'GET_PARAMETER' : 'OPTIONS';
 
-    const describe = this.#expectOk('DESCRIBE', await conn.request('DESCRIBE', url, { Accept: 'application/sdp' }));
+    const describe = this.#expectOk('DESCRIBE', await this.#audio.describe(conn, url));
     const base = this.#contentBase(describe, url);
     const sdp = parseSdp(describe.body.toString('utf8'));
     const track = findH264Track(sdp, base) ?? this.#h265Track(findH265Track(sdp, base));
@@ -241,14 +289,20 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     // RFC 2326 §10.12, §12.39: ask for RTP/RTCP on channels 0-1 of this connection.
     const setup = this.#expectOk(
       'SETUP',
-      await conn.request('SETUP', track.controlUrl, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' }),
+      await conn.request('SETUP', track.controlUrl, {
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+        ...this.#audio.requireHeaders(),
+      }),
     );
     conn.adoptSession(setup);
-    this.#rtpChannel = this.#interleavedChannel(setup);
+    const channels = this.#interleavedChannels(setup);
+    this.#rtpChannel = channels[0];
     this.#publishVideo(track);
+    await this.#audio.setup(conn, sdp, base, channels);
 
     this.#playUrl = resolveControl(sdp.control, base);
-    this.#expectOk('PLAY', await conn.request('PLAY', this.#playUrl, { Range: 'npt=0.000-' }));
+    const play = { Range: 'npt=0.000-', ...this.#audio.requireHeaders() };
+    this.#expectOk('PLAY', await conn.request('PLAY', this.#playUrl, play));
     if (conn !== this.#conn || this.#state === 'closed') return;
     this.#startTimers(conn);
     this.#setState('playing');
@@ -265,13 +319,13 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     }
   }
 
-  #interleavedChannel(setup: RtspResponse): number {
+  /** Video `[rtp, rtcp]` channels; 0-1 when the camera's answer does not say. */
+  #interleavedChannels(setup: RtspResponse): [number, number] {
     const transport = getHeader(setup.headers, 'transport') ?? '';
     if (transport && !/RTP\/AVP\/TCP/i.test(transport)) {
       throw this.#err('CAMGATE_RTSP_UNSUPPORTED', 'the camera did not accept RTP over TCP');
     }
-    const m = /interleaved=(\d{1,3})(?:-(\d{1,3}))?/i.exec(transport);
-    return m ? Math.min(255, Number(m[1])) : 0;
+    return interleavedChannels(setup) ?? [0, 1];
   }
 
   /** An H.265 track we may play, or a clear refusal (H.264 tracks are preferred: they need no conversion). */
@@ -346,7 +400,11 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
 
   #onInterleaved(channel: number, data: Buffer): void {
     // RTP may share a TCP segment with the PLAY response, so it counts from SETUP on, not from `playing`.
-    if (channel !== this.#rtpChannel || this.#state === 'closed') return; // RTCP and other tracks
+    if (this.#state === 'closed') return;
+    if (channel !== this.#rtpChannel) {
+      this.#audio.onInterleaved(channel, data); // audio, RTCP; other channels are ignored
+      return;
+    }
     if (!this.#gotVideo) {
       this.#gotVideo = true;
       if (this.#stallTimer && this.#conn) this.#armStallTimer(this.#conn);

@@ -10,7 +10,14 @@ import { CamgateError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { basicAuthorization, chooseChallenge, digestAuthorization, parseWwwAuthenticate } from './digest-auth.js';
 import type { AuthChallenge } from './digest-auth.js';
-import { RtspParser, getHeader, getHeaders, serializeRequest, serializeResponse } from './rtsp-message.js';
+import {
+  RtspParser,
+  getHeader,
+  getHeaders,
+  serializeInterleaved,
+  serializeRequest,
+  serializeResponse,
+} from './rtsp-message.js';
 import type { RtspFrame, RtspResponse } from './rtsp-message.js';
 
 export interface RtspConnectionOptions {
@@ -58,6 +65,12 @@ class SocketReader {
     this.#sink = sink;
   }
 }
+
+/**
+ * Bytes queued on a camera socket above which interleaved data is dropped: a camera that
+ * stopped reading must not make us buffer talk-back audio without end (256 KiB ≈ 30 s of G.711).
+ */
+const MAX_QUEUED_INTERLEAVED_BYTES = 256 * 1024;
 
 /** RFC 2326 §3.4: session-id = 1*( ALPHA | DIGIT | safe ); we also bound its length. */
 const SESSION_ID = /^[A-Za-z0-9$\-_.+]{1,256}$/;
@@ -219,6 +232,17 @@ export class RtspConnection extends EventEmitter<{
       const m = /^timeout\s*=\s*(\d{1,6})$/i.exec(p);
       if (m) this.sessionTimeoutS = Math.max(1, Number(m[1]));
     }
+  }
+
+  /**
+   * Writes one interleaved frame (RFC 2326 §10.12) — RTP we send, such as the ONVIF back channel.
+   * False when the connection is closed or the camera is not reading what we already sent.
+   */
+  sendInterleaved(channel: number, data: Buffer): boolean {
+    if (this.#closed || this.#socket.destroyed) return false;
+    if (this.#socket.writableLength > MAX_QUEUED_INTERLEAVED_BYTES) return false;
+    this.#socket.write(serializeInterleaved(channel, data));
+    return true;
   }
 
   #write(bytes: Buffer): void {

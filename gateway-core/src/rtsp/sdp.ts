@@ -1,8 +1,8 @@
 /**
  * The part of SDP (RFC 8866, formerly RFC 4566) an RTSP client needs: media
  * sections with their `a=control`, `a=rtpmap` and `a=fmtp`, and the H.264
- * parameters of RFC 6184 §8.1. Other media (audio, metadata) are parsed but
- * not used.
+ * parameters of RFC 6184 §8.1. Audio sections are read by sdp-audio.ts;
+ * other media (metadata) are parsed but not used.
  */
 import { CamgateError } from '../util/errors.js';
 
@@ -17,11 +17,17 @@ export interface SdpMedia {
   control?: string;
   rtpmap: Map<number, { encoding: string; clockRate: number; channels?: number }>;
   fmtp: Map<number, Map<string, string>>;
+  /** RFC 8866 §6.7 direction attribute of the section, when it has one (else the session's applies). */
+  direction?: SdpDirection;
 }
+
+export type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
 export interface SdpSession {
   /** Session-level `a=control` (RFC 2326 §C.1.1: the aggregate control URL). */
   control?: string;
+  /** Session-level direction attribute (RFC 8866 §6.7), when present. */
+  direction?: SdpDirection;
   media: SdpMedia[];
 }
 
@@ -73,7 +79,10 @@ export function parseSdp(text: string): SdpSession {
     const colon = value.indexOf(':');
     const attr = colon < 0 ? value : value.slice(0, colon);
     const arg = colon < 0 ? '' : value.slice(colon + 1).trim();
-    if (attr === 'control') {
+    if (attr === 'sendrecv' || attr === 'sendonly' || attr === 'recvonly' || attr === 'inactive') {
+      if (media) media.direction = attr;
+      else session.direction = attr;
+    } else if (attr === 'control') {
       if (media) media.control = arg;
       else session.control = arg;
     } else if (attr === 'rtpmap' && media) {

@@ -11,7 +11,8 @@ import { EventEmitter } from 'node:events';
 import { describe, it, type TestContext } from 'node:test';
 import kurentoClient from 'kurento-client';
 import { startCameraSim } from '@camgate/camera-sim';
-import { receiverSdp, startSrtpReceiver } from '@camgate/test-helpers';
+import { RtpPacket, SrtpSession } from 'werift';
+import { decodeOpus, receiverSdp, startSrtpReceiver, toneFrequency, waitUntil } from '@camgate/test-helpers';
 import { TalkRelay } from '../../src/engine/elements/talk-relay.js';
 import type { RtspSourceHandleLike, TalkSessionLike } from '../../src/engine/media-plane.js';
 import { CamgateError, createLogger } from '../../src/util/index.js';
@@ -81,6 +82,51 @@ describe('RtpEndpoint (sound)', () => {
       assert.ok(!logs.records.some((r) => r.level === 'error'), 'and no error');
     },
   );
+
+  for (const codec of ['AAC', 'PCMA'] as const) {
+    it(`sends a ${codec} camera's tone as SRTP Opus at HomeKit's 24 kHz clock`, { timeout: 90_000 }, async (t) => {
+      const cam = await startCameraSim({ ...CAM, audio: { codec, toneHz: 1000 } });
+      t.after(() => cam.close());
+      const { engine } = await startEngine(t, { interfaceAddress: '127.0.0.1' });
+      const client = await connectClient(t, engine.url);
+      const pipeline = await client.create('MediaPipeline');
+      const player = await pipeline.create('PlayerEndpoint', { uri: cam.urlWithCredentials });
+      const key = randomBytes(30);
+      const rtp = await pipeline.create('RtpEndpoint', {
+        crypto: new Sdes({ crypto: 'AES_128_CM_HMAC_SHA1_80', keyBase64: key.toString('base64') }),
+      });
+      const offer: string = await rtp.generateOffer();
+      const audioSsrc = Number([...offer.matchAll(/^a=ssrc:(\d+) /gm)][1]![1]);
+      const rx = await startSrtpReceiver(t, key);
+      const ear = await udp(t);
+      await player.connect(rtp);
+      await player.play();
+      await rtp.processAnswer(withAudio(receiverSdp(rx.port, { key }), ear.port, key, 'recvonly'));
+      // 2 s of sound: 100 packets of 20 ms.
+      await waitUntil(() => ear.received.length >= 100, 'audio packets', 60_000);
+      const srtp = new SrtpSession({
+        profile: 1,
+        keys: {
+          localMasterKey: key.subarray(0, 16),
+          localMasterSalt: key.subarray(16),
+          remoteMasterKey: key.subarray(0, 16),
+          remoteMasterSalt: key.subarray(16),
+        },
+      });
+      const packets = ear.received
+        .filter((m) => m[1]! < 192 || m[1]! > 223)
+        .map((m) => RtpPacket.deSerialize(srtp.decrypt(m)));
+      assert.ok(packets.every((p) => p.header.ssrc === audioSsrc && p.header.payloadType === 110));
+      const steps = packets.slice(1, 40).map((p, i) => (p.header.timestamp - packets[i]!.header.timestamp) >>> 0);
+      assert.ok(steps.filter((s) => s === 480).length >= 30, `20 ms at 24 kHz is 480 ticks: ${steps.join(',')}`);
+      const pcm = await decodeOpus(
+        packets.map((p) => p.payload),
+        24_000,
+      );
+      assert.ok(Math.abs(toneFrequency(pcm, 24_000) - 1000) <= 20, 'the camera tone');
+      await rx.waitForAccessUnits(3);
+    });
+  }
 
   it('answers an offer with audio on its own port and the offered Opus clock', { timeout: 30_000 }, async (t) => {
     const { engine } = await startEngine(t, { interfaceAddress: '127.0.0.1' });

@@ -84,13 +84,17 @@ function camera(script: CameraScript) {
           sdp(),
         );
         return;
-      case 'SETUP':
-        assert.match(getHeader(req.headers, 'transport') ?? '', /RTP\/AVP\/TCP;unicast;interleaved=0-1/);
+      case 'SETUP': {
+        // The video track on channels 0-1, then the PCMU track on 2-3 (the client's `audio` default).
+        const audio = req.uri.endsWith('trackID=1');
+        const channels = audio ? '2-3' : '0-1';
+        assert.equal(getHeader(req.headers, 'transport'), `RTP/AVP/TCP;unicast;interleaved=${channels}`);
         conn.respond(req, 200, 'OK', [
           ['Session', `SESS${conn.index};timeout=60`],
-          ['Transport', 'RTP/AVP/TCP;unicast;interleaved=0-1'],
+          ['Transport', `RTP/AVP/TCP;unicast;interleaved=${channels}`],
         ]);
         return;
+      }
       case 'PLAY': {
         conn.respond(req, 200, 'OK', [['Session', `SESS${conn.index}`]]);
         const packetizer = new H264Packetizer({ payloadType: 96, ssrc: 0x1000 + conn.index, initialSequence: 0 });
@@ -206,15 +210,23 @@ describe('RtspClient', () => {
     assert.deepEqual([...got[3]!.nalus[0]!], [0x67, 0x4d, 0x00, 0x28], 'latest in-band SPS wins');
     assert.equal(rtpCount, 4 + 1 + 6 + 4, 'every video RTP packet is emitted, RTCP is not');
 
-    // Aggregate control: PLAY on the Content-Base URL, SETUP on the track (RFC 2326 §C.1.1).
+    // Aggregate control: PLAY on the Content-Base URL, SETUP on each track (RFC 2326 §C.1.1): video, then audio.
     const methods = server.requests.map((r) => `${r.req.method} ${r.req.uri.replace(/^rtsp:\/\/[^/]+/, '')}`);
-    assert.deepEqual(methods.slice(0, 5), [
+    assert.deepEqual(methods.slice(0, 6), [
       'OPTIONS /stream1',
       'DESCRIBE /stream1', // answered 401 with the challenge
       'DESCRIBE /stream1',
       'SETUP /stream1/trackID=0',
+      'SETUP /stream1/trackID=1',
       'PLAY /stream1/',
     ]);
+    assert.deepEqual(client.audioInfo, {
+      codec: 'PCMU',
+      encodingName: 'PCMU',
+      payloadType: 0,
+      clockRate: 8000,
+      channels: 1,
+    });
     for (const r of server.requests) assert.equal(r.req.uri.includes(PASS) || r.req.uri.includes('@'), false);
     assert.equal(getHeader(server.requests.find((r) => r.req.method === 'PLAY')!.req.headers, 'session'), 'SESS0');
 

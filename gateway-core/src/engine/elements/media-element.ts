@@ -1,5 +1,5 @@
 import { KurentoRpcError, clip, objectNotFound } from '../errors.js';
-import type { AccessUnit, RtspSourceHandleLike } from '../media-plane.js';
+import type { AccessUnit, AudioSinkLike, RtspSourceHandleLike } from '../media-plane.js';
 import {
   optionalInt,
   optionalMediaType,
@@ -81,6 +81,11 @@ export abstract class MediaElement extends MediaObject {
     return undefined;
   }
 
+  /** Where this element takes audio in, when it can (and which codecs). */
+  protected audioSink(): AudioSinkLike | undefined {
+    return undefined;
+  }
+
   /** Sinks connected to this element (linked or waiting for media). */
   protected get sinkCount(): number {
     return this.#sinks.size;
@@ -88,7 +93,7 @@ export abstract class MediaElement extends MediaObject {
 
   /**
    * Called on a sink when media from `source` starts moving to it; what it returns is called when that
-   * stops. A sink that takes more than the video from the source (the RtpEndpoint's sound) hooks in here.
+   * stops (audio links only). A sink that sends to the source's camera (the RtpEndpoint's talk-back) hooks in here.
    */
   protected onSourceLinked(_source: RtspSourceHandleLike): (() => void) | undefined {
     return undefined;
@@ -124,16 +129,19 @@ export abstract class MediaElement extends MediaObject {
     const source = this.released ? undefined : this.mediaSource();
     for (const [sink, link] of this.#sinks) {
       const feed = sink.released ? undefined : sink.mediaSink();
-      const wantAudioOnly = link.mediaType === 'AUDIO' || link.mediaType === 'DATA';
-      if (source && feed && !wantAudioOnly && !link.unsubscribe) {
-        const unsubscribe = source.subscribe(feed);
-        const more = sink.onSourceLinked(source);
-        link.unsubscribe = more
-          ? () => {
-              unsubscribe();
-              more();
-            }
-          : unsubscribe;
+      // Kurento: connect() without a mediaType links audio and video, with one only that kind.
+      const wantVideo = link.mediaType === undefined || link.mediaType === 'VIDEO';
+      const wantAudio = link.mediaType === undefined || link.mediaType === 'AUDIO';
+      if (source && feed && (wantVideo || wantAudio) && !link.unsubscribe) {
+        const offs: (() => void)[] = [];
+        if (wantVideo) offs.push(source.subscribe(feed));
+        const audio = wantAudio && source.subscribeAudio ? sink.audioSink() : undefined;
+        if (audio) offs.push(source.subscribeAudio!(audio.sink, { accept: audio.accept }));
+        const more = wantAudio ? sink.onSourceLinked(source) : undefined;
+        if (more) offs.push(more);
+        link.unsubscribe = () => {
+          for (const off of offs) off();
+        };
         sink.setFlowIn('FLOWING');
       } else if ((!source || !feed) && link.unsubscribe) {
         link.unsubscribe();

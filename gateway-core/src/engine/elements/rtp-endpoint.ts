@@ -1,5 +1,11 @@
 import { KurentoRpcError } from '../errors.js';
-import type { AccessUnit, RtpSenderLike, RtpSenderLikeOptions, RtspSourceHandleLike } from '../media-plane.js';
+import type {
+  AccessUnit,
+  AudioSinkLike,
+  RtpSenderLike,
+  RtpSenderLikeOptions,
+  RtspSourceHandleLike,
+} from '../media-plane.js';
 import { isPlainObject, optionalBoolean, optionalString, requireInt, type Params } from '../params.js';
 import { MediaElement } from './media-element.js';
 import { TalkRelay } from './talk-relay.js';
@@ -141,26 +147,34 @@ export class RtpEndpoint extends MediaElement {
     this.refreshSources();
   }
 
+  /** Opus only (HomeKit's codec here): the source transcodes the camera's sound once, shared with browsers. */
+  protected override audioSink(): AudioSinkLike | undefined {
+    const sender = this.#sdp.negotiated ? this.#sender : undefined;
+    if (!sender?.audio || !sender.feedOpus) return undefined;
+    return {
+      sink: (frame) => {
+        const f = frame as { codec: string; payload: Buffer; timestamp: number; clockRate: number };
+        if (f.codec === 'OPUS' && f.clockRate === 48_000) sender.feedOpus!(f.payload, f.timestamp);
+      },
+      accept: ['OPUS'],
+    };
+  }
+
   protected override onSourceLinked(source: RtspSourceHandleLike): (() => void) | undefined {
     const sender = this.#sender;
-    if (!sender?.audio || !sender.feedOpus) return undefined;
-    const stops: (() => void)[] = [];
-    if (source.subscribeOpus) {
-      stops.push(source.subscribeOpus((p) => sender.feedOpus!(p.payload, p.timestamp)));
+    const direction = sender?.audio?.direction;
+    if (!sender?.setTalk || !source.openTalk || (direction !== 'sendrecv' && direction !== 'sendonly')) {
+      return undefined;
     }
-    const direction = sender.audio.direction;
-    if (source.openTalk && sender.setTalk && (direction === 'sendrecv' || direction === 'sendonly')) {
-      const relay = new TalkRelay(source, this.id, this.host.logger.child('talk'));
-      const onVoice = (v: { payload: Buffer; timestamp48k: number }): void => relay.push(v.payload, v.timestamp48k);
-      sender.on('voice', onVoice);
-      sender.setTalk(true);
-      stops.push(() => {
-        sender.off('voice', onVoice);
-        sender.setTalk!(false);
-        relay.close();
-      });
-    }
-    return stops.length > 0 ? () => stops.forEach((stop) => stop()) : undefined;
+    const relay = new TalkRelay(source, this.id, this.host.logger.child('talk'));
+    const onVoice = (v: { payload: Buffer; timestamp48k: number }): void => relay.push(v.payload, v.timestamp48k);
+    sender.on('voice', onVoice);
+    sender.setTalk(true);
+    return () => {
+      sender.off('voice', onVoice);
+      sender.setTalk!(false);
+      relay.close();
+    };
   }
 
   protected override async onRelease(): Promise<void> {

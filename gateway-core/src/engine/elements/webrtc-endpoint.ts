@@ -1,5 +1,5 @@
 import { KurentoRpcError } from '../errors.js';
-import type { AccessUnit, IceServer, PeerIceCandidate, WebRtcPeerLike } from '../media-plane.js';
+import type { AccessUnit, AudioSinkLike, IceServer, PeerIceCandidate, WebRtcPeerLike } from '../media-plane.js';
 import {
   isPlainObject,
   optionalBoolean,
@@ -122,6 +122,13 @@ export class WebRtcEndpoint extends MediaElement {
   protected override mediaSink(): ((au: AccessUnit) => void) | undefined {
     const peer = this.#sdp.negotiated ? this.#peer : undefined;
     return peer ? (au) => peer.feed(au) : undefined;
+  }
+
+  protected override audioSink(): AudioSinkLike | undefined {
+    const peer = this.#sdp.negotiated ? this.#peer : undefined;
+    const accept = peer?.audioCodecs ?? [];
+    if (!peer?.feedAudio || accept.length === 0) return undefined;
+    return { sink: (frame) => peer.feedAudio!(frame), accept };
   }
 
   // The camera's stream ended: a keyframe request in the outage must not replay the old stream's GOP.

@@ -6,6 +6,11 @@ import { GopCache } from './gop-cache.js';
 import type { ReplayedAccessUnit } from './access-unit.js';
 import { CameraStatusTracker, type CameraStatus } from './camera-status.js';
 import { StreamConditioner, type StreamConditionerOptions, type StreamNotice } from './stream-conditioner.js';
+import type { AudioFrame, CameraAudioInfo } from './audio-codecs.js';
+import { attachSourceAudio, type AudioSubscribeOptions, type SourceAudio } from './source-audio.js';
+import type { CameraClock } from './lip-sync.js';
+import type { OpusTranscoderOptions } from './opus-transcoder.js';
+import { findFfmpeg } from './transcoder.js';
 
 export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed';
 
@@ -43,6 +48,17 @@ export interface RtspSourceHandle extends EventEmitter<RtspSourceHandleEvents> {
    * live units are held back until the next IDR. Returns the (idempotent) unsubscribe.
    */
   subscribe(sink: (au: H264AccessUnit) => void): () => void;
+  /** The camera's audio track (after SETUP), or undefined: no audio, or not known yet. */
+  readonly audioInfo: CameraAudioInfo | undefined;
+  /**
+   * Calls `sink` with the camera's audio frames from now on (no replay). With `accept`, G.711 passes
+   * untouched when listed and anything else comes as Opus from the camera's one FFmpeg child
+   * (started for the first such subscriber, stopped after the last); see source-audio.ts.
+   * Returns the (idempotent) unsubscribe.
+   */
+  subscribeAudio(sink: (frame: AudioFrame) => void, opts?: AudioSubscribeOptions): () => void;
+  /** `subscribeAudio(sink, { accept: ['OPUS'] })`: Opus whatever the camera sends (HomeKit, RFC 7587 payloads). */
+  acquireOpus(sink: (frame: AudioFrame) => void): () => void;
   /** Drops this reference; the last release closes the RTSP session. Idempotent. */
   release(): void;
 }
@@ -54,6 +70,11 @@ export interface SharedRtspSourcesOptions {
   gopMaxBytes?: number;
   /** Where FFmpeg is and how the transcoder restarts (tests); default: `ffmpeg` on PATH. */
   conditioner?: Pick<StreamConditionerOptions, 'ffmpeg' | 'transcoder'>;
+  /** The audio transcoder (AAC → Opus): FFmpeg path (default: the conditioner's, else `ffmpeg` on PATH) and restarts. */
+  audio?: { ffmpeg?: () => string | undefined } & Pick<
+    OpusTranscoderOptions,
+    'bitrate' | 'restart' | 'maxPendingBytes'
+  >;
   logger?: Logger;
 }
 
@@ -81,6 +102,10 @@ class Source {
   readonly status = new CameraStatusTracker();
   /** Makes the camera's stream playable by browsers (transcoder, B-frame filter); passthrough for plain H.264. */
   readonly conditioner: StreamConditioner;
+  /** The camera's audio and its shared Opus transcoder (source-audio.ts). */
+  readonly audio: SourceAudio;
+  /** The camera's sender reports, for lip sync (lip-sync.ts). */
+  readonly clock: CameraClock;
   readonly #log: Logger;
 
   constructor(
@@ -90,6 +115,7 @@ class Source {
     log: Logger,
     profile: CameraProfile | undefined,
     conditionerOpts: SharedRtspSourcesOptions['conditioner'],
+    audioOpts: SharedRtspSourcesOptions['audio'],
   ) {
     this.profile = profile;
     // Every camera-level line names the camera: its gateway id when the gateway told us, else no id at all
@@ -128,11 +154,20 @@ class Source {
     this.conditioner.on('notice', (notice) => {
       for (const h of this.handles) h.emit('notice', notice);
     });
+    ({ audio: this.audio, clock: this.clock } = attachSourceAudio(this.client, {
+      ffmpeg: audioOpts?.ffmpeg ?? conditionerOpts?.ffmpeg ?? (() => findFfmpeg()),
+      transcoder: audioOpts,
+      logger: camLog.child('audio'),
+      notice: (notice) => {
+        for (const h of this.handles) h.emit('notice', notice);
+      },
+    }));
   }
 
   /** Closes the camera pull and its transcoder. */
   close(): Promise<void> {
     this.conditioner.close();
+    this.audio.close();
     return this.client.close();
   }
 
@@ -144,6 +179,7 @@ class Source {
       // are no longer a valid reference for what follows.
       this.gop.reset();
       for (const s of this.subscribers) s.needKeyframe = true;
+      this.clock.reset();
     }
     this.state = state as RtspSourceState;
     this.error = error;
@@ -169,6 +205,8 @@ class Source {
 
   #onAccessUnit(au: H264AccessUnit): void {
     if (this.status.status.state !== 'live') this.#updateStatus('media', undefined);
+    // The capture time on the camera's clock, for lip sync (lip-sync.ts); the same for every viewer.
+    (au as H264AccessUnit & { ntpMs?: number }).ntpMs = this.clock.ntpOf('video', au.timestamp);
     const unit = this.gop.push(au);
     for (const s of this.subscribers) {
       if (s.needKeyframe) {
@@ -193,6 +231,7 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
   readonly #source: Source;
   readonly #onRelease: (h: Handle) => void;
   readonly #mine = new Set<Subscriber>();
+  readonly #audioUnsubs = new Set<() => void>();
   #released = false;
   #watched = false;
 
@@ -252,11 +291,32 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
     };
   }
 
+  get audioInfo(): CameraAudioInfo | undefined {
+    return this.#source.audio.info;
+  }
+
+  subscribeAudio(sink: (frame: AudioFrame) => void, opts?: AudioSubscribeOptions): () => void {
+    if (this.#released)
+      throw new CamgateError('CAMGATE_ENGINE_STATE', 'subscribeAudio on a released RTSP source handle');
+    const unsub = this.#source.audio.subscribe(sink, opts);
+    this.#audioUnsubs.add(unsub);
+    return () => {
+      this.#audioUnsubs.delete(unsub);
+      unsub();
+    };
+  }
+
+  acquireOpus(sink: (frame: AudioFrame) => void): () => void {
+    return this.subscribeAudio(sink, { accept: ['OPUS'] });
+  }
+
   release(): void {
     if (this.#released) return;
     this.#released = true;
     for (const s of this.#mine) this.#source.subscribers.delete(s);
     this.#mine.clear();
+    for (const u of this.#audioUnsubs) u();
+    this.#audioUnsubs.clear();
     this.#watched = false;
     this.#onRelease(this);
   }
@@ -332,6 +392,7 @@ export class SharedRtspSources {
         this.#log,
         this.#profiles.get(uri),
         this.#opts.conditioner,
+        this.#opts.audio,
       );
       this.#sources.set(uri, src);
       this.#log.debug('camera pull started', { camera: src.profile?.cameraId, url: src.client.url });
@@ -364,6 +425,7 @@ export class SharedRtspSources {
       this.#closed = true;
       for (const src of this.#sources.values()) {
         src.subscribers.clear();
+        src.audio.subscribers.clear();
         src.handles.clear();
         this.#track(src.close());
       }

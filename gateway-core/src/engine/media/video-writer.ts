@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { fragmentNalu, type H264AccessUnit } from '../../rtsp/index.js';
 import type { Logger } from '../../util/index.js';
 import { Pacer, type PacerOptions } from './pacer.js';
+import type { SyncAnchor } from './lip-sync.js';
 import { TimestampRebaser } from './timestamp-rebaser.js';
 
 /** Where a viewer's packets go: encrypted (SRTP/SRTCP) and sent, as DtlsSrtpSink does. */
@@ -22,6 +23,8 @@ export interface VideoWriterOptions {
   mtu: number;
   pacing: PacerOptions;
   logger: Logger;
+  /** Lip sync: sender reports from the camera's clock, shared with the viewer's audio (lip-sync.ts). */
+  anchor?: SyncAnchor;
   /** Milliseconds for the retransmission rate limit; tests pass their own. */
   now?: () => number;
 }
@@ -120,6 +123,8 @@ export class VideoWriter {
       return false;
     }
     const timestamp = this.#rebaser.map(au.timestamp, replay);
+    // Replayed units are squeezed 1 ms apart: only live ones say when a frame was taken.
+    if (!replay) this.#o.anchor?.set(timestamp, RTP_CLOCK_PER_MS * 1000, (au as { ntpMs?: number }).ntpMs);
     const parts: Buffer[] = [];
     for (const nalu of au.nalus) for (const p of payloadsOf(nalu, this.#o.mtu)) parts.push(p);
     for (let i = 0; i < parts.length; i++) {
@@ -197,12 +202,14 @@ export class VideoWriter {
 
   /** RFC 3550 §6.4.1: the RTP time of "now" on this viewer's timeline, with counts of what was sent. */
   #report(): void {
-    const rtpTimestamp =
-      (this.#lastTimestamp + Math.round((performance.now() - this.#lastSentAt) * RTP_CLOCK_PER_MS)) >>> 0;
+    const synced = this.#o.anchor?.report();
+    const rtpTimestamp = synced
+      ? synced.rtpTimestamp
+      : (this.#lastTimestamp + Math.round((performance.now() - this.#lastSentAt) * RTP_CLOCK_PER_MS)) >>> 0;
     const sr = new RtcpSrPacket({
       ssrc: this.#sink.ssrc,
       senderInfo: new RtcpSenderInfo({
-        ntpTimestamp: ntpTime(),
+        ntpTimestamp: synced ? synced.ntp : ntpTime(),
         rtpTimestamp,
         packetCount: this.#packets,
         octetCount: this.#octets,

@@ -17,6 +17,9 @@ import { validateCandidate, type RemoteCandidate } from './ice-candidate.js';
 import { DtlsSrtpSink } from './dtls-srtp-sink.js';
 import { feedbackListener } from './rtcp-feedback.js';
 import { VideoWriter } from './video-writer.js';
+import type { AudioFrame, ViewerAudioCodec } from './audio-codecs.js';
+import { SyncAnchor, ViewerClock } from './lip-sync.js';
+import { PeerAudio } from './webrtc-audio.js';
 import { buildPeerConfig, OFFER_H264 } from './werift-config.js';
 import {
   resolveWebRtcPeerOptions,
@@ -68,6 +71,9 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
   #payload: H264Payload | undefined;
   #writer: VideoWriter | undefined;
   readonly #gop: GopCache;
+  /** One clock for this viewer's audio and video sender reports (lip-sync.ts). */
+  readonly #clock = new ViewerClock();
+  readonly #audio: PeerAudio;
   #unsubs: (() => void)[] = [];
   /** setLocalDescription runs in the background (werift awaits gathering in it). */
   #sld: Promise<void> | undefined;
@@ -89,6 +95,12 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     this.#o = resolveWebRtcPeerOptions(opts);
     this.#log = opts.logger ?? defaultLogger('engine:webrtc');
     this.#gop = new GopCache(this.#o.gopMaxBytes);
+    this.#audio = new PeerAudio(this.#clock, this.#log);
+  }
+
+  /** The audio codecs this viewer takes (empty: no audio section, or none of ours), after negotiation. */
+  get audioCodecs(): ViewerAudioCodec[] {
+    return this.#audio.accepted;
   }
 
   /** The werift configuration used (after negotiation started), for inspection. */
@@ -118,7 +130,9 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
       if (!t) throw new CamgateError('CAMGATE_ENGINE_SDP', 'the offer has no video section');
       t.setDirection('sendonly');
       this.#attach(t);
+      this.#audio.answerOffer(pc.getTransceivers().find((x) => x.kind === 'audio'));
       const answer = await pc.createAnswer();
+      this.#audio.negotiated(answer.sdp, true);
       this.#startLocal(pc, answer);
       this.#flushRemote();
       return answer.sdp;
@@ -134,6 +148,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     try {
       const t = pc.addTransceiver('video', { direction: 'sendonly' });
       this.#attach(t);
+      this.#audio.addToOffer((kind) => pc.addTransceiver(kind, { direction: 'sendonly' }));
       const offer = await pc.createOffer();
       this.#startLocal(pc, offer);
       return offer.sdp;
@@ -155,6 +170,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
         throw new CamgateError('CAMGATE_ENGINE_NO_H264', 'the answer accepts no H.264 payload');
       }
       await pc.setRemoteDescription({ type: 'answer', sdp });
+      this.#audio.negotiated(sdp, false);
       this.#phase = 'NEGOTIATED';
       this.#flushRemote();
     } catch (err) {
@@ -215,6 +231,12 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     if (this.#connected) this.#send(unit, au.replay === true);
   }
 
+  /** Sends one audio frame (a source's `subscribeAudio` sink, `accept: audioCodecs`); dropped before DTLS is up. */
+  feedAudio(frame: AudioFrame): void {
+    if (this.#phase === 'CLOSING' || this.#phase === 'CLOSED') return;
+    this.#audio.write(frame, this.#connected);
+  }
+
   /**
    * Forgets the cached GOP: the camera's stream ended or stalled, and a keyframe request
    * answered from it would show a picture from before the outage (issue 11). Until the
@@ -244,6 +266,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     this.#unsubs = [];
     this.#gop.reset();
     this.#writer?.close();
+    this.#audio.close();
     this.#pendingLocal = [];
     this.#pendingRemote = [];
     const pc = this.#pc;
@@ -333,6 +356,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
         maxQueueBytes: 2 * this.#o.gopMaxBytes, // a whole GOP replay fits, with room for live units behind it
       },
       logger: this.#log,
+      anchor: new SyncAnchor(this.#clock),
     });
     // werift's router hands payload-specific feedback to whichever of its tables knows the
     // packet's *sender* SSRC first, which for a viewer that also has a (recvonly) sender is

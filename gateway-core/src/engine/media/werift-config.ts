@@ -1,4 +1,5 @@
 import { RTCRtpCodecParameters, type RTCPeerConnectionConfig } from 'werift';
+import { weriftAudioCodecs } from './audio-codecs.js';
 import type { H264Payload } from './h264-sdp.js';
 import type { ResolvedWebRtcPeerOptions } from './webrtc-peer-options.js';
 
@@ -42,7 +43,7 @@ export function buildPeerConfig(o: ResolvedWebRtcPeerOptions, codec: H264Payload
     iceUseTcp: false,
     iceTransportPolicy: 'all',
     bundlePolicy: 'max-bundle',
-    codecs: { video: [h264Codec(codec)], audio: [] },
+    codecs: { video: [h264Codec(codec)], audio: weriftAudioCodecs() }, // audio: audio-codecs.ts
   };
   if (o.interfaceAddress) {
     config.iceInterfaceAddresses = { udp4: o.interfaceAddress };

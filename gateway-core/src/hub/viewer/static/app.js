@@ -1,6 +1,7 @@
 // The camera list and players. Signalling over /viewer/ws (see src/hub/viewer/messages.ts for the protocol);
 // media goes straight from the media backend to this page over WebRTC.
 import { announceNew, flagBadge, renderHomeBanner, splitFlags } from './flags.js';
+import { setupSound, soundTrack } from './sound.js';
 
 const $ = (id) => document.getElementById(id);
 const players = new Map(); // player id -> { id, key, cam, pc, oldPc, tile, video, state, retry }
@@ -207,6 +208,7 @@ function watch(c) {
   const video = tile.querySelector('video');
   const p = { id: '', key: keyOf(c), cam: c, pc: undefined, oldPc: undefined, tile, video, state: 'connecting' };
   tile.querySelector('.tile-close').addEventListener('click', () => stop(p.id));
+  setupSound(p);
   video.addEventListener('playing', () => {
     if (p.state !== 'failed' && !CAMERA_STATES.has(p.state)) setTileState(p, 'playing', 'Live');
   });
@@ -234,7 +236,9 @@ async function start(p) {
   renderCameras();
   setTileState(p, 'connecting', 'Connecting to the gateway…');
   pc.addTransceiver('video', { direction: 'recvonly' });
+  pc.addTransceiver('audio', { direction: 'recvonly' }); // the camera's sound, when it has some (sound.js)
   pc.ontrack = (e) => {
+    if (e.track.kind === 'audio') return soundTrack(p, e.track);
     video.srcObject = new MediaStream([e.track]);
     if (p.oldPc) p.oldPc.close();
     p.oldPc = undefined;

@@ -1,0 +1,73 @@
+import type { RTCRtpTransceiver } from 'werift';
+import type { Logger } from '../../util/index.js';
+import { parseAudioSection, type AudioFrame, type ViewerAudioCodec } from './audio-codecs.js';
+import { AudioWriter } from './audio-writer.js';
+import { DtlsSrtpSink } from './dtls-srtp-sink.js';
+import type { ViewerClock } from './lip-sync.js';
+
+/**
+ * A viewer's audio: the answer (or the viewer's answer to our offer) accepts
+ * Opus and/or the G.711 laws; the peer does not know yet what the camera
+ * sends (the player may be connected later), so it answers with every codec
+ * it may send and the source picks per frame (source-audio.ts). Audio is
+ * sent only once DTLS is up; there is nothing to cache.
+ */
+export class PeerAudio {
+  readonly #log: Logger;
+  readonly #clock: ViewerClock;
+  #transceiver: RTCRtpTransceiver | undefined;
+  #writer: AudioWriter | undefined;
+  #closed = false;
+
+  constructor(clock: ViewerClock, logger: Logger) {
+    this.#clock = clock;
+    this.#log = logger;
+  }
+
+  /** The codecs negotiated with this viewer (none: no audio section, or it takes none of ours). */
+  get accepted(): ViewerAudioCodec[] {
+    return this.#writer?.accepted ?? [];
+  }
+
+  /** Takes the audio transceiver werift made for the offer's audio section: we only send on it. */
+  answerOffer(t: RTCRtpTransceiver | undefined): void {
+    if (!t) return;
+    this.#transceiver = t;
+    t.setDirection('sendonly'); // RFC 3264 §6.1: we send; talking back is a separate path (talkback.ts)
+  }
+
+  /** Adds a sendonly audio section to our offer. */
+  addToOffer(add: (kind: 'audio') => RTCRtpTransceiver): void {
+    this.#transceiver = add('audio');
+  }
+
+  /**
+   * Reads what the viewer takes from the SDP that fixed the payloads (our answer, or the viewer's
+   * answer to our offer). A section with port 0 or inactive/sendonly on the viewer's side gets nothing.
+   */
+  negotiated(sdp: string, ours: boolean): void {
+    const t = this.#transceiver;
+    if (!t || this.#closed) return;
+    const section = parseAudioSection(sdp);
+    if (!section || section.port === 0 || section.payloads.length === 0) return;
+    const blocked = ours ? ['recvonly', 'inactive'] : ['sendonly', 'inactive'];
+    if (blocked.includes(section.direction)) return;
+    this.#writer = new AudioWriter(new DtlsSrtpSink(t.sender, this.#log), {
+      payloads: section.payloads,
+      clock: this.#clock,
+      logger: this.#log,
+    });
+    this.#log.debug('audio negotiated', { codecs: this.#writer.accepted });
+  }
+
+  /** Sends one frame if its codec was negotiated; false otherwise. */
+  write(frame: AudioFrame, connected: boolean): boolean {
+    if (!connected || this.#closed) return false;
+    return this.#writer?.write(frame) ?? false;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#writer?.close();
+  }
+}
