@@ -91,6 +91,14 @@ export abstract class MediaElement extends MediaObject {
     return this.#sinks.size;
   }
 
+  /**
+   * Called on a sink when media from `source` starts moving to it; what it returns is called when that
+   * stops (audio links only). A sink that sends to the source's camera (the RtpEndpoint's talk-back) hooks in here.
+   */
+  protected onSourceLinked(_source: RtspSourceHandleLike): (() => void) | undefined {
+    return undefined;
+  }
+
   /** Called after a sink was connected or disconnected. */
   protected onSinksChanged(): void {}
 
@@ -129,6 +137,8 @@ export abstract class MediaElement extends MediaObject {
         if (wantVideo) offs.push(source.subscribe(feed));
         const audio = wantAudio && source.subscribeAudio ? sink.audioSink() : undefined;
         if (audio) offs.push(source.subscribeAudio!(audio.sink, { accept: audio.accept }));
+        const more = wantAudio ? sink.onSourceLinked(source) : undefined;
+        if (more) offs.push(more);
         link.unsubscribe = () => {
           for (const off of offs) off();
         };
