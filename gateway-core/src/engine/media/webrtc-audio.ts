@@ -1,4 +1,4 @@
-import type { RTCRtpTransceiver } from 'werift';
+import type { MediaStreamTrack, RTCRtpTransceiver } from 'werift';
 import type { Logger } from '../../util/index.js';
 import { parseAudioSection, type AudioFrame, type ViewerAudioCodec } from './audio-codecs.js';
 import { AudioWriter } from './audio-writer.js';
@@ -43,13 +43,16 @@ export class PeerAudio {
     if (offered?.direction === 'sendonly' && offered.port !== 0) {
       t.setDirection('recvonly');
       const opus = offered.payloads.find((p) => p.codec === 'OPUS')?.payloadType;
-      t.onTrack.subscribe((track) => {
+      const listen = (track: MediaStreamTrack): void => {
         track.onReceiveRtp.subscribe((rtp) => {
           // Only Opus goes to the talk-back pipeline (talkback.ts decodes Opus); other payloads are dropped.
           if (this.#closed || opus === undefined || rtp.header.payloadType !== opus) return;
           this.onVoice?.(rtp.payload, rtp.header.timestamp);
         });
-      });
+      };
+      // werift made the remote track while applying the offer (before this call), or makes it later.
+      for (const track of t.receiver.tracks) listen(track);
+      t.onTrack.subscribe((track) => listen(track));
       return;
     }
     t.setDirection('sendonly'); // RFC 3264 §6.1: we send; talking back is a separate path (talkback.ts)
