@@ -131,6 +131,7 @@ describe('push-to-talk in the viewer page (Chromium fake microphone)', () => {
       const id = await watch(page, `${GATEWAY_ID}/porch`);
       assert.equal((await talkState(page, id)).hidden, false, 'alice may talk: the button shows');
       const before = (await porch.backchannelRecording()).packets;
+      const held = performance.now();
       await holdWithMouse(page, id);
       const talking = await until(
         () => talkState(page, id),
@@ -148,8 +149,11 @@ describe('push-to-talk in the viewer page (Chromium fake microphone)', () => {
       );
       await sleep(1000);
       await page.mouse.up();
+      const heldS = (performance.now() - held) / 1000;
       const rec = await porch.backchannelRecording();
       const hz = strongest(rec.pcm, rec.sampleRate);
+      // Never more sound than time held (each voice packet goes to the camera once); slowness only lowers it.
+      assert.ok((rec.packets - before) * 0.02 <= heldS * 1.1 + 1, `${rec.packets - before} packets in ${heldS} s`);
       t.diagnostic(`PCMA back channel: ${rec.packets} packets, tone at ${hz} Hz; load ${loadavg()[0]!.toFixed(2)}`);
       assert.equal(rec.codec, 'PCMA');
       assert.ok(Math.abs(hz - MIC_HZ) <= 20, `the camera heard ${hz} Hz`);
@@ -232,12 +236,13 @@ describe('push-to-talk in the viewer page (Chromium fake microphone)', () => {
       assert.equal((await talkState(page, id)).hidden, true);
       // The page's own code never sends it; a person with the developer tools could.
       const answer = await page.evaluate(async () => {
-        const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/viewer/ws`);
         const pc = new RTCPeerConnection();
         const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
         pc.addTransceiver(mic.getAudioTracks()[0]!, { direction: 'sendonly' });
         pc.addTransceiver('video', { direction: 'recvonly' });
         const offer = await pc.createOffer();
+        // Opened after the offer: its `open` event must not fire before the handler is set.
+        const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/viewer/ws`);
         return new Promise<string>((resolve) => {
           ws.onopen = () =>
             ws.send(JSON.stringify({ type: 'talk', id: 'x1', gateway: 'home-1', camera: 'porch', offer: offer.sdp }));
@@ -274,6 +279,7 @@ describe('push-to-talk in the viewer page (Chromium fake microphone)', () => {
     async (t) => {
       const page = await signIn(browser, stack.hub.url, ALICE.name, ALICE.password);
       const id = await watch(page, `${GATEWAY_ID}/garage`);
+      const held = performance.now();
       await holdWithMouse(page, id);
       await until(
         () => talkState(page, id),
@@ -295,8 +301,11 @@ describe('push-to-talk in the viewer page (Chromium fake microphone)', () => {
       }
       await page.mouse.up();
       for (let i = 1; i < counts.length; i++) assert.ok(counts[i]! > counts[i - 1]!, `packets kept coming: ${counts}`);
+      const heldS = (performance.now() - held) / 1000;
       const rec = await garage.backchannelRecording();
       const hz = strongest(rec.pcm, rec.sampleRate);
+      // 1024 samples per AAC packet at 16 kHz: never more sound than time held.
+      assert.ok(rec.packets * 0.064 <= heldS * 1.1 + 1, `${rec.packets} packets in ${heldS} s`);
       t.diagnostic(
         `AAC back channel after 70 s: ${rec.packets} packets, tone at ${hz} Hz; load ${loadavg()[0]!.toFixed(2)}`,
       );

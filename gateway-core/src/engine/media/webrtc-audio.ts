@@ -43,7 +43,11 @@ export class PeerAudio {
     if (offered?.direction === 'sendonly' && offered.port !== 0) {
       t.setDirection('recvonly');
       const opus = offered.payloads.find((p) => p.codec === 'OPUS')?.payloadType;
+      const heard = new Set<MediaStreamTrack>();
       const listen = (track: MediaStreamTrack): void => {
+        // The same track can be both in `receiver.tracks` and announced by `onTrack`: listen once.
+        if (heard.has(track)) return;
+        heard.add(track);
         track.onReceiveRtp.subscribe((rtp) => {
           // Only Opus goes to the talk-back pipeline (talkback.ts decodes Opus); other payloads are dropped.
           if (this.#closed || opus === undefined || rtp.header.payloadType !== opus) return;
