@@ -6,7 +6,7 @@
  *   (160 samples at 8 kHz), the packet time RFC 3551 §4.5 sets as default.
  * - AAC (RFC 3640 §3.3.6, mode AAC-hbr): FFmpeg writes ADTS (ISO/IEC 13818-7
  *   §6.2); each frame's header is removed and the raw access unit is sent with
- *   one AU header (13-bit size, 3-bit index). An AAC frame is 1024 samples, so
+ *   one AU header (13-bit size, 3-bit index; `aacRtpPayload` in rtsp/aac.ts). An AAC frame is 1024 samples, so
  *   AAC packets are 1024 samples long, not 20 ms.
  *
  * `RtpClock` turns sample counts into RTP timestamps (RFC 3550 §5.1: random
@@ -89,20 +89,6 @@ export class AdtsSplitter {
     this.#pending = Buffer.from(data);
     return out;
   }
-}
-
-/**
- * One AAC access unit as an RFC 3640 AAC-hbr payload (§3.3.6): AU-headers-length (16 bits, in bits) = 16,
- * then one AU header: AU-size (13 bits) and AU-Index 0 (3 bits), then the access unit.
- */
-export function aacHbrPayload(au: Buffer): Buffer {
-  if (au.length === 0 || au.length > MAX_ADTS_FRAME) {
-    throw new RangeError(`aacHbrPayload: an access unit of ${au.length} bytes is not allowed (1-${MAX_ADTS_FRAME})`);
-  }
-  const header = Buffer.alloc(4);
-  header.writeUInt16BE(16, 0);
-  header.writeUInt16BE(au.length << 3, 2);
-  return Buffer.concat([header, au]);
 }
 
 /** Sample counts → RTP timestamps: random start (RFC 3550 §5.1), gaps of silence kept. */

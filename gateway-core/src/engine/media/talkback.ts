@@ -25,10 +25,10 @@ import {
   AdtsSplitter,
   G711Packetizer,
   RtpClock,
-  aacHbrPayload,
   type BackchannelPacket,
 } from './talkback-packetizer.js';
 import { findFfmpeg } from './transcoder.js';
+import { aacRtpPayload } from '../../rtsp/index.js';
 
 /** The back channel as the RTSP client describes it (the shared contract's `RtspAudioInfo`). */
 export interface BackchannelInfo {
@@ -193,7 +193,7 @@ export class TalkSession extends EventEmitter<{ close: [reason: string]; error: 
     const aac = this.info.codec === 'AAC';
     const duration = aac ? AAC_FRAME_SAMPLES : p.payload.length;
     const ts = this.#clock.stamp(p.samples, duration, now);
-    const payload = aac ? aacHbrPayload(p.payload) : p.payload;
+    const payload = aac ? aacRtpPayload(p.payload) : p.payload;
     if (this.#target.sendBackchannel(payload, ts)) this.stats.sent++;
     else this.stats.refused++;
   }
