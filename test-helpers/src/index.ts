@@ -58,3 +58,4 @@ export {
   type HttpServerOptions,
 } from './exposure.js';
 export { makeSelfSignedCert, type SelfSignedCert } from './tls.js';
+export { encodeOpusTone, decodeOpus, oggOpus, oggPackets, opusSamples48k, toneFrequency } from './opus-audio.js';

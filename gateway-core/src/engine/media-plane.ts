@@ -55,7 +55,18 @@ export interface RtspSourceHandleLike extends EventEmitter {
   subscribe(sink: (au: AccessUnit) => void): () => void;
   /** The camera's audio, G.711 as it is or Opus per `accept` (media planes with audio only). */
   subscribeAudio?(sink: (frame: AudioFrameLike) => void, opts?: { accept?: AudioSinkLike['accept'] }): () => void;
+  /**
+   * Talking to the camera through its back channel (engine/media/talkback.ts): one talker at a time,
+   * throws CAMGATE_ENGINE_TALK_BUSY when someone else talks. Absent when the camera has no back channel.
+   */
+  openTalk?(talkerId: string): TalkSessionLike;
   release(): void;
+}
+
+/** One talker's voice to a camera (Opus packets, RTP timestamps on the 48 kHz clock). */
+export interface TalkSessionLike {
+  pushOpus(packet: Buffer, rtpTimestamp: number): void;
+  close(): void;
 }
 
 export interface RtspSourcesLike {
@@ -120,6 +131,12 @@ export interface RtpSenderLike extends EventEmitter {
   processOffer(sdp: string): Promise<string>;
   processAnswer(sdp: string): Promise<void>;
   feed(au: AccessUnit): void;
+  /** The negotiated audio stream, undefined when the remote took none. */
+  readonly audio?: { direction: string } | undefined;
+  /** Sends one Opus packet (48 kHz RTP timestamp) when audio was negotiated. */
+  feedOpus?(packet: Buffer, timestamp48k: number): void;
+  /** Whether the remote's voice is taken (talk-back); events `voice` ({ payload, timestamp48k, ssrc }). */
+  setTalk?(enabled: boolean): void;
   close(): Promise<void>;
 }
 

@@ -86,9 +86,22 @@ export abstract class MediaElement extends MediaObject {
     return undefined;
   }
 
+  /** Sinks connected with exactly `mediaType` (a talk link is a WebRtcEndpoint's AUDIO into a player). */
+  protected sinksWith(mediaType: MediaType): MediaElement[] {
+    return [...this.#sinks].filter(([, link]) => link.mediaType === mediaType).map(([sink]) => sink);
+  }
+
   /** Sinks connected to this element (linked or waiting for media). */
   protected get sinkCount(): number {
     return this.#sinks.size;
+  }
+
+  /**
+   * Called on a sink when media from `source` starts moving to it; what it returns is called when that
+   * stops (audio links only). A sink that sends to the source's camera (the RtpEndpoint's talk-back) hooks in here.
+   */
+  protected onSourceLinked(_source: RtspSourceHandleLike): (() => void) | undefined {
+    return undefined;
   }
 
   /** Called after a sink was connected or disconnected. */
@@ -129,6 +142,8 @@ export abstract class MediaElement extends MediaObject {
         if (wantVideo) offs.push(source.subscribe(feed));
         const audio = wantAudio && source.subscribeAudio ? sink.audioSink() : undefined;
         if (audio) offs.push(source.subscribeAudio!(audio.sink, { accept: audio.accept }));
+        const more = wantAudio ? sink.onSourceLinked(source) : undefined;
+        if (more) offs.push(more);
         link.unsubscribe = () => {
           for (const off of offs) off();
         };

@@ -1,7 +1,14 @@
 import { KurentoRpcError } from '../errors.js';
-import type { AccessUnit, RtpSenderLike, RtpSenderLikeOptions } from '../media-plane.js';
+import type {
+  AccessUnit,
+  AudioSinkLike,
+  RtpSenderLike,
+  RtpSenderLikeOptions,
+  RtspSourceHandleLike,
+} from '../media-plane.js';
 import { isPlainObject, optionalBoolean, optionalString, requireInt, type Params } from '../params.js';
 import { MediaElement } from './media-element.js';
+import { TalkRelay } from './talk-relay.js';
 import { SDP_BANDWIDTH_PROPERTIES, SdpNegotiation } from './sdp-endpoint.js';
 import type { ObjectHost } from './media-object.js';
 import type { MediaPipeline } from './media-pipeline.js';
@@ -65,6 +72,12 @@ function decodeBase64(s: string): Buffer | undefined {
  * uses to stream a camera to an Apple device. The engine only sends; the
  * connected player's H.264 goes out unchanged (no transcoding, so a requested
  * resolution is not honoured). See media/rtp-sender.ts for the security note.
+ *
+ * Sound: when the remote takes the offered Opus section, the connected
+ * player's camera sound goes out with the video (the media plane's shared
+ * per-camera Opus path), and when the remote also sends (`sendrecv`, HomeKit
+ * two-way audio) and the camera has a back channel, its voice goes to the
+ * camera — one talker per camera, as in the browser viewer.
  */
 export class RtpEndpoint extends MediaElement {
   readonly #crypto: Crypto | undefined;
@@ -132,6 +145,36 @@ export class RtpEndpoint extends MediaElement {
     this.raise('MediaStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });
     this.raise('MediaSessionStarted');
     this.refreshSources();
+  }
+
+  /** Opus only (HomeKit's codec here): the source transcodes the camera's sound once, shared with browsers. */
+  protected override audioSink(): AudioSinkLike | undefined {
+    const sender = this.#sdp.negotiated ? this.#sender : undefined;
+    if (!sender?.audio || !sender.feedOpus) return undefined;
+    return {
+      sink: (frame) => {
+        const f = frame as { codec: string; payload: Buffer; timestamp: number; clockRate: number };
+        if (f.codec === 'OPUS' && f.clockRate === 48_000) sender.feedOpus!(f.payload, f.timestamp);
+      },
+      accept: ['OPUS'],
+    };
+  }
+
+  protected override onSourceLinked(source: RtspSourceHandleLike): (() => void) | undefined {
+    const sender = this.#sender;
+    const direction = sender?.audio?.direction;
+    if (!sender?.setTalk || !source.openTalk || (direction !== 'sendrecv' && direction !== 'sendonly')) {
+      return undefined;
+    }
+    const relay = new TalkRelay(source, this.id, this.host.logger.child('talk'));
+    const onVoice = (v: { payload: Buffer; timestamp48k: number }): void => relay.push(v.payload, v.timestamp48k);
+    sender.on('voice', onVoice);
+    sender.setTalk(true);
+    return () => {
+      sender.off('voice', onVoice);
+      sender.setTalk!(false);
+      relay.close();
+    };
   }
 
   protected override async onRelease(): Promise<void> {

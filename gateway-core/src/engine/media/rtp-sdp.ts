@@ -108,6 +108,8 @@ export interface LocalRtpDescription {
   fmtp: string;
   ssrc: number;
   crypto?: { suite: SrtpSuite; keyAndSalt: Buffer };
+  /** The audio section's lines (rtp-audio-sdp.ts), after the video's. */
+  audio?: string[];
 }
 
 /** Builds a send-only H.264 description (RFC 8866 §5, RFC 6184 §8.2.1, RFC 4568 §9.1). */
@@ -127,5 +129,6 @@ export function buildLocalRtp(d: LocalRtpDescription): string {
   ];
   if (d.crypto)
     lines.push(`a=crypto:1 ${sdpSuiteName(d.crypto.suite)} inline:${d.crypto.keyAndSalt.toString('base64')}`);
+  if (d.audio) lines.push(...d.audio);
   return lines.join('\r\n') + '\r\n';
 }

@@ -19,6 +19,8 @@ import { H264Packetizer, type H264AccessUnit } from '../../rtsp/index.js';
 import { CamgateError, defaultLogger, isLoopbackHost, type Logger } from '../../util/index.js';
 import { isAccessUnit, type ReplayedAccessUnit } from './access-unit.js';
 import { FALLBACK_PROFILE_LEVEL_ID } from './h264-sdp.js';
+import { RtpAudioChannel, type RtpAudioStats, type VoicePacket } from './rtp-audio.js';
+import { DEFAULT_AUDIO_PTIME_MS, buildLocalAudio, parseRemoteAudio, type Direction } from './rtp-audio-sdp.js';
 import { buildLocalRtp, parseRemoteRtp, type RemoteRtpDescription } from './rtp-sdp.js';
 import { SrtpProtector, type SrtpSuite } from './srtp.js';
 import { TimestampRebaser } from './timestamp-rebaser.js';
@@ -34,18 +36,28 @@ export interface RtpSenderOptions {
   mtu?: number;
   /** H.264 payload type offered by `generateOffer` (the answer's choice wins). */
   offerPayloadType?: number;
+  /**
+   * Offer an Opus audio section besides the video (Kurento OfferOptions `offerToReceiveAudio`,
+   * default true): the camera's sound, and the remote's voice when it answers `sendrecv`.
+   */
+  audio?: boolean;
+  /** Opus payload type offered by `generateOffer` (HomeKit answers with its own, usually 110). */
+  offerAudioPayloadType?: number;
   logger?: Logger;
 }
 
 export const DEFAULT_RTP_SENDER_OPTIONS = {
   mtu: 1200, // bytes: KMS's BaseRtpEndpoint default
   offerPayloadType: 96, // first dynamic payload type (RFC 3551 §6)
+  offerAudioPayloadType: 111, // the Opus payload type browsers use; any dynamic one would do
 } as const;
 
 export const RTP_SENDER_MTU_RANGE = { min: 128, max: 65_507 } as const; // bytes; max = largest IPv4 UDP payload
 
 export interface RtpSenderEvents {
   mediaFlowOut: ['FLOWING' | 'NOT_FLOWING'];
+  /** The remote's voice (Opus), when its audio section sends and `setTalk(true)` allowed it. */
+  voice: [VoicePacket];
 }
 
 export interface RtpSenderStats {
@@ -76,6 +88,10 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
   #packetizer: H264Packetizer | undefined;
   #started = false;
   #flowing = false;
+  #audio: RtpAudioChannel | undefined;
+  /** Whether the audio channel is part of the negotiated session. */
+  #audioNegotiated = false;
+  #talk = false;
 
   constructor(opts: RtpSenderOptions = {}) {
     super();
@@ -126,20 +142,61 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
     return this.#protector ? 'RTP/SAVP' : 'RTP/AVP';
   }
 
+  /** The negotiated audio stream (Opus), if any: where it goes and at what clock and packet time. */
+  get audio(): { clockRate: number; ptimeMs: number; direction: Direction; ssrc: number } | undefined {
+    const r = this.#audioNegotiated ? this.#audio?.remote : undefined;
+    return r
+      ? { clockRate: r.clockRate, ptimeMs: r.ptimeMs, direction: r.direction, ssrc: this.#audio!.ssrc }
+      : undefined;
+  }
+
+  get audioStats(): RtpAudioStats | undefined {
+    return this.#audio?.stats;
+  }
+
+  /**
+   * Whether the remote's voice is taken (talk-back): the caller decides (plugin option, camera back
+   * channel); the remote's SDP must also send audio. Off by default.
+   */
+  setTalk(enabled: boolean): void {
+    this.#talk = enabled;
+    const remote = this.#audio?.remote;
+    if (remote && this.#audioNegotiated) this.#audio!.setRemote(remote, enabled);
+  }
+
+  /** Sends one Opus packet (RTP timestamp on the 48 kHz clock) when audio was negotiated. */
+  feedOpus(packet: Buffer, timestamp48k: number): void {
+    if (this.#phase === 'NEGOTIATED' && this.#audioNegotiated) this.#audio?.feedOpus(packet, timestamp48k);
+  }
+
   async generateOffer(): Promise<string> {
     if (this.#phase !== 'NEW') throw new CamgateError('CAMGATE_ENGINE_STATE', 'an offer was already made');
     await this.#bind(undefined);
+    if (this.#opts.audio !== false) await this.#bindAudio(this.#opts.ipv6 === true);
     this.#phase = 'OFFERED';
     const pt = this.#opts.offerPayloadType ?? DEFAULT_RTP_SENDER_OPTIONS.offerPayloadType;
-    return this.#describe(pt, `packetization-mode=1;profile-level-id=${FALLBACK_PROFILE_LEVEL_ID}`);
+    const audioPt = this.#opts.offerAudioPayloadType ?? DEFAULT_RTP_SENDER_OPTIONS.offerAudioPayloadType;
+    return this.#describe(pt, `packetization-mode=1;profile-level-id=${FALLBACK_PROFILE_LEVEL_ID}`, {
+      payloadType: audioPt,
+      clockRate: 48_000, // RFC 7587 §7: an offer names 48 kHz; the answer may name HomeKit's rate
+      ptimeMs: DEFAULT_AUDIO_PTIME_MS,
+    });
   }
 
   async processOffer(sdp: string): Promise<string> {
     if (this.#phase !== 'NEW') throw new CamgateError('CAMGATE_ENGINE_STATE', 'this endpoint is already negotiated');
     const remote = parseRemoteRtp(sdp, 'offer', this.#protector !== undefined);
+    const audio = this.#opts.audio !== false ? this.#usableAudio(sdp, 'offer') : undefined;
     await this.#bind(remote);
+    if (audio) await this.#bindAudio(remote.family === 6);
     this.#accept(remote);
-    return this.#describe(remote.payload.payloadType, remote.payload.fmtp);
+    if (!audio) return this.#describe(remote.payload.payloadType, remote.payload.fmtp);
+    this.#acceptAudio(sdp, 'offer');
+    return this.#describe(remote.payload.payloadType, remote.payload.fmtp, {
+      payloadType: audio.payloadType,
+      clockRate: audio.clockRate,
+      ptimeMs: audio.ptimeMs,
+    });
   }
 
   async processAnswer(sdp: string): Promise<void> {
@@ -148,7 +205,44 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
     if (this.#opts.ipv6 === true ? remote.family !== 6 : remote.family !== 4) {
       throw new CamgateError('CAMGATE_ENGINE_SDP', `answer: the address family does not match the offer`);
     }
+    const audio = this.#audio ? this.#usableAudio(sdp, 'answer') : undefined;
+    if (audio && audio.family !== remote.family) {
+      throw new CamgateError('CAMGATE_ENGINE_SDP', 'answer: the audio address family does not match the video');
+    }
     this.#accept(remote);
+    if (audio) this.#acceptAudio(sdp, 'answer');
+  }
+
+  /**
+   * The remote's Opus section, or undefined when it has none or one the engine cannot send to (another
+   * codec, a bad address): the video still plays, as with KMS when audio fails to negotiate.
+   */
+  #usableAudio(sdp: string, what: string): ReturnType<typeof parseRemoteAudio> {
+    try {
+      return parseRemoteAudio(sdp, what, this.#protector !== undefined);
+    } catch (err) {
+      this.#log.warn('audio not negotiated; video only', { err });
+      return undefined;
+    }
+  }
+
+  /** Takes the remote's audio section (already validated by the caller's parse). */
+  #acceptAudio(sdp: string, what: string): void {
+    const audio = parseRemoteAudio(sdp, what, this.#protector !== undefined)!;
+    this.#audio!.setRemote(audio, this.#talk);
+    this.#audioNegotiated = true;
+  }
+
+  async #bindAudio(ipv6: boolean): Promise<void> {
+    const channel = new RtpAudioChannel({
+      ...(this.#opts.crypto ? { crypto: this.#opts.crypto } : {}),
+      ipv6,
+      ...(this.#opts.interfaceAddress ? { interfaceAddress: this.#opts.interfaceAddress } : {}),
+      logger: this.#log,
+    });
+    channel.on('voice', (v) => this.emit('voice', v));
+    this.#audio = channel;
+    await channel.bind();
   }
 
   #accept(remote: RemoteRtpDescription): void {
@@ -171,8 +265,13 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
     });
   }
 
-  #describe(payloadType: number, fmtp: string): string {
+  #describe(
+    payloadType: number,
+    fmtp: string,
+    audio?: { payloadType: number; clockRate: number; ptimeMs: number },
+  ): string {
     const socket = this.#socket!;
+    const channel = this.#audio;
     return buildLocalRtp({
       sessionId: this.#sessionId,
       version: this.#version++,
@@ -183,6 +282,19 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
       fmtp,
       ssrc: this.ssrc,
       ...(this.#opts.crypto ? { crypto: this.#opts.crypto } : {}),
+      ...(audio && channel
+        ? {
+            audio: buildLocalAudio({
+              port: channel.port,
+              proto: this.proto,
+              ...audio,
+              // The engine sends the camera's sound and may take the remote's voice (talk-back).
+              direction: 'sendrecv',
+              ssrc: channel.ssrc,
+              ...(this.#opts.crypto ? { crypto: this.#opts.crypto } : {}),
+            }),
+          }
+        : {}),
     });
   }
 
@@ -247,6 +359,11 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
   async close(): Promise<void> {
     if (this.#phase === 'CLOSED') return;
     this.#phase = 'CLOSED';
+    try {
+      await this.#audio?.close();
+    } catch (err) {
+      this.#log.debug('closing the audio channel failed', { err });
+    }
     const socket = this.#socket;
     this.#socket = undefined;
     if (socket) {

@@ -1,4 +1,4 @@
-import type { RTCRtpTransceiver } from 'werift';
+import type { MediaStreamTrack, RTCRtpTransceiver } from 'werift';
 import type { Logger } from '../../util/index.js';
 import { parseAudioSection, type AudioFrame, type ViewerAudioCodec } from './audio-codecs.js';
 import { AudioWriter } from './audio-writer.js';
@@ -18,6 +18,8 @@ export class PeerAudio {
   #transceiver: RTCRtpTransceiver | undefined;
   #writer: AudioWriter | undefined;
   #closed = false;
+  /** Talk-back: the viewer's voice, Opus RTP payloads and timestamps (48 kHz), when its offer only sends audio. */
+  onVoice: ((payload: Buffer, timestamp: number) => void) | undefined;
 
   constructor(clock: ViewerClock, logger: Logger) {
     this.#clock = clock;
@@ -29,10 +31,34 @@ export class PeerAudio {
     return this.#writer?.accepted ?? [];
   }
 
-  /** Takes the audio transceiver werift made for the offer's audio section: we only send on it. */
-  answerOffer(t: RTCRtpTransceiver | undefined): void {
+  /**
+   * Takes the audio transceiver werift made for the offer's audio section: we only send on it — unless the
+   * viewer's offer only sends audio (push-to-talk, docs/engine.md "Talking back"): then we only receive
+   * (RFC 3264 §6.1) and hand its Opus packets to `onVoice`.
+   */
+  answerOffer(t: RTCRtpTransceiver | undefined, offer?: string): void {
     if (!t) return;
     this.#transceiver = t;
+    const offered = offer === undefined ? undefined : parseAudioSection(offer);
+    if (offered?.direction === 'sendonly' && offered.port !== 0) {
+      t.setDirection('recvonly');
+      const opus = offered.payloads.find((p) => p.codec === 'OPUS')?.payloadType;
+      const heard = new Set<MediaStreamTrack>();
+      const listen = (track: MediaStreamTrack): void => {
+        // The same track can be both in `receiver.tracks` and announced by `onTrack`: listen once.
+        if (heard.has(track)) return;
+        heard.add(track);
+        track.onReceiveRtp.subscribe((rtp) => {
+          // Only Opus goes to the talk-back pipeline (talkback.ts decodes Opus); other payloads are dropped.
+          if (this.#closed || opus === undefined || rtp.header.payloadType !== opus) return;
+          this.onVoice?.(rtp.payload, rtp.header.timestamp);
+        });
+      };
+      // werift made the remote track while applying the offer (before this call), or makes it later.
+      for (const track of t.receiver.tracks) listen(track);
+      t.onTrack.subscribe((track) => listen(track));
+      return;
+    }
     t.setDirection('sendonly'); // RFC 3264 §6.1: we send; talking back is a separate path (talkback.ts)
   }
 
