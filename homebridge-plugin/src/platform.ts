@@ -20,6 +20,7 @@ import {
 } from '@camgate/core';
 import type { API, DynamicPlatformPlugin, Logging, PlatformAccessory, PlatformConfig } from 'homebridge';
 import { CameraAccessory } from './camera-accessory.js';
+import { DEFAULT_CAMERA_SOUND } from './camera-sound.js';
 import { gatewayKeepWarm, readSettings, type PluginSettings } from './config.js';
 import { exposureOf, homeExposureOf, type ExposureSensor } from './exposure-sensor.js';
 import { MqttFlagFeed } from './flag-feed.js';
@@ -106,6 +107,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
         const camera = new CameraAccessory(this.#api, accessory, cam, this.#backend, camLog, {
           ffmpeg,
           snapshotCacheMs,
+          sound: this.#settings.sound[cam.id] ?? DEFAULT_CAMERA_SOUND,
         });
         this.#cameras.set(cam.id, camera);
         this.#register(accessory);
