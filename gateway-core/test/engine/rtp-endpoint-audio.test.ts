@@ -195,4 +195,27 @@ describe('TalkRelay', () => {
     assert.equal(src.holder(), undefined, 'closed relays take no voice');
     a.close();
   });
+
+  it('stops trying, after one warning, when the camera has no speaker', () => {
+    let asked = 0;
+    const handle = Object.assign(new EventEmitter(), {
+      state: 'playing',
+      subscribe: () => () => {},
+      release: () => {},
+      openTalk(): TalkSessionLike {
+        asked++;
+        throw new CamgateError('CAMGATE_ENGINE_NO_BACKCHANNEL', 'this camera has no back channel');
+      },
+    }) as unknown as RtspSourceHandleLike;
+    const lines: string[] = [];
+    const relay = new TalkRelay(
+      handle,
+      'homekit',
+      createLogger('t', (r) => lines.push(r.msg)),
+    );
+    for (let i = 0; i < 50; i++) relay.push(Buffer.from([0x78]), i * 960);
+    assert.equal(asked, 1);
+    assert.deepEqual(lines, ['this camera has no speaker (no ONVIF back channel); voice dropped']);
+    relay.close();
+  });
 });
