@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { formatIssues, hubConfigSchema, idSchema, loadConfigFile } from '../config/index.js';
-import { addUser, Hub, mintApiToken } from '../hub/index.js';
+import { addUser, Hub, mintApiToken, setUserTalk } from '../hub/index.js';
 import { generateGatewayId, generateSecret, makeVerifier } from '../tunnel/index.js';
 import { CamgateError, SecretSet } from '../util/index.js';
 import { appendTo, editYamlConfig, idsIn, warnIfReadableByOthers } from './config-file.js';
@@ -13,7 +13,8 @@ Usage:
   camgate hub --config hub.yaml [options]
   camgate hub add-gateway --config hub.yaml [--id ID] [--name NAME]
   camgate hub add-token --config hub.yaml
-  camgate hub add-user --config hub.yaml --name NAME --cameras 'GATEWAY/CAMERA,GATEWAY/*' [--password-stdin]
+  camgate hub add-user --config hub.yaml --name NAME --cameras 'GATEWAY/CAMERA,GATEWAY/*' [--password-stdin] [--talk]
+  camgate hub set-talk --config hub.yaml --name NAME on|off
 
 Commands:
   (none)        serve /tunnel for gateways, /api/ and the Kurento endpoints
@@ -24,6 +25,8 @@ Commands:
                 hash; print the token once
   add-user      add a viewer account to the users file named by viewer.usersFile,
                 granted the listed cameras; prints a generated password once
+  set-talk      allow (on) or forbid (off) a viewer to talk through the speakers
+                of the cameras it is granted (push-to-talk; off for new users)
 
 Options:
   -c, --config F       the hub configuration (YAML); see README "Hub configuration"
@@ -32,6 +35,7 @@ Options:
       --name NAME      a name for the gateway (add-gateway) or the user (add-user)
       --cameras LIST   comma-separated grants for add-user: GATEWAY/CAMERA or GATEWAY/*
       --password-stdin read the user's password from standard input (add-user)
+      --talk           add-user: the user may talk through its cameras (default: may not)
 ${LOG_HELP}`;
 
 const HUB_TEMPLATE = `# camgate hub configuration — see README "Hub configuration"
@@ -51,14 +55,19 @@ apiTokens: []
 export async function runHub(argv: string[]): Promise<number> {
   const sub = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
   const rest = sub ? argv.slice(1) : argv;
-  const { values } = parse(rest, {
-    ...LOG_OPTIONS,
-    config: { type: 'string', short: 'c' },
-    id: { type: 'string' },
-    name: { type: 'string' },
-    cameras: { type: 'string' },
-    'password-stdin': { type: 'boolean' },
-  });
+  const { values, positionals } = parse(
+    rest,
+    {
+      ...LOG_OPTIONS,
+      config: { type: 'string', short: 'c' },
+      id: { type: 'string' },
+      name: { type: 'string' },
+      cameras: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      talk: { type: 'boolean' },
+    },
+    sub === 'set-talk',
+  );
   if (values.help) return (say(HUB_HELP), 0);
   const config = requireOption(values.config, 'config', 'camgate hub');
   if (sub === 'add-gateway') return addGateway(config, values.id, values.name);
@@ -68,7 +77,11 @@ export async function runHub(argv: string[]): Promise<number> {
       name: requireOption(values.name, 'name', 'camgate hub add-user'),
       cameras: requireOption(values.cameras, 'cameras', 'camgate hub add-user'),
       password: values['password-stdin'] ? await readStdinLine() : undefined,
+      talk: values.talk === true,
     });
+  }
+  if (sub === 'set-talk') {
+    return setViewerTalk(config, requireOption(values.name, 'name', 'camgate hub set-talk'), positionals[0]);
   }
   if (sub !== undefined) throw new CamgateError('CAMGATE_USAGE', `camgate hub: unknown command "${sub}" (see --help)`);
 
@@ -146,7 +159,7 @@ async function addToken(config: string): Promise<number> {
   return 0;
 }
 
-async function addViewerUser(config: string, u: { name: string; cameras: string; password?: string }): Promise<number> {
+async function usersFileOf(config: string): Promise<string> {
   const cfg = await loadConfigFile(hubConfigSchema, config);
   if (!cfg.viewer) {
     throw new CamgateError(
@@ -154,19 +167,46 @@ async function addViewerUser(config: string, u: { name: string; cameras: string;
       `${config}: set viewer.usersFile first (where the viewer's accounts live)`,
     );
   }
+  return cfg.viewer.usersFile;
+}
+
+async function setViewerTalk(config: string, name: string, onOff: string | undefined): Promise<number> {
+  if (onOff !== 'on' && onOff !== 'off') {
+    throw new CamgateError('CAMGATE_USAGE', 'camgate hub set-talk: say "on" or "off" after the options');
+  }
+  const usersFile = await usersFileOf(config);
+  try {
+    await setUserTalk(usersFile, name, onOff === 'on');
+  } catch (err) {
+    if (err instanceof TypeError)
+      throw new CamgateError('CAMGATE_USAGE', err.message.replace(/^setUserTalk: /, 'set-talk: '));
+    throw err;
+  }
+  say(`Viewer "${name}" ${onOff === 'on' ? 'may now talk' : 'may no longer talk'} through its cameras (${usersFile}).`);
+  return 0;
+}
+
+async function addViewerUser(
+  config: string,
+  u: { name: string; cameras: string; password?: string; talk: boolean },
+): Promise<number> {
+  const usersFile = await usersFileOf(config);
   const cameras = u.cameras
     .split(',')
     .map((c) => c.trim())
     .filter(Boolean);
   let result;
   try {
-    result = await addUser(cfg.viewer.usersFile, { name: u.name, cameras, password: u.password });
+    result = await addUser(usersFile, { name: u.name, cameras, password: u.password, talk: u.talk });
   } catch (err) {
     if (err instanceof TypeError)
       throw new CamgateError('CAMGATE_USAGE', err.message.replace(/^addUser: /, 'add-user: '));
     throw err;
   }
-  say(`Added viewer "${result.name}" to ${cfg.viewer.usersFile}, granted ${cameras.join(', ')}.`);
+  say(
+    `Added viewer "${result.name}" to ${usersFile}, granted ${cameras.join(', ')}; ` +
+      (u.talk ? 'may talk through these cameras.' : 'may not talk through them (camgate hub set-talk).'),
+  );
   if (result.generatedPassword) say(`Password (shown only now): ${result.generatedPassword}`);
   return 0;
 }

@@ -13,6 +13,7 @@ import {
   type JsonRpcRequest,
   type KurentoPolicy,
   type PolicySession,
+  talkGrantFromMeta,
 } from '../kurento/index.js';
 import { CamgateError, type Logger } from '../util/index.js';
 import type { SessionKeeper } from './session-keeper.js';
@@ -30,6 +31,19 @@ export interface KurentoRelayOptions {
   maxPendingRequests: number;
   /** Log every message both ways at debug (`--verbose`): the hub's own text and the scrubbed answers. */
   logFrames?: boolean;
+}
+
+/**
+ * The hub's talk grant for this channel (docs/kurento-policy.md "Talking back"): a malformed one is no grant,
+ * and the log says so; the channel itself still serves viewing.
+ */
+function talkCamerasOf(channel: Channel, log: Logger): string[] {
+  try {
+    return talkGrantFromMeta(channel.meta);
+  } catch (err) {
+    log.warn('talk grant in the channel meta ignored', { reason: (err as Error).message });
+    return [];
+  }
 }
 
 /** A logged frame is cut here: an SDP is a few KiB, a debug line need not be more. */
@@ -69,7 +83,7 @@ export class KurentoRelay extends EventEmitter<RelayEvents> {
     this.#channel = channel;
     this.#opts = opts;
     this.#log = opts.logger.child(`ch${channel.id}`);
-    this.#session = opts.policy.createSession();
+    this.#session = opts.policy.createSession({ talkCameras: talkCamerasOf(channel, this.#log) });
     this.#backend = new WebSocket(opts.backendUrl, { maxPayload: opts.maxMessageBytes });
     this.#backend.on('open', () => this.#flush());
     this.#backend.on('message', (data, isBinary) => this.#fromBackend(data, isBinary));

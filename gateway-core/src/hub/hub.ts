@@ -183,6 +183,7 @@ export class Hub extends EventEmitter<HubEvents> {
           {
             gatewayStatus: () => this.api.gatewayStatus(),
             kurentoUrl: (id) => this.kurentoUrl(id),
+            talkUrl: (id, cameraId) => this.kurentoTalkUrl(id, cameraId),
             secure: opts.tls !== undefined,
             clientKey,
             watchGateways: (fn) => {
@@ -350,6 +351,22 @@ export class Hub extends EventEmitter<HubEvents> {
   /** The tunnel URL gateways dial. */
   get tunnelUrl(): string {
     return `${this.url.replace(/^http/, 'ws')}/tunnel`;
+  }
+
+  /**
+   * The Kurento endpoint for one gateway with a single-use talk grant for one camera (valid 30 s): the one
+   * connection made with it may talk through that camera's speaker (docs/kurento-policy.md "Talking back").
+   * The viewer mints one per push-to-talk press after checking the person's talk setting; an application
+   * server beside the hub that checks its own users may do the same.
+   */
+  kurentoTalkUrl(gatewayId: string, cameraId: string): string {
+    if (typeof gatewayId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(gatewayId)) {
+      throw new TypeError(`kurentoTalkUrl: gatewayId ${JSON.stringify(gatewayId)} is not a gateway id`);
+    }
+    if (typeof cameraId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(cameraId)) {
+      throw new TypeError(`kurentoTalkUrl: cameraId ${JSON.stringify(cameraId)} is not a camera id`);
+    }
+    return `${this.kurentoUrl(gatewayId)}?talk=${this.#kurento.issueTalkTicket(gatewayId, cameraId)}`;
   }
 
   /** The Kurento endpoint for one gateway, for `kurento-client`. */

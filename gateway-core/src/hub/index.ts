@@ -32,6 +32,7 @@ export {
 } from './viewer/index.js';
 export {
   addUser,
+  setUserTalk,
   generatePassword,
   UserDirectory,
   type UserRecord,

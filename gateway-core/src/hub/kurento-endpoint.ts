@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -16,6 +17,13 @@ export interface KurentoEndpointOptions {
 /** A logged frame is cut here. */
 const MAX_LOGGED_FRAME_CHARS = 4096;
 
+/** How long a talk ticket stays usable (ms): the viewer stream connects with it right away. */
+export const TALK_TICKET_TTL_MS = 30_000; // 30 s
+/** Most unused talk tickets held (each viewer stream that talks uses one at once). */
+const MAX_TALK_TICKETS = 1024;
+/** `?talk=TICKET`: 24 random bytes, base64url. */
+const TALK_QUERY = /^talk=([A-Za-z0-9_-]{32})$/;
+
 /** `/kurento/GATEWAY_ID` — one Kurento endpoint per connected gateway. */
 const PATH = /^\/kurento\/([A-Za-z0-9][A-Za-z0-9_-]{0,62})\/?$/;
 
@@ -29,6 +37,8 @@ export class KurentoEndpoint {
   readonly #opts: KurentoEndpointOptions;
   readonly #wss: WebSocketServer;
   readonly #links = new Set<{ ws: WebSocket; channel: Channel }>();
+  /** Single-use talk grants (docs/kurento-policy.md "Talking back"), by ticket. */
+  readonly #talkTickets = new Map<string, { gatewayId: string; cameraId: string; expiresAt: number }>();
 
   constructor(opts: KurentoEndpointOptions) {
     this.#opts = opts;
@@ -40,12 +50,41 @@ export class KurentoEndpoint {
     return this.#links.size;
   }
 
+  /**
+   * A single-use ticket that makes the next Kurento connection to `gatewayId` carrying `?talk=TICKET` a talking
+   * one for `cameraId`: its tunnel channel's meta names the camera, and the gateway's policy then allows the talk
+   * path for that camera's player (and only then). The endpoints themselves carry no authentication (loopback,
+   * for the application server beside the hub): a talk grant must therefore not be a URL anyone could write,
+   * so the hub's viewer — which checked that the signed-in person may talk — mints one per talking stream.
+   */
+  issueTalkTicket(gatewayId: string, cameraId: string): string {
+    const now = Date.now();
+    for (const [t, v] of this.#talkTickets) if (v.expiresAt <= now) this.#talkTickets.delete(t);
+    while (this.#talkTickets.size >= MAX_TALK_TICKETS) {
+      this.#talkTickets.delete(this.#talkTickets.keys().next().value as string);
+    }
+    const ticket = randomBytes(24).toString('base64url');
+    this.#talkTickets.set(ticket, { gatewayId, cameraId, expiresAt: now + TALK_TICKET_TTL_MS });
+    return ticket;
+  }
+
   /** Routes an HTTP upgrade; answers 404 for other paths and 503 when the gateway is offline. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = (req.url ?? '').split('?')[0] ?? '';
+    const [path = '', query] = (req.url ?? '').split('?', 2);
     const match = PATH.exec(path);
     if (!match?.[1])
       return reject(socket, 404, 'Not Found', 'no Kurento endpoint at this path; use /kurento/GATEWAY_ID');
+    let meta: Record<string, unknown> = { kind: 'kurento' };
+    if (query !== undefined && query !== '') {
+      const ticket = TALK_QUERY.exec(query)?.[1];
+      const grant = ticket === undefined ? undefined : this.#talkTickets.get(ticket);
+      if (ticket !== undefined) this.#talkTickets.delete(ticket);
+      if (!grant || grant.gatewayId !== match[1] || grant.expiresAt <= Date.now()) {
+        this.#opts.logger.warn('kurento connection refused: no valid talk ticket', { gatewayId: match[1] });
+        return reject(socket, 403, 'Forbidden', 'the talk ticket is unknown, used or expired');
+      }
+      meta = { kind: 'kurento', talk: [grant.cameraId] };
+    }
     // These endpoints are for the application server beside the hub (kurento-client on Node), never for a
     // page: a browser always sends Origin on a WebSocket handshake (RFC 6455 §4.1), and WebSockets are not
     // bound by the same-origin policy, so any web page the hub's operator opens could otherwise drive them.
@@ -62,7 +101,7 @@ export class KurentoEndpoint {
       return reject(socket, 503, 'Service Unavailable', `gateway ${match[1]} is not connected`);
     let channel: Channel;
     try {
-      channel = peer.openChannel({ kind: 'kurento' });
+      channel = peer.openChannel(meta);
     } catch (err) {
       // Beyond the tunnel's channel limit, say so (and log it) instead of dropping the client silently.
       const message = (err as Error).message;
@@ -120,6 +159,7 @@ export class KurentoEndpoint {
       if (channel.state !== 'closed') channel.close(1001, 'hub shutting down');
     }
     this.#links.clear();
+    this.#talkTickets.clear();
     this.#wss.close();
   }
 }

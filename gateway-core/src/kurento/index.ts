@@ -17,6 +17,7 @@ export {
 export { BUILTIN_ENGINE_SERVER, SERVER_MANAGER_ID, KurentoErrorCode, POLICY_DENIED_RPC_CODE } from './types.js';
 export { DEFAULT_KURENTO_RULES, type KurentoRules } from './policy-rules.js';
 export { KurentoPolicy, PolicySession } from './policy.js';
+export { talkGrantFromMeta, MAX_TALK_CAMERAS, type PolicySessionOptions } from './policy-talk.js';
 export {
   parseMediaTarget,
   parseRelayUri,

@@ -10,7 +10,9 @@ import type { KurentoRules } from './policy-rules.js';
 import type { KurentoMethod } from './types.js';
 import { SERVER_MANAGER_ID } from './types.js';
 import type { ParamContext } from './policy-params.js';
+import { checkTalkConnect } from './policy-talk.js';
 import {
+  CAMERA_URI,
   PolicyDenied,
   canonicalType,
   checkParamTable,
@@ -25,7 +27,7 @@ import {
 
 /** What observing the response to a forwarded request must record. */
 export type Intent =
-  | { kind: 'create'; type: string; pipeline: string | undefined }
+  | { kind: 'create'; type: string; pipeline: string | undefined; camera?: string }
   | { kind: 'release'; object: string }
   | { kind: 'connect'; sessionId: string | undefined }
   | { kind: 'transaction'; ops: Intent[] }
@@ -41,6 +43,8 @@ export interface HandlerContext extends ParamContext {
   checkSessionId(value: JsonValue | undefined): void;
   /** Whether `connect` may resume `sessionId` (this session's, or one this policy made). */
   mayResume(sessionId: string): boolean;
+  /** The camera of an owned PlayerEndpoint (or `newref:N` to one in this transaction). */
+  cameraOf(ref: string): string | undefined;
 }
 
 export interface HandlerResult {
@@ -115,7 +119,9 @@ const create: Handler = (params, ctx) => {
   const out: JsonObject = { ...params, type };
   if ('constructorParams' in params) out.constructorParams = constructorParams;
   const pipeline = typeof constructorParams.mediaPipeline === 'string' ? constructorParams.mediaPipeline : undefined;
-  return { params: out, intent: { kind: 'create', type, pipeline } };
+  // A player remembers its camera: talking into it needs the talk grant for that camera (policy-talk.ts).
+  const camera = typeof raw.uri === 'string' ? CAMERA_URI.exec(raw.uri)?.[1] : undefined;
+  return { params: out, intent: { kind: 'create', type, pipeline, ...(camera ? { camera } : {}) } };
 };
 
 const invoke: Handler = (params, ctx) => {
@@ -136,6 +142,7 @@ const invoke: Handler = (params, ctx) => {
   const op = findOperation(ctx.rules, type, operation);
   if (!op) throw new PolicyDenied('operation-not-allowed', `${type}.${safeDetail(operation)}`);
   const operationParams = checkParamTable(op.params ?? {}, raw, `${type}.${operation}`, ctx, ctx.rules);
+  if (operation === 'connect') checkTalkConnect(type, operationParams, ctx);
   const out: JsonObject = { ...params };
   if ('operationParams' in params) out.operationParams = operationParams;
   return { params: out, intent: NONE };
@@ -199,6 +206,7 @@ const transaction: Handler = (params, ctx) => {
   }
   /** Types created by earlier operations, by index: what `newref:N` may name. */
   const created = new Map<number, string>();
+  const createdCameras = new Map<number, string>();
   const outOps: JsonValue[] = [];
   const intents: Intent[] = [];
   ops.forEach((raw, index) => {
@@ -228,9 +236,17 @@ const transaction: Handler = (params, ctx) => {
         // Only backward references to creations in this same transaction.
         return n >= 0 && n < index ? created.get(n) : undefined;
       },
+      cameraOf: (ref) => {
+        const n = newrefIndex(ref);
+        if (n === undefined) return ctx.cameraOf(ref);
+        return n >= 0 && n < index ? createdCameras.get(n) : undefined;
+      },
     };
     const result = HANDLERS[op.method as KurentoMethod](opParams, inner);
-    if (result.intent.kind === 'create') created.set(index, result.intent.type);
+    if (result.intent.kind === 'create') {
+      created.set(index, result.intent.type);
+      if (result.intent.camera !== undefined) createdCameras.set(index, result.intent.camera);
+    }
     intents.push(result.intent);
     outOps.push({ jsonrpc: '2.0', id: index, method: op.method, params: result.params });
   });

@@ -8,6 +8,7 @@ import type { KurentoRules, ParamKind, TypeRule, OperationRule } from './policy-
 import { KURENTO_MODULE_PREFIX } from './policy-rules.js';
 import { NEWREF_PREFIX } from './types.js';
 import { PolicyDenied } from './policy-denied.js';
+import { sdpSendsAudio } from './policy-talk.js';
 import type { MediaTargetRules } from './policy-targets.js';
 import {
   checkIceCandidate,
@@ -28,7 +29,7 @@ const HOST =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]{2,45})$/;
 const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_.]{0,99}$/;
 /** `camera://ID` — the only URI form a hub may put in a PlayerEndpoint. */
-const CAMERA_URI = /^camera:\/\/([A-Za-z0-9._-]{1,64})$/;
+export const CAMERA_URI = /^camera:\/\/([A-Za-z0-9._-]{1,64})$/;
 
 /** Shortens and de-controls hub-supplied text before it goes into a refusal message. */
 export function safeDetail(v: unknown): string {
@@ -112,6 +113,8 @@ export interface ParamContext {
   resolveCamera(cameraId: string): string | undefined;
   /** Where the gateway lets the media backend send traffic (policy-targets.ts). */
   media: MediaTargetRules;
+  /** Cameras this session may talk through (the hub's talk grant for the channel); empty for most sessions. */
+  talkCameras: ReadonlySet<string>;
 }
 
 /**
@@ -167,6 +170,10 @@ export function checkParam(
     case 'sdp':
       if (typeof value !== 'string' || value.length > MAX_SDP) throw bad(`must be an SDP of at most ${MAX_SDP}`);
       checkSdpAddresses(value, ctx.media, name);
+      // Audio from the browser toward the media backend exists only to talk (policy-talk.ts).
+      if (ctx.talkCameras.size === 0 && sdpSendsAudio(value)) {
+        throw new PolicyDenied('talk-not-granted', `${name}: an audio section that sends needs the talk grant`);
+      }
       return value;
     case 'turn-url':
       checkTurnUrl(value, ctx.media);

@@ -23,6 +23,7 @@ import { HANDLERS } from './policy-handlers.js';
 import { PolicyDenied, isObject, newrefIndex, safeDetail } from './policy-params.js';
 import type { MediaTargetRules } from './policy-targets.js';
 import { STRICT_MEDIA_TARGET_RULES } from './policy-targets.js';
+import type { PolicySessionOptions } from './policy-talk.js';
 import { CameraUriRegistry } from './sanitize.js';
 import type { KurentoMethod } from './types.js';
 import { KURENTO_METHODS, POLICY_DENIED_RPC_CODE } from './types.js';
@@ -55,6 +56,8 @@ export type PolicyVerdict =
 interface OwnedObject {
   type: string;
   pipeline: string | undefined;
+  /** For a PlayerEndpoint: the camera of its `camera://ID`. */
+  camera?: string;
 }
 
 /** Ownership is per Kurento session; a reconnect that resumes the session keeps it. */
@@ -106,9 +109,16 @@ export class KurentoPolicy {
     this.#logger = opts.logger ?? defaultLogger('kurento:policy');
   }
 
-  /** A new session for one relayed Kurento connection. */
-  createSession(): PolicySession {
-    return new PolicySession(this, this.#logger);
+  /**
+   * A new session for one relayed Kurento connection; `opts.talkCameras` is the hub's talk grant for it (the
+   * channel's meta, `talkGrantFromMeta`).
+   */
+  createSession(opts: PolicySessionOptions = {}): PolicySession {
+    const talk = opts.talkCameras ?? [];
+    if (!Array.isArray(talk) || !talk.every((c) => typeof c === 'string')) {
+      throw new TypeError('createSession option talkCameras: must be a list of camera ids');
+    }
+    return new PolicySession(this, this.#logger, new Set(talk));
   }
 
   /** @internal resolves a camera and remembers its real URL for sanitising. */
@@ -171,6 +181,7 @@ export class KurentoPolicy {
 export class PolicySession {
   readonly #policy: KurentoPolicy;
   readonly #logger: Logger;
+  readonly #talkCameras: ReadonlySet<string>;
   #state = new OwnershipState();
   #sessionId: string | undefined;
   #closed = false;
@@ -181,9 +192,15 @@ export class PolicySession {
   readonly #byId = new Map<string | number, Intent>();
 
   /** @internal use `KurentoPolicy.createSession()`. */
-  constructor(policy: KurentoPolicy, logger: Logger) {
+  constructor(policy: KurentoPolicy, logger: Logger, talkCameras: ReadonlySet<string> = new Set()) {
     this.#policy = policy;
     this.#logger = logger;
+    this.#talkCameras = talkCameras;
+  }
+
+  /** Cameras this session may talk through (the hub's talk grant for its channel). */
+  get talkCameras(): readonly string[] {
+    return [...this.#talkCameras];
   }
 
   /** The Kurento session id the backend assigned, once a response carried it. */
@@ -265,6 +282,8 @@ export class PolicySession {
       media: policy.media,
       txIndex: undefined,
       typeOf: (ref) => (newrefIndex(ref) === undefined ? this.#state.objects.get(ref)?.type : undefined),
+      cameraOf: (ref) => (newrefIndex(ref) === undefined ? this.#state.objects.get(ref)?.camera : undefined),
+      talkCameras: this.#talkCameras,
       resolveCamera: (cameraId) => policy.resolveCamera(cameraId),
       ownedCount: () => this.#state.objects.size,
       checkSessionId: (value) => {
@@ -344,7 +363,11 @@ export class PolicySession {
     if (intent.kind === 'create') {
       if (typeof value !== 'string' || value.length === 0 || value.length > 512) return undefined;
       const pipeline = intent.pipeline === undefined ? undefined : deref(intent.pipeline);
-      this.#state.objects.set(value, { type: intent.type, pipeline });
+      this.#state.objects.set(value, {
+        type: intent.type,
+        pipeline,
+        ...(intent.camera !== undefined ? { camera: intent.camera } : {}),
+      });
       return value;
     }
     if (intent.kind === 'release') {

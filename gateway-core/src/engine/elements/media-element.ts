@@ -86,6 +86,11 @@ export abstract class MediaElement extends MediaObject {
     return undefined;
   }
 
+  /** Sinks connected with exactly `mediaType` (a talk link is a WebRtcEndpoint's AUDIO into a player). */
+  protected sinksWith(mediaType: MediaType): MediaElement[] {
+    return [...this.#sinks].filter(([, link]) => link.mediaType === mediaType).map(([sink]) => sink);
+  }
+
   /** Sinks connected to this element (linked or waiting for media). */
   protected get sinkCount(): number {
     return this.#sinks.size;

@@ -92,6 +92,11 @@ export class PlayerEndpoint extends MediaElement {
     return this.#handle !== undefined;
   }
 
+  /** The camera pull while playing: what a talk link (webrtc-talk.ts) opens the camera's talk lock on. */
+  get talkSource(): RtspSourceHandleLike | undefined {
+    return this.mediaSource();
+  }
+
   protected override mediaSource(): RtspSourceHandleLike | undefined {
     return this.#state === 'START' && this.#handle?.state === 'playing' ? this.#handle : undefined;
   }

@@ -1,5 +1,12 @@
 import { KurentoRpcError } from '../errors.js';
-import type { AccessUnit, AudioSinkLike, IceServer, PeerIceCandidate, WebRtcPeerLike } from '../media-plane.js';
+import type {
+  AccessUnit,
+  AudioSinkLike,
+  IceServer,
+  PeerIceCandidate,
+  RtspSourceHandleLike,
+  WebRtcPeerLike,
+} from '../media-plane.js';
 import {
   isPlainObject,
   optionalBoolean,
@@ -14,6 +21,7 @@ import { SDP_BANDWIDTH_PROPERTIES, SdpNegotiation, sdpOperation } from './sdp-en
 import type { ObjectHost } from './media-object.js';
 import type { MediaPipeline } from './media-pipeline.js';
 import { WEBRTC_ENDPOINT_TYPE } from './types.js';
+import { WebRtcTalk } from './webrtc-talk.js';
 
 /** Candidates a client may send before the SDP exchange (they are queued until then). */
 const MAX_EARLY_CANDIDATES = 64;
@@ -68,6 +76,8 @@ export class WebRtcEndpoint extends MediaElement {
   #stunPort = 3478; // IANA STUN port, KMS default
   #turn: IceServer | undefined;
   #turnUrl = '';
+  /** Push-to-talk: set while this endpoint is connected into a player with mediaType AUDIO (webrtc-talk.ts). */
+  #talk: WebRtcTalk | undefined;
   #connectionState: ConnState = 'DISCONNECTED';
   #mediaState: ConnState = 'DISCONNECTED';
 
@@ -171,6 +181,7 @@ export class WebRtcEndpoint extends MediaElement {
     );
     this.#on(peer, 'connectionState', (s: ConnState) => this.#connectionChanged(s));
     this.#on(peer, 'mediaFlowOut', (s: 'FLOWING' | 'NOT_FLOWING') => this.setFlowOut(s));
+    this.#on(peer, 'voice', (v: { payload: Buffer; timestamp: number }) => this.#talk?.push(v.payload, v.timestamp));
     return peer;
   }
 
@@ -228,7 +239,28 @@ export class WebRtcEndpoint extends MediaElement {
     await sdpOperation('ICE_ADD_CANDIDATE_ERROR', 'adding candidate', () => peer.addIceCandidate(c));
   }
 
+  // A connect into a player with mediaType AUDIO makes this endpoint a talker (the policy allows it only with
+  // the hub's talk grant, docs/kurento-policy.md "Talking back"); a disconnect ends the talk.
+  protected override onSinksChanged(): void {
+    const player = this.sinksWith('AUDIO').find((s) => 'talkSource' in s) as
+      (MediaElement & { readonly talkSource: RtspSourceHandleLike | undefined }) | undefined;
+    if (player && !this.#talk) {
+      this.#talk = new WebRtcTalk({
+        source: () => player.talkSource,
+        talkerId: this.id,
+        onRefused: (code, message) =>
+          this.raise('Error', { description: `${code}: ${message}`, errorCode: 40001, type: code }),
+        logger: this.host.logger.child('talk'),
+      });
+    } else if (!player && this.#talk) {
+      this.#talk.close();
+      this.#talk = undefined;
+    }
+  }
+
   protected override async onRelease(): Promise<void> {
+    this.#talk?.close();
+    this.#talk = undefined;
     await super.onRelease();
     const peer = this.#peer;
     this.#peer = undefined;

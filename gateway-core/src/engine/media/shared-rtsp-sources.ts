@@ -11,6 +11,8 @@ import { attachSourceAudio, type AudioSubscribeOptions, type SourceAudio } from 
 import type { CameraClock } from './lip-sync.js';
 import type { OpusTranscoderOptions } from './opus-transcoder.js';
 import { findFfmpeg } from './transcoder.js';
+import { SourceTalk } from './talkback-source.js';
+import type { TalkSession } from './talkback.js';
 
 export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed';
 
@@ -59,6 +61,12 @@ export interface RtspSourceHandle extends EventEmitter<RtspSourceHandleEvents> {
   subscribeAudio(sink: (frame: AudioFrame) => void, opts?: AudioSubscribeOptions): () => void;
   /** `subscribeAudio(sink, { accept: ['OPUS'] })`: Opus whatever the camera sends (HomeKit, RFC 7587 payloads). */
   acquireOpus(sink: (frame: AudioFrame) => void): () => void;
+  /**
+   * Talks through the camera's speaker (its ONVIF back channel, talkback.ts): one talker per camera, throws
+   * CAMGATE_ENGINE_TALK_BUSY when someone else talks and CAMGATE_ENGINE_NO_BACKCHANNEL when it has none.
+   * Sessions still open when this handle is released are closed.
+   */
+  openTalk(talkerId: string): TalkSession;
   /** Drops this reference; the last release closes the RTSP session. Idempotent. */
   release(): void;
 }
@@ -106,6 +114,8 @@ class Source {
   readonly audio: SourceAudio;
   /** The camera's sender reports, for lip sync (lip-sync.ts). */
   readonly clock: CameraClock;
+  /** Talking back through the camera's speaker (talkback-source.ts). */
+  readonly talk: SourceTalk;
   readonly #log: Logger;
 
   constructor(
@@ -133,6 +143,8 @@ class Source {
         : opts.logger
       : camLog.child('rtsp');
     this.client = new RtspClient(uri, {
+      // Every camera is asked for its back channel (talkback-source.ts says why that costs nothing).
+      backchannel: true,
       ...opts,
       logger: rtspLog,
       acceptH265: () => this.conditioner.acceptH265(),
@@ -162,12 +174,17 @@ class Source {
         for (const h of this.handles) h.emit('notice', notice);
       },
     }));
+    this.talk = new SourceTalk(this.client, {
+      ffmpeg: audioOpts?.ffmpeg ?? conditionerOpts?.ffmpeg ?? (() => findFfmpeg()),
+      logger: camLog.child('talk'),
+    });
   }
 
   /** Closes the camera pull and its transcoder. */
   close(): Promise<void> {
     this.conditioner.close();
     this.audio.close();
+    this.talk.close();
     return this.client.close();
   }
 
@@ -232,6 +249,7 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
   readonly #onRelease: (h: Handle) => void;
   readonly #mine = new Set<Subscriber>();
   readonly #audioUnsubs = new Set<() => void>();
+  readonly #talks = new Set<TalkSession>();
   #released = false;
   #watched = false;
 
@@ -310,9 +328,18 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
     return this.subscribeAudio(sink, { accept: ['OPUS'] });
   }
 
+  openTalk(talkerId: string): TalkSession {
+    if (this.#released) throw new CamgateError('CAMGATE_ENGINE_STATE', 'openTalk on a released RTSP source handle');
+    const session = this.#source.talk.open(talkerId);
+    this.#talks.add(session);
+    session.once('close', () => this.#talks.delete(session));
+    return session;
+  }
+
   release(): void {
     if (this.#released) return;
     this.#released = true;
+    for (const t of [...this.#talks]) t.close('released');
     for (const s of this.#mine) this.#source.subscribers.delete(s);
     this.#mine.clear();
     for (const u of this.#audioUnsubs) u();

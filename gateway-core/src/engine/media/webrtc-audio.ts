@@ -18,6 +18,8 @@ export class PeerAudio {
   #transceiver: RTCRtpTransceiver | undefined;
   #writer: AudioWriter | undefined;
   #closed = false;
+  /** Talk-back: the viewer's voice, Opus RTP payloads and timestamps (48 kHz), when its offer only sends audio. */
+  onVoice: ((payload: Buffer, timestamp: number) => void) | undefined;
 
   constructor(clock: ViewerClock, logger: Logger) {
     this.#clock = clock;
@@ -29,10 +31,27 @@ export class PeerAudio {
     return this.#writer?.accepted ?? [];
   }
 
-  /** Takes the audio transceiver werift made for the offer's audio section: we only send on it. */
-  answerOffer(t: RTCRtpTransceiver | undefined): void {
+  /**
+   * Takes the audio transceiver werift made for the offer's audio section: we only send on it — unless the
+   * viewer's offer only sends audio (push-to-talk, docs/engine.md "Talking back"): then we only receive
+   * (RFC 3264 §6.1) and hand its Opus packets to `onVoice`.
+   */
+  answerOffer(t: RTCRtpTransceiver | undefined, offer?: string): void {
     if (!t) return;
     this.#transceiver = t;
+    const offered = offer === undefined ? undefined : parseAudioSection(offer);
+    if (offered?.direction === 'sendonly' && offered.port !== 0) {
+      t.setDirection('recvonly');
+      const opus = offered.payloads.find((p) => p.codec === 'OPUS')?.payloadType;
+      t.onTrack.subscribe((track) => {
+        track.onReceiveRtp.subscribe((rtp) => {
+          // Only Opus goes to the talk-back pipeline (talkback.ts decodes Opus); other payloads are dropped.
+          if (this.#closed || opus === undefined || rtp.header.payloadType !== opus) return;
+          this.onVoice?.(rtp.payload, rtp.header.timestamp);
+        });
+      });
+      return;
+    }
     t.setDirection('sendonly'); // RFC 3264 §6.1: we send; talking back is a separate path (talkback.ts)
   }
 

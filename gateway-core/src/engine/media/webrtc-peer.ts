@@ -40,6 +40,8 @@ export interface WebRtcPeerEvents {
   iceComponentState: [{ streamId: number; componentId: number; state: string }];
   connectionState: ['CONNECTED' | 'DISCONNECTED'];
   mediaFlowOut: ['FLOWING' | 'NOT_FLOWING'];
+  /** Talk-back: one Opus packet of the viewer's voice (RTP payload, RFC 7587; 48 kHz timestamp). */
+  voice: [{ payload: Buffer; timestamp: number }];
 }
 
 // Kurento IceComponentState names for werift's RTCIceConnectionState.
@@ -96,6 +98,8 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     this.#log = opts.logger ?? defaultLogger('engine:webrtc');
     this.#gop = new GopCache(this.#o.gopMaxBytes);
     this.#audio = new PeerAudio(this.#clock, this.#log);
+    // Talk-back (docs/engine.md "Talking back"): the viewer's voice, for a WebRtcEndpoint connected into a player.
+    this.#audio.onVoice = (payload, timestamp) => this.emit('voice', { payload, timestamp });
   }
 
   /** The audio codecs this viewer takes (empty: no audio section, or none of ours), after negotiation. */
@@ -130,7 +134,10 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
       if (!t) throw new CamgateError('CAMGATE_ENGINE_SDP', 'the offer has no video section');
       t.setDirection('sendonly');
       this.#attach(t);
-      this.#audio.answerOffer(pc.getTransceivers().find((x) => x.kind === 'audio'));
+      this.#audio.answerOffer(
+        pc.getTransceivers().find((x) => x.kind === 'audio'),
+        sdp,
+      );
       const answer = await pc.createAnswer();
       this.#audio.negotiated(answer.sdp, true);
       this.#startLocal(pc, answer);

@@ -4,6 +4,8 @@ export {
   parseUsersFile,
   generatePassword,
   isGranted,
+  mayTalk,
+  setUserTalk,
   UserDirectory,
   type UserRecord,
   type AddUserOptions,

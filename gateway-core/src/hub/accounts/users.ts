@@ -30,6 +30,9 @@ const userSchema = z
       .regex(USER_NAME_PATTERN, 'must be 1-64 letters, digits or "._@-", starting with a letter or digit'),
     passwordHash: z.string().regex(/^scrypt\$/, 'must be a scrypt hash written by `camgate hub add-user`'),
     cameras: z.array(z.string().regex(GRANT_PATTERN, 'must be GATEWAY/CAMERA or GATEWAY/*')).max(1024).default([]),
+    // Whether this person may talk through the cameras' speakers (ONVIF back channel, issue 15). Off unless
+    // set: a users file written before the setting existed reads as "may not talk" (that is its migration).
+    talk: z.boolean().default(false),
   })
   .strict();
 
@@ -81,7 +84,14 @@ export async function loadUsers(file: string): Promise<UserRecord[]> {
 
 /** Writes the users file atomically (temp file + rename), readable by its owner only. */
 export async function saveUsers(file: string, users: readonly UserRecord[]): Promise<void> {
-  const body = { users: users.map((u) => ({ name: u.name, passwordHash: u.passwordHash, cameras: [...u.cameras] })) };
+  const body = {
+    users: users.map((u) => ({
+      name: u.name,
+      passwordHash: u.passwordHash,
+      cameras: [...u.cameras],
+      ...(u.talk ? { talk: true } : {}),
+    })),
+  };
   const text = isYaml(file) ? YAML.stringify(body) : `${JSON.stringify(body, null, 2)}\n`;
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(tmp, text, { mode: 0o600 });
@@ -96,6 +106,8 @@ export interface AddUserOptions {
   cameras: string[];
   /** Replace a user of the same name instead of failing. */
   replace?: boolean;
+  /** Whether the user may talk through the cameras it is granted (push-to-talk). Default false. */
+  talk?: boolean;
 }
 
 export interface AddUserResult {
@@ -122,6 +134,9 @@ export async function addUser(file: string, opts: AddUserOptions): Promise<AddUs
   if (!Array.isArray(opts.cameras) || !opts.cameras.every((c) => typeof c === 'string' && GRANT_PATTERN.test(c))) {
     throw new TypeError(`addUser: cameras must be a list of 'GATEWAY/CAMERA' or 'GATEWAY/*'`);
   }
+  if (opts.talk !== undefined && typeof opts.talk !== 'boolean') {
+    throw new TypeError(`addUser: talk must be a boolean, not ${typeof opts.talk}`);
+  }
   let generatedPassword: string | undefined;
   let password = opts.password;
   if (password === undefined) password = generatedPassword = generatePassword();
@@ -136,11 +151,38 @@ export async function addUser(file: string, opts: AddUserOptions): Promise<AddUs
   if (existing !== -1 && !opts.replace) {
     throw new CamgateError('CAMGATE_USER_EXISTS', `user ${opts.name} already exists (use replace to change it)`);
   }
-  const record: UserRecord = { name: opts.name, passwordHash: await hashSecret(password), cameras: [...opts.cameras] };
+  const record: UserRecord = {
+    name: opts.name,
+    passwordHash: await hashSecret(password),
+    cameras: [...opts.cameras],
+    talk: opts.talk === true,
+  };
   if (existing === -1) users.push(record);
   else users[existing] = record;
   await saveUsers(file, users);
   return { name: opts.name, generatedPassword };
+}
+
+/**
+ * Turns a user's talk permission on or off, keeping everything else (`camgate hub set-talk`). Throws
+ * CAMGATE_USER_UNKNOWN when there is no such user.
+ */
+export async function setUserTalk(file: string, name: string, talk: boolean): Promise<void> {
+  if (typeof file !== 'string' || file === '') throw new TypeError('setUserTalk: file must be a non-empty path');
+  if (typeof name !== 'string' || !USER_NAME_PATTERN.test(name)) {
+    throw new TypeError(`setUserTalk: name ${JSON.stringify(name)} is not allowed (1-64 of A-Z a-z 0-9 . _ @ -)`);
+  }
+  if (typeof talk !== 'boolean') throw new TypeError(`setUserTalk: talk must be a boolean, not ${typeof talk}`);
+  const users = await loadUsers(file);
+  const user = users.find((u) => u.name === name);
+  if (!user) throw new CamgateError('CAMGATE_USER_UNKNOWN', `user ${name} does not exist in ${file}`);
+  user.talk = talk;
+  await saveUsers(file, users);
+}
+
+/** Whether `user` may talk through camera `cameraId` of gateway `gatewayId`: the talk setting AND a grant. */
+export function mayTalk(user: Pick<UserRecord, 'cameras' | 'talk'>, gatewayId: string, cameraId: string): boolean {
+  return user.talk === true && isGranted(user.cameras, gatewayId, cameraId);
 }
 
 /** Whether `grants` let a user open camera `cameraId` of gateway `gatewayId`. */

@@ -14,6 +14,8 @@ export interface CameraEntry {
   online: boolean;
   /** Filled by the exposure wiring when known; absent otherwise. */
   exposure?: ExposureState;
+  /** Whether this person may talk through the camera (push-to-talk button); absent when not. */
+  talk?: true;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Flag } from '../../alerts/index.js';
 import type { JsonObject } from '../../kurento/index.js';
 import type { Logger } from '../../util/index.js';
 import type { GatewayStatus } from '../api.js';
-import { isGranted, type Session, type UserRecord } from '../accounts/index.js';
+import { isGranted, mayTalk, type Session, type UserRecord } from '../accounts/index.js';
 import { camerasFor, type ExposureState } from './cameras.js';
 import { viewerFlagsFor } from './flags.js';
 import { parseBrowserMessage, ViewerProtocolError, type BrowserMessage, type MessageLimits } from './messages.js';
@@ -31,6 +31,8 @@ export interface ViewerIceConfig {
 export interface ViewerConnectionDeps {
   gatewayStatus: () => GatewayStatus[];
   kurentoUrl: (gatewayId: string) => string;
+  /** The Kurento endpoint with a single-use talk grant for one camera; without it nobody can talk. */
+  talkUrl?: ((gatewayId: string, cameraId: string) => string) | undefined;
   exposureFor: ((gatewayId: string, cameraId: string) => ExposureState | undefined) | undefined;
   flagsFor: ((gatewayId: string) => readonly Flag[]) | undefined;
   acceptCandidate: (candidate: string) => boolean;
@@ -71,6 +73,7 @@ export class ViewerConnection {
   /** Sends the camera list (on connect, on request, and when a gateway comes or goes). */
   sendCameras(): void {
     const cameras = camerasFor(this.#user.cameras, this.#deps.gatewayStatus(), this.#deps.exposureFor);
+    if (this.#deps.talkUrl) for (const c of cameras) if (mayTalk(this.#user, c.gateway, c.camera)) c.talk = true;
     this.#send({ type: 'cameras', cameras: cameras as unknown as JsonObject[] });
   }
 
@@ -131,15 +134,23 @@ export class ViewerConnection {
         return;
       case 'start':
         return this.#start(msg);
+      case 'talk':
+        return this.#start(msg);
     }
   }
 
-  #start(msg: Extract<BrowserMessage, { type: 'start' }>): void {
+  #start(msg: Extract<BrowserMessage, { type: 'start' | 'talk' }>): void {
     const { id, gateway, camera } = msg;
     // Grants are checked here, server-side, on every start: the page's list is only a convenience.
     if (!isGranted(this.#user.cameras, gateway, camera)) {
       this.#deps.logger.warn('viewer refused a camera not granted', { user: this.#user.name, gateway, camera });
       return this.#error(PLAIN.notGranted, id);
+    }
+    const talk = msg.type === 'talk';
+    // The talk setting is checked here too; the gateway's policy refuses talking without the hub's ticket.
+    if (talk && (!this.#deps.talkUrl || !mayTalk(this.#user, gateway, camera))) {
+      this.#deps.logger.warn('viewer refused talking', { user: this.#user.name, gateway, camera });
+      return this.#error(PLAIN.talkNotAllowed, id);
     }
     if (this.#streams.has(id)) return this.#error(PLAIN.busy, id);
     if (this.#streams.size >= this.#deps.limits.maxStreams) return this.#error(PLAIN.tooMany, id);
@@ -148,8 +159,9 @@ export class ViewerConnection {
     if (!status.cameras.some((c) => c.id === camera)) return this.#error(PLAIN.unknownCamera, id);
     const stream = new ViewerStream({
       id,
-      kurentoUrl: this.#deps.kurentoUrl(gateway),
+      kurentoUrl: talk ? this.#deps.talkUrl!(gateway, camera) : this.#deps.kurentoUrl(gateway),
       cameraId: camera,
+      talk,
       engineIce: this.#ice.engine,
       send: (m) => this.#send(m),
       acceptCandidate: this.#deps.acceptCandidate,

@@ -8,15 +8,20 @@
  *   {type:'candidate', id, candidate:{candidate, sdpMid?, sdpMLineIndex?}}   trickle ICE (RFC 8838)
  *   {type:'stop', id}                                 close one player
  *   {type:'list'}                                     ask for the camera list again
+ *   {type:'talk', id, gateway, camera, offer}       push-to-talk pressed: send the microphone to the camera's
+ *                                                     speaker (SDP offer with one sending audio section); `stop`
+ *                                                     with the same id when released
  * hub → browser
  *   {type:'hello', user, iceServers}                  once, on connect
- *   {type:'cameras', cameras:[CameraEntry…]}          on connect and whenever something changes
+ *   {type:'cameras', cameras:[CameraEntry…]}          on connect and whenever something changes; `talk: true`
+ *                                                     on a camera this person may talk through
  *   {type:'flags', flags:[ViewerFlag…]}               raised flags this person may see (flags.ts): on connect, on
  *                                                     'list', and whenever one is raised or cleared
  *   {type:'answer', id, sdp} · {type:'candidate', id, candidate}
  *   {type:'state', id, state, text, reason?, notice?} connecting · negotiating · waiting · playing · reconnecting ·
  *                                                     unreachable (reason in plain words) · stopped; notice: why a
- *                                                     stream plays differently (transcoded, B-frames dropped)
+ *                                                     stream plays differently (transcoded, B-frames dropped);
+ *                                                     a talk stream: connecting · negotiating · talking · stopped
  *   {type:'error', id?, code, message}                `message` is meant for a person
  */
 import { CamgateError } from '../../util/index.js';
@@ -40,7 +45,8 @@ export type BrowserMessage =
   | { type: 'start'; id: string; gateway: string; camera: string; offer: string }
   | { type: 'candidate'; id: string; candidate: IceCandidateMessage }
   | { type: 'stop'; id: string }
-  | { type: 'list' };
+  | { type: 'list' }
+  | { type: 'talk'; id: string; gateway: string; camera: string; offer: string };
 
 /** A browser frame the hub refuses; `message` is shown to the person. */
 export class ViewerProtocolError extends CamgateError {
@@ -87,6 +93,14 @@ export function checkOffer(sdp: string, maxChars: number): string | undefined {
   return undefined;
 }
 
+/** Checks a push-to-talk offer: the outline of `checkOffer`, with an audio section instead of video. */
+export function checkTalkOffer(sdp: string, maxChars: number): string | undefined {
+  const outline = checkOffer(sdp.replace(/^m=audio /m, 'm=video '), maxChars);
+  if (outline) return outline.replace('video offer', 'microphone offer');
+  if (!/^m=audio /m.test(sdp)) return 'The microphone offer from your browser carries no sound.';
+  return undefined;
+}
+
 /** Parses and validates one frame from a browser. Throws ViewerProtocolError. */
 export function parseBrowserMessage(data: Buffer | string, limits: MessageLimits): BrowserMessage {
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
@@ -113,6 +127,15 @@ export function parseBrowserMessage(data: Buffer | string, limits: MessageLimits
       const problem = checkOffer(raw.offer, limits.maxSdpChars);
       if (problem) throw new ViewerProtocolError(problem, id);
       return { type: 'start', id, gateway, camera, offer: raw.offer };
+    }
+    case 'talk': {
+      const id = str(raw, 'id', STREAM_ID, 'player id');
+      const gateway = str(raw, 'gateway', GATEWAY_ID, 'gateway id', id);
+      const camera = str(raw, 'camera', CAMERA_ID, 'camera id', id);
+      if (typeof raw.offer !== 'string') throw new ViewerProtocolError('The page sent no microphone offer.', id);
+      const problem = checkTalkOffer(raw.offer, limits.maxSdpChars);
+      if (problem) throw new ViewerProtocolError(problem, id);
+      return { type: 'talk', id, gateway, camera, offer: raw.offer };
     }
     case 'candidate': {
       const id = str(raw, 'id', STREAM_ID, 'player id');

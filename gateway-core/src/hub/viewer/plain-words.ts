@@ -58,12 +58,26 @@ export const PLAIN = {
   tooMany: { code: 'CAMGATE_VIEWER_LIMIT', message: 'Too many cameras open at once. Close one first.' },
   busy: { code: 'CAMGATE_VIEWER_DUPLICATE', message: 'This player is already open.' },
   signedOut: { code: 'CAMGATE_VIEWER_SIGNED_OUT', message: 'You are signed out. Sign in again to watch.' },
+  talkNotAllowed: {
+    code: 'CAMGATE_VIEWER_TALK_NOT_ALLOWED',
+    message: 'You may not talk through this camera. Ask whoever runs the hub to allow it.',
+  },
+  talkBusy: {
+    code: 'CAMGATE_VIEWER_TALK_BUSY',
+    message: 'Busy — someone else is talking through this camera. Try again when they are done.',
+  },
+  noSpeaker: {
+    code: 'CAMGATE_VIEWER_NO_SPEAKER',
+    message: 'This camera has no speaker the gateway can reach (no audio back channel).',
+  },
   internal: { code: 'CAMGATE_VIEWER_FAILED', message: 'Something went wrong while opening the camera. Try again.' },
 } as const satisfies Record<string, PlainError>;
 
 /** The player's `Error` event (Kurento `MediaObject.Error`: description, errorCode, type) in plain words. */
 export function describePlayerError(data: { description?: unknown; type?: unknown }): PlainError {
   const text = `${typeof data.type === 'string' ? data.type : ''} ${typeof data.description === 'string' ? data.description : ''}`;
+  const talk = talkError(text);
+  if (talk) return talk;
   if (/CAMGATE_RTSP_AUTH|401|403|unauthori[sz]ed|authenticat/i.test(text)) return PLAIN.cameraAuth;
   if (/CAMGATE_RTSP_NOT_FOUND|404|not found/i.test(text)) return PLAIN.cameraNotFound;
   if (
@@ -79,6 +93,8 @@ export function describePlayerError(data: { description?: unknown; type?: unknow
 export function describeFailure(err: unknown, step: 'connect' | 'offer' | 'setup'): PlainError {
   if (err instanceof KurentoRpcError) {
     const msg = err.data.message ?? '';
+    const talk = talkError(`${msg} ${err.message}`);
+    if (talk) return talk;
     if (/^camgate policy: camera-unknown/.test(msg)) return PLAIN.unknownCamera;
     if (step === 'offer' || /SDP|offer/i.test(msg)) return PLAIN.badOffer;
     return PLAIN.internal;
@@ -88,4 +104,12 @@ export function describeFailure(err: unknown, step: 'connect' | 'offer' | 'setup
     if (err.code === 'CAMGATE_KURENTO_CLOSED') return step === 'connect' ? PLAIN.gatewayOffline : PLAIN.gatewayLost;
   }
   return PLAIN.internal;
+}
+
+/** The talk path's refusals (engine error codes in docs/errors.md, the policy's talk rules) in plain words. */
+function talkError(text: string): PlainError | undefined {
+  if (/CAMGATE_ENGINE_TALK_BUSY/.test(text)) return PLAIN.talkBusy;
+  if (/CAMGATE_ENGINE_NO_BACKCHANNEL/.test(text)) return PLAIN.noSpeaker;
+  if (/camgate policy: talk-/.test(text)) return PLAIN.talkNotAllowed;
+  return undefined;
 }

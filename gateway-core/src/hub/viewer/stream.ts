@@ -20,7 +20,15 @@ export interface EngineIceConfig {
 }
 
 export type StreamState =
-  'connecting' | 'negotiating' | 'waiting' | 'playing' | 'reconnecting' | 'unreachable' | 'failed' | 'stopped';
+  | 'connecting'
+  | 'negotiating'
+  | 'waiting'
+  | 'playing'
+  | 'talking'
+  | 'reconnecting'
+  | 'unreachable'
+  | 'failed'
+  | 'stopped';
 
 /** What the page shows for each state (the page may add its own from RTCPeerConnection). */
 const STATE_TEXT: Record<StreamState, string> = {
@@ -28,6 +36,7 @@ const STATE_TEXT: Record<StreamState, string> = {
   negotiating: 'Setting up the video connection…',
   waiting: 'Waiting for video…',
   playing: 'Live',
+  talking: 'Talking — the camera plays what you say',
   reconnecting: CAMERA_STATE_TEXT.reconnecting,
   unreachable: 'Camera unreachable',
   failed: 'Not playing',
@@ -38,6 +47,11 @@ export interface ViewerStreamOptions {
   id: string;
   kurentoUrl: string;
   cameraId: string;
+  /**
+   * A push-to-talk stream: the browser's microphone goes to the camera's speaker (docs/kurento-policy.md
+   * "Talking back"); `kurentoUrl` must then carry the hub's talk ticket. Default false: the camera plays to the page.
+   */
+  talk?: boolean;
   engineIce: EngineIceConfig | undefined;
   /** Sends one message to the browser. */
   send: (msg: JsonObject) => void;
@@ -102,23 +116,29 @@ export class ViewerStream {
       ]);
       this.#webrtc = webrtc;
       const ice = this.#o.engineIce;
+      const talk = this.#o.talk === true;
       await Promise.all([
         client.subscribe(player, 'Error', (e) => this.#fail(describePlayerError(e.data))),
         client.subscribe(webrtc, 'Error', (e) => this.#fail(describePlayerError(e.data))),
         client.subscribe(webrtc, 'IceCandidateFound', (e) => this.#onLocalCandidate(e.data)),
-        client.subscribe(webrtc, 'MediaFlowOutStateChanged', (e) => {
-          this.#flowing = e.data.state === 'FLOWING';
-          if (this.#flowing && this.#state === 'waiting') this.#setState('playing');
-        }),
-        this.#subscribeCameraState(client, player),
+        talk
+          ? undefined
+          : client.subscribe(webrtc, 'MediaFlowOutStateChanged', (e) => {
+              this.#flowing = e.data.state === 'FLOWING';
+              if (this.#flowing && this.#state === 'waiting') this.#setState('playing');
+            }),
+        talk ? undefined : this.#subscribeCameraState(client, player),
         ice?.turnUrl ? client.invoke(webrtc, 'setTurnUrl', { turnUrl: ice.turnUrl }) : undefined,
         ice?.stunAddress
           ? client.invoke(webrtc, 'setStunServerAddress', { stunServerAddress: ice.stunAddress })
           : undefined,
         ice?.stunPort ? client.invoke(webrtc, 'setStunServerPort', { stunServerPort: ice.stunPort }) : undefined,
       ]);
+      // Talking: the endpoint's audio goes INTO the player, which hands it to the camera's back channel
+      // (ONVIF Streaming Spec §5.3). Viewing: the player's media goes out to the endpoint.
+      if (talk) await client.invoke(webrtc, 'connect', { sink: player, mediaType: 'AUDIO' });
+      else await client.invoke(player, 'connect', { sink: webrtc });
       // Play before negotiating: the camera pull (or its GOP cache) is warm by the time ICE connects.
-      await client.invoke(player, 'connect', { sink: webrtc });
       await client.invoke(player, 'play');
       if (this.#ending) return;
       this.#setState('negotiating');
@@ -132,6 +152,10 @@ export class ViewerStream {
       this.#queued = undefined;
       for (const c of queued) await this.#addRemoteCandidate(c);
       await client.invoke(webrtc, 'gatherCandidates');
+      if (talk) {
+        if (this.#state === 'negotiating') this.#setState('talking');
+        return;
+      }
       if (this.#state === 'negotiating') this.#setState(this.#flowing ? 'playing' : 'waiting');
       // A camera lost (or unreachable) while the browser was negotiating: the tile says so now.
       const cam = this.#camera;

@@ -29,6 +29,11 @@ import { defaultStaticDir, loadStaticFiles, SECURITY_HEADERS, sendStatic, type S
 export interface ViewerHost {
   gatewayStatus(): GatewayStatus[];
   kurentoUrl(gatewayId: string): string;
+  /**
+   * The Kurento endpoint URL with a single-use talk grant for one camera (docs/kurento-policy.md "Talking back").
+   * Without it no viewer can talk.
+   */
+  talkUrl?(gatewayId: string, cameraId: string): string;
   /** Whether the hub serves TLS (cookies get `Secure`, origins `https`). */
   secure: boolean;
   /** Calls `fn` whenever a gateway comes online or goes offline; returns the unsubscribe. */
@@ -166,6 +171,7 @@ export class ViewerApp {
         const conn = new ViewerConnection(ws, session, user, ice, {
           gatewayStatus: () => this.#host.gatewayStatus(),
           kurentoUrl: (id) => this.#host.kurentoUrl(id),
+          talkUrl: this.#host.talkUrl ? (id, cam) => this.#host.talkUrl!(id, cam) : undefined,
           exposureFor: this.#o.exposureFor,
           flagsFor: this.#o.flagsFor,
           acceptCandidate: this.#o.acceptBrowserCandidate ?? (() => true),

@@ -2,6 +2,7 @@
 // media goes straight from the media backend to this page over WebRTC.
 import { announceNew, flagBadge, renderHomeBanner, splitFlags } from './flags.js';
 import { setupSound, soundTrack } from './sound.js';
+import { initTalk, setupTalk, stopTalk, talkMessage } from './talk.js';
 
 const $ = (id) => document.getElementById(id);
 const players = new Map(); // player id -> { id, key, cam, pc, oldPc, tile, video, state, retry }
@@ -13,6 +14,7 @@ let flagsByCamera = new Map();
 let flagUpdates = 0;
 let nextId = 1;
 let retryMs = 500;
+initTalk({ send: (msg) => send(msg), iceServers: () => iceServers });
 
 const EXPOSURE_TEXT = {
   ok: 'Not exposed',
@@ -88,6 +90,7 @@ function connect() {
 }
 
 function onMessage(msg) {
+  if (talkMessage(msg)) return; // push-to-talk connections (talk.js)
   switch (msg.type) {
     case 'hello':
       $('user').textContent = `Signed in as ${msg.user}`;
@@ -209,6 +212,7 @@ function watch(c) {
   const p = { id: '', key: keyOf(c), cam: c, pc: undefined, oldPc: undefined, tile, video, state: 'connecting' };
   tile.querySelector('.tile-close').addEventListener('click', () => stop(p.id));
   setupSound(p);
+  setupTalk(p);
   video.addEventListener('playing', () => {
     if (p.state !== 'failed' && !CAMERA_STATES.has(p.state)) setTileState(p, 'playing', 'Live');
   });
@@ -352,6 +356,7 @@ function stop(id) {
   const p = players.get(id);
   if (!p) return;
   if (p.retry) clearTimeout(p.retry.timer);
+  stopTalk(p);
   send({ type: 'stop', id });
   closePeers(p);
   p.tile.remove();
