@@ -2,8 +2,10 @@
  * Camera sound in Apple Home, against a real Homebridge running the plugin,
  * paired by hap-controller on loopback: a stream started with Opus 24 kHz
  * audio and the test's own SRTP keys delivers SRTP Opus that werift decrypts
- * and FFmpeg decodes to the simulated camera's tone, for 90 s; a camera
- * without sound streams video alone and nothing goes wrong.
+ * and FFmpeg decodes to the simulated camera's tone, for 90 s; two-way
+ * audio: SRTP Opus of a tone sent to the accessory's audio port reaches the
+ * simulated camera's back channel; a camera without sound streams video alone
+ * and nothing goes wrong.
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -11,8 +13,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import { startCameraSim } from '@camgate/camera-sim';
 import { HttpClient } from 'hap-controller';
-import { RtpPacket, SrtcpSession, SrtpSession } from 'werift';
-import { decodeOpus, startSrtpReceiver, toneFrequency, waitUntil } from '@camgate/test-helpers';
+import { RtpHeader, RtpPacket, SrtcpSession, SrtpSession } from 'werift';
+import { decodeOpus, encodeOpusTone, startSrtpReceiver, toneFrequency, waitUntil } from '@camgate/test-helpers';
 import {
   parseSetupEndpointsResponse,
   selectedConfigTlv,
@@ -187,6 +189,102 @@ describe('homebridge-camgate sound', () => {
       await client.setCharacteristics({ [selected]: selectedConfigTlv({ sessionId, command: 0 }) });
       await hb.waitForLine(/stream .* stopped/);
       assert.ok(!hb.lines.join('\n').includes(CAM.password));
+      assert.ok(!hb.lines.join('\n').includes(ourAudioKey.toString('base64')));
+    },
+  );
+
+  it(
+    "talks back: SRTP Opus sent to the accessory's audio port reaches the camera's back channel",
+    { timeout: 180_000 },
+    async (t) => {
+      const cam = await startCameraSim({
+        ...CAM,
+        audio: { codec: 'PCMA', toneHz: 1000 },
+        backchannel: { codec: 'PCMA' },
+      });
+      t.after(() => cam.close());
+      const hb = await startHomebridge(t, 'homebridge', [
+        {
+          platform: 'Camgate',
+          name: 'camgate',
+          cameras: [
+            {
+              id: 'gate',
+              name: 'Gate',
+              url: cam.url,
+              username: CAM.username,
+              password: CAM.password,
+              talkBack: true,
+            },
+          ],
+          media: { interfaceAddress: '127.0.0.1' },
+          audit: { enabled: false },
+        },
+      ]);
+      await hb.waitForLine(/\[Gate\] added/);
+      const { client, setup, selected } = await pairedCamera(t, hb);
+      const videoKey = randomBytes(30);
+      const ourAudioKey = randomBytes(30);
+      const rx = await startSrtpReceiver(t, videoKey);
+      const ear = await audioPort(t);
+      const sessionId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex');
+      await client.setCharacteristics({
+        [setup]: setupEndpointsTlv({
+          sessionId,
+          address: '127.0.0.1',
+          videoPort: rx.port,
+          audioPort: ear.port,
+          videoKey: videoKey.subarray(0, 16),
+          videoSalt: videoKey.subarray(16),
+          audioKey: ourAudioKey.subarray(0, 16),
+          audioSalt: ourAudioKey.subarray(16),
+        }),
+      });
+      const read = await client.getCharacteristics([setup]);
+      const resp = parseSetupEndpointsResponse((read.characteristics as { value: string }[])[0]!.value);
+      await client.setCharacteristics({
+        [selected]: selectedConfigTlv({
+          sessionId,
+          command: 1,
+          payloadType: 99,
+          mtu: 1000,
+          audio: { sampleRate: 1, packetTimeMs: 20, payloadType: 110 }, // Opus 16 kHz
+        }),
+      });
+      await hb.waitForLine(/sound: Opus 16 kHz, 20 ms packets, talk-back on/);
+      await rx.waitForAccessUnits(3);
+
+      // The user's voice as the Apple device sends it: Opus at 16 kHz RTP clock, SRTP with the controller's
+      // audio key, from the address the stream goes to, paced at 20 ms.
+      const voice = await encodeOpusTone({ hz: 500, seconds: 4 });
+      const tx = new SrtpSession(srtpConfig(ourAudioKey));
+      const ssrc = 0x5678; // the SSRC our selected configuration named
+      for (let i = 0; i < voice.length; i++) {
+        const p = new RtpPacket(
+          new RtpHeader({
+            payloadType: 110,
+            sequenceNumber: i,
+            timestamp: i * 320, // 20 ms at 16 kHz
+            ssrc,
+            marker: i === 0,
+          }),
+          voice[i]!.payload,
+        );
+        ear.socket.send(tx.encrypt(p.payload, p.header), resp.audioPort, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      let heard: Awaited<ReturnType<typeof cam.backchannelRecording>> | undefined;
+      await waitUntil(
+        async () => {
+          heard = await cam.backchannelRecording();
+          return heard.pcm.length >= heard.sampleRate * 2;
+        },
+        "2 s of voice at the camera's speaker",
+        60_000,
+      );
+      assert.equal(heard!.codec, 'PCMA');
+      assert.ok(Math.abs(toneFrequency(heard!.pcm, heard!.sampleRate) - 500) <= 20, 'the talker tone, 500 Hz');
+      await hb.waitForLine(/talking to the camera/);
       assert.ok(!hb.lines.join('\n').includes(ourAudioKey.toString('base64')));
     },
   );
