@@ -154,7 +154,7 @@ export class CameraAccessory implements CameraStreamingDelegate {
   prepareStream(request: PrepareStreamRequest, callback: PrepareStreamCallback): void {
     const v = request.video;
     const srtp = v.srtpCryptoSuite === SRTP_NONE ? undefined : { key: v.srtp_key, salt: v.srtp_salt };
-    this.#backend.prepare(cameraUriWithCredentials(this.#camera), srtp).then(
+    this.#backend.prepare(cameraUriWithCredentials(this.#camera), srtp, { talkBack: this.#sound.talkBack }).then(
       (prepared) => {
         const a = request.audio;
         this.#sessions.set(request.sessionID, {

@@ -171,7 +171,11 @@ export class MediaBackend {
   }
 
   /** Builds the pipeline and the RtpEndpoint's offer; nothing is sent before `start`. */
-  async prepare(rtspUrl: string, srtp: { key: Buffer; salt: Buffer } | undefined): Promise<PreparedStream> {
+  async prepare(
+    rtspUrl: string,
+    srtp: { key: Buffer; salt: Buffer } | undefined,
+    opts: { talkBack?: boolean } = {},
+  ): Promise<PreparedStream> {
     if (this.#closed) throw new Error('the media backend is shut down');
     const client = await this.#connect();
     const pipeline = await client.create('MediaPipeline');
@@ -189,6 +193,9 @@ export class MediaBackend {
       const rtp = await client.create('RtpEndpoint', {
         mediaPipeline: pipeline,
         ...(srtp ? { crypto: sdesFor(srtp.key, srtp.salt) } : {}),
+        // The built-in engine's own parameter: HomeKit's voice goes to the camera only when asked for here.
+        // Kurento Media Server has no such thing (no talk-back with KMS, README).
+        ...(opts.talkBack === true && !this.#opts.kurentoUrl ? { talkBack: true } : {}),
       });
       const offer = String(await client.invoke(rtp, 'generateOffer', {}));
       const video = offeredSection(offer, 'video');
