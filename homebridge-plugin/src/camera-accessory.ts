@@ -18,9 +18,10 @@ import type {
   StreamingRequest,
   StreamRequestCallback,
 } from 'homebridge';
+import type { CameraSound } from './camera-sound.js';
 import { ExposureSensor, type ExposureState } from './exposure-sensor.js';
 import type { PrefixedLog } from './log.js';
-import type { MediaBackend, PreparedStream } from './media-backend.js';
+import type { AudioTarget, MediaBackend, PreparedStream } from './media-backend.js';
 import { fetchSnapshot, grabFrame, type SnapshotSource } from './snapshot.js';
 import { StreamSnapshots } from './stream-snapshot.js';
 
@@ -34,6 +35,13 @@ const SRTP_NONE = 2;
 const H264_PROFILES = [0, 1, 2];
 /** H264Level LEVEL3_1, LEVEL3_2, LEVEL4_0 */
 const H264_LEVELS = [0, 1, 2];
+/** AudioStreamingCodecType.OPUS */
+const OPUS = 'OPUS';
+/**
+ * AudioStreamingSamplerate KHZ_16, KHZ_24: what iOS asks Opus for. AAC-ELD, HomeKit's other codec, needs
+ * libfdk-aac, which Debian's FFmpeg does not ship: it is not advertised.
+ */
+const OPUS_SAMPLE_RATES_KHZ = [16, 24];
 /** StreamRequestTypes */
 const START = 'start';
 const RECONFIGURE = 'reconfigure';
@@ -42,6 +50,8 @@ const STOP = 'stop';
 interface Session {
   prepared: PreparedStream;
   target: { address: string; ipv6: boolean; port: number };
+  /** HomeKit's audio port and the key it sends its voice with (PrepareStreamRequest.audio). */
+  audio: { port: number; srtp?: { key: Buffer; salt: Buffer } } | undefined;
   started: boolean;
 }
 
@@ -55,6 +65,7 @@ export class CameraAccessory implements CameraStreamingDelegate {
   readonly #log: PrefixedLog;
   readonly #sessions = new Map<string, Session>();
   readonly #snapshots: StreamSnapshots;
+  readonly #sound: CameraSound;
 
   constructor(
     api: API,
@@ -62,9 +73,10 @@ export class CameraAccessory implements CameraStreamingDelegate {
     camera: CameraConfig,
     backend: MediaBackend,
     log: PrefixedLog,
-    opts: { ffmpeg: boolean; snapshotCacheMs: number },
+    opts: { ffmpeg: boolean; snapshotCacheMs: number; sound: CameraSound },
   ) {
     this.accessory = accessory;
+    this.#sound = opts.sound;
     this.#camera = camera;
     this.#backend = backend;
     this.#log = log;
@@ -103,6 +115,16 @@ export class CameraAccessory implements CameraStreamingDelegate {
             levels: H264_LEVELS,
           },
         },
+        // The camera's sound as Opus (the engine transcodes it once per camera); without it HomeKit streams
+        // video only (HAP-NodeJS: no audio options = videoOnly).
+        ...(opts.sound.audio
+          ? {
+              audio: {
+                codecs: [{ type: OPUS, samplerate: OPUS_SAMPLE_RATES_KHZ, audioChannels: 1 }],
+                twoWayAudio: opts.sound.talkBack,
+              },
+            }
+          : {}),
       },
     });
     accessory.configureController(this.controller);
@@ -132,11 +154,18 @@ export class CameraAccessory implements CameraStreamingDelegate {
   prepareStream(request: PrepareStreamRequest, callback: PrepareStreamCallback): void {
     const v = request.video;
     const srtp = v.srtpCryptoSuite === SRTP_NONE ? undefined : { key: v.srtp_key, salt: v.srtp_salt };
-    this.#backend.prepare(cameraUriWithCredentials(this.#camera), srtp).then(
+    this.#backend.prepare(cameraUriWithCredentials(this.#camera), srtp, { talkBack: this.#sound.talkBack }).then(
       (prepared) => {
+        const a = request.audio;
         this.#sessions.set(request.sessionID, {
           prepared,
           target: { address: request.targetAddress, ipv6: request.addressVersion === 'ipv6', port: v.port },
+          audio: this.#sound.audio
+            ? {
+                port: a.port,
+                ...(a.srtpCryptoSuite === SRTP_NONE ? {} : { srtp: { key: a.srtp_key, salt: a.srtp_salt } }),
+              }
+            : undefined,
           started: false,
         });
         this.#log.debug(`stream ${request.sessionID} prepared for ${request.targetAddress}:${v.port}`);
@@ -147,6 +176,18 @@ export class CameraAccessory implements CameraStreamingDelegate {
             // The accessory sends with the key the controller chose, as HAP allows (echoed back).
             ...(srtp ? { srtp_key: srtp.key, srtp_salt: srtp.salt } : {}),
           },
+          // The backend's RtpEndpoint has one SDES key for both sections: audio goes out under the video's
+          // key (its own SSRC keeps the keystreams apart, RFC 3711 §9.1). A backend that offered no audio
+          // still answers a port, where nothing is sent.
+          ...(this.#sound.audio
+            ? {
+                audio: {
+                  port: prepared.audioPort || prepared.localPort,
+                  ssrc: prepared.audioSsrc || (prepared.ssrc ^ 1) >>> 0,
+                  ...(srtp ? { srtp_key: srtp.key, srtp_salt: srtp.salt } : {}),
+                },
+              }
+            : {}),
         });
       },
       (err: unknown) => {
@@ -184,14 +225,18 @@ export class CameraAccessory implements CameraStreamingDelegate {
       callback(new Error('unknown stream request'));
       return;
     }
-    const v = (request as StartStreamRequest).video;
+    const { video: v, audio: a } = request as StartStreamRequest;
+    const audio = this.#audioTarget(session, a);
     session.prepared
-      .start({ ...session.target, payloadType: v.pt, mtu: v.mtu })
+      .start({ ...session.target, payloadType: v.pt, mtu: v.mtu, ...(audio ? { audio } : {}) })
       .then(() => {
         session.started = true;
         // Info, not debug: who watches a camera, and when, is what a camera owner looks for in the log.
+        const sound = audio
+          ? `; sound: Opus ${audio.sampleRate / 1000} kHz, ${audio.packetTimeMs} ms packets${audio.talk ? ', talk-back on' : ''}`
+          : '';
         this.#log.info(
-          `camera is being watched: streaming to ${session.target.address}:${session.target.port} (asked ${v.width}x${v.height}@${v.fps}, sent as the camera encodes)`,
+          `camera is being watched: streaming to ${session.target.address}:${session.target.port} (asked ${v.width}x${v.height}@${v.fps}, sent as the camera encodes)${sound}`,
         );
         callback();
       })
@@ -201,6 +246,24 @@ export class CameraAccessory implements CameraStreamingDelegate {
         void session.prepared.stop();
         callback(err as Error);
       });
+  }
+
+  /** What the engine sends HomeKit's audio as, or undefined: sound off, or a codec other than Opus. */
+  #audioTarget(session: Session, a: StartStreamRequest['audio'] | undefined): AudioTarget | undefined {
+    if (!session.audio || !a || session.prepared.audioPort === 0) return undefined;
+    if ((a.codec as string) !== OPUS) {
+      this.#log.warn(`HomeKit asked for ${String(a.codec).slice(0, 16)} audio; only Opus is offered: video only`);
+      return undefined;
+    }
+    return {
+      port: session.audio.port,
+      payloadType: a.pt,
+      sampleRate: (a.sample_rate as number) * 1000,
+      packetTimeMs: a.packet_time,
+      maxBitrateKbps: a.max_bit_rate,
+      ...(session.audio.srtp ? { srtp: session.audio.srtp } : {}),
+      talk: this.#sound.talkBack,
+    };
   }
 
   /** Stops every stream of this camera. */

@@ -8,6 +8,7 @@
  * by @camgate/core's `cameraSchema` (the same rules as the gateway's cameras).
  */
 import { cameraSchema, type CameraConfig } from '@camgate/core';
+import { CAMERA_SOUND_KEYS } from './camera-sound.js';
 
 /** The keys core's camera schema knows; anything else in an entry is someone else's. */
 const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.keys(cameraSchema.shape));
@@ -34,6 +35,7 @@ export function readCameraEntry(
     const unknown: string[] = [];
     const blank: string[] = [];
     for (const [k, v] of Object.entries(entry)) {
+      if (CAMERA_SOUND_KEYS.has(k)) continue; // this plugin's own keys (camera-sound.ts)
       if (!KNOWN_KEYS.has(k)) unknown.push(k);
       else if (v === '' && !REQUIRED_KEYS.has(k)) blank.push(k);
       else kept[k] = v;

@@ -8,6 +8,7 @@
  */
 import { CONFIG_PATTERNS, GATEWAY_SECRET_MIN_LENGTH, type CameraConfig, type GatewayAuditOptions } from '@camgate/core';
 import { readCameraEntry } from './camera-entry.js';
+import { readCameraSound, type CameraSound } from './camera-sound.js';
 
 export interface MediaSettings {
   /** A Kurento Media Server URL; without it the built-in engine runs inside Homebridge. */
@@ -38,6 +39,8 @@ export interface HubSettings {
 
 export interface PluginSettings {
   cameras: CameraConfig[];
+  /** Each camera's sound options by camera id (camera-sound.ts). */
+  sound: Record<string, CameraSound>;
   media: MediaSettings;
   exposure: ExposureSettings;
   hub?: HubSettings;
@@ -94,6 +97,7 @@ export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
   const warnings: string[] = [];
   const cfg = isObject(raw) ? raw : {};
   const cameras: CameraConfig[] = [];
+  const sound: Record<string, CameraSound> = {};
   const seen = new Set<string>();
   const list = cfg.cameras ?? [];
   if (!Array.isArray(list)) problems.push('cameras: must be a list');
@@ -107,6 +111,7 @@ export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
       }
       seen.add(cam.id);
       cameras.push(cam);
+      sound[cam.id] = readCameraSound(entry, `cameras[${i}]`, problems);
     });
 
   const m = isObject(cfg.media) ? cfg.media : {};
@@ -153,6 +158,7 @@ export function readSettings(raw: unknown): PluginSettings & SettingsProblems {
   }
   return {
     cameras,
+    sound,
     media,
     exposure,
     ...(hub ? { hub } : {}),

@@ -20,6 +20,7 @@ import {
 } from '@camgate/core';
 import type { API, DynamicPlatformPlugin, Logging, PlatformAccessory, PlatformConfig } from 'homebridge';
 import { CameraAccessory } from './camera-accessory.js';
+import { DEFAULT_CAMERA_SOUND, type CameraSound } from './camera-sound.js';
 import { gatewayKeepWarm, readSettings, type PluginSettings } from './config.js';
 import { exposureOf, homeExposureOf, type ExposureSensor } from './exposure-sensor.js';
 import { MqttFlagFeed } from './flag-feed.js';
@@ -49,6 +50,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
   readonly #secrets = new SecretSet();
   readonly #cached = new Map<string, PlatformAccessory>();
   readonly #cameras = new Map<string, CameraAccessory>();
+  #toldKmsSound = false;
   readonly #backend: MediaBackend;
   readonly #cameraStates = new Map<string, string>();
   #homeSensor: ExposureSensor | undefined;
@@ -106,6 +108,7 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
         const camera = new CameraAccessory(this.#api, accessory, cam, this.#backend, camLog, {
           ffmpeg,
           snapshotCacheMs,
+          sound: this.#soundOf(cam.id),
         });
         this.#cameras.set(cam.id, camera);
         this.#register(accessory);
@@ -128,6 +131,23 @@ export class CamgatePlatform implements DynamicPlatformPlugin {
     // Independent: sensors without a media backend, streams without a flag store, each better than nothing.
     await this.#startFlags().catch((err: unknown) => this.#log.error(`flags: ${(err as Error).message}`));
     await this.#startMedia();
+  }
+
+  /**
+   * A camera's sound options as the backend can serve them. Kurento Media Server negotiates Opus only as
+   * `opus/48000/2` and sends on the 48 kHz clock, which Apple devices play choppy (they expect the selected
+   * sample rate's clock), and has no talk-back: with it the tiles are video-only (README, Sound).
+   */
+  #soundOf(cameraId: string): CameraSound {
+    const sound = this.#settings.sound[cameraId] ?? DEFAULT_CAMERA_SOUND;
+    if (!this.#settings.media.kurentoUrl || !sound.audio) return sound;
+    if (!this.#toldKmsSound) {
+      this.#toldKmsSound = true;
+      this.#log.info(
+        'media: sound in Apple Home needs the built-in engine; with Kurento Media Server tiles are video-only',
+      );
+    }
+    return { audio: false, talkBack: false };
   }
 
   #accessory(name: string, uuid: string, category: number): PlatformAccessory {

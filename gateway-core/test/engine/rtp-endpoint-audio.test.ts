@@ -11,15 +11,33 @@ import { EventEmitter } from 'node:events';
 import { describe, it, type TestContext } from 'node:test';
 import kurentoClient from 'kurento-client';
 import { startCameraSim } from '@camgate/camera-sim';
-import { RtpPacket, SrtpSession } from 'werift';
-import { decodeOpus, receiverSdp, startSrtpReceiver, toneFrequency, waitUntil } from '@camgate/test-helpers';
+import { RtpHeader, RtpPacket, SrtpSession } from 'werift';
+import {
+  decodeOpus,
+  encodeOpusTone,
+  receiverSdp,
+  startSrtpReceiver,
+  toneFrequency,
+  waitUntil,
+} from '@camgate/test-helpers';
 import { TalkRelay } from '../../src/engine/elements/talk-relay.js';
 import type { RtspSourceHandleLike, TalkSessionLike } from '../../src/engine/media-plane.js';
+import { KurentoClient } from '../../src/kurento/index.js';
 import { CamgateError, createLogger } from '../../src/util/index.js';
 import { connectClient, startEngine } from '../helpers/engine.js';
 
 const CAM = { username: 'admin', password: 'rtp-audio-pass-1c2d', width: 160, height: 96, fps: 25 };
 const Sdes = kurentoClient.getComplexType('SDES') as new (d: Record<string, string>) => object;
+
+const srtpConfig = (key: Buffer) => ({
+  profile: 1, // AES_CM_128_HMAC_SHA1_80
+  keys: {
+    localMasterKey: key.subarray(0, 16),
+    localMasterSalt: key.subarray(16),
+    remoteMasterKey: key.subarray(0, 16),
+    remoteMasterSalt: key.subarray(16),
+  },
+});
 
 /** `receiverSdp` plus the audio section a HomeKit controller's answer has. */
 function withAudio(video: string, audioPort: number, key: Buffer, direction = 'sendrecv'): string {
@@ -104,15 +122,7 @@ describe('RtpEndpoint (sound)', () => {
       await rtp.processAnswer(withAudio(receiverSdp(rx.port, { key }), ear.port, key, 'recvonly'));
       // 2 s of sound: 100 packets of 20 ms.
       await waitUntil(() => ear.received.length >= 100, 'audio packets', 60_000);
-      const srtp = new SrtpSession({
-        profile: 1,
-        keys: {
-          localMasterKey: key.subarray(0, 16),
-          localMasterSalt: key.subarray(16),
-          remoteMasterKey: key.subarray(0, 16),
-          remoteMasterSalt: key.subarray(16),
-        },
-      });
+      const srtp = new SrtpSession(srtpConfig(key));
       const packets = ear.received
         .filter((m) => m[1]! < 192 || m[1]! > 223)
         .map((m) => RtpPacket.deSerialize(srtp.decrypt(m)));
@@ -127,6 +137,74 @@ describe('RtpEndpoint (sound)', () => {
       await rx.waitForAccessUnits(3);
     });
   }
+
+  it(
+    "takes HomeKit's voice to the camera's speaker only on an endpoint created with talkBack",
+    { timeout: 90_000 },
+    async (t) => {
+      const cam = await startCameraSim({ ...CAM, backchannel: { codec: 'PCMA' } });
+      t.after(() => cam.close());
+      const { engine } = await startEngine(t, { interfaceAddress: '127.0.0.1' });
+      // camgate's own Kurento client, as the Homebridge plugin uses: kurento-client drops constructor
+      // parameters its schema does not know, and talkBack is the engine's own.
+      const client = await KurentoClient.connect(engine.url);
+      t.after(() => client.close());
+      const voice = await encodeOpusTone({ hz: 500, seconds: 1.5 });
+      const speak = async (talkBack: boolean): Promise<number> => {
+        const pipeline = await client.create('MediaPipeline');
+        const player = await client.create('PlayerEndpoint', { mediaPipeline: pipeline, uri: cam.urlWithCredentials });
+        const key = randomBytes(30);
+        const rtp = await client.create('RtpEndpoint', {
+          mediaPipeline: pipeline,
+          crypto: {
+            __module__: 'kurento',
+            __type__: 'SDES',
+            crypto: 'AES_128_CM_HMAC_SHA1_80',
+            keyBase64: key.toString('base64'),
+          },
+          ...(talkBack ? { talkBack: true } : {}),
+        });
+        const offer = String(await client.invoke(rtp, 'generateOffer', {}));
+        const enginePort = Number(/^m=audio (\d+) /m.exec(offer)![1]);
+        const rx = await startSrtpReceiver(t, key);
+        const s = dgram.createSocket('udp4');
+        await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+        t.after(() => new Promise<void>((resolve) => s.close(() => resolve())));
+        await client.invoke(rtp, 'processAnswer', {
+          answer: withAudio(receiverSdp(rx.port, { key }), s.address().port, key, 'sendrecv'),
+        });
+        await client.invoke(player, 'connect', { sink: rtp });
+        await client.invoke(player, 'play', {});
+        await rx.waitForAccessUnits(3);
+        const tx = new SrtpSession(srtpConfig(key));
+        const before = (await cam.backchannelRecording()).packets;
+        for (let i = 0; i < voice.length; i++) {
+          const p = new RtpPacket(
+            new RtpHeader({ payloadType: 110, sequenceNumber: i, timestamp: i * 480, ssrc: 99, marker: i === 0 }),
+            voice[i]!.payload,
+          );
+          s.send(tx.encrypt(p.payload, p.header), enginePort, '127.0.0.1');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        if (talkBack) {
+          await waitUntil(
+            async () => (await cam.backchannelRecording()).packets > before + 20,
+            'voice at the camera',
+            30_000,
+          );
+        } else {
+          await new Promise((r) => setTimeout(r, 2000)); // the talk-back pipeline would have delivered by now
+        }
+        const heard = (await cam.backchannelRecording()).packets - before;
+        await client.release(pipeline);
+        return heard;
+      };
+      assert.equal(await speak(false), 0, 'no talkBack parameter: the voice is dropped');
+      assert.ok((await speak(true)) > 20, 'talkBack: the voice reaches the camera');
+      const rec = await cam.backchannelRecording();
+      assert.ok(Math.abs(toneFrequency(rec.pcm, rec.sampleRate) - 500) <= 20);
+    },
+  );
 
   it('answers an offer with audio on its own port and the offered Opus clock', { timeout: 30_000 }, async (t) => {
     const { engine } = await startEngine(t, { interfaceAddress: '127.0.0.1' });
@@ -194,5 +272,28 @@ describe('TalkRelay', () => {
     b.push(Buffer.from([0x78]), 2880);
     assert.equal(src.holder(), undefined, 'closed relays take no voice');
     a.close();
+  });
+
+  it('stops trying, after one warning, when the camera has no speaker', () => {
+    let asked = 0;
+    const handle = Object.assign(new EventEmitter(), {
+      state: 'playing',
+      subscribe: () => () => {},
+      release: () => {},
+      openTalk(): TalkSessionLike {
+        asked++;
+        throw new CamgateError('CAMGATE_ENGINE_NO_BACKCHANNEL', 'this camera has no back channel');
+      },
+    }) as unknown as RtspSourceHandleLike;
+    const lines: string[] = [];
+    const relay = new TalkRelay(
+      handle,
+      'homekit',
+      createLogger('t', (r) => lines.push(r.msg)),
+    );
+    for (let i = 0; i < 50; i++) relay.push(Buffer.from([0x78]), i * 960);
+    assert.equal(asked, 1);
+    assert.deepEqual(lines, ['this camera has no speaker (no ONVIF back channel); voice dropped']);
+    relay.close();
   });
 });

@@ -253,6 +253,14 @@ describe('media targets', () => {
       expectForwarded(session(rules({ allowRtpEndpoint: true })), createRtp());
     });
 
+    it("even when enabled, the engine's talkBack parameter is refused (a hub never talks through a camera this way)", () => {
+      const create = req('create', {
+        type: 'RtpEndpoint',
+        constructorParams: { mediaPipeline: PIPE, talkBack: true },
+      });
+      expectDenied(session(rules({ allowRtpEndpoint: true })), create, 'param-not-allowed');
+    });
+
     it('even when enabled, an offer that sends RTP to a LAN address is refused', () => {
       const s = session(rules({ allowRtpEndpoint: true }));
       const v = s.check(createRtp());

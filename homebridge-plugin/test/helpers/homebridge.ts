@@ -145,6 +145,9 @@ export function setupEndpointsTlv(o: {
   audioPort: number;
   videoKey: Buffer;
   videoSalt: Buffer;
+  /** The key the controller sends its audio with (two-way audio); default a fixed dummy. */
+  audioKey?: Buffer;
+  audioSalt?: Buffer;
 }): string {
   const srtp = (key: Buffer, salt: Buffer) =>
     tlv([
@@ -164,16 +167,40 @@ export function setupEndpointsTlv(o: {
       ]),
     ],
     [4, srtp(o.videoKey, o.videoSalt)],
-    [5, srtp(Buffer.alloc(16, 1), Buffer.alloc(14, 2))],
+    [5, srtp(o.audioKey ?? Buffer.alloc(16, 1), o.audioSalt ?? Buffer.alloc(14, 2))],
   ]).toString('base64');
 }
 
-/** Reads the SetupEndpoints response: status, accessory port and video SSRC. */
-export function parseSetupEndpointsResponse(b64: string): { status: number; videoPort: number; ssrc: number } {
+/** Reads the SetupEndpoints response: status, accessory ports, SSRCs and the audio SRTP key (master key + salt). */
+export function parseSetupEndpointsResponse(b64: string): {
+  status: number;
+  videoPort: number;
+  ssrc: number;
+  audioPort: number;
+  audioSsrc: number;
+  audioKeyAndSalt: Buffer;
+} {
   const top = TLV.decodeBuffer(Buffer.from(b64, 'base64'));
-  if (top.get(2)?.[0] !== 0) return { status: top.get(2)?.[0] ?? -1, videoPort: 0, ssrc: 0 };
+  if (top.get(2)?.[0] !== 0) {
+    return {
+      status: top.get(2)?.[0] ?? -1,
+      videoPort: 0,
+      ssrc: 0,
+      audioPort: 0,
+      audioSsrc: 0,
+      audioKeyAndSalt: Buffer.alloc(0),
+    };
+  }
   const addr = TLV.decodeBuffer(top.get(3)!);
-  return { status: top.get(2)![0]!, videoPort: addr.get(3)!.readUInt16LE(0), ssrc: top.get(6)!.readUInt32LE(0) };
+  const audioSrtp = TLV.decodeBuffer(top.get(5)!);
+  return {
+    status: top.get(2)![0]!,
+    videoPort: addr.get(3)!.readUInt16LE(0),
+    ssrc: top.get(6)!.readUInt32LE(0),
+    audioPort: addr.get(4)!.readUInt16LE(0),
+    audioSsrc: top.get(7)!.readUInt32LE(0),
+    audioKeyAndSalt: Buffer.concat([audioSrtp.get(2)!, audioSrtp.get(3)!]),
+  };
 }
 
 /** SelectedRTPStreamConfiguration write for START (1) or END (0) (HAP-NodeJS SelectedRTPStreamConfigurationTypes). */
@@ -182,6 +209,8 @@ export function selectedConfigTlv(o: {
   command: 0 | 1;
   payloadType?: number;
   mtu?: number;
+  /** Selected Opus audio: sample rate code (HAP AudioSamplerate 0 = 8, 1 = 16, 2 = 24 kHz), packet time. */
+  audio?: { sampleRate: 0 | 1 | 2; packetTimeMs: number; payloadType?: number; maxBitrateKbps?: number };
 }): string {
   const control = tlv([
     [1, o.sessionId],
@@ -224,16 +253,16 @@ export function selectedConfigTlv(o: {
       tlv([
         [1, u8(1)],
         [2, u8(0)],
-        [3, u8(1)],
-        [4, u8(20)],
+        [3, u8(o.audio?.sampleRate ?? 1)],
+        [4, u8(o.audio?.packetTimeMs ?? 20)],
       ]),
     ],
     [
       3,
       tlv([
-        [1, u8(110)],
+        [1, u8(o.audio?.payloadType ?? 110)],
         [2, u32(0x5678)],
-        [3, u16(24)],
+        [3, u16(o.audio?.maxBitrateKbps ?? 24)],
         [4, f32(5)],
         [6, u8(13)],
       ]),

@@ -76,12 +76,14 @@ function decodeBase64(s: string): Buffer | undefined {
  * Sound: when the remote takes the offered Opus section, the connected
  * player's camera sound goes out with the video (the media plane's shared
  * per-camera Opus path), and when the remote also sends (`sendrecv`, HomeKit
- * two-way audio) and the camera has a back channel, its voice goes to the
- * camera — one talker per camera, as in the browser viewer.
+ * two-way audio), the endpoint was created with `talkBack: true` and the
+ * camera has a back channel, its voice goes to the camera — one talker per
+ * camera, as in the browser viewer.
  */
 export class RtpEndpoint extends MediaElement {
   readonly #crypto: Crypto | undefined;
   readonly #ipv6: boolean;
+  readonly #talkBack: boolean;
   #sender: RtpSenderLike | undefined;
   #onFlow: ((s: 'FLOWING' | 'NOT_FLOWING') => void) | undefined;
   readonly #sdp = new SdpNegotiation<RtpSenderLike>({
@@ -96,12 +98,16 @@ export class RtpEndpoint extends MediaElement {
   constructor(host: ObjectHost, ownerSession: string, pipeline: MediaPipeline, params: Params) {
     const crypto = parseSdes(params.crypto);
     const ipv6 = optionalBoolean(params, 'useIpv6') ?? false;
+    // camgate's own constructor parameter (KMS has none): talking to the camera is never implied by an SDP
+    // the caller writes. The gateway's Kurento policy does not pass it, so a hub cannot turn it on.
+    const talkBack = optionalBoolean(params, 'talkBack') ?? false;
     if (!host.media?.createRtpSender) {
       throw new KurentoRpcError('NOT_IMPLEMENTED', 'RtpEndpoint media is not available in this engine build');
     }
     super(host, RTP_ENDPOINT_TYPE, pipeline.childId('RtpEndpoint'), ownerSession, pipeline);
     this.#crypto = crypto;
     this.#ipv6 = ipv6;
+    this.#talkBack = talkBack;
     this.define('generateOffer', (p) => this.#sdp.generateOffer(p));
     this.define('processOffer', (p) => this.#sdp.processOffer(p));
     this.define('processAnswer', (p) => this.#sdp.processAnswer(p));
@@ -163,7 +169,12 @@ export class RtpEndpoint extends MediaElement {
   protected override onSourceLinked(source: RtspSourceHandleLike): (() => void) | undefined {
     const sender = this.#sender;
     const direction = sender?.audio?.direction;
-    if (!sender?.setTalk || !source.openTalk || (direction !== 'sendrecv' && direction !== 'sendonly')) {
+    if (
+      !this.#talkBack ||
+      !sender?.setTalk ||
+      !source.openTalk ||
+      (direction !== 'sendrecv' && direction !== 'sendonly')
+    ) {
       return undefined;
     }
     const relay = new TalkRelay(source, this.id, this.host.logger.child('talk'));

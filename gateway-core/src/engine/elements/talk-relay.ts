@@ -49,8 +49,14 @@ export class TalkRelay {
         this.#session = this.#source.openTalk(this.#talkerId);
         this.#log.info('talking to the camera');
       } catch (err) {
-        this.#busyUntil = Date.now() + this.#opts.busyRetryMs;
         const code = (err as { code?: unknown }).code;
+        if (code === 'CAMGATE_ENGINE_NO_BACKCHANNEL') {
+          // Nothing will change while this link lasts: say it once and stop trying.
+          this.#log.warn('this camera has no speaker (no ONVIF back channel); voice dropped');
+          this.#closed = true;
+          return;
+        }
+        this.#busyUntil = Date.now() + this.#opts.busyRetryMs;
         this.#log.warn(
           code === 'CAMGATE_ENGINE_TALK_BUSY'
             ? 'someone else is talking to this camera; voice dropped'
