@@ -1,9 +1,10 @@
-import { ntpTime, RtcpSenderInfo, RtcpSrPacket, type RtcpPacket } from 'werift';
+import type { RtcpPacket } from 'werift';
 import { performance } from 'node:perf_hooks';
 import { fragmentNalu, type H264AccessUnit } from '../../rtsp/index.js';
 import type { Logger } from '../../util/index.js';
 import { Pacer, type PacerOptions } from './pacer.js';
 import { TimestampRebaser } from './timestamp-rebaser.js';
+import { loadedWerift, loadWerift, type WeriftModule } from './werift-lazy.js';
 
 /** Where a viewer's packets go: encrypted (SRTP/SRTCP) and sent, as DtlsSrtpSink does. */
 export interface RtpSink {
@@ -199,15 +200,19 @@ export class VideoWriter {
   #report(): void {
     const rtpTimestamp =
       (this.#lastTimestamp + Math.round((performance.now() - this.#lastSentAt) * RTP_CLOCK_PER_MS)) >>> 0;
-    const sr = new RtcpSrPacket({
-      ssrc: this.#sink.ssrc,
-      senderInfo: new RtcpSenderInfo({
-        ntpTimestamp: ntpTime(),
-        rtpTimestamp,
-        packetCount: this.#packets,
-        octetCount: this.#octets,
-      }),
-    });
-    this.#sink.sendRtcp([sr]);
+    const packetCount = this.#packets;
+    const octetCount = this.#octets;
+    const send = (w: WeriftModule): void => {
+      if (!this.#srTimer) return; // closed meanwhile
+      const sr = new w.RtcpSrPacket({
+        ssrc: this.#sink.ssrc,
+        senderInfo: new w.RtcpSenderInfo({ ntpTimestamp: w.ntpTime(), rtpTimestamp, packetCount, octetCount }),
+      });
+      this.#sink.sendRtcp([sr]);
+    };
+    // A peer's sink exists only once werift was loaded (werift-lazy.ts); a sink of a test may come first.
+    const w = loadedWerift();
+    if (w) send(w);
+    else void loadWerift().then(send);
   }
 }
