@@ -20,3 +20,14 @@ process.stdin.on('end', stop);
 process.stdin.on('close', stop);
 process.stdin.resume();
 process.on('SIGTERM', stop);
+// ENGINE_LOAD_MEM=ms: where the memory is, every ms (process.memoryUsage, MiB), on stderr.
+if (process.env.ENGINE_LOAD_MEM) {
+  const mb = (x) => Math.round(x / 104857.6) / 10;
+  setInterval(() => {
+    const m = process.memoryUsage();
+    process.stderr.write(
+      `engine memory: rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} ` +
+        `external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}\n`,
+    );
+  }, Number(process.env.ENGINE_LOAD_MEM)).unref();
+}
