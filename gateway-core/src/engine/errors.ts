@@ -1,4 +1,4 @@
-import { KurentoErrorCode as SHARED } from '../kurento/index.js';
+import { KurentoErrorCode as SHARED } from '../kurento/types.js'; // not index.js: the client and policy stay out of the engine
 
 /**
  * Kurento error codes, as Kurento Media Server defines them in

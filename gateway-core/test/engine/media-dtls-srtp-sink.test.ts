@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import {
   ProtectionProfileAeadAes128Gcm,
   ProtectionProfileAes128CmHmacSha1_80,
@@ -18,6 +18,7 @@ import {
   type RtcpPacket,
 } from 'werift';
 import { DtlsSrtpSink } from '../../src/engine/media/dtls-srtp-sink.js';
+import { loadWerift } from '../../src/engine/media/werift-lazy.js';
 import { buildRtpPacket } from '../../src/rtsp/index.js';
 import { createLogger } from '../../src/util/index.js';
 
@@ -74,6 +75,8 @@ const header = (seq: number, ssrc: number, marker = false): Buffer =>
   buildRtpPacket({ payloadType: 102, sequenceNumber: seq, timestamp: 90_000, ssrc, marker, payload: Buffer.alloc(0) });
 
 describe('DtlsSrtpSink', () => {
+  // The engine loads werift (werift-lazy.ts) before a peer, hence a sink, exists; so does this test.
+  before(() => loadWerift());
   const logger = createLogger('test', () => undefined);
 
   it('encrypts AES_CM_128_HMAC_SHA1_80 itself, with the DTLS keys, for werift to decrypt', () => {

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { MediaObject, type ObjectHost } from './media-object.js';
-import { BUILTIN_ENGINE_SERVER, SERVER_MANAGER_ID } from '../../kurento/index.js';
+// types.js, not index.js: the index would load the whole Kurento client and policy into the engine.
+import { BUILTIN_ENGINE_SERVER, SERVER_MANAGER_ID } from '../../kurento/types.js';
 import { SERVER_MANAGER_TYPE } from './types.js';
 import { parseCameraProfiles, type CameraProfile } from '../camera-profiles.js';
 

@@ -1,14 +1,12 @@
-import {
-  ProtectionProfileAes128CmHmacSha1_80,
-  RtpHeader,
-  type RTCRtpSender,
-  type RtcpPacket,
-  type SrtpSession,
-} from 'werift';
+import type { RTCRtpSender, RtcpPacket, SrtpSession } from 'werift';
 import type { Logger } from '../../util/index.js';
 import { sendDatagram } from './ice-datagram.js';
 import { SrtpProtector } from './srtp.js';
+import { loadedWerift, loadWerift, type WeriftModule } from './werift-lazy.js';
 import type { RtpSink } from './video-writer.js';
+
+/** SRTP_AES128_CM_HMAC_SHA1_80, the DTLS-SRTP profile number (RFC 5764 §4.1.2) werift's sessions carry. */
+const PROFILE_AES128_CM_HMAC_SHA1_80 = 0x0001;
 
 /**
  * A viewer's RTP leaves through werift's DTLS transport: the SRTP keys are
@@ -43,9 +41,15 @@ export class DtlsSrtpSink implements RtpSink {
     if (!transport.srtpStarted) return;
     if (transport.srtp !== this.#keyedFrom) this.#key(transport.srtp);
     if (!this.#protector) {
-      transport
-        .sendRtp(payload, RtpHeader.deSerialize(header))
-        .catch((err: unknown) => this.#log.debug('sendRtp failed', { err }));
+      const send = (w: WeriftModule, h: Buffer): void => {
+        transport
+          .sendRtp(payload, w.RtpHeader.deSerialize(h))
+          .catch((err: unknown) => this.#log.debug('sendRtp failed', { err }));
+      };
+      // werift is loaded once a peer negotiated (werift-lazy.ts); the header is reused after we return.
+      const w = loadedWerift();
+      if (w) send(w, header);
+      else void loadWerift().then((m) => send(m, Buffer.from(header)));
       return;
     }
     const packet = this.#protector.protectParts(header, payload);
@@ -62,7 +66,7 @@ export class DtlsSrtpSink implements RtpSink {
     this.#keyedFrom = session;
     const { profile, keys } = session.config;
     this.#protector =
-      profile === ProtectionProfileAes128CmHmacSha1_80
+      profile === PROFILE_AES128_CM_HMAC_SHA1_80
         ? new SrtpProtector('AES_128_CM_HMAC_SHA1_80', Buffer.concat([keys.localMasterKey, keys.localMasterSalt]))
         : undefined;
     this.#log.debug('SRTP keyed', {

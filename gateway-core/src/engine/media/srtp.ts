@@ -174,9 +174,13 @@ export class SrtpProtector {
       this.#scratchBytes.copy(buf, at, 0, payload.length);
     }
     buf.writeUInt32BE(roc, SHA1_BLOCK_BYTES + len);
-    hash('sha1', buf.subarray(0, SHA1_BLOCK_BYTES + len + 4), 'buffer').copy(this.#outer, SHA1_BLOCK_BYTES);
-    const tag = hash('sha1', this.#outer, 'buffer');
-    tag.copy(buf, SHA1_BLOCK_BYTES + len, 0, this.tagLength); // RFC 3711 §4.2.1: truncated to the tag length
+    // The digests come back as 'binary' (latin1: one char per byte) strings written into place: a
+    // 'buffer' digest is a new ArrayBuffer each time, and this runs twice per packet per viewer
+    // (3.3 against 1.5 µs for both hashes of a 1200-byte packet, microbenchmark).
+    const inner = hash('sha1', buf.subarray(0, SHA1_BLOCK_BYTES + len + 4), 'binary');
+    this.#outer.write(inner, SHA1_BLOCK_BYTES, SHA1_BYTES, 'latin1');
+    // RFC 3711 §4.2.1: the tag is the HMAC truncated to the tag length.
+    buf.write(hash('sha1', this.#outer, 'binary'), SHA1_BLOCK_BYTES + len, this.tagLength, 'latin1');
     return buf.subarray(SHA1_BLOCK_BYTES, SHA1_BLOCK_BYTES + len + this.tagLength);
   }
 

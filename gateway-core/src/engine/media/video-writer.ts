@@ -1,10 +1,11 @@
-import { ntpTime, RtcpSenderInfo, RtcpSrPacket, type RtcpPacket } from 'werift';
+import type { RtcpPacket } from 'werift';
 import { performance } from 'node:perf_hooks';
 import { fragmentNalu, type H264AccessUnit } from '../../rtsp/index.js';
 import type { Logger } from '../../util/index.js';
 import { Pacer, type PacerOptions } from './pacer.js';
 import type { SyncAnchor } from './lip-sync.js';
 import { TimestampRebaser } from './timestamp-rebaser.js';
+import { loadedWerift, loadWerift, type WeriftModule } from './werift-lazy.js';
 
 /** Where a viewer's packets go: encrypted (SRTP/SRTCP) and sent, as DtlsSrtpSink does. */
 export interface RtpSink {
@@ -57,12 +58,11 @@ function payloadsOf(nalu: Buffer, mtu: number): Buffer[] {
   return payloads;
 }
 
-/** One RTP packet of this viewer: queued, then sent (`seq` is given as it leaves), then kept for NACKs. */
+/** One RTP packet of this viewer while it waits in the pacer (its sequence number is given as it leaves). */
 interface Packet {
   payload: Buffer;
   timestamp: number;
   marker: boolean;
-  seq: number;
 }
 
 /**
@@ -82,7 +82,13 @@ export class VideoWriter {
   readonly #o: VideoWriterOptions;
   readonly #pacer: Pacer<Packet>;
   readonly #rebaser = new TimestampRebaser();
-  readonly #history: (Packet | undefined)[] = new Array<Packet | undefined>(HISTORY);
+  // What was sent, for NACKs, in columns indexed by sequence number mod HISTORY: no object per packet
+  // outlives its sending (a Packet kept here for 3 s survived young GCs and was promoted, once per
+  // packet per viewer). The payloads are the NAL fragments every viewer shares.
+  readonly #sentPayload: (Buffer | undefined)[] = new Array<Buffer | undefined>(HISTORY);
+  readonly #sentTimestamp = new Uint32Array(HISTORY);
+  readonly #sentSeq = new Int32Array(HISTORY).fill(-1);
+  readonly #sentMarker = new Uint8Array(HISTORY);
   /** The RTP header of the packet being sent (RFC 3550 §5.1): version 2, no CSRC, no extension. */
   readonly #header = Buffer.alloc(12);
   #seq = Math.floor(Math.random() * 0x10000);
@@ -129,12 +135,7 @@ export class VideoWriter {
     for (const nalu of au.nalus) for (const p of payloadsOf(nalu, this.#o.mtu)) parts.push(p);
     for (let i = 0; i < parts.length; i++) {
       const payload = parts[i]!;
-      if (
-        !this.#pacer.push(
-          { payload, timestamp, marker: i === parts.length - 1, seq: -1 },
-          payload.length + PACKET_OVERHEAD,
-        )
-      ) {
+      if (!this.#pacer.push({ payload, timestamp, marker: i === parts.length - 1 }, payload.length + PACKET_OVERHEAD)) {
         this.#pacer.clear();
         this.#broken = true;
         this.#o.logger.warn('viewer cannot keep up: dropped video until the next keyframe', {
@@ -155,14 +156,15 @@ export class VideoWriter {
       this.#rtxInWindow = 0;
     }
     for (const seq of seqs.slice(0, MAX_NACKED)) {
-      const sent = this.#history[seq & (HISTORY - 1)];
-      if (sent && sent.seq === seq) {
+      const slot = seq & (HISTORY - 1);
+      const payload = this.#sentPayload[slot];
+      if (payload && this.#sentSeq[slot] === seq) {
         if (++this.#rtxInWindow > MAX_RETRANSMIT_PER_S) {
           this.stats.limited++;
           continue;
         }
         this.stats.retransmitted++;
-        this.#transmit(sent);
+        this.#transmit(payload, this.#sentTimestamp[slot]!, this.#sentMarker[slot] === 1, seq);
       } else {
         this.stats.unavailable++;
       }
@@ -172,32 +174,37 @@ export class VideoWriter {
   /** Drops everything still queued and stops the sender reports (the viewer left). */
   close(): void {
     this.#pacer.clear();
-    this.#history.fill(undefined);
+    this.#sentPayload.fill(undefined);
+    this.#sentSeq.fill(-1);
     if (this.#srTimer) clearInterval(this.#srTimer);
     this.#srTimer = undefined;
   }
 
   #emit(sent: Packet): void {
-    sent.seq = this.#seq;
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.#history[sent.seq & (HISTORY - 1)] = sent;
+    const seq = this.#seq;
+    this.#seq = (seq + 1) & 0xffff;
+    const slot = seq & (HISTORY - 1);
+    this.#sentPayload[slot] = sent.payload;
+    this.#sentTimestamp[slot] = sent.timestamp;
+    this.#sentSeq[slot] = seq;
+    this.#sentMarker[slot] = sent.marker ? 1 : 0;
     this.#packets = (this.#packets + 1) >>> 0;
     this.#octets = (this.#octets + sent.payload.length) >>> 0;
     this.#lastTimestamp = sent.timestamp;
     this.#lastSentAt = performance.now();
-    this.#transmit(sent);
+    this.#transmit(sent.payload, sent.timestamp, sent.marker, seq);
     if (!this.#srTimer) {
       this.#srTimer = setInterval(() => this.#report(), SR_INTERVAL_MS);
       this.#srTimer.unref();
     }
   }
 
-  #transmit(p: Packet): void {
+  #transmit(payload: Buffer, timestamp: number, marker: boolean, seq: number): void {
     const h = this.#header;
-    h[1] = (p.marker ? 0x80 : 0) | this.#o.payloadType;
-    h.writeUInt16BE(p.seq, 2);
-    h.writeUInt32BE(p.timestamp, 4);
-    this.#sink.sendRtp(h, p.payload);
+    h[1] = (marker ? 0x80 : 0) | this.#o.payloadType;
+    h.writeUInt16BE(seq, 2);
+    h.writeUInt32BE(timestamp, 4);
+    this.#sink.sendRtp(h, payload);
   }
 
   /** RFC 3550 §6.4.1: the RTP time of "now" on this viewer's timeline, with counts of what was sent. */
@@ -206,15 +213,24 @@ export class VideoWriter {
     const rtpTimestamp = synced
       ? synced.rtpTimestamp
       : (this.#lastTimestamp + Math.round((performance.now() - this.#lastSentAt) * RTP_CLOCK_PER_MS)) >>> 0;
-    const sr = new RtcpSrPacket({
-      ssrc: this.#sink.ssrc,
-      senderInfo: new RtcpSenderInfo({
-        ntpTimestamp: synced ? synced.ntp : ntpTime(),
-        rtpTimestamp,
-        packetCount: this.#packets,
-        octetCount: this.#octets,
-      }),
-    });
-    this.#sink.sendRtcp([sr]);
+    const packetCount = this.#packets;
+    const octetCount = this.#octets;
+    const send = (w: WeriftModule): void => {
+      if (!this.#srTimer) return; // closed meanwhile
+      const sr = new w.RtcpSrPacket({
+        ssrc: this.#sink.ssrc,
+        senderInfo: new w.RtcpSenderInfo({
+          ntpTimestamp: synced ? synced.ntp : w.ntpTime(),
+          rtpTimestamp,
+          packetCount,
+          octetCount,
+        }),
+      });
+      this.#sink.sendRtcp([sr]);
+    };
+    // A peer's sink exists only once werift was loaded (werift-lazy.ts); a sink of a test may come first.
+    const w = loadedWerift();
+    if (w) send(w);
+    else void loadWerift().then(send);
   }
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { RTCPeerConnection, type RTCSessionDescription, type RTCRtpTransceiver } from 'werift';
+import type { RTCPeerConnection, RTCSessionDescription, RTCRtpTransceiver } from 'werift';
 import type { H264AccessUnit } from '../../rtsp/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
 import { isAccessUnit, type ReplayedAccessUnit } from './access-unit.js';
@@ -21,6 +21,7 @@ import type { AudioFrame, ViewerAudioCodec } from './audio-codecs.js';
 import { SyncAnchor, ViewerClock } from './lip-sync.js';
 import { PeerAudio } from './webrtc-audio.js';
 import { buildPeerConfig, OFFER_H264 } from './werift-config.js';
+import { loadWerift, type WeriftModule } from './werift-lazy.js';
 import {
   resolveWebRtcPeerOptions,
   type ResolvedWebRtcPeerOptions,
@@ -127,7 +128,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
         new CamgateError('CAMGATE_ENGINE_SDP', 'the offer wants to send video only; the engine sends video'),
       );
     }
-    const pc = this.#create(payload);
+    const pc = this.#create(await this.#werift(), payload);
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: restrictVideoPayloads(sdp, payload.payloadType) });
       const t = pc.getTransceivers().find((x) => x.kind === 'video');
@@ -151,7 +152,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
   /** Makes an offer (sendonly H.264 42e01f, mode 1) for a viewer that answers. */
   async generateOffer(): Promise<string> {
     this.#enter();
-    const pc = this.#create(OFFER_H264);
+    const pc = this.#create(await this.#werift(), OFFER_H264);
     try {
       const t = pc.addTransceiver('video', { direction: 'sendonly' });
       this.#attach(t);
@@ -320,9 +321,16 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     return e;
   }
 
-  #create(payload: H264Payload): RTCPeerConnection {
+  /** werift, loaded on the first negotiation (werift-lazy.ts); the peer may be closed meanwhile. */
+  async #werift(): Promise<WeriftModule> {
+    const w = await loadWerift();
+    if (this.#phase !== 'NEGOTIATING') throw new CamgateError('CAMGATE_ENGINE_STATE', 'the WebRTC peer is closed');
+    return w;
+  }
+
+  #create(w: WeriftModule, payload: H264Payload): RTCPeerConnection {
     this.#payload = payload;
-    const pc = new RTCPeerConnection(buildPeerConfig(this.#o, payload));
+    const pc = new w.RTCPeerConnection(buildPeerConfig(w, this.#o, payload));
     this.#pc = pc;
     const subs = [
       pc.onIceCandidate.subscribe((c) => {

@@ -1,7 +1,8 @@
-import { RTCRtpCodecParameters, type RTCPeerConnectionConfig } from 'werift';
+import type { RTCPeerConnectionConfig, RTCRtpCodecParameters } from 'werift';
 import { weriftAudioCodecs } from './audio-codecs.js';
 import type { H264Payload } from './h264-sdp.js';
 import type { ResolvedWebRtcPeerOptions } from './webrtc-peer-options.js';
+import type { WeriftModule } from './werift-lazy.js';
 
 /**
  * RTCP feedback we answer (RFC 4585 §4.2, RFC 5104 §7.1): NACK is served by
@@ -20,8 +21,8 @@ export const OFFER_H264: H264Payload = {
 };
 
 /** The werift codec for a chosen payload: same payload type and fmtp as offered, so the answer matches exactly. */
-export function h264Codec(p: H264Payload): RTCRtpCodecParameters {
-  return new RTCRtpCodecParameters({
+export function h264Codec(w: WeriftModule, p: H264Payload): RTCRtpCodecParameters {
+  return new w.RTCRtpCodecParameters({
     mimeType: 'video/H264',
     clockRate: 90_000,
     payloadType: p.payloadType,
@@ -36,14 +37,18 @@ export function h264Codec(p: H264Payload): RTCRtpCodecParameters {
  * ours (werift's default is stun.l.google.com), no TCP candidates, and when
  * `interfaceAddress` is given only that address is bound.
  */
-export function buildPeerConfig(o: ResolvedWebRtcPeerOptions, codec: H264Payload): RTCPeerConnectionConfig {
+export function buildPeerConfig(
+  w: WeriftModule,
+  o: ResolvedWebRtcPeerOptions,
+  codec: H264Payload,
+): RTCPeerConnectionConfig {
   const config: RTCPeerConnectionConfig = {
     iceServers: o.iceServers.map((s) => ({ ...s })),
     iceAdditionalHostAddresses: [...o.additionalHostAddresses],
     iceUseTcp: false,
     iceTransportPolicy: 'all',
     bundlePolicy: 'max-bundle',
-    codecs: { video: [h264Codec(codec)], audio: weriftAudioCodecs() }, // audio: audio-codecs.ts
+    codecs: { video: [h264Codec(w, codec)], audio: weriftAudioCodecs(w) }, // audio: audio-codecs.ts
   };
   if (o.interfaceAddress) {
     config.iceInterfaceAddresses = { udp4: o.interfaceAddress };
