@@ -102,11 +102,32 @@ function make(rxId: number): Rx {
   return r;
 }
 
+/** What a receive buffer may hold: a 720p keyframe of the camera simulator is 1.4 MB, paced at 100 Mbit/s. */
+const RECV_BUFFER_BYTES = 4 * 1024 * 1024; // Linux caps it at net.core.rmem_max (4 MiB here)
+
+type SocketHolder = { connection?: { protocols?: { transport?: { socket?: import('node:dgram').Socket } }[] } };
+
+/**
+ * Waits for ICE gathering, then enlarges the receive buffer of werift's UDP
+ * sockets (werift leaves the 208 KB default): a receiver process the loaded
+ * host leaves unscheduled for 20 ms would otherwise overflow during a
+ * keyframe, and the loss would be the receivers', not the server's.
+ */
 async function gathered(pc: RTCPeerConnection): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (pc.iceGatheringState !== 'complete') {
     if (Date.now() > deadline) throw new Error('ICE gathering did not complete within 10 s');
     await sleep(10);
+  }
+  // werift has no option for it: its sockets sit in each ICE transport's connection (werift 0.25 internals).
+  for (const t of pc.iceTransports as unknown as SocketHolder[]) {
+    for (const p of t.connection?.protocols ?? []) {
+      try {
+        p.transport?.socket?.setRecvBufferSize(RECV_BUFFER_BYTES);
+      } catch {
+        // a socket that is not bound yet keeps its default; the loss figure will show it
+      }
+    }
   }
 }
 
@@ -140,6 +161,8 @@ async function janusEvent(r: Rx, e: Record<string, unknown>): Promise<void> {
       body: { request: 'start' },
       jsep: { type: a.type, sdp: a.sdp },
     });
+    // Our candidates are all in the answer; Janus waits for the end of trickle before it gives up on ICE.
+    await janusPost(r, `/${j.sid}/${j.hid}`, { janus: 'trickle', candidate: { completed: true } });
   }
 }
 
