@@ -49,7 +49,6 @@ interface Rx {
   /** Packets not newer than the highest seen: retransmissions, duplicates, reordered. */
   late: number;
   closed: boolean;
-  janus?: { api: string; sid: number; hid: number };
   errors: string[];
 }
 const rxs = new Map<number, Rx>();
@@ -131,57 +130,6 @@ async function gathered(pc: RTCPeerConnection): Promise<void> {
   }
 }
 
-async function janusPost(r: Rx, path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const res = await fetch(r.janus!.api + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...body, transaction: Math.random().toString(36).slice(2) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const j = (await res.json()) as Record<string, unknown>;
-  if (j.janus === 'error') throw new Error(`janus: ${JSON.stringify(j.error)}`);
-  return j;
-}
-
-async function janusEvent(r: Rx, e: Record<string, unknown>): Promise<void> {
-  const j = r.janus!;
-  const cand = e.candidate as (RTCIceCandidateLike & { completed?: boolean }) | undefined;
-  if (e.janus === 'trickle' && cand && !cand.completed) await r.pc.addIceCandidate(cand as RTCIceCandidate);
-  if (e.janus !== 'event') return;
-  const data = (e.plugindata as { data?: { error?: string } } | undefined)?.data;
-  if (data?.error) r.errors.push(String(data.error));
-  const jsep = e.jsep as { type: 'offer'; sdp: string } | undefined;
-  if (jsep?.type === 'offer') {
-    await r.pc.setRemoteDescription(jsep);
-    await r.pc.setLocalDescription(await r.pc.createAnswer());
-    await gathered(r.pc);
-    const a = r.pc.localDescription!;
-    await janusPost(r, `/${j.sid}/${j.hid}`, {
-      janus: 'message',
-      body: { request: 'start' },
-      jsep: { type: a.type, sdp: a.sdp },
-    });
-    // Our candidates are all in the answer; Janus waits for the end of trickle before it gives up on ICE.
-    await janusPost(r, `/${j.sid}/${j.hid}`, { janus: 'trickle', candidate: { completed: true } });
-  }
-}
-
-async function janusPoll(r: Rx): Promise<void> {
-  while (!r.closed) {
-    try {
-      const res = await fetch(`${r.janus!.api}/${r.janus!.sid}?maxev=10&rid=${Date.now()}`, {
-        signal: AbortSignal.timeout(60_000),
-      });
-      const j = (await res.json()) as Record<string, unknown> | Record<string, unknown>[];
-      for (const e of Array.isArray(j) ? j : [j]) await janusEvent(r, e);
-    } catch (err) {
-      if (r.closed) return;
-      r.errors.push(String(err));
-      await sleep(200);
-    }
-  }
-}
-
 async function handle(q: Req): Promise<Record<string, unknown>> {
   switch (q.op) {
     case 'offer': {
@@ -198,22 +146,6 @@ async function handle(q: Req): Promise<Record<string, unknown>> {
       // Loopback only: anything else from the server is ignored.
       if (q.candidate!.candidate.split(' ')[4] !== '127.0.0.1') return {};
       await rxs.get(q.rx)!.pc.addIceCandidate(q.candidate as RTCIceCandidate);
-      return {};
-    }
-    case 'janus': {
-      const r = make(q.rx);
-      r.janus = { api: q.api!, sid: 0, hid: 0 };
-      r.janus.sid = ((await janusPost(r, '', { janus: 'create' })).data as { id: number }).id;
-      r.janus.hid = (
-        (await janusPost(r, `/${r.janus.sid}`, { janus: 'attach', plugin: 'janus.plugin.streaming' })).data as {
-          id: number;
-        }
-      ).id;
-      void janusPoll(r);
-      await janusPost(r, `/${r.janus.sid}/${r.janus.hid}`, {
-        janus: 'message',
-        body: { request: 'watch', id: q.mount },
-      });
       return {};
     }
     case 'stats': {
@@ -236,7 +168,6 @@ async function handle(q: Req): Promise<Record<string, unknown>> {
       r.closed = true;
       rxs.delete(q.rx);
       await r.pc.close().catch(() => undefined);
-      if (r.janus?.sid) await janusPost(r, `/${r.janus.sid}`, { janus: 'destroy' }).catch(() => undefined);
       return {};
     }
     default:

@@ -1,7 +1,7 @@
 /**
  * WebRTC receivers that do not decode, for the CPU rows of `bench:media`:
- * werift peers in child processes (werift-receivers-child.ts), fed the same
- * way by the engine, KMS and Janus.
+ * werift peers in child processes (werift-receivers-child.ts), fed
+ * the same way by the engine and KMS (Janus: see media.ts).
  *
  * Why not Chromium: on a 2-core host 16 Chromium tabs decoding 720p25 starve
  * (Janus's 16 viewers decoded 8.5 of 25 fps), so a row measured a server
@@ -50,8 +50,6 @@ export interface ReceiverPool {
   pids: number[];
   /** pipeline → PlayerEndpoint(cameraUrl) → WebRtcEndpoint on a Kurento-protocol server (engine or KMS). */
   kurento(client: Kc, cameraUrl: string): Promise<Receiver>;
-  /** Janus's streaming plugin, mountpoint `mountId`, at `apiUrl` (http://127.0.0.1:PORT/janus). */
-  janus(apiUrl: string, mountId: number): Promise<Receiver>;
   close(): Promise<void>;
 }
 
@@ -148,11 +146,6 @@ export function startReceiverPool(children = 2): ReceiverPool {
         throw err;
       }
       return receiver(c, rx, () => pipeline.release());
-    },
-    async janus(apiUrl, mountId) {
-      const { c, rx } = place();
-      await c.call('janus', rx, { api: apiUrl, mount: mountId });
-      return receiver(c, rx, async () => undefined);
     },
     async close() {
       await Promise.all(
