@@ -1,22 +1,28 @@
 /**
- * `npm run bench:media [-- --json]`: what one forwarded camera costs the
- * built-in engine, and how fast a viewer sees the first picture.
+ * `npm run bench:media [-- --json] [-- --quick]`: what one forwarded camera
+ * costs the built-in engine, beside Janus and the real Kurento Media Server,
+ * and how fast a viewer sees the first picture.
  *
  * - camera: the simulator at 1280x720, 25 fps, an IDR every 4 s (a real camera's GOP);
  * - engine: alone in a child process (test/bench/media-engine-child.ts), so
  *   /proc/<pid>/stat utime+stime and /proc/<pid>/status VmRSS are its own;
- * - viewers: tabs of one headless Chromium, driven with the official kurento-client;
- * - peer: Janus's streaming plugin pulling the same RTSP (over UDP, what it asks for), its viewers
- *   driven through Janus's HTTP API by our own page (janus-viewer.ts); the same /proc sampling of
- *   the janus process, the same window and viewer counts. Janus not installed: loud null figures;
- * - one viewer (per-stream CPU, the ratio): engine and Janus measured in turns, three windows
- *   each, medians, so host drift between the two runs does not end up in the ratio.
+ * - first frame: tabs of one headless Chromium that decode and present (what a person sees),
+ *   driven with the official kurento-client (engine, KMS) or Janus's HTTP API (janus-viewer.ts);
+ * - CPU rows (1, 4, 16 viewers): receivers that do not decode (werift peers in child processes,
+ *   werift-receivers.ts), the same for all three servers, and each row reports the frame rate
+ *   they received beside the CPU, so a row measured below full rate says so;
+ * - Janus: its streaming plugin pulling the same RTSP (`apt-get install janus`); not installed:
+ *   loud null figures and how to install it;
+ * - KMS: the prebuilt Kurento Media Server 7.3 in ../shared/kms (kms-peer.ts), one pipeline per
+ *   viewer as the client asks, /proc figures of its process; absent: loud null figures;
+ * - every row is measured in turns: engine, Janus, KMS, engine, … (medians of the rounds), so
+ *   host drift between servers does not end up in the ratios.
  *
+ * `--quick` (development only): fewer tries and rounds, no 16-viewer row.
  * Loopback only, bounded (a watchdog ends the run), everything it starts is stopped.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,86 +35,92 @@ import {
   CONFIGURABLE_VIEWER_HTML,
   connectKurento,
   playThroughKurento,
-  type ConfigurableViewer,
   type ConfigurableViewerStats,
 } from '@camgate/test-helpers';
 import { JANUS_INSTALL_HINT, startJanus } from './janus.js';
 import { JANUS_VIEWER_HTML, watchJanus } from './janus-viewer.js';
+import { KMS_INSTALL_HINT, startKmsPeer } from './kms-peer.js';
+import { measureRow, medianRow, type Peer, type Row } from './media-rows.js';
+import { median, round, sample, waitFor, type Sample } from './proc-sample.js';
+import { startReceiverPool, type Receiver, type ReceiverStats } from './werift-receivers.js';
 
 const JSON_OUT = process.argv.includes('--json');
-const TRIES = 10; // first-frame samples
-// CPU window per scenario: three whole GOPs (300 frames), so every window holds exactly three keyframes.
+const QUICK = process.argv.includes('--quick');
+const TRIES = QUICK ? 3 : 10; // first-frame samples
+// CPU window per row: three whole GOPs (300 frames), so every window holds exactly three keyframes.
 // A keyframe is half of a GOP's packets here; a 10 s window held two or three, which moved figures by ±20 %.
 const WINDOW_MS = 12_000;
-const SETTLE_MS = 2_000; // after every viewer decodes, before the window (ICE/DTLS and GOP replay done)
-const VIEWER_COUNTS = [1, 4, 16] as const;
-const ROUNDS = 3; // one-viewer windows per peer, taken in turns
-const WATCHDOG_MS = 15 * 60_000; // the whole run
-const CLK_TCK = 100; // USER_HZ on Linux (getconf CLK_TCK)
+const SETTLE_MS = 2_000; // after every receiver has a frame, before the window (ICE/DTLS and GOP replay done)
+const CAMERA_FPS = 25;
+const FIRST_FRAME_TIMEOUT_MS = 30_000; // a decoding Chromium tab on a loaded 2-core host
+const ROUNDS_1 = QUICK ? 1 : 3; // one-viewer windows per server, taken in turns
+const ROUNDS_4 = 1;
+const ROUNDS_16 = QUICK ? 0 : 2;
+const RECEIVER_CHILDREN = 4; // 16 receivers: 4 per child process
+const WATCHDOG_MS = 40 * 60_000; // the whole run (three servers, on a loaded 2-core host)
+
+/** A Chromium tab's stats in a receiver's shape (Chromium counts no packets for us). */
+const NO_PACKETS: ReceiverStats = {
+  frames: 0,
+  packets: 0,
+  bytes: 0,
+  lost: 0,
+  startedAt: 0,
+  firstFrameAt: 0,
+  connectionState: '',
+  errors: [],
+};
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-/** utime+stime in seconds from a /proc stat line (proc(5): fields 14 and 15, after the `(comm)` field). */
-function statCpuSeconds(stat: string): number {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+type Viewer = { stats(): Promise<ConfigurableViewerStats>; close(): Promise<void> };
+
+/** Time from "play" (the page creates its offer) to the first presented frame, in a decoding Chromium tab. */
+async function firstFrameMs(v: Viewer): Promise<number> {
+  const s = await waitFor('first decoded frame', FIRST_FRAME_TIMEOUT_MS, async () => {
+    const x = await v.stats();
+    return x.firstFrameAt > 0 && x.framesDecoded > 0 ? x : undefined;
+  });
+  return s.firstFrameAt - s.startedAt;
 }
 
-/** CPU seconds of a whole process and of its main thread (the event loop, for Node). */
-function cpuSeconds(pid: number): { all: number; main: number } {
-  let main = 0;
-  try {
-    main = statCpuSeconds(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
-  } catch {
-    // no per-thread accounting: the split is reported as 0 for the helpers
+/** `tries` first-frame times, each at a random point of the camera's keyframe cycle; misses counted. */
+async function firstFrames(
+  open: () => Promise<Viewer>,
+  tries: number,
+  randomStart = true,
+): Promise<{ ms: number[]; missed: number }> {
+  const ms: number[] = [];
+  let missed = 0;
+  for (let i = 0; i < tries; i++) {
+    if (randomStart) await sleep(Math.random() * 4_000); // a person arrives at a random moment of the 4 s GOP
+    const v = await open();
+    try {
+      // Under heavy load a UDP-fed server (Janus, KMS) can lose part of an IDR, and a starved Chromium can take
+      // longer than the bound to decode: counted and reported, not fatal.
+      const t = await firstFrameMs(v).catch(() => undefined);
+      if (t === undefined) missed++;
+      else ms.push(t);
+    } finally {
+      await v.close();
+    }
   }
-  const all = statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  return { all, main: main || all };
+  return { ms, missed };
 }
 
-function rssMb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
-type Sample = { cpuPct: number; mainThreadPct: number; rssMb: number };
-
-/**
- * CPU % of one core over a fixed wall-clock window, and RSS at its end. The
- * main thread's share is kept apart: for the engine the rest is V8's helper
- * threads (garbage collection, compilation) and libuv's.
- */
-async function sample(pid: number, windowMs = WINDOW_MS): Promise<Sample> {
-  const c0 = cpuSeconds(pid);
-  const t0 = process.hrtime.bigint();
-  await sleep(windowMs);
-  const c1 = cpuSeconds(pid);
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  return {
-    cpuPct: ((c1.all - c0.all) / wall) * 100,
-    mainThreadPct: ((c1.main - c0.main) / wall) * 100,
-    rssMb: rssMb(pid),
-  };
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`bench: ${what} did not happen within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
+const missed = (f: { missed: number }): string =>
+  f.missed ? `; ${f.missed} of ${TRIES} tries saw no frame within ${FIRST_FRAME_TIMEOUT_MS / 1000} s` : '';
+const p50 = (xs: number[]): number | null => (xs.length ? round(median(xs), 0) : null);
+const r2 = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : round(x, 2));
+/** RSS increase per added viewer from the 1- to the 16-viewer row (both medians of their rounds). */
+const perViewerRss = (rows: Record<number, Row> | undefined): number | null =>
+  rows?.[1] && rows[16] ? round((rows[16].rssMb - rows[1].rssMb) / 15, 2) : null;
+const perViewerCpu = (rows: Record<number, Row> | undefined): number | null =>
+  rows?.[1] && rows[16] ? round((rows[16].cpuPct - rows[1].cpuPct) / 15, 2) : null;
+const ratio = (a: Row | undefined, b: Row | undefined): number | null =>
+  a && b && b.cpuPct > 0 ? round(a.cpuPct / b.cpuPct, 2) : null;
 
 async function main(): Promise<void> {
   const cleanups: (() => unknown)[] = [];
@@ -127,7 +139,14 @@ async function main(): Promise<void> {
   }, WATCHDOG_MS);
   try {
     const password = randomBytes(9).toString('base64url');
-    const cam = await startCameraSim({ username: 'bench', password, width: 1280, height: 720, fps: 25, gopSeconds: 4 });
+    const cam = await startCameraSim({
+      username: 'bench',
+      password,
+      width: 1280,
+      height: 720,
+      fps: CAMERA_FPS,
+      gopSeconds: 4,
+    });
     cleanups.push(() => cam.close());
 
     // The engine in its own process.
@@ -156,27 +175,23 @@ async function main(): Promise<void> {
     const client = await connectKurento(engineUrl);
     cleanups.push(() => client.close());
 
-    const open = async (): Promise<ConfigurableViewer> => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const openWith = (kc: any) => async (): Promise<Viewer> => {
       const v = await playThroughKurento({
         browser,
         pageUrl: site.url,
-        client,
+        client: kc,
         cameraUrl: cam.urlWithCredentials,
         rtcConfig: { iceServers: [] },
       });
       cleanups.push(() => v.close());
       return v;
     };
-    type Viewer = { stats(): Promise<ConfigurableViewerStats>; close(): Promise<void> };
-    const firstFrameMs = async (v: Viewer): Promise<number> => {
-      const s = await waitFor('first decoded frame', 20_000, async () => {
-        const x = await v.stats();
-        return x.firstFrameAt > 0 && x.framesDecoded > 0 ? x : undefined;
-      });
-      return s.firstFrameAt - s.startedAt;
-    };
+    const open = openWith(client);
 
-    out(`bench:media — engine (${build} build, pid ${enginePid}), camera sim 1280x720 25 fps, IDR every 4 s`);
+    out(
+      `bench:media — engine (${build} build, pid ${enginePid}), camera sim 1280x720 ${CAMERA_FPS} fps, IDR every 4 s`,
+    );
     out(
       `  host: ${cpus().length} cores, load average ${loadavg()
         .map((x) => x.toFixed(1))
@@ -185,7 +200,6 @@ async function main(): Promise<void> {
     const idle = await sample(enginePid, 5_000);
     out(`  idle engine: ${round(idle.cpuPct)} % CPU, ${round(idle.rssMb)} MiB RSS`);
 
-    // Time from "play" (the page creates its offer) to the first presented frame, p50 of TRIES.
     // Kept warm: what the gateway's default (keepWarm 'auto' with the built-in engine) does, one player
     // with no viewer holds the camera's pull, so a viewer starts from the engine's GOP cache.
     // Cold (keepWarm: false, nobody watching): the engine opens the RTSP pull on play and the camera
@@ -197,76 +211,37 @@ async function main(): Promise<void> {
     await sleep(5_000); // a whole GOP in the cache
     const pulling = await sample(enginePid, 5_000);
     out(`  engine keeping the camera warm, no viewer: ${round(pulling.cpuPct)} % CPU, ${round(pulling.rssMb)} MiB RSS`);
-    const warm: number[] = [];
-    for (let i = 0; i < TRIES; i++) {
-      const v = await open();
-      warm.push(await firstFrameMs(v));
-      await v.close();
-    }
+    const warm = await firstFrames(open, TRIES, false); // from the GOP cache: the moment of arrival does not matter
     await warmPipeline.release();
     // A real camera's encoder runs all the time, so a viewer arriving at a random moment joins mid-GOP. The
     // simulator encodes only while a session plays and resumes with a keyframe, which would flatter every cold
-    // try; another RTSP client (outside the engine, like an NVR recording the camera) keeps it encoding.
+    // try; another RTSP client (outside the servers, like an NVR recording the camera) keeps it encoding
+    // through the cold tries of the engine and of KMS, which also opens the camera on play.
     const recorder = new RtspClient(cam.urlWithCredentials);
     recorder.start();
     cleanups.push(() => recorder.close());
     await sleep(1_000);
-    const cold: number[] = [];
-    for (let i = 0; i < TRIES; i++) {
-      await sleep(Math.random() * 4_000);
-      const v = await open();
-      cold.push(await firstFrameMs(v));
-      await v.close();
-    }
-    await recorder.close();
-    out(`  first frame, camera kept warm (default): p50 ${round(median(warm), 0)} ms  [${warm.join(', ')}]`);
+    const cold = await firstFrames(open, TRIES);
+    out(`  first frame, camera kept warm (default): p50 ${p50(warm.ms)} ms  [${warm.ms.join(', ')}]` + missed(warm));
     out(
-      `  first frame, cold (keepWarm: false, nobody watching): p50 ${round(median(cold), 0)} ms  [${cold.join(', ')}]`,
+      `  first frame, cold (keepWarm: false, nobody watching): p50 ${p50(cold.ms)} ms  [${cold.ms.join(', ')}]` +
+        missed(cold),
     );
 
-    type Row = Sample & { fpsPerViewer: number };
-    /** `n` viewers from `openOne`; CPU/RSS of `pid` over one window once all of them decode. */
-    const measureRow = async (label: string, pid: number, openOne: () => Promise<Viewer>, n: number): Promise<Row> => {
-      const viewers: Viewer[] = [];
-      for (let i = 0; i < n; i++) viewers.push(await openOne());
-      // A starved host (few cores, 16 Chromium decoders) may never show some viewer a frame; the server still
-      // forwards to every peer, so its CPU is measured anyway and the row says how many never decoded.
-      let undecoded = 0;
-      for (const v of viewers) await firstFrameMs(v).catch(() => undecoded++);
-      if (undecoded > 0) out(`     WARNING: ${undecoded} of ${n} viewers decoded no frame within 20 s (host starved)`);
-      await sleep(SETTLE_MS);
-      const f0 = await Promise.all(viewers.map((v) => v.stats().then((x) => x.framesDecoded)));
-      const s = await sample(pid);
-      const f1 = await Promise.all(viewers.map((v) => v.stats().then((x) => x.framesDecoded)));
-      const fps = median(f1.map((f, i) => (f - f0[i]!) / (WINDOW_MS / 1000)));
-      out(
-        `  ${String(n).padStart(2)} viewer(s): ${label} ${round(s.cpuPct)} % of one core` +
-          // Node's event loop is its main thread; Janus works in per-session threads, so its split says nothing.
-          (label === 'engine' ? ` (event loop ${round(s.mainThreadPct)}, V8/libuv helpers the rest)` : '') +
-          ', ' +
-          `${round(s.rssMb)} MiB RSS; Chromium decodes ${round(fps)} fps per viewer (median)`,
-      );
-      if (fps < 20) {
-        out(
-          `     WARNING: viewers decode ${round(fps)} of 25 fps: this host (${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}) ` +
-            `cannot decode that many 720p streams in Chromium; this row measures a starved pipeline, not ${label} at full rate`,
-        );
-      }
-      for (const v of viewers) await v.close();
-      return { ...s, fpsPerViewer: fps };
-    };
-    /** Each field's median over rows measured the same way. */
-    const medianRow = (rows: Row[]): Row => ({
-      cpuPct: median(rows.map((r) => r.cpuPct)),
-      mainThreadPct: median(rows.map((r) => r.mainThreadPct)),
-      rssMb: median(rows.map((r) => r.rssMb)),
-      fpsPerViewer: median(rows.map((r) => r.fpsPerViewer)),
-    });
+    const pool = startReceiverPool(RECEIVER_CHILDREN);
+    cleanups.push(() => pool.close());
+    const peers: Peer[] = [
+      {
+        name: 'engine',
+        pids: () => [enginePid],
+        open: () => pool.kurento(client, cam.urlWithCredentials),
+        retry: true,
+      },
+    ];
 
-    // Janus's streaming plugin on the same camera, measured the same way.
-    type JanusPeer = { pid: number; openJ: () => Promise<Viewer>; idle: Sample };
-    let jp: JanusPeer | null = null;
-    const jFirst: number[] = [];
+    // Janus's streaming plugin on the same camera.
+    let janusIdle: Sample | undefined;
+    let janusFirst: { ms: number[]; missed: number } | undefined;
     let janusWhy = '';
     try {
       const j = await startJanus({ url: cam.url, username: 'bench', password });
@@ -285,24 +260,28 @@ async function main(): Promise<void> {
           return v;
         };
         // Janus pulls the camera all the time, watched or not: its idle figure already includes the RTSP pull.
-        const jIdle = await sample(j.pid, 5_000);
-        out(`  idle Janus (pulling the camera): ${round(jIdle.cpuPct)} % CPU, ${round(jIdle.rssMb)} MiB RSS`);
-        let jMissed = 0;
-        for (let i = 0; i < TRIES; i++) {
-          await sleep(Math.random() * 4_000); // a random point of the keyframe cycle, as for the engine
-          const v = await openJ();
-          // Under heavy load Janus's UDP socket can drop part of an IDR (no retransmission from an RTSP source),
-          // so a try may see no frame at all: counted and reported, not fatal.
-          const ms = await firstFrameMs(v).catch(() => undefined);
-          if (ms === undefined) jMissed++;
-          else jFirst.push(ms);
-          await v.close();
-        }
+        janusIdle = await sample(j.pid, 5_000);
+        out(`  idle Janus (pulling the camera): ${round(janusIdle.cpuPct)} % CPU, ${round(janusIdle.rssMb)} MiB RSS`);
+        janusFirst = await firstFrames(openJ, TRIES);
         out(
-          `  first frame (Janus keeps no GOP, a viewer waits for the next IDR): p50 ${jFirst.length ? round(median(jFirst), 0) : 'n/a'} ms  [${jFirst.join(', ')}]` +
-            (jMissed ? `; ${jMissed} of ${TRIES} tries saw no frame within 20 s` : ''),
+          `  first frame (Janus keeps no GOP, a viewer waits for the next IDR): p50 ${p50(janusFirst.ms)} ms  [${janusFirst.ms.join(', ')}]` +
+            missed(janusFirst),
         );
-        jp = { pid: j.pid, openJ, idle: jIdle };
+        // werift receivers do not get through ICE with Janus here (Janus gathers eth0 only, whatever
+        // ice_enforce_list says, and its ICE-lite checks with werift fail), so Janus's rows keep Chromium
+        // tabs, which decode: at 16 viewers the host starves and the row says so. The received-fps column
+        // is then Chromium's decoded frames.
+        const chromiumReceiver = async (): Promise<Receiver> => {
+          const v = await openJ();
+          return {
+            stats: async () => {
+              const x = await v.stats();
+              return { ...NO_PACKETS, frames: x.framesDecoded, startedAt: x.startedAt, firstFrameAt: x.firstFrameAt };
+            },
+            close: () => v.close(),
+          };
+        };
+        peers.push({ name: 'Janus', pids: () => [j.pid], open: chromiumReceiver, retry: false });
       } else {
         const log = await j.log();
         const lines = log.split('\n').filter((l) => /ERR/.test(l) && /rtsp|SETUP|mountpoint|curl/i.test(l));
@@ -319,73 +298,148 @@ async function main(): Promise<void> {
       janusWhy = (err as Error).message.split('\n')[0]!;
       if (/not found/.test(String(err))) janusWhy += ` — install with: ${JANUS_INSTALL_HINT}`;
     }
-    if (!jp) {
+    if (!janusIdle) {
       out('');
       out('  !!! JANUS FIGURES ARE NULL: Janus could not do the same job here !!!');
       out(`  why: ${janusWhy}`);
       out('');
     }
 
-    // One viewer, the figure the ratio is made of: engine and Janus in turns, ROUNDS windows each, medians.
-    // Measured minutes apart, the two would carry the host's drift (a shared 2-core VM moves by ±15 %).
-    out('');
-    out(`  one viewer, engine and Janus in turns (${ROUNDS} windows each, medians):`);
-    const engineOnes: Row[] = [];
-    const janusOnes: Row[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      engineOnes.push(await measureRow('engine', enginePid, open, 1));
-      if (jp) janusOnes.push(await measureRow('Janus', jp.pid, jp.openJ, 1));
+    // The real Kurento Media Server, driven like the engine: one pipeline (and so one RTSP pull) per viewer.
+    let kmsIdle: Sample | undefined;
+    let kmsFirst: { ms: number[]; missed: number } | undefined;
+    let kmsWhy = '';
+    try {
+      const kms = await startKmsPeer([password]);
+      cleanups.push(() => kms.close());
+      out('');
+      out(
+        `  Kurento Media Server 7.3 (pid ${kms.pid}, ../shared/kms), a pipeline per viewer, RTSP pulled by GStreamer`,
+      );
+      kmsIdle = await sample(kms.pid, 5_000);
+      out(`  idle KMS (no pipeline): ${round(kmsIdle.cpuPct)} % CPU, ${round(kmsIdle.rssMb)} MiB RSS`);
+      // Cold by nature (KMS opens the camera when the pipeline plays); the recorder keeps the camera encoding.
+      kmsFirst = await firstFrames(openWith(kms.client), TRIES);
+      out(
+        `  first frame (KMS opens the camera on play): p50 ${p50(kmsFirst.ms)} ms  [${kmsFirst.ms.join(', ')}]` +
+          missed(kmsFirst),
+      );
+      peers.push({
+        name: 'KMS',
+        pids: () => [kms.pid],
+        open: () => pool.kurento(kms.client, cam.urlWithCredentials),
+        retry: true,
+      });
+    } catch (err) {
+      kmsWhy = (err as Error).message.split('\n')[0]!;
+      out('');
+      out('  !!! KMS FIGURES ARE NULL: the real Kurento Media Server could not run here !!!');
+      out(`  why: ${kmsWhy}`);
+      if (!/not found/.test(kmsWhy)) out(`  (where it comes from: ${KMS_INSTALL_HINT})`);
+      out('');
     }
-    const perViewers: Record<number, Row> = { 1: medianRow(engineOnes) };
-    const janusRows: Record<number, Row> = {};
-    if (jp) janusRows[1] = medianRow(janusOnes);
-    out('');
-    for (const n of VIEWER_COUNTS.filter((c) => c > 1)) perViewers[n] = await measureRow('engine', enginePid, open, n);
-    if (jp)
-      for (const n of VIEWER_COUNTS.filter((c) => c > 1)) janusRows[n] = await measureRow('Janus', jp.pid, jp.openJ, n);
-    const janus = jp ? { idle: jp.idle, firstFrame: jFirst, rows: janusRows } : null;
+    await recorder.close();
 
-    const one = perViewers[1]!;
-    const jOne = janus?.rows[1];
-    // Per stream = the process with one viewer (camera pull + one forwarded stream), for both peers.
-    const ratio = jOne && jOne.cpuPct > 0 ? round(one.cpuPct / jOne.cpuPct, 2) : null;
+    // Every row in turns: engine, Janus, KMS, engine, …; each server's figure is the median of its rounds.
+    const rows: Record<string, Record<number, Row>> = {};
+    const windows: Record<string, number[]> = {};
+    const counts: [n: number, rounds: number][] = [
+      [1, ROUNDS_1],
+      [4, ROUNDS_4],
+      [16, ROUNDS_16],
+    ];
+    out('');
+    out(
+      `  CPU rows: receivers that do not decode (werift, ${RECEIVER_CHILDREN} child processes), servers in turns, ` +
+        `${WINDOW_MS / 1000} s windows; figures are the servers' processes only`,
+    );
+    for (const [n, rounds] of counts) {
+      const got: Record<string, Row[]> = {};
+      for (let r = 0; r < rounds; r++) {
+        for (const peer of peers) {
+          const list = (got[peer.name] ??= []);
+          // A starved host can fail one row (a Chromium tab that does not load): said, and the row is left out.
+          await measureRow(peer, n, { windowMs: WINDOW_MS, settleMs: SETTLE_MS, cameraFps: CAMERA_FPS, out }).then(
+            (row) => list.push(row),
+            (err: unknown) =>
+              out(`     WARNING: ${peer.name} with ${n} viewer(s) failed: ${String(err).split('\n')[0]}`),
+          );
+        }
+      }
+      for (const [name, list] of Object.entries(got)) {
+        if (list.length === 0) continue;
+        (rows[name] ??= {})[n] = medianRow(list);
+        if (n === 1) windows[name] = list.map((x) => round(x.cpuPct, 2));
+      }
+    }
+
+    const e = rows.engine ?? {};
+    const j = rows.Janus;
+    const k = rows.KMS;
     const result = {
-      first_frame_p50_ms: round(median(warm), 0),
-      first_frame_p50_ms_cold: round(median(cold), 0),
-      cpu_pct_per_stream: round(one.cpuPct, 2),
-      cpu_pct_per_stream_windows: engineOnes.map((r) => round(r.cpuPct, 2)),
-      cpu_pct_per_stream_event_loop: round(one.mainThreadPct, 2),
-      rss_mb_per_stream: round(one.rssMb - idle.rssMb, 1),
-      rss_mb_engine_1_viewer: round(one.rssMb, 1),
+      first_frame_p50_ms: p50(warm.ms),
+      first_frame_p50_ms_cold: p50(cold.ms),
+      cpu_pct_per_stream: r2(e[1]?.cpuPct),
+      cpu_pct_per_stream_windows: windows.engine ?? [],
+      cpu_pct_per_stream_event_loop: r2(e[1]?.mainThreadPct),
+      rss_mb_per_stream: e[1] ? round(e[1].rssMb - idle.rssMb, 1) : null,
+      rss_mb_engine_1_viewer: e[1] ? round(e[1].rssMb, 1) : null,
       rss_mb_engine_idle: round(idle.rssMb, 1),
       cpu_pct_kept_warm_no_viewer: round(pulling.cpuPct, 2),
-      cpu_pct_4_viewers: round(perViewers[4]!.cpuPct, 2),
-      cpu_pct_16_viewers: round(perViewers[16]!.cpuPct, 2),
-      rss_mb_16_viewers: round(perViewers[16]!.rssMb, 1),
-      fps_per_viewer_1: round(perViewers[1]!.fpsPerViewer),
-      fps_per_viewer_16: round(perViewers[16]!.fpsPerViewer),
-      janus_cpu_pct_per_stream: jOne ? round(jOne.cpuPct, 2) : null,
-      janus_cpu_pct_per_stream_windows: janusOnes.map((r) => round(r.cpuPct, 2)),
-      janus_rss_mb_per_stream: jOne && janus ? round(jOne.rssMb - janus.idle.rssMb, 1) : null,
-      janus_rss_mb_1_viewer: jOne ? round(jOne.rssMb, 1) : null,
-      janus_cpu_pct_idle_pulling: janus ? round(janus.idle.cpuPct, 2) : null,
-      janus_cpu_pct_4_viewers: janus ? round(janus.rows[4]!.cpuPct, 2) : null,
-      janus_cpu_pct_16_viewers: janus ? round(janus.rows[16]!.cpuPct, 2) : null,
-      janus_first_frame_p50_ms: janus?.firstFrame.length ? round(median(janus.firstFrame), 0) : null,
-      janus_fps_per_viewer_16: janus ? round(janus.rows[16]!.fpsPerViewer) : null,
-      cpu_ratio_vs_janus: ratio,
-      cpu_ratio_vs_janus_16_viewers: janus ? round(perViewers[16]!.cpuPct / janus.rows[16]!.cpuPct, 2) : null,
+      cpu_pct_4_viewers: r2(e[4]?.cpuPct),
+      cpu_pct_16_viewers: r2(e[16]?.cpuPct),
+      rss_mb_16_viewers: e[16] ? round(e[16].rssMb, 1) : null,
+      // Engine: RSS with 16 viewers minus RSS with 1 viewer, over the 15 viewers added (medians of the rounds).
+      rss_mb_per_viewer: perViewerRss(e),
+      cpu_pct_per_added_viewer: perViewerCpu(e),
+      fps_per_viewer_1: e[1] ? round(e[1].fpsPerViewer) : null,
+      fps_per_viewer_4: e[4] ? round(e[4].fpsPerViewer) : null,
+      fps_per_viewer_16: e[16] ? round(e[16].fpsPerViewer) : null,
+      janus_cpu_pct_per_stream: r2(j?.[1]?.cpuPct),
+      janus_cpu_pct_per_stream_windows: windows.Janus ?? [],
+      janus_rss_mb_per_stream: j?.[1] && janusIdle ? round(j[1].rssMb - janusIdle.rssMb, 1) : null,
+      janus_rss_mb_1_viewer: j?.[1] ? round(j[1].rssMb, 1) : null,
+      janus_cpu_pct_idle_pulling: janusIdle ? round(janusIdle.cpuPct, 2) : null,
+      janus_cpu_pct_4_viewers: r2(j?.[4]?.cpuPct),
+      janus_cpu_pct_16_viewers: r2(j?.[16]?.cpuPct),
+      janus_first_frame_p50_ms: janusFirst ? p50(janusFirst.ms) : null,
+      janus_fps_per_viewer_1: j?.[1] ? round(j[1].fpsPerViewer) : null,
+      janus_fps_per_viewer_16: j?.[16] ? round(j[16].fpsPerViewer) : null,
+      janus_rss_mb_per_viewer: perViewerRss(j),
+      janus_cpu_pct_per_added_viewer: perViewerCpu(j),
+      cpu_ratio_vs_janus: ratio(e[1], j?.[1]),
+      cpu_ratio_vs_janus_16_viewers: ratio(e[16], j?.[16]),
+      kms_cpu_pct_per_stream: r2(k?.[1]?.cpuPct),
+      kms_cpu_pct_per_stream_windows: windows.KMS ?? [],
+      kms_rss_mb_idle: kmsIdle ? round(kmsIdle.rssMb, 1) : null,
+      kms_rss_mb_1_viewer: k?.[1] ? round(k[1].rssMb, 1) : null,
+      kms_cpu_pct_4_viewers: r2(k?.[4]?.cpuPct),
+      kms_cpu_pct_16_viewers: r2(k?.[16]?.cpuPct),
+      kms_rss_mb_16_viewers: k?.[16] ? round(k[16].rssMb, 1) : null,
+      kms_first_frame_p50_ms: kmsFirst ? p50(kmsFirst.ms) : null,
+      kms_fps_per_viewer_1: k?.[1] ? round(k[1].fpsPerViewer) : null,
+      kms_fps_per_viewer_16: k?.[16] ? round(k[16].fpsPerViewer) : null,
+      kms_rss_mb_per_viewer: perViewerRss(k),
+      kms_cpu_pct_per_added_viewer: perViewerCpu(k),
+      cpu_ratio_vs_kms: ratio(e[1], k?.[1]),
+      cpu_ratio_vs_kms_16_viewers: ratio(e[16], k?.[16]),
+      receivers: 'werift, no decoding',
       load_average_1m: round(loadavg()[0]!, 2),
-      janus_unavailable_reason: janus ? null : janusWhy.split('\n')[0],
+      janus_unavailable_reason: janusIdle ? null : janusWhy.split('\n')[0],
+      kms_unavailable_reason: kmsIdle ? null : kmsWhy,
     };
     out(
       `summary: first frame p50 ${result.first_frame_p50_ms} ms kept warm (default) / ${result.first_frame_p50_ms_cold} ms cold; ` +
-        `${result.cpu_pct_per_stream} % CPU and +${result.rss_mb_per_stream} MiB RSS per 720p25 stream; ` +
-        `${result.cpu_pct_16_viewers} % CPU with 16 viewers; ` +
-        (janus
+        `engine ${result.cpu_pct_per_stream} % CPU and +${result.rss_mb_per_stream} MiB RSS per 720p25 stream, ` +
+        `${result.cpu_pct_16_viewers} % with 16 viewers, +${result.rss_mb_per_viewer} MiB RSS per added viewer; ` +
+        (j
           ? `Janus ${result.janus_cpu_pct_per_stream} % per stream, ${result.janus_cpu_pct_16_viewers} % with 16 viewers, ` +
-            `first frame p50 ${result.janus_first_frame_p50_ms} ms; cpu_ratio_vs_janus ${result.cpu_ratio_vs_janus}`
-          : 'Janus: n/a'),
+            `cpu_ratio_vs_janus ${result.cpu_ratio_vs_janus} (16 viewers ${result.cpu_ratio_vs_janus_16_viewers}); `
+          : 'Janus: n/a; ') +
+        (k
+          ? `KMS ${result.kms_cpu_pct_per_stream} % per stream, ${result.kms_cpu_pct_16_viewers} % with 16 viewers, ` +
+            `cpu_ratio_vs_kms ${result.cpu_ratio_vs_kms}`
+          : 'KMS: n/a'),
     );
     if (JSON_OUT) out(JSON.stringify(result));
   } finally {
