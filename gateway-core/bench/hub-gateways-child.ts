@@ -9,7 +9,8 @@
  *   → `{type: 'verifiers', gateways: [{id, name, secretHash}]}` — made here with makeVerifier, as
  *     `camgate hub add-gateway` does; the secrets never leave this process;
  *   ← `{type: 'start', tunnelUrl, fingerprint256}` — dial (certificate pinned), BATCH at a time;
- *   ← `{type: 'status'}` → `{type: 'status', connected, connectedAt[], scryptRuns, states}`.
+ *   ← `{type: 'status'}` → `{type: 'status', connected, connectedAt[], scryptRuns, states, failures}`
+ *     (failures: why attempts failed since the last status).
  * Loopback only; exits when the parent goes away.
  */
 import { existsSync } from 'node:fs';
@@ -44,6 +45,8 @@ interface Home {
 }
 
 const homes: Home[] = [];
+/** Why attempts failed (state code and the start of the reason), for the bench's progress lines. */
+const failures = new Map<string, number>();
 const verifiers = await Promise.all(
   Array.from({ length: cfg.count }, async (_, i) => {
     const n = cfg.first + i;
@@ -74,7 +77,11 @@ async function start(tunnelUrl: string, fingerprint256: string): Promise<void> {
               announce: announce(h.id),
             });
             h.client = client;
-            client.on('state', (s) => {
+            client.on('state', (s, info) => {
+              if (s === 'reconnecting') {
+                const why = `${info.code ?? '?'}: ${(info.reason ?? '').slice(0, 60)}`;
+                failures.set(why, (failures.get(why) ?? 0) + 1);
+              }
               if (s === 'connected') {
                 h.connectedAt = Date.now();
                 resolve();
@@ -103,7 +110,9 @@ process.on('message', (m: { type?: string; tunnelUrl?: string; fingerprint256?: 
       connectedAt: homes.map((h) => h.connectedAt),
       scryptRuns,
       states,
+      failures: Object.fromEntries(failures),
     });
+    failures.clear();
   }
 });
 process.on('disconnect', () => process.exit(0));

@@ -24,6 +24,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -105,14 +106,18 @@ const cam = await startCameraSim({
 const engine = await KurentoEngine.start({ port: 0, interfaceAddress: '127.0.0.1' } as never);
 let gateway: Gateway | undefined;
 let hub: ChildProcess | undefined;
+let hubStarts = 0;
 
 /** Starts `camgate hub --config hub.yaml`; resolves when it says where gateways dial (it is listening then). */
 async function startHub(): Promise<{ proc: ChildProcess; url: string; tunnelUrl: string; readyAt: number }> {
   const cli = here('../dist/cli/main.js');
   const proc = spawn(process.execPath, [cli, 'hub', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proc);
-  proc.stderr!.resume(); // log lines: drained, as a service manager's journal would take them
-  const lines = createInterface({ input: proc.stdout! }); // keeps reading (and discarding) after the first line
+  // Log lines go to a file, as a service manager's journal would take them; the bench counts warnings.
+  const log = createWriteStream(join(dir, `hub-${++hubStarts}.log`));
+  proc.stderr!.pipe(log);
+  const lines = createInterface({ input: proc.stdout! });
+  lines.on('line', (line) => log.write(`${line}\n`));
   const tunnelUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('camgate hub did not start within 120 s')), 120_000);
     proc.once('exit', (code) => reject(new Error(`camgate hub exited (${code}) before listening`)));
@@ -132,6 +137,7 @@ interface Status {
   connectedAt: number[];
   scryptRuns: number;
   states: Record<string, number>;
+  failures: Record<string, number>;
 }
 async function status(homes: ChildProcess[]): Promise<Status> {
   const all = await Promise.all(
@@ -142,13 +148,28 @@ async function status(homes: ChildProcess[]): Promise<Status> {
     }),
   );
   const states: Record<string, number> = {};
-  for (const s of all) for (const [k, v] of Object.entries(s.states)) states[k] = (states[k] ?? 0) + v;
+  const failures: Record<string, number> = {};
+  for (const s of all) {
+    for (const [k, v] of Object.entries(s.states)) states[k] = (states[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.failures)) failures[k] = (failures[k] ?? 0) + v;
+  }
   return {
     connected: all.reduce((a, s) => a + s.connected, 0),
     connectedAt: all.flatMap((s) => s.connectedAt),
     scryptRuns: all.reduce((a, s) => a + s.scryptRuns, 0),
     states,
+    failures,
   };
+}
+
+/** The hub's warnings and errors in its log, counted by message (the text before the first `key=`). */
+function logProblems(file: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\S+ (WARN|ERROR) +(.*?)(?: \w+=|$)/.exec(line);
+    if (m) out[`${m[1]} ${m[2]}`] = (out[`${m[1]} ${m[2]}`] ?? 0) + 1;
+  }
+  return out;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -263,6 +284,7 @@ try {
     return { signInMs: s.ms, signedInAt, p, frameAt: Date.now() };
   })();
   let settled = 0;
+  let lastSay = Date.now();
   for (let s = await status(homes); ; s = await status(homes)) {
     const back = s.connectedAt.filter((t) => t > killedAt);
     if (back.length === GATEWAYS && realConnectedAt > killedAt) {
@@ -271,6 +293,10 @@ try {
     }
     if (Date.now() - h.readyAt > STORM_TIMEOUT_MS) {
       throw new Error(`storm: only ${back.length} of ${GATEWAYS} back: ${JSON.stringify(s.states)}`);
+    }
+    if (Date.now() - lastSay >= 5_000) {
+      lastSay = Date.now();
+      say(`  storm +${lastSay - h.readyAt} ms: ${back.length} back; failed attempts: ${JSON.stringify(s.failures)}`);
     }
     await sleep(250);
   }
@@ -282,6 +308,7 @@ try {
   out.load_storm = load1();
   const after = await status(homes);
   out.storm_scrypt_runs = after.scryptRuns - before.scryptRuns;
+  out.storm_hub_log_problems = logProblems(join(dir, `hub-${hubStarts}.log`));
   const v = await viewer;
   out.storm_signin_ms = r0(v.signInMs);
   out.storm_first_frame_ms = r0(v.p.firstFrameMs);
@@ -292,7 +319,7 @@ try {
   say(
     `storm: hub restarted in ${out.storm_hub_start_ms} ms; all back ${out.storm_settle_ms} ms after it listened ` +
       `(hub CPU ${out.hub_cpu_pct_storm} % of a core, ${out.hub_cpu_s_storm} s; load ${out.load_storm}); ` +
-      `gateway scrypt runs ${out.storm_scrypt_runs}`,
+      `gateway scrypt runs ${out.storm_scrypt_runs}; hub log: ${JSON.stringify(out.storm_hub_log_problems)}`,
   );
   say(
     `storm viewer: sign-in ${out.storm_signin_ms} ms; waited ${out.storm_viewer_waited_ms} ms for the camera online ` +

@@ -339,7 +339,7 @@ export class TunnelClient extends EventEmitter<{
   #onOpen(ws: WebSocket): void {
     const wire = new Wire(ws, this.#opts, this.#log);
     this.#wire = wire;
-    wire.onTick = () => this.#link.sendAck();
+    wire.onTick = () => this.#link.heartbeat();
     wire.on('close', (code, reason) => this.#onWireClose(wire, code, reason));
     // hello → CHALLENGE → proof → WELCOME (docs/tunnel.md "Handshake"). The secret is never sent.
     startClientHandshake(wire, this.#scram, this.#gatewayId, {
