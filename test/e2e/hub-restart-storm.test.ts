@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { Gateway, Hub, hashSecret, makeVerifier, type GatewayRecord } from '@camgate/core';
+import { Gateway, Hub, hashSecret, makeVerifier } from '@camgate/core';
 import { makeSelfSignedCert, until } from '@camgate/test-helpers';
 
 const HOMES = 20;
@@ -34,7 +34,7 @@ describe('hub restart with 20 homes', () => {
       secret: `storm-secret-${i}-Zq8Lm2vXc8HnB4pK`,
       connects: 0,
     }));
-    const gateways: GatewayRecord[] = await Promise.all(
+    const gateways: { id: string; name: string; secretHash: string }[] = await Promise.all(
       homes.map(async (h) => ({ id: h.id, name: h.id, secretHash: await makeVerifier(h.secret) })),
     );
     // Granted two homes' cameras: the page's list changes as those two come back.
