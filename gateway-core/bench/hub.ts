@@ -47,7 +47,7 @@ const SETTLE_MS = 10_000; // after the last tunnel came up, before memory is rea
 const QUIET_RUNS = 3;
 const CONNECT_TIMEOUT_MS = 15 * 60_000; // the first start runs one scrypt per home on a shared machine
 const STORM_TIMEOUT_MS = 5 * 60_000;
-const FRAME_TIMEOUT_MS = 60_000;
+const FRAME_TIMEOUT_MS = 120_000; // a starved machine (load 50 seen) can take that long to get ICE and DTLS done
 const REAL_ID = 'bench-real';
 const REAL_SECRET = 'bench-real-secret-4kT9wQ2mZr7Lp';
 const ALICE = { name: 'alice', password: 'alice-Pass-9Kd4-bench' };
@@ -256,14 +256,20 @@ try {
 
   const quietSignIn: number[] = [];
   const quietFrame: number[] = [];
+  const quietFailures: string[] = [];
   for (let i = 0; i < QUIET_RUNS; i++) {
-    const s = await signIn(h.url, cert.cert, ALICE.name, ALICE.password);
-    const p = await play(h.url, cert.cert, s.cookie, REAL_ID, CAMERA, FRAME_TIMEOUT_MS);
-    quietSignIn.push(s.ms);
-    quietFrame.push(p.firstFrameMs);
-    await p.close();
+    try {
+      const s = await signIn(h.url, cert.cert, ALICE.name, ALICE.password);
+      const p = await play(h.url, cert.cert, s.cookie, REAL_ID, CAMERA, FRAME_TIMEOUT_MS);
+      quietSignIn.push(s.ms);
+      quietFrame.push(p.firstFrameMs);
+      await p.close();
+    } catch (err) {
+      quietFailures.push((err as Error).message); // reported, not fatal: the storm is still worth measuring
+    }
     await sleep(2_000);
   }
+  if (quietFailures.length) out.quiet_failures = quietFailures;
   out.quiet_signin_ms = r0(median(quietSignIn));
   out.quiet_first_frame_ms = r0(median(quietFrame));
   say(`quiet hub: sign-in ${quietSignIn.map(r0).join(', ')} ms; first frame ${quietFrame.map(r0).join(', ')} ms`);
@@ -282,7 +288,7 @@ try {
     const signedInAt = Date.now();
     const p = await play(h.url, cert.cert, s.cookie, REAL_ID, CAMERA, STORM_TIMEOUT_MS);
     return { signInMs: s.ms, signedInAt, p, frameAt: Date.now() };
-  })();
+  })().catch((err: unknown) => err as Error);
   let settled = 0;
   let lastSay = Date.now();
   for (let s = await status(homes); ; s = await status(homes)) {
@@ -309,20 +315,23 @@ try {
   const after = await status(homes);
   out.storm_scrypt_runs = after.scryptRuns - before.scryptRuns;
   out.storm_hub_log_problems = logProblems(join(dir, `hub-${hubStarts}.log`));
-  const v = await viewer;
-  out.storm_signin_ms = r0(v.signInMs);
-  out.storm_first_frame_ms = r0(v.p.firstFrameMs);
-  out.storm_viewer_waited_ms = r0(v.p.waitedMs);
-  out.storm_first_frame_at_ms = v.frameAt - h.readyAt;
-  out.real_gateway_back_ms = realConnectedAt - h.readyAt;
-  await v.p.close();
   say(
     `storm: hub restarted in ${out.storm_hub_start_ms} ms; all back ${out.storm_settle_ms} ms after it listened ` +
       `(hub CPU ${out.hub_cpu_pct_storm} % of a core, ${out.hub_cpu_s_storm} s; load ${out.load_storm}); ` +
       `gateway scrypt runs ${out.storm_scrypt_runs}; hub log: ${JSON.stringify(out.storm_hub_log_problems)}`,
   );
+  const v = await viewer;
+  if (v instanceof Error) out.storm_viewer_error = v.message;
+  else {
+    out.storm_signin_ms = r0(v.signInMs);
+    out.storm_first_frame_ms = r0(v.p.firstFrameMs);
+    out.storm_viewer_waited_ms = r0(v.p.waitedMs);
+    out.storm_first_frame_at_ms = v.frameAt - h.readyAt;
+    out.real_gateway_back_ms = realConnectedAt - h.readyAt;
+    await v.p.close();
+  }
   say(
-    `storm viewer: sign-in ${out.storm_signin_ms} ms; waited ${out.storm_viewer_waited_ms} ms for the camera online ` +
+    `storm viewer${out.storm_viewer_error ? ` failed: ${String(out.storm_viewer_error)}; ` : ''}: sign-in ${out.storm_signin_ms} ms; waited ${out.storm_viewer_waited_ms} ms for the camera online ` +
       `(real gateway back at ${out.real_gateway_back_ms} ms); first frame ${out.storm_first_frame_ms} ms ` +
       `(quiet ${out.quiet_first_frame_ms} ms), at ${out.storm_first_frame_at_ms} ms into the storm`,
   );
