@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { WebSocket } from 'ws';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
@@ -20,6 +21,7 @@ import { GATEWAY_ID_PATTERN } from './auth.js';
 import {
   checkInt,
   checkNumber,
+  describe,
   resolveCommonOptions,
   type ResolvedCommonOptions,
   type TunnelCommonOptions,
@@ -48,6 +50,11 @@ export interface TunnelClientOptions extends TunnelCommonOptions {
   announce?: () => unknown;
   /** Permit ws:// to a non-loopback host. */
   allowInsecure?: boolean;
+  /**
+   * Local address to dial from (a multi-homed gateway choosing its uplink; the hub bench gives each simulated
+   * home its own loopback address, as homes have their own public addresses). Default: chosen by the OS.
+   */
+  localAddress?: string;
   /** Certificate trust: a CA or a pinned fingerprint instead of the system CAs. */
   tls?: TunnelTlsOptions;
   /** Reconnect delays. */
@@ -112,6 +119,7 @@ export class TunnelClient extends EventEmitter<{
   readonly #announce: () => unknown;
   readonly #pin: string | undefined;
   readonly #tls: TunnelTlsOptions | undefined;
+  readonly #localAddress: string | undefined;
   readonly #opts: ResolvedCommonOptions;
   readonly #backoff: Required<TunnelBackoffOptions>;
   readonly #resumeGraceMs: number;
@@ -159,6 +167,12 @@ export class TunnelClient extends EventEmitter<{
     }
     this.#pin = opts.tls?.fingerprint256 !== undefined ? normaliseFingerprint(opts.tls.fingerprint256) : undefined;
     this.#tls = opts.tls;
+    if (opts.localAddress !== undefined && (typeof opts.localAddress !== 'string' || isIP(opts.localAddress) === 0)) {
+      throw new TypeError(
+        `${owner}: option localAddress must be an IPv4 or IPv6 address, got ${describe(opts.localAddress)}`,
+      );
+    }
+    this.#localAddress = opts.localAddress;
     this.#gatewayId = opts.gatewayId;
     this.#scram = new ScramClient(opts.secret);
     this.#announce = opts.announce ?? (() => null);
@@ -288,6 +302,7 @@ export class TunnelClient extends EventEmitter<{
         handshakeTimeout: this.#handshakeTimeoutMs,
         perMessageDeflate: false,
         followRedirects: false,
+        ...(this.#localAddress !== undefined ? { localAddress: this.#localAddress } : {}),
         ...tlsClientOptions(this.#tls, this.#pin),
       });
     } catch (err) {
@@ -324,7 +339,7 @@ export class TunnelClient extends EventEmitter<{
   #onOpen(ws: WebSocket): void {
     const wire = new Wire(ws, this.#opts, this.#log);
     this.#wire = wire;
-    wire.onTick = () => this.#link.sendAck();
+    wire.onTick = () => this.#link.heartbeat();
     wire.on('close', (code, reason) => this.#onWireClose(wire, code, reason));
     // hello → CHALLENGE → proof → WELCOME (docs/tunnel.md "Handshake"). The secret is never sent.
     startClientHandshake(wire, this.#scram, this.#gatewayId, {

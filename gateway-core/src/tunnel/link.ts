@@ -413,7 +413,15 @@ export class Link implements ChannelHost {
     if (this.#unackedIn > 0) this.sendAck();
   };
 
-  /** Sends a standalone cumulative ACK now (also used on every heartbeat). */
+  /**
+   * On a heartbeat: a standalone ACK only if frames arrived that nothing has acknowledged yet (the ackDelayMs
+   * timer normally has) — an idle tunnel then sends nothing but the heartbeat itself.
+   */
+  heartbeat(): void {
+    if (this.#unackedIn > 0) this.sendAck();
+  }
+
+  /** Sends a standalone cumulative ACK now. */
   sendAck(): void {
     if (!this.#sink) return;
     this.#write({ type: FrameType.ACK as FrameTypeValue, channel: 0, seq: 0, payload: Buffer.alloc(0) });

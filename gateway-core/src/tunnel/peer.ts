@@ -153,7 +153,7 @@ export class TunnelPeer extends EventEmitter<{
     wire.on('frame', (f) => this.#link.handleFrame(f));
     wire.on('close', (code, reason) => this.#onWireClose(wire, code, reason));
     this.#link.attach(wire, r && resumed ? r.recv : 0);
-    wire.onTick = () => this.#link.sendAck();
+    wire.onTick = () => this.#link.heartbeat();
     this.#announce = proof.announce;
     this.#online = true;
     this.#since = new Date();

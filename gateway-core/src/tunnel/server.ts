@@ -204,6 +204,8 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
 
   #onConnection(ws: WebSocket, ip: string, release: () => void, onAuthenticated: (gatewayId: string) => void): void {
     const wire = new Wire(ws, this.#opts, this.#log);
+    // Gateways ping every heartbeatMs; the hub pings only a gateway that did not (docs/tunnel.md "Liveness").
+    wire.skipPingWhenPeerPings = true;
     if (this.#state !== 'running') {
       void wire.close(TUNNEL_CLOSE.SHUTDOWN, 'hub shutting down');
       return;

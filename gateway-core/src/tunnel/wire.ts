@@ -57,8 +57,16 @@ function toBuffer(data: RawData): Buffer {
  */
 export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, reason: string] }> {
   readonly ws: WebSocket;
-  /** Called on every heartbeat tick while open (the owner sends a standalone ACK). */
+  /** Called on every heartbeat tick while open (the owner sends a standalone ACK if one is due). */
   onTick: (() => void) | undefined;
+  /**
+   * Skip our ping on a tick when the peer pinged us since the last one (the hub sets it): the peer's ping and
+   * our automatic pong (RFC 6455 §5.5.3) already prove both ends alive, so one ping/pong pair per interval is
+   * enough. A hub holding a thousand idle tunnels then sends a pong per gateway per interval instead of a ping,
+   * a pong and an ACK (`npm run bench:hub`, hub idle CPU).
+   */
+  skipPingWhenPeerPings = false;
+  #peerPinged = false;
   #opts: WireOptions;
   #log: Logger;
   /** Corked for the rest of this tick (see the class comment); undefined: batching unavailable. */
@@ -83,7 +91,7 @@ export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, r
     this.#socket = underlyingSocket(ws);
     ws.on('message', this.#onMessage);
     ws.on('pong', this.#touch);
-    ws.on('ping', this.#touch);
+    ws.on('ping', this.#onPing);
     ws.on('error', this.#onError);
     ws.on('close', this.#onClose);
     this.#heartbeat = setInterval(this.#tick, opts.heartbeatMs);
@@ -150,6 +158,11 @@ export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, r
     this.#lastSeen = performance.now();
   };
 
+  #onPing = (): void => {
+    this.#touch();
+    this.#peerPinged = true;
+  };
+
   #tick = (): void => {
     const idle = performance.now() - this.#lastSeen;
     if (idle > this.#opts.deadAfterMs) {
@@ -157,8 +170,10 @@ export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, r
       this.terminate(1006, `peer dead: no traffic for ${this.#opts.deadAfterMs} ms`);
       return;
     }
+    const peerPinged = this.#peerPinged;
+    this.#peerPinged = false;
     if (this.ws.readyState === this.ws.OPEN) {
-      this.ws.ping();
+      if (!(this.skipPingWhenPeerPings && peerPinged)) this.ws.ping();
       this.onTick?.();
     }
   };
@@ -195,7 +210,7 @@ export class Wire extends EventEmitter<{ frame: [Frame]; close: [code: number, r
     this.#uncork();
     this.ws.off('message', this.#onMessage);
     this.ws.off('pong', this.#touch);
-    this.ws.off('ping', this.#touch);
+    this.ws.off('ping', this.#onPing);
     // 'error' stays attached: ws may still report late errors and an unhandled one would crash.
     // What we decided (close/terminate) is the better explanation than ws's echo or 1006.
     const why = this.#localReason ?? { code, reason: reasonBuf.toString('utf8') };

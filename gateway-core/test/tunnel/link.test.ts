@@ -53,6 +53,31 @@ describe('Link', () => {
       l.dispose(1000, 'test over');
     });
 
+    it('on a heartbeat sends an ACK only for frames nothing has acknowledged yet (an idle tunnel sends none)', () => {
+      const { link: l, sent } = link(60_000); // the ackDelayMs timer stays out of the way
+      l.heartbeat();
+      assert.equal(sent.length, 0, 'nothing received: nothing to acknowledge');
+      receive(l, 0, 3);
+      l.heartbeat();
+      assert.deepEqual(
+        sent.map((f) => [f.type, f.ack]),
+        [[FrameType.ACK, 3]],
+      );
+      l.heartbeat();
+      assert.equal(sent.length, 1, 'the peer has the count already');
+      receive(l, 3, 1);
+      l.sendControl(FrameType.CONTROL, { reply: true }); // carries ack 4
+      l.heartbeat();
+      assert.deepEqual(
+        sent.map((f) => [f.type, f.ack]),
+        [
+          [FrameType.ACK, 3],
+          [FrameType.CONTROL, 4],
+        ],
+      );
+      l.dispose(1000, 'test over');
+    });
+
     it('with ackDelayMs 0 acknowledges every frame at once', () => {
       const { link: l, sent } = link(0);
       receive(l, 0, 3);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as tick } from 'node:timers/promises';
+import { until } from '@camgate/test-helpers';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createLogger, memorySink } from '../../src/util/index.js';
 import { FrameType } from '../../src/tunnel/constants.js';
@@ -12,15 +13,15 @@ import { Wire } from '../../src/tunnel/wire.js';
 const OPTS = { heartbeatMs: 60_000, deadAfterMs: 120_000, maxFrameBytes: 1024 * 1024 };
 
 /** A connected pair of Wires on 127.0.0.1:0: `gw` is the client (masked frames), `hub` the server. */
-async function pair(t: TestContext): Promise<{ gw: Wire; hub: Wire }> {
+async function pair(t: TestContext, gwOpts = OPTS, hubOpts = OPTS): Promise<{ gw: Wire; hub: Wire }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await once(wss, 'listening');
   const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
   const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: false });
   await once(ws, 'open');
   const [server] = await accepted;
-  const gw = new Wire(ws, OPTS, createLogger('test', memorySink()));
-  const hub = new Wire(server, OPTS, createLogger('test', memorySink()));
+  const gw = new Wire(ws, gwOpts, createLogger('test', memorySink()));
+  const hub = new Wire(server, hubOpts, createLogger('test', memorySink()));
   t.after(async () => {
     gw.terminate(1006, 'test over');
     hub.terminate(1006, 'test over');
@@ -127,6 +128,43 @@ describe('Wire', () => {
       await hubClosed;
       await tick();
       assert.deepEqual(closes, [[1006, 'peer dead: test']]);
+    });
+  });
+
+  describe('heartbeat (docs/tunnel.md "Liveness and reconnection")', () => {
+    const FAST = { heartbeatMs: 100, deadAfterMs: 1_500, maxFrameBytes: 1024 * 1024 };
+
+    it('a hub that skips its ping while the gateway pings sends none of its own, and both stay alive', async (t) => {
+      const { gw, hub } = await pair(t, FAST, FAST);
+      hub.skipPingWhenPeerPings = true;
+      let gwPings = 0;
+      let hubPings = 0;
+      hub.ws.on('ping', () => gwPings++);
+      gw.ws.on('ping', () => hubPings++);
+      // 20 heartbeats: longer than deadAfterMs, so a silent end would have been declared dead.
+      await until(
+        () => gwPings,
+        (n) => n >= 20,
+        60_000,
+        'twenty pings from the gateway',
+      );
+      assert.equal(gw.closed || hub.closed, false, 'the pongs to the gateway’s pings keep both ends alive');
+      // Timer phases may let the odd interval pass without a gateway ping; then the hub pings, as it should.
+      assert.ok(hubPings <= gwPings / 4, `the hub pinged ${hubPings} times while the gateway pinged ${gwPings}`);
+    });
+
+    it('a hub that skips its ping when pinged still pings a gateway that does not, and finds it alive', async (t) => {
+      const { gw, hub } = await pair(t, OPTS, FAST); // the gateway's heartbeat: once a minute
+      hub.skipPingWhenPeerPings = true;
+      let hubPings = 0;
+      gw.ws.on('ping', () => hubPings++);
+      await until(
+        () => hubPings,
+        (n) => n >= 20,
+        60_000,
+        'twenty pings from the hub',
+      );
+      assert.equal(hub.closed, false, 'the gateway’s pongs keep it alive at the hub');
     });
   });
 });

@@ -70,17 +70,17 @@ export class ViewerConnection {
     return this.#streams.size;
   }
 
-  /** Sends the camera list (on connect, on request, and when a gateway comes or goes). */
-  sendCameras(): void {
-    const cameras = camerasFor(this.#user.cameras, this.#deps.gatewayStatus(), this.#deps.exposureFor);
+  /** Sends the camera list (on connect, on request, and when a gateway comes or goes); `status` may be shared. */
+  sendCameras(status: readonly GatewayStatus[] = this.#deps.gatewayStatus()): void {
+    const cameras = camerasFor(this.#user.cameras, status, this.#deps.exposureFor);
     if (this.#deps.talkUrl) for (const c of cameras) if (mayTalk(this.#user, c.gateway, c.camera)) c.talk = true;
     this.#send({ type: 'cameras', cameras: cameras as unknown as JsonObject[] });
   }
 
   /** Sends the raised flags this person may see (on connect, on request, and when flags change). */
-  sendFlags(): void {
+  sendFlags(status?: readonly GatewayStatus[]): void {
     const flagsFor = this.#deps.flagsFor;
-    const flags = flagsFor ? viewerFlagsFor(this.#user.cameras, this.#deps.gatewayStatus(), flagsFor) : [];
+    const flags = flagsFor ? viewerFlagsFor(this.#user.cameras, status ?? this.#deps.gatewayStatus(), flagsFor) : [];
     this.#send({ type: 'flags', flags: flags as unknown as JsonObject[] });
   }
 

@@ -43,6 +43,12 @@ export interface ViewerHost {
 }
 
 const MAX_LOGIN_BODY = 4096;
+/**
+ * Gateway online/offline changes within this window reach the pages as one camera list. After a hub restart a
+ * thousand gateways come back within seconds: one list per change would be N lists of N gateways for every page
+ * (measured with `npm run bench:hub`, docs/hub-limits.md "A thousand homes").
+ */
+const GATEWAY_REFRESH_MS = 100;
 const NO_ICE: ViewerIceConfig = { browser: [] };
 
 export class ViewerApp {
@@ -56,6 +62,7 @@ export class ViewerApp {
   #users: UserDirectory | undefined;
   #files = new Map<string, StaticFile>();
   #unwatch: (() => void) | undefined;
+  #refreshTimer: NodeJS.Timeout | undefined;
   #state: 'idle' | 'running' | 'closed' = 'idle';
 
   constructor(opts: ViewerOptions, host: ViewerHost) {
@@ -79,10 +86,15 @@ export class ViewerApp {
       : UserDirectory.fromRecords(this.#o.users ?? []);
     this.#files = await loadStaticFiles(this.#o.staticDir ?? defaultStaticDir());
     this.#unwatch = this.#host.watchGateways(() => {
-      for (const c of this.#connections) {
-        c.sendCameras();
-        c.sendFlags(); // a gateway's announce names its cameras: flags name them by it
-      }
+      this.#refreshTimer ??= setTimeout(() => {
+        this.#refreshTimer = undefined;
+        // One status snapshot for every page: it walks all gateways.
+        const status = this.#host.gatewayStatus();
+        for (const c of this.#connections) {
+          c.sendCameras(status);
+          c.sendFlags(status); // a gateway's announce names its cameras: flags name them by it
+        }
+      }, GATEWAY_REFRESH_MS);
     });
     this.#state = 'running';
   }
@@ -94,12 +106,14 @@ export class ViewerApp {
 
   /** Pushes the camera list to every page again (e.g. when an exposure state changed). */
   refreshCameras(): void {
-    for (const c of this.#connections) c.sendCameras();
+    const status = this.#host.gatewayStatus();
+    for (const c of this.#connections) c.sendCameras(status);
   }
 
   /** Pushes the raised flags to every page again (a flag was raised or cleared). */
   refreshFlags(): void {
-    for (const c of this.#connections) c.sendFlags();
+    const status = this.#host.gatewayStatus();
+    for (const c of this.#connections) c.sendFlags(status);
   }
 
   /** Handles the viewer's paths; false for others, so the hub can route them. */
@@ -282,6 +296,8 @@ export class ViewerApp {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#unwatch?.();
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
     // Pipelines are not released: the pages' pictures play on through a hub restart (ViewerStream.abandon).
     await Promise.all([...this.#connections].map((c) => c.close(1001, 'hub shutting down', false)));
     this.#connections.clear();
