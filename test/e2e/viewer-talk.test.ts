@@ -62,7 +62,7 @@ function strongest(pcm: Int16Array, rate: number): number {
 
 function talkState(page: Page, id: string): Promise<{ hidden: boolean; state: string; text: string }> {
   return page.$eval(tile(id), (el) => ({
-    hidden: (el.querySelector('.tile-talk') as HTMLButtonElement).hidden,
+    hidden: (el.querySelector('.tile-talk') as HTMLButtonElement).hidden === true,
     state: (el as HTMLElement).dataset.talk ?? '',
     text: el.querySelector('.tile-talk-state')?.textContent ?? '',
   }));

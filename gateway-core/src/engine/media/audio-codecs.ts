@@ -1,4 +1,5 @@
-import { RTCRtpCodecParameters } from 'werift';
+import type { RTCRtpCodecParameters } from 'werift';
+import type { WeriftModule } from './werift-lazy.js';
 
 /**
  * Audio as the engine moves it, and what a viewer may be sent. The camera's
@@ -52,17 +53,17 @@ export interface AudioPayload {
  * what we send when the camera is not G.711. PCMU and PCMA keep their
  * static numbers (RFC 3551 §6); every browser offers them.
  */
-export function weriftAudioCodecs(): RTCRtpCodecParameters[] {
+export function weriftAudioCodecs(w: WeriftModule): RTCRtpCodecParameters[] {
   return [
-    new RTCRtpCodecParameters({
+    new w.RTCRtpCodecParameters({
       mimeType: 'audio/opus',
       clockRate: 48_000,
       channels: 2, // RFC 7587 §7: always opus/48000/2 in SDP, whatever is sent
       payloadType: 111,
       parameters: 'minptime=10;useinbandfec=1',
     }),
-    new RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8_000, channels: 1, payloadType: 0 }),
-    new RTCRtpCodecParameters({ mimeType: 'audio/PCMA', clockRate: 8_000, channels: 1, payloadType: 8 }),
+    new w.RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8_000, channels: 1, payloadType: 0 }),
+    new w.RTCRtpCodecParameters({ mimeType: 'audio/PCMA', clockRate: 8_000, channels: 1, payloadType: 8 }),
   ];
 }
 

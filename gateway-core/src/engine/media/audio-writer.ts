@@ -1,8 +1,8 @@
-import { RtcpSenderInfo, RtcpSrPacket } from 'werift';
 import type { Logger } from '../../util/index.js';
 import type { AudioFrame, AudioPayload, ViewerAudioCodec } from './audio-codecs.js';
 import { SyncAnchor, type ViewerClock } from './lip-sync.js';
 import type { RtpSink } from './video-writer.js';
+import { loadedWerift, loadWerift, type WeriftModule } from './werift-lazy.js';
 
 export interface AudioWriterOptions {
   /** The payloads the viewer accepted (parseAudioSection of the answer). */
@@ -114,16 +114,25 @@ export class AudioWriter {
   #report(): void {
     const r = this.#anchor.report();
     if (!r) return;
-    this.#sink.sendRtcp([
-      new RtcpSrPacket({
-        ssrc: this.#sink.ssrc,
-        senderInfo: new RtcpSenderInfo({
-          ntpTimestamp: r.ntp,
-          rtpTimestamp: r.rtpTimestamp,
-          packetCount: this.#packets,
-          octetCount: this.#octets,
+    const packetCount = this.#packets;
+    const octetCount = this.#octets;
+    const send = (w: WeriftModule): void => {
+      if (this.#closed) return;
+      this.#sink.sendRtcp([
+        new w.RtcpSrPacket({
+          ssrc: this.#sink.ssrc,
+          senderInfo: new w.RtcpSenderInfo({
+            ntpTimestamp: r.ntp,
+            rtpTimestamp: r.rtpTimestamp,
+            packetCount,
+            octetCount,
+          }),
         }),
-      }),
-    ]);
+      ]);
+    };
+    // werift is loaded by the time a peer sends audio (werift-lazy.ts); a test's sink may come first.
+    const w = loadedWerift();
+    if (w) send(w);
+    else void loadWerift().then(send);
   }
 }

@@ -32,7 +32,7 @@ const userSchema = z
     cameras: z.array(z.string().regex(GRANT_PATTERN, 'must be GATEWAY/CAMERA or GATEWAY/*')).max(1024).default([]),
     // Whether this person may talk through the cameras' speakers (ONVIF back channel, issue 15). Off unless
     // set: a users file written before the setting existed reads as "may not talk" (that is its migration).
-    talk: z.boolean().default(false),
+    talk: z.boolean().optional(),
   })
   .strict();
 
