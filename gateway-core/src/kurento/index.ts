@@ -14,10 +14,10 @@ export {
   type JsonRpcNotification,
   type JsonRpcMessage,
 } from './jsonrpc.js';
-export { BUILTIN_ENGINE_SERVER, SERVER_MANAGER_ID, KurentoErrorCode, POLICY_DENIED_RPC_CODE } from './types.js';
+export { BUILTIN_ENGINE_SERVER, SERVER_MANAGER_ID, POLICY_DENIED_RPC_CODE } from './types.js';
 export { DEFAULT_KURENTO_RULES, type KurentoRules } from './policy-rules.js';
 export { KurentoPolicy, PolicySession } from './policy.js';
-export { talkGrantFromMeta, MAX_TALK_CAMERAS, type PolicySessionOptions } from './policy-talk.js';
+export { talkGrantFromMeta } from './policy-talk.js';
 export {
   parseMediaTarget,
   parseRelayUri,
