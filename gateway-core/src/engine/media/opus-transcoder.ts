@@ -81,13 +81,13 @@ export function opusTranscoderArgs(input: CameraAudioInfo, bitrate: number): str
     '-nostdin', // stdin is the audio, not keys
     '-loglevel',
     'error',
-    // Decode at once instead of probing seconds of input; no input buffering.
+    // Decode at once instead of probing seconds of input. Not `-fflags +nobuffer`: it throws away what
+    // the probe read, the first two AAC frames (128 ms at 16 kHz), and every later packet would then take
+    // the camera time of audio 128 ms older, so browsers played the sound that much early.
     '-probesize',
     '32',
     '-analyzeduration',
     '0',
-    '-fflags',
-    '+nobuffer',
     ...inFormat,
     '-i',
     'pipe:0',

@@ -81,8 +81,9 @@ type Resolved = Required<Omit<TalkBackOptions, 'logger' | 'ffmpegPath' | 'target
 
 /** FFmpeg's arguments: Ogg Opus on stdin → the back channel's codec on stdout, mono at its clock rate. */
 export function talkbackFfmpegArgs(info: BackchannelInfo, aacBitrate: number): string[] {
-  // Low latency input: no probing beyond the Ogg headers, no input buffering.
-  const input = ['-hide_banner', '-loglevel', 'error', '-fflags', 'nobuffer', '-probesize', '32'];
+  // Low latency input: no probing beyond the Ogg headers. Not `-fflags nobuffer`: it drops what the
+  // probe read, the talker's first packets.
+  const input = ['-hide_banner', '-loglevel', 'error', '-probesize', '32'];
   input.push('-analyzeduration', '0', '-f', 'ogg', '-i', 'pipe:0', '-vn', '-ac', '1', '-ar', String(info.clockRate));
   const out =
     info.codec === 'PCMA'

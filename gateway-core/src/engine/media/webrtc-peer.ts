@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { RTCPeerConnection, RTCSessionDescription, RTCRtpTransceiver } from 'werift';
@@ -139,6 +140,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
         pc.getTransceivers().find((x) => x.kind === 'audio'),
         sdp,
       );
+      oneStream(pc);
       const answer = await pc.createAnswer();
       this.#audio.negotiated(answer.sdp, true);
       this.#startLocal(pc, answer);
@@ -157,6 +159,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
       const t = pc.addTransceiver('video', { direction: 'sendonly' });
       this.#attach(t);
       this.#audio.addToOffer((kind) => pc.addTransceiver(kind, { direction: 'sendonly' }));
+      oneStream(pc);
       const offer = await pc.createOffer();
       this.#startLocal(pc, offer);
       return offer.sdp;
@@ -482,4 +485,16 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
       this.emit('mediaFlowOut', 'NOT_FLOWING');
     }
   }
+}
+
+/**
+ * Puts the camera's video and audio in one media stream (`a=msid:<stream> <track>` with the same
+ * stream id, RFC 8830 §2): a browser lines up the playout of tracks by the sender reports only
+ * within one stream (Chromium's sync group is the stream id). werift's senders carry no stream unless
+ * given one, which leaves the pairing of the two tracks to the browser's defaults.
+ */
+function oneStream(pc: RTCPeerConnection): void {
+  const id = `camgate-${randomUUID()}`;
+  for (const t of pc.getTransceivers())
+    if (t.direction === 'sendonly' || t.direction === 'sendrecv') t.sender.streamId = id;
 }
