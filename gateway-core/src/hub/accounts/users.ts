@@ -32,7 +32,7 @@ const userSchema = z
     cameras: z.array(z.string().regex(GRANT_PATTERN, 'must be GATEWAY/CAMERA or GATEWAY/*')).max(1024).default([]),
     // Whether this person may talk through the cameras' speakers (ONVIF back channel, issue 15). Off unless
     // set: a users file written before the setting existed reads as "may not talk" (that is its migration).
-    talk: z.boolean().optional(),
+    talk: z.boolean().default(false),
   })
   .strict();
 
@@ -41,7 +41,8 @@ const usersFileSchema = z
   .strict()
   .refine((f) => new Set(f.users.map((u) => u.name)).size === f.users.length, 'users: names must be unique');
 
-export type UserRecord = z.output<typeof userSchema>;
+/** A user as read from the users file; `talk` may be left out where a record is built in code (reads as off). */
+export type UserRecord = Omit<z.output<typeof userSchema>, 'talk'> & { talk?: boolean };
 
 function isYaml(file: string): boolean {
   return /\.ya?ml$/i.test(file);
