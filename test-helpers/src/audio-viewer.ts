@@ -2,8 +2,11 @@
  * A Chromium viewer page that receives video and audio (recvonly) and
  * listens to the audio with a Web Audio AnalyserNode: `dominantFrequency()`
  * is the loudest FFT bin, the test's proof that a tone came through.
+ * `AV_SYNC_VIEWER_HTML` adds what measures lip sync against the camera
+ * simulator's sync marks (a flash and a beep at the same capture instant).
  */
 import type { Browser, Page } from 'playwright-core';
+import { waitUntil } from './bounded.js';
 
 export const AUDIO_VIEWER_HTML = `<!doctype html>
 <html><head><meta charset="utf-8"><title>camgate audio test viewer</title></head>
@@ -105,4 +108,75 @@ export async function openAudioViewer(
     dominantFrequency: () => page.evaluate(() => (globalThis as unknown as W).viewer.dominantFrequency()),
     stats: () => page.evaluate(() => (globalThis as unknown as W).viewer.stats()),
   };
+}
+
+/**
+ * The audio viewer plus `startSync()`: on the page's own clock, when each flash is shown
+ * (requestVideoFrameCallback, mean green level of the frame) and when each beep is heard
+ * (AnalyserNode time-domain level, read every 4 ms).
+ */
+export const AV_SYNC_VIEWER_HTML = AUDIO_VIEWER_HTML.replace(
+  '</script></body></html>',
+  `
+window.sync = { flashes: [], beeps: [] };
+window.startSync = () => {
+  const v = document.getElementById('v');
+  const c = document.createElement('canvas'); c.width = 8; c.height = 6;
+  const g = c.getContext('2d', { willReadFrequently: true });
+  let bright = false;
+  const onFrame = () => {
+    g.drawImage(v, 0, 0, 8, 6);
+    const d = g.getImageData(0, 0, 8, 6).data;
+    let sum = 0; for (let i = 0; i < d.length; i += 4) sum += d[i + 1];
+    const b = sum / 48 > 200;
+    if (b && !bright) window.sync.flashes.push(performance.now());
+    bright = b;
+    v.requestVideoFrameCallback(onFrame);
+  };
+  v.requestVideoFrameCallback(onFrame);
+  const an = analyser; const buf = new Float32Array(256);
+  let loud = false;
+  an.fftSize = 256;
+  setInterval(() => {
+    if (ctx.state !== 'running') ctx.resume();
+    an.getFloatTimeDomainData(buf);
+    let e = 0; for (const s of buf) e += s * s;
+    const l = Math.sqrt(e / buf.length) > 0.05;
+    if (l && !loud) window.sync.beeps.push(performance.now());
+    loud = l;
+  }, 4);
+};
+</script></body></html>`,
+);
+
+/**
+ * Audio minus video, in ms, for the last `keep` of `marks` sync marks seen by a page opened on
+ * `AV_SYNC_VIEWER_HTML` once it plays both tracks. Each flash is paired with the nearest beep (marks
+ * are seconds apart, so the nearest is its own). The first marks are left out: the browser's jitter
+ * buffers adapt over the first seconds. Bounded by `timeoutMs`.
+ */
+export async function measureAvOffsets(
+  viewer: AudioViewer,
+  marks = 12,
+  keep = 6,
+  timeoutMs = 120_000,
+): Promise<number[]> {
+  await viewer.page.evaluate(() => (globalThis as unknown as { startSync(): void }).startSync());
+  type S = { sync: { flashes: number[]; beeps: number[] } };
+  const read = (): Promise<S['sync']> => viewer.page.evaluate(() => (globalThis as unknown as S).sync);
+  let last = await read();
+  await waitUntil(
+    async () => {
+      last = await read();
+      return last.flashes.length >= marks && last.beeps.length >= marks;
+    },
+    `${marks} flashes and beeps`,
+    timeoutMs,
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message} (saw ${last.flashes.length} flashes, ${last.beeps.length} beeps)`);
+  });
+  return last.flashes.slice(-keep).map((f) => {
+    const b = last.beeps.reduce((best, x) => (Math.abs(x - f) < Math.abs(best - f) ? x : best));
+    return Math.round(b - f);
+  });
 }

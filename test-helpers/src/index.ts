@@ -7,6 +7,14 @@
 export { within, until, waitUntil } from './bounded.js';
 export { dominantFrequency, tonePower, firstLoudSample, type DominantFrequencyOptions } from './audio.js';
 export {
+  AUDIO_VIEWER_HTML,
+  AV_SYNC_VIEWER_HTML,
+  openAudioViewer,
+  measureAvOffsets,
+  type AudioViewer,
+  type AudioViewerStats,
+} from './audio-viewer.js';
+export {
   CHROMIUM_PATH,
   CHROMIUM_ARGS,
   launchChromium,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:media [-- --json] [-- --quick]`: what one forwarded camera
+ * `npm run bench:media [-- --json] [-- --quick | --aac-only]`: what one forwarded camera
  * costs the built-in engine, beside Janus and the real Kurento Media Server,
  * and how fast a viewer sees the first picture.
  *
@@ -15,6 +15,9 @@
  *   loud null figures and how to install it;
  * - KMS: the prebuilt Kurento Media Server 7.3 in ../shared/kms (kms-peer.ts), one pipeline per
  *   viewer as the client asks, /proc figures of its process; absent: loud null figures;
+ * - AAC row (media-audio.ts): a camera with AAC audio, one Chromium viewer; CPU of the engine plus
+ *   its AAC→Opus FFmpeg child, and the A/V offset the page measures from the simulator's flash and
+ *   beep; `--aac-only` runs just this row;
  * - every row is measured in turns: engine, Janus, KMS, engine, … (medians of the rounds), so
  *   host drift between servers does not end up in the ratios.
  *
@@ -37,6 +40,7 @@ import {
   playThroughKurento,
   type ConfigurableViewerStats,
 } from '@camgate/test-helpers';
+import { measureAacRow } from './media-audio.js';
 import { JANUS_INSTALL_HINT, startJanus } from './janus.js';
 import { JANUS_VIEWER_HTML, watchJanus } from './janus-viewer.js';
 import { KMS_INSTALL_HINT, startKmsPeer } from './kms-peer.js';
@@ -46,6 +50,7 @@ import { startReceiverPool, type Receiver, type ReceiverStats } from './werift-r
 
 const JSON_OUT = process.argv.includes('--json');
 const QUICK = process.argv.includes('--quick');
+const AAC_ONLY = process.argv.includes('--aac-only'); // just the AAC row (issue 15), a few minutes
 const TRIES = QUICK ? 3 : 10; // first-frame samples
 // CPU window per row: three whole GOPs (300 frames), so every window holds exactly three keyframes.
 // A keyframe is half of a GOP's packets here; a 10 s window held two or three, which moved figures by ±20 %.
@@ -197,6 +202,11 @@ async function main(): Promise<void> {
         .map((x) => x.toFixed(1))
         .join(' ')} (other work skews the figures)`,
     );
+    if (AAC_ONLY) {
+      const aac = await measureAacRow({ client, enginePid, windowMs: WINDOW_MS, out });
+      if (JSON_OUT) out(JSON.stringify({ ...aac, load_average_1m: round(loadavg()[0]!, 2) }));
+      return;
+    }
     const idle = await sample(enginePid, 5_000);
     out(`  idle engine: ${round(idle.cpuPct)} % CPU, ${round(idle.rssMb)} MiB RSS`);
 
@@ -373,6 +383,12 @@ async function main(): Promise<void> {
       }
     }
 
+    out('');
+    const aac = await measureAacRow({ client, enginePid, windowMs: WINDOW_MS, out }).catch((err: unknown) => {
+      out(`     WARNING: the AAC row failed: ${String(err).split('\n')[0]}`);
+      return undefined;
+    });
+
     const e = rows.engine ?? {};
     const j = rows.Janus;
     const k = rows.KMS;
@@ -423,6 +439,10 @@ async function main(): Promise<void> {
       kms_cpu_pct_per_added_viewer: perViewerCpu(k),
       cpu_ratio_vs_kms: ratio(e[1], k?.[1]),
       cpu_ratio_vs_kms_16_viewers: ratio(e[16], k?.[16]),
+      aac_cpu_pct_per_stream: aac?.aac_cpu_pct_per_stream ?? null,
+      aac_ffmpeg_cpu_pct: aac?.aac_ffmpeg_cpu_pct ?? null,
+      av_offset_ms: aac?.av_offset_ms ?? null,
+      av_offset_ms_marks: aac?.av_offset_ms_marks ?? [],
       receivers: 'werift, no decoding',
       load_average_1m: round(loadavg()[0]!, 2),
       janus_unavailable_reason: janusIdle ? null : janusWhy.split('\n')[0],

@@ -5,13 +5,19 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
 import { startCameraSim } from '@camgate/camera-sim';
-import { launchChromium, servePage, waitUntil } from '@camgate/test-helpers';
+import {
+  AUDIO_VIEWER_HTML,
+  launchChromium,
+  openAudioViewer,
+  servePage,
+  waitUntil,
+  type AudioViewer,
+} from '@camgate/test-helpers';
 import { SharedRtspSources, WebRtcPeer } from '../../src/engine/media/index.js';
 import type { CameraAudioInfo } from '../../src/engine/media/audio-codecs.js';
 import { attachSourceAudio, type SourceAudio } from '../../src/engine/media/source-audio.js';
 import { defaultLogger } from '../../src/util/index.js';
 import { aacTone, g711Tone } from '../helpers/audio.js';
-import { AUDIO_VIEWER_HTML, openAudioViewer, type AudioViewer } from '../helpers/audio-viewer.js';
 
 const log = defaultLogger('test:audio-chromium');
 

@@ -2,48 +2,15 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadavg } from 'node:os';
 import { startCameraSim } from '@camgate/camera-sim';
-import { launchChromium, servePage, waitUntil } from '@camgate/test-helpers';
+import {
+  AV_SYNC_VIEWER_HTML,
+  launchChromium,
+  measureAvOffsets,
+  openAudioViewer,
+  servePage,
+  waitUntil,
+} from '@camgate/test-helpers';
 import { SharedRtspSources, WebRtcPeer } from '../../src/engine/media/index.js';
-import { AUDIO_VIEWER_HTML, openAudioViewer } from '../helpers/audio-viewer.js';
-
-/**
- * The page measures, on its own clock, when each flash is shown (requestVideoFrameCallback,
- * mean brightness of the frame) and when each beep is heard (AnalyserNode time-domain level):
- * the simulated camera makes both at the same capture instant every 2 s.
- */
-const SYNC_PAGE = AUDIO_VIEWER_HTML.replace(
-  '</script></body></html>',
-  `
-window.sync = { flashes: [], beeps: [] };
-window.startSync = () => {
-  const v = document.getElementById('v');
-  const c = document.createElement('canvas'); c.width = 8; c.height = 6;
-  const g = c.getContext('2d', { willReadFrequently: true });
-  let bright = false;
-  const onFrame = (now) => {
-    g.drawImage(v, 0, 0, 8, 6);
-    const d = g.getImageData(0, 0, 8, 6).data;
-    let sum = 0; for (let i = 0; i < d.length; i += 4) sum += d[i + 1];
-    const b = sum / 48 > 200;
-    if (b && !bright) window.sync.flashes.push(performance.now());
-    bright = b;
-    v.requestVideoFrameCallback(onFrame);
-  };
-  v.requestVideoFrameCallback(onFrame);
-  const an = analyser; const buf = new Float32Array(256);
-  let loud = false;
-  an.fftSize = 256;
-  setInterval(() => {
-    if (ctx.state !== 'running') ctx.resume();
-    an.getFloatTimeDomainData(buf);
-    let e = 0; for (const s of buf) e += s * s;
-    const l = Math.sqrt(e / buf.length) > 0.05;
-    if (l && !loud) window.sync.beeps.push(performance.now());
-    loud = l;
-  }, 4);
-};
-</script></body></html>`,
-);
 
 async function measure(t: TestContext, codec: 'PCMA' | 'AAC'): Promise<number[]> {
   const cam = await startCameraSim({
@@ -61,7 +28,7 @@ async function measure(t: TestContext, codec: 'PCMA' | 'AAC'): Promise<number[]>
   t.after(() => sources.close());
   const handle = sources.acquire(cam.urlWithCredentials);
   t.after(() => handle.release());
-  const site = await servePage(SYNC_PAGE);
+  const site = await servePage(AV_SYNC_VIEWER_HTML);
   t.after(() => site.close());
   const browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
   t.after(() => browser.close());
@@ -78,28 +45,8 @@ async function measure(t: TestContext, codec: 'PCMA' | 'AAC'): Promise<number[]>
     'audio and video',
     60_000,
   );
-  await viewer.page.evaluate(() => (globalThis as unknown as { startSync(): void }).startSync());
-  type S = { sync: { flashes: number[]; beeps: number[] } };
-  const read = () => viewer.page.evaluate(() => (globalThis as unknown as S).sync);
-  // 12 marks: the browser's A/V sync settles over the first seconds (its jitter buffers adapt).
-  const s = await (async () => {
-    let last = await read();
-    await waitUntil(
-      async () => {
-        last = await read();
-        return last.flashes.length >= 12 && last.beeps.length >= 12;
-      },
-      '12 flashes and beeps',
-      120_000,
-    );
-    return last;
-  })();
-  // Pair each of the last 6 flashes with the nearest beep (marks are 2 s apart: nearest is its own).
-  const offsets = s.flashes.slice(-6).map((f) => {
-    const b = s.beeps.reduce((best, x) => (Math.abs(x - f) < Math.abs(best - f) ? x : best));
-    return Math.round(b - f);
-  });
-  return offsets;
+  // The last 6 of 12 marks: the browser's A/V sync settles over the first seconds (its jitter buffers adapt).
+  return measureAvOffsets(viewer, 12, 6);
 }
 
 describe('audio/video sync in Chromium (camera-sim flash + beep)', () => {
