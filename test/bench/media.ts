@@ -46,7 +46,7 @@ import { JANUS_VIEWER_HTML, watchJanus } from './janus-viewer.js';
 import { KMS_INSTALL_HINT, startKmsPeer } from './kms-peer.js';
 import { measureRow, medianRow, type Peer, type Row } from './media-rows.js';
 import { median, round, sample, waitFor, type Sample } from './proc-sample.js';
-import { startReceiverPool, type Receiver, type ReceiverStats } from './werift-receivers.js';
+import { startReceiverPool } from './werift-receivers.js';
 
 const JSON_OUT = process.argv.includes('--json');
 const QUICK = process.argv.includes('--quick');
@@ -63,18 +63,6 @@ const ROUNDS_4 = 1;
 const ROUNDS_16 = QUICK ? 0 : 2;
 const RECEIVER_CHILDREN = 4; // 16 receivers: 4 per child process
 const WATCHDOG_MS = 40 * 60_000; // the whole run (three servers, on a loaded 2-core host)
-
-/** A Chromium tab's stats in a receiver's shape (Chromium counts no packets for us). */
-const NO_PACKETS: ReceiverStats = {
-  frames: 0,
-  packets: 0,
-  bytes: 0,
-  lost: 0,
-  startedAt: 0,
-  firstFrameAt: 0,
-  connectionState: '',
-  errors: [],
-};
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -277,21 +265,7 @@ async function main(): Promise<void> {
           `  first frame (Janus keeps no GOP, a viewer waits for the next IDR): p50 ${p50(janusFirst.ms)} ms  [${janusFirst.ms.join(', ')}]` +
             missed(janusFirst),
         );
-        // werift receivers do not get through ICE with Janus here (Janus gathers eth0 only, whatever
-        // ice_enforce_list says, and its ICE-lite checks with werift fail), so Janus's rows keep Chromium
-        // tabs, which decode: at 16 viewers the host starves and the row says so. The received-fps column
-        // is then Chromium's decoded frames.
-        const chromiumReceiver = async (): Promise<Receiver> => {
-          const v = await openJ();
-          return {
-            stats: async () => {
-              const x = await v.stats();
-              return { ...NO_PACKETS, frames: x.framesDecoded, startedAt: x.startedAt, firstFrameAt: x.firstFrameAt };
-            },
-            close: () => v.close(),
-          };
-        };
-        peers.push({ name: 'Janus', pids: () => [j.pid], open: chromiumReceiver, retry: false });
+        peers.push({ name: 'Janus', pids: () => [j.pid], open: () => pool.janus(j.apiUrl, 1), retry: true });
       } else {
         const log = await j.log();
         const lines = log.split('\n').filter((l) => /ERR/.test(l) && /rtsp|SETUP|mountpoint|curl/i.test(l));
@@ -368,7 +342,7 @@ async function main(): Promise<void> {
       for (let r = 0; r < rounds; r++) {
         for (const peer of peers) {
           const list = (got[peer.name] ??= []);
-          // A starved host can fail one row (a Chromium tab that does not load): said, and the row is left out.
+          // A starved host can fail one row (a receiver that never connects): said, and the row is left out.
           await measureRow(peer, n, { windowMs: WINDOW_MS, settleMs: SETTLE_MS, cameraFps: CAMERA_FPS, out }).then(
             (row) => list.push(row),
             (err: unknown) =>
@@ -420,6 +394,7 @@ async function main(): Promise<void> {
       janus_cpu_pct_16_viewers: r2(j?.[16]?.cpuPct),
       janus_first_frame_p50_ms: janusFirst ? p50(janusFirst.ms) : null,
       janus_fps_per_viewer_1: j?.[1] ? round(j[1].fpsPerViewer) : null,
+      janus_fps_per_viewer_4: j?.[4] ? round(j[4].fpsPerViewer) : null,
       janus_fps_per_viewer_16: j?.[16] ? round(j[16].fpsPerViewer) : null,
       janus_rss_mb_per_viewer: perViewerRss(j),
       janus_cpu_pct_per_added_viewer: perViewerCpu(j),
@@ -434,6 +409,7 @@ async function main(): Promise<void> {
       kms_rss_mb_16_viewers: k?.[16] ? round(k[16].rssMb, 1) : null,
       kms_first_frame_p50_ms: kmsFirst ? p50(kmsFirst.ms) : null,
       kms_fps_per_viewer_1: k?.[1] ? round(k[1].fpsPerViewer) : null,
+      kms_fps_per_viewer_4: k?.[4] ? round(k[4].fpsPerViewer) : null,
       kms_fps_per_viewer_16: k?.[16] ? round(k[16].fpsPerViewer) : null,
       kms_rss_mb_per_viewer: perViewerRss(k),
       kms_cpu_pct_per_added_viewer: perViewerCpu(k),

@@ -8,6 +8,8 @@
  * receiver that asks for keyframes would make the engine replay its GOP cache
  * and measure something else.
  *
+ * Candidates other than 127.0.0.1 ones, the server's and the receiver's own, are dropped.
+ *
  * Protocol: one JSON object per line on stdin (`{ id, op, ... }`), one answer
  * per line on stdout (`{ id, ok, ... }` or `{ id, error }`). Exits when stdin closes.
  */
@@ -21,8 +23,6 @@ type Req = {
   rx: number;
   sdp?: string;
   candidate?: RTCIceCandidateLike;
-  api?: string;
-  mount?: number;
 };
 type RTCIceCandidateLike = { candidate: string; sdpMid?: string; sdpMLineIndex?: number };
 
@@ -130,6 +130,17 @@ async function gathered(pc: RTCPeerConnection): Promise<void> {
   }
 }
 
+/**
+ * An SDP without candidates other than 127.0.0.1 ones: the server's, and also werift's own (werift finds no
+ * non-loopback address matching iceInterfaceAddresses, so it also advertises this host's eth0 address, on a
+ * socket bound to 127.0.0.1; a full-ICE server would send checks there).
+ */
+const loopbackOnly = (sdp: string): string =>
+  sdp
+    .split('\r\n')
+    .filter((l) => !l.startsWith('a=candidate:') || l.split(' ')[4] === '127.0.0.1')
+    .join('\r\n');
+
 async function handle(q: Req): Promise<Record<string, unknown>> {
   switch (q.op) {
     case 'offer': {
@@ -137,10 +148,18 @@ async function handle(q: Req): Promise<Record<string, unknown>> {
       r.pc.addTransceiver('video', { direction: 'recvonly' });
       await r.pc.setLocalDescription(await r.pc.createOffer());
       await gathered(r.pc);
-      return { sdp: r.pc.localDescription!.sdp };
+      return { sdp: loopbackOnly(r.pc.localDescription!.sdp) };
+    }
+    case 'answer-offer': {
+      // The server offers (Janus): answer it, candidates gathered into the answer.
+      const r = make(q.rx);
+      await r.pc.setRemoteDescription({ type: 'offer', sdp: loopbackOnly(q.sdp!) });
+      await r.pc.setLocalDescription(await r.pc.createAnswer());
+      await gathered(r.pc);
+      return { sdp: loopbackOnly(r.pc.localDescription!.sdp) };
     }
     case 'answer':
-      await rxs.get(q.rx)!.pc.setRemoteDescription({ type: 'answer', sdp: q.sdp! });
+      await rxs.get(q.rx)!.pc.setRemoteDescription({ type: 'answer', sdp: loopbackOnly(q.sdp!) });
       return {};
     case 'candidate': {
       // Loopback only: anything else from the server is ignored.

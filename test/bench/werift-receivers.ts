@@ -1,7 +1,7 @@
 /**
  * WebRTC receivers that do not decode, for the CPU rows of `bench:media`:
- * werift peers in child processes (werift-receivers-child.ts), fed
- * the same way by the engine and KMS (Janus: see media.ts).
+ * werift peers in child processes (werift-receivers-child.ts), the same
+ * receivers for the engine, KMS (kurento-client) and Janus (its HTTP API).
  *
  * Why not Chromium: on a 2-core host 16 Chromium tabs decoding 720p25 starve
  * (Janus's 16 viewers decoded 8.5 of 25 fps), so a row measured a server
@@ -20,6 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { watchMountpoint } from './janus.js';
 
 // kurento-client ships no types.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -50,6 +51,8 @@ export interface ReceiverPool {
   pids: number[];
   /** pipeline → PlayerEndpoint(cameraUrl) → WebRtcEndpoint on a Kurento-protocol server (engine or KMS). */
   kurento(client: Kc, cameraUrl: string): Promise<Receiver>;
+  /** A `watch` of Janus's streaming mountpoint `mountId` (HTTP API at `apiUrl`); Janus offers, the receiver answers. */
+  janus(apiUrl: string, mountId: number): Promise<Receiver>;
   close(): Promise<void>;
 }
 
@@ -146,6 +149,17 @@ export function startReceiverPool(children = 2): ReceiverPool {
         throw err;
       }
       return receiver(c, rx, () => pipeline.release());
+    },
+    async janus(apiUrl, mountId) {
+      const { c, rx } = place();
+      const watch = await watchMountpoint(apiUrl, mountId, async (offer) => {
+        const { sdp } = (await c.call('answer-offer', rx, { sdp: offer })) as { sdp: string };
+        return sdp;
+      }).catch(async (err: unknown) => {
+        await c.call('close', rx).catch(() => undefined);
+        throw err;
+      });
+      return receiver(c, rx, () => watch.close());
     },
     async close() {
       await Promise.all(
