@@ -1,8 +1,9 @@
 /**
  * Janus (Debian package `janus`) as the peer of `bench:media`: its streaming
  * plugin with an RTSP mountpoint pulling the same simulated camera, HTTP API
- * on loopback only. This file starts Janus with a generated configuration
- * and reports whether the mountpoint came up, and why not.
+ * on loopback only, ICE on 127.0.0.1 only. This file starts Janus with a
+ * generated configuration, reports whether the mountpoint came up (and why
+ * not), and lets any WebRTC peer watch the mountpoint (`watchMountpoint`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

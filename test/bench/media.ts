@@ -11,13 +11,14 @@
  * - CPU rows (1, 4, 16 viewers): receivers that do not decode (werift peers in child processes,
  *   werift-receivers.ts), the same for all three servers, and each row reports the frame rate
  *   they received beside the CPU, so a row measured below full rate says so;
- * - Janus: its streaming plugin pulling the same RTSP (`apt-get install janus`); not installed:
- *   loud null figures and how to install it;
+ * - Janus: its streaming plugin pulling the same RTSP (`apt-get install janus`), ICE on 127.0.0.1 only
+ *   (janus.ts); not installed: loud null figures and how to install it;
  * - KMS: the prebuilt Kurento Media Server 7.3 in ../shared/kms (kms-peer.ts), one pipeline per
  *   viewer as the client asks, /proc figures of its process; absent: loud null figures;
  * - AAC row (media-audio.ts): a camera with AAC audio, one Chromium viewer; CPU of the engine plus
  *   its AAC→Opus FFmpeg child, and the A/V offset the page measures from the simulator's flash and
  *   beep; `--aac-only` runs just this row;
+ * - the JSON keys and the summary line: media-summary.ts;
  * - every row is measured in turns: engine, Janus, KMS, engine, … (medians of the rounds), so
  *   host drift between servers does not end up in the ratios.
  *
@@ -45,7 +46,8 @@ import { JANUS_INSTALL_HINT, startJanus } from './janus.js';
 import { JANUS_VIEWER_HTML, watchJanus } from './janus-viewer.js';
 import { KMS_INSTALL_HINT, startKmsPeer } from './kms-peer.js';
 import { measureRow, medianRow, type Peer, type Row } from './media-rows.js';
-import { median, round, sample, waitFor, type Sample } from './proc-sample.js';
+import { p50, resultOf, summaryLine, type FirstFrames } from './media-summary.js';
+import { round, sample, waitFor, type Sample } from './proc-sample.js';
 import { startReceiverPool } from './werift-receivers.js';
 
 const JSON_OUT = process.argv.includes('--json');
@@ -80,11 +82,7 @@ async function firstFrameMs(v: Viewer): Promise<number> {
 }
 
 /** `tries` first-frame times, each at a random point of the camera's keyframe cycle; misses counted. */
-async function firstFrames(
-  open: () => Promise<Viewer>,
-  tries: number,
-  randomStart = true,
-): Promise<{ ms: number[]; missed: number }> {
+async function firstFrames(open: () => Promise<Viewer>, tries: number, randomStart = true): Promise<FirstFrames> {
   const ms: number[] = [];
   let missed = 0;
   for (let i = 0; i < tries; i++) {
@@ -105,16 +103,6 @@ async function firstFrames(
 
 const missed = (f: { missed: number }): string =>
   f.missed ? `; ${f.missed} of ${TRIES} tries saw no frame within ${FIRST_FRAME_TIMEOUT_MS / 1000} s` : '';
-const p50 = (xs: number[]): number | null => (xs.length ? round(median(xs), 0) : null);
-const r2 = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : round(x, 2));
-/** RSS increase per added viewer from the 1- to the 16-viewer row (both medians of their rounds). */
-const perViewerRss = (rows: Record<number, Row> | undefined): number | null =>
-  rows?.[1] && rows[16] ? round((rows[16].rssMb - rows[1].rssMb) / 15, 2) : null;
-const perViewerCpu = (rows: Record<number, Row> | undefined): number | null =>
-  rows?.[1] && rows[16] ? round((rows[16].cpuPct - rows[1].cpuPct) / 15, 2) : null;
-const ratio = (a: Row | undefined, b: Row | undefined): number | null =>
-  a && b && b.cpuPct > 0 ? round(a.cpuPct / b.cpuPct, 2) : null;
-
 async function main(): Promise<void> {
   const cleanups: (() => unknown)[] = [];
   const cleanup = async (): Promise<void> => {
@@ -239,7 +227,7 @@ async function main(): Promise<void> {
 
     // Janus's streaming plugin on the same camera.
     let janusIdle: Sample | undefined;
-    let janusFirst: { ms: number[]; missed: number } | undefined;
+    let janusFirst: FirstFrames | undefined;
     let janusWhy = '';
     try {
       const j = await startJanus({ url: cam.url, username: 'bench', password });
@@ -291,7 +279,7 @@ async function main(): Promise<void> {
 
     // The real Kurento Media Server, driven like the engine: one pipeline (and so one RTSP pull) per viewer.
     let kmsIdle: Sample | undefined;
-    let kmsFirst: { ms: number[]; missed: number } | undefined;
+    let kmsFirst: FirstFrames | undefined;
     let kmsWhy = '';
     try {
       const kms = await startKmsPeer([password]);
@@ -363,80 +351,18 @@ async function main(): Promise<void> {
       return undefined;
     });
 
-    const e = rows.engine ?? {};
-    const j = rows.Janus;
-    const k = rows.KMS;
-    const result = {
-      first_frame_p50_ms: p50(warm.ms),
-      first_frame_p50_ms_cold: p50(cold.ms),
-      cpu_pct_per_stream: r2(e[1]?.cpuPct),
-      cpu_pct_per_stream_windows: windows.engine ?? [],
-      cpu_pct_per_stream_event_loop: r2(e[1]?.mainThreadPct),
-      rss_mb_per_stream: e[1] ? round(e[1].rssMb - idle.rssMb, 1) : null,
-      rss_mb_engine_1_viewer: e[1] ? round(e[1].rssMb, 1) : null,
-      rss_mb_engine_idle: round(idle.rssMb, 1),
-      cpu_pct_kept_warm_no_viewer: round(pulling.cpuPct, 2),
-      cpu_pct_4_viewers: r2(e[4]?.cpuPct),
-      cpu_pct_16_viewers: r2(e[16]?.cpuPct),
-      rss_mb_16_viewers: e[16] ? round(e[16].rssMb, 1) : null,
-      // Engine: RSS with 16 viewers minus RSS with 1 viewer, over the 15 viewers added (medians of the rounds).
-      rss_mb_per_viewer: perViewerRss(e),
-      cpu_pct_per_added_viewer: perViewerCpu(e),
-      fps_per_viewer_1: e[1] ? round(e[1].fpsPerViewer) : null,
-      fps_per_viewer_4: e[4] ? round(e[4].fpsPerViewer) : null,
-      fps_per_viewer_16: e[16] ? round(e[16].fpsPerViewer) : null,
-      janus_cpu_pct_per_stream: r2(j?.[1]?.cpuPct),
-      janus_cpu_pct_per_stream_windows: windows.Janus ?? [],
-      janus_rss_mb_per_stream: j?.[1] && janusIdle ? round(j[1].rssMb - janusIdle.rssMb, 1) : null,
-      janus_rss_mb_1_viewer: j?.[1] ? round(j[1].rssMb, 1) : null,
-      janus_cpu_pct_idle_pulling: janusIdle ? round(janusIdle.cpuPct, 2) : null,
-      janus_cpu_pct_4_viewers: r2(j?.[4]?.cpuPct),
-      janus_cpu_pct_16_viewers: r2(j?.[16]?.cpuPct),
-      janus_first_frame_p50_ms: janusFirst ? p50(janusFirst.ms) : null,
-      janus_fps_per_viewer_1: j?.[1] ? round(j[1].fpsPerViewer) : null,
-      janus_fps_per_viewer_4: j?.[4] ? round(j[4].fpsPerViewer) : null,
-      janus_fps_per_viewer_16: j?.[16] ? round(j[16].fpsPerViewer) : null,
-      janus_rss_mb_per_viewer: perViewerRss(j),
-      janus_cpu_pct_per_added_viewer: perViewerCpu(j),
-      cpu_ratio_vs_janus: ratio(e[1], j?.[1]),
-      cpu_ratio_vs_janus_16_viewers: ratio(e[16], j?.[16]),
-      kms_cpu_pct_per_stream: r2(k?.[1]?.cpuPct),
-      kms_cpu_pct_per_stream_windows: windows.KMS ?? [],
-      kms_rss_mb_idle: kmsIdle ? round(kmsIdle.rssMb, 1) : null,
-      kms_rss_mb_1_viewer: k?.[1] ? round(k[1].rssMb, 1) : null,
-      kms_cpu_pct_4_viewers: r2(k?.[4]?.cpuPct),
-      kms_cpu_pct_16_viewers: r2(k?.[16]?.cpuPct),
-      kms_rss_mb_16_viewers: k?.[16] ? round(k[16].rssMb, 1) : null,
-      kms_first_frame_p50_ms: kmsFirst ? p50(kmsFirst.ms) : null,
-      kms_fps_per_viewer_1: k?.[1] ? round(k[1].fpsPerViewer) : null,
-      kms_fps_per_viewer_4: k?.[4] ? round(k[4].fpsPerViewer) : null,
-      kms_fps_per_viewer_16: k?.[16] ? round(k[16].fpsPerViewer) : null,
-      kms_rss_mb_per_viewer: perViewerRss(k),
-      kms_cpu_pct_per_added_viewer: perViewerCpu(k),
-      cpu_ratio_vs_kms: ratio(e[1], k?.[1]),
-      cpu_ratio_vs_kms_16_viewers: ratio(e[16], k?.[16]),
-      aac_cpu_pct_per_stream: aac?.aac_cpu_pct_per_stream ?? null,
-      aac_ffmpeg_cpu_pct: aac?.aac_ffmpeg_cpu_pct ?? null,
-      av_offset_ms: aac?.av_offset_ms ?? null,
-      av_offset_ms_marks: aac?.av_offset_ms_marks ?? [],
-      receivers: 'werift, no decoding',
-      load_average_1m: round(loadavg()[0]!, 2),
-      janus_unavailable_reason: janusIdle ? null : janusWhy.split('\n')[0],
-      kms_unavailable_reason: kmsIdle ? null : kmsWhy,
-    };
-    out(
-      `summary: first frame p50 ${result.first_frame_p50_ms} ms kept warm (default) / ${result.first_frame_p50_ms_cold} ms cold; ` +
-        `engine ${result.cpu_pct_per_stream} % CPU and +${result.rss_mb_per_stream} MiB RSS per 720p25 stream, ` +
-        `${result.cpu_pct_16_viewers} % with 16 viewers, +${result.rss_mb_per_viewer} MiB RSS per added viewer; ` +
-        (j
-          ? `Janus ${result.janus_cpu_pct_per_stream} % per stream, ${result.janus_cpu_pct_16_viewers} % with 16 viewers, ` +
-            `cpu_ratio_vs_janus ${result.cpu_ratio_vs_janus} (16 viewers ${result.cpu_ratio_vs_janus_16_viewers}); `
-          : 'Janus: n/a; ') +
-        (k
-          ? `KMS ${result.kms_cpu_pct_per_stream} % per stream, ${result.kms_cpu_pct_16_viewers} % with 16 viewers, ` +
-            `cpu_ratio_vs_kms ${result.cpu_ratio_vs_kms}`
-          : 'KMS: n/a'),
-    );
+    const result = resultOf({
+      warm,
+      cold,
+      idle,
+      pulling,
+      rows,
+      windows,
+      janus: { idle: janusIdle, first: janusFirst, why: janusWhy },
+      kms: { idle: kmsIdle, first: kmsFirst, why: kmsWhy },
+      aac,
+    });
+    out(summaryLine(result));
     if (JSON_OUT) out(JSON.stringify(result));
   } finally {
     clearTimeout(watchdog);
