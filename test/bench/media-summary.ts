@@ -41,6 +41,7 @@ export interface Measured {
 export const p50 = (xs: number[]): number | null => (xs.length ? round(median(xs), 0) : null);
 const r2 = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : round(x, 2));
 const fps = (row: Row | undefined): number | null => (row ? round(row.fpsPerViewer) : null);
+const loss = (row: Row | undefined): number | null => (row ? round(row.lossPct, 2) : null);
 const perViewerRss = (rows: Record<number, Row> | undefined): number | null =>
   rows?.[1] && rows[16] ? round((rows[16].rssMb - rows[1].rssMb) / 15, 2) : null;
 const perViewerCpu = (rows: Record<number, Row> | undefined): number | null =>
@@ -71,6 +72,7 @@ export function resultOf(m: Measured) {
     fps_per_viewer_1: fps(e[1]),
     fps_per_viewer_4: fps(e[4]),
     fps_per_viewer_16: fps(e[16]),
+    loss_pct_16_viewers: loss(e[16]),
     janus_cpu_pct_per_stream: r2(j?.[1]?.cpuPct),
     janus_cpu_pct_per_stream_windows: m.windows.Janus ?? [],
     janus_rss_mb_per_stream: j?.[1] && m.janus.idle ? round(j[1].rssMb - m.janus.idle.rssMb, 1) : null,
@@ -83,6 +85,7 @@ export function resultOf(m: Measured) {
     janus_fps_per_viewer_1: fps(j?.[1]),
     janus_fps_per_viewer_4: fps(j?.[4]),
     janus_fps_per_viewer_16: fps(j?.[16]),
+    janus_loss_pct_16_viewers: loss(j?.[16]),
     janus_rss_mb_per_viewer: perViewerRss(j),
     janus_cpu_pct_per_added_viewer: perViewerCpu(j),
     cpu_ratio_vs_janus: ratio(e[1], j?.[1]),
@@ -98,6 +101,7 @@ export function resultOf(m: Measured) {
     kms_fps_per_viewer_1: fps(k?.[1]),
     kms_fps_per_viewer_4: fps(k?.[4]),
     kms_fps_per_viewer_16: fps(k?.[16]),
+    kms_loss_pct_16_viewers: loss(k?.[16]),
     kms_rss_mb_per_viewer: perViewerRss(k),
     kms_cpu_pct_per_added_viewer: perViewerCpu(k),
     cpu_ratio_vs_kms: ratio(e[1], k?.[1]),
