@@ -383,6 +383,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     const onRtcp = feedbackListener(sender.ssrc, {
       nack: (lost) => writer.retransmit(lost),
       keyframe: (kind) => this.#onKeyframeRequest(kind),
+      report: (lsr, dlsr) => writer.receiverReport(lsr, dlsr),
     });
     const a = sender.onRtcp.subscribe(onRtcp);
     const b = t.receiver.onRtcp.subscribe(onRtcp);
