@@ -70,17 +70,20 @@ const median = (xs: number[]): number => {
 };
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-/** A child speaking one JSON line per command. */
-function lines(child: ChildProcess): { rl: Interface; next(): Promise<Record<string, unknown>> } {
+/** A child speaking one JSON line per command; an answer may take `timeoutMs` (default 120 s). */
+function lines(child: ChildProcess): { rl: Interface; next(timeoutMs?: number): Promise<Record<string, unknown>> } {
   const rl = createInterface({ input: child.stdout! });
   const queue: string[] = [];
   const waiting: ((l: string) => void)[] = [];
   rl.on('line', (l) => (waiting.length ? waiting.shift()!(l) : queue.push(l)));
   return {
     rl,
-    next: () =>
+    next: (timeoutMs = 120_000) =>
       new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('bench: a child did not answer within 120 s')), 120_000);
+        const t = setTimeout(
+          () => reject(new Error(`bench: a child did not answer within ${timeoutMs / 1000} s`)),
+          timeoutMs,
+        );
         const take = (l: string): void => {
           clearTimeout(t);
           resolve(JSON.parse(l) as Record<string, unknown>);
@@ -137,7 +140,8 @@ async function main(): Promise<void> {
       const vl = lines(viewers);
       const ask = async (cmd: string): Promise<Record<string, unknown>> => {
         viewers.stdin!.write(`${cmd}\n`);
-        const r = await vl.next();
+        // Opening viewers negotiates each in turn: on a loaded host 16 of them took more than 120 s.
+        const r = await vl.next(cmd.startsWith('open ') ? 120_000 + 30_000 * Number(cmd.slice(5)) : undefined);
         if (!r.ok) throw new Error(`bench: viewers: ${String(r.error)}`);
         return r;
       };

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pacer, type PacerClock } from '../../src/engine/media/pacer.js';
-import { RtcpSrPacket, RtpHeader, type RtcpPacket } from 'werift';
+import { compactNtp, RtcpSrPacket, RtpHeader, type RtcpPacket } from 'werift';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VideoWriter, type RtpSink } from '../../src/engine/media/video-writer.js';
 import { buildRtpPacket, H264Depacketizer, type H264AccessUnit } from '../../src/rtsp/index.js';
@@ -218,15 +218,71 @@ describe('VideoWriter', () => {
     assert.equal(again.header.sequenceNumber, second);
     assert.equal(again.header.timestamp, sent[1]!.header.timestamp);
     assert.equal(again.payload, sent[1]!.payload);
-    assert.deepEqual(w.stats, { retransmitted: 1, unavailable: 1, limited: 0 });
-    w.retransmit(Array.from({ length: 5000 }, () => second));
-    assert.equal(w.stats.retransmitted, 1 + 256, 'one NACK asks for at most 256 packets');
-    for (let i = 0; i < 10; i++) w.retransmit(Array.from({ length: 256 }, () => second));
-    assert.equal(w.stats.retransmitted, 1024, 'at most 1024 retransmissions a second, however many NACKs come');
-    assert.equal(w.stats.limited, 257 + 2560 - 1024);
-    now += 1_000;
+    assert.deepEqual(w.stats, { retransmitted: 1, unavailable: 1, limited: 0, repeated: 0 });
     w.retransmit([second]);
+    assert.equal(sender.packets.length, 5, 'asked again at once: the copy is on its way');
+    assert.equal(w.stats.repeated, 1);
+    now += 10;
+    w.retransmit([second, second]);
+    assert.equal(sender.packets.length, 6, 'asked again a hold (10 ms before any RTT) later: sent again, once');
+    assert.deepEqual(w.stats, { retransmitted: 2, unavailable: 1, limited: 0, repeated: 2 });
+    w.close();
+  });
+
+  it('caps what NACKs may make it send: 256 packets a NACK, 1024 a second', () => {
+    const sender = new RecordingSink();
+    let now = 5_000;
+    const w = new VideoWriter(sender, {
+      payloadType: 102,
+      mtu: 1000,
+      pacing: { bitrate: 1e9, burstBytes: 1 << 22, maxQueueBytes: 1 << 22 },
+      logger,
+      now: () => now,
+    });
+    w.write({ nalus: [nalu(5, 1_600_000, 9)], timestamp: 0, keyframe: true });
+    const seqs = sender.packets.map((p) => p.header.sequenceNumber);
+    assert.ok(seqs.length > 1536 && seqs.length < 2048, 'all held for NACKs');
+    w.retransmit(seqs.slice(0, 5000));
+    assert.equal(w.stats.retransmitted, 256, 'one NACK asks for at most 256 packets');
+    for (let i = 1; i < 6; i++) w.retransmit(seqs.slice(256 * i, 256 * (i + 1)));
+    assert.equal(w.stats.retransmitted, 1024, 'at most 1024 retransmissions a second, however many NACKs come');
+    assert.equal(w.stats.limited, 256 * 6 - 1024);
+    now += 1_000;
+    w.retransmit([seqs[1400]!]);
     assert.equal(w.stats.retransmitted, 1025, 'a new second, a new budget');
+    w.close();
+  });
+
+  it('holds a repeated NACK for one round trip, measured from the receiver reports', async () => {
+    const sender = new RecordingSink();
+    let now = 1_000;
+    const w = new VideoWriter(sender, {
+      payloadType: 102,
+      mtu: 1000,
+      pacing: { bitrate: 1e9, burstBytes: 1 << 20, maxQueueBytes: 1 << 20 },
+      logger,
+      now: () => now,
+    });
+    w.write({ nalus: [nalu(5, 10, 1)], timestamp: 0, keyframe: true });
+    for (let i = 0; i < 100 && sender.reports.length === 0; i++) await sleep(50);
+    const sr = sender.reports[0] as RtcpSrPacket;
+    assert.ok(sr instanceof RtcpSrPacket, 'a sender report within 5 s');
+    assert.equal(w.rttMs, undefined);
+    // The viewer got the report 30 ms after it left and answered 20 ms later (DLSR in 1/65536 s).
+    const lsr = compactNtp(sr.senderInfo.ntpTimestamp);
+    now += 50;
+    w.receiverReport((lsr + 1) >>> 0, 20 * 65.536);
+    assert.equal(w.rttMs, undefined, 'an LSR that is none of our reports is ignored');
+    w.receiverReport(lsr, 20 * 65.536);
+    assert.ok(Math.abs(w.rttMs! - 30) < 1e-6, `RTT 30 ms, got ${w.rttMs}`);
+    const seq = sender.packets[0]!.header.sequenceNumber;
+    w.retransmit([seq]);
+    now += 20;
+    w.retransmit([seq]);
+    assert.equal(w.stats.repeated, 1, 'asked again within the RTT: not sent');
+    now += 10;
+    w.retransmit([seq]);
+    assert.equal(w.stats.retransmitted, 2, 'a round trip later: sent again');
     w.close();
   });
 

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { GenericNack, RtcpTransportLayerFeedback } from 'werift';
 import { WebRtcPeer } from '../../src/engine/media/index.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
 import { connectViewer, frameNumber, nalTypes, SyntheticH264 } from '../helpers/webrtc-viewer.js';
@@ -134,6 +135,39 @@ describe('WebRtcPeer', () => {
       await viewer.waitFor(() => limited()); // re-checked on every access unit that arrives
       assert.equal(viewer.aus.filter((au) => au.keyframe).length, 2, 'first IDR + one replay, not two');
     });
+
+    it(
+      'sends a NACKed packet again, SRTP-protected as werift decrypts it, as it was',
+      { timeout: 30_000 },
+      async (t) => {
+        const peer = new WebRtcPeer(LOOPBACK);
+        t.after(() => peer.close());
+        const src = new SyntheticH264(1000);
+        const viewer = await connectViewer(peer);
+        t.after(() => viewer.close());
+        const track = viewer.pc.getTransceivers()[0]!.receiver.tracks[0]!;
+        const got: { seq: number; ts: number; payload: Buffer }[] = [];
+        track.onReceiveRtp.subscribe((rtp) =>
+          got.push({ seq: rtp.header.sequenceNumber, ts: rtp.header.timestamp, payload: Buffer.from(rtp.payload) }),
+        );
+        const pump = setInterval(() => peer.feed(src.next()), 20);
+        t.after(() => clearInterval(pump));
+        await viewer.waitFor((v) => v.aus.length >= 5);
+        const asked = got[1]!;
+        const receiver = viewer.pc.getTransceivers()[0]!.receiver;
+        const nack = new GenericNack({
+          senderSsrc: receiver.rtcpSsrc,
+          mediaSourceSsrc: [...viewer.ssrcs][0]!,
+          lost: [asked.seq],
+        });
+        await receiver.dtlsTransport.sendRtcp([new RtcpTransportLayerFeedback({ feedback: nack })]);
+        // RFC 4585 §6.2.1: the packet comes again (werift decrypted and authenticated it), unchanged.
+        await viewer.waitFor(() => got.filter((p) => p.seq === asked.seq).length >= 2);
+        const again = got.filter((p) => p.seq === asked.seq)[1]!;
+        assert.equal(again.ts, asked.ts);
+        assert.deepEqual(again.payload, asked.payload);
+      },
+    );
 
     it('reports NOT_FLOWING when the camera stops feeding', { timeout: 30_000 }, async (t) => {
       const peer = new WebRtcPeer({ ...LOOPBACK, flowTimeoutMs: 200 });

@@ -26,7 +26,7 @@ export interface VideoWriterOptions {
   logger: Logger;
   /** Lip sync: sender reports from the camera's clock, shared with the viewer's audio (lip-sync.ts). */
   anchor?: SyncAnchor;
-  /** Milliseconds for the retransmission rate limit; tests pass their own. */
+  /** Milliseconds for the retransmission limits and the RTT; tests pass their own. */
   now?: () => number;
 }
 
@@ -40,6 +40,18 @@ const MAX_NACKED = 256;
 const MAX_RETRANSMIT_PER_S = 1024;
 /** Between two sender reports (RFC 3550 §6.2 keeps them a few seconds apart at most). */
 const SR_INTERVAL_MS = 1_000;
+/** Sender reports remembered to match a receiver's LSR against (they go 1 s apart). */
+const SR_KEPT = 4;
+/**
+ * A packet is not sent again on NACK within one round trip of its last retransmission (nor within
+ * this floor, nor before the first RTT sample): a receiver that repeats its NACK before the copy could
+ * have arrived asks twice for one loss. werift's receivers repeat theirs every 5 ms.
+ */
+const MIN_RESEND_MS = 10;
+/** Ceiling of that hold, whatever RTT a (possibly lying) receiver report implies. */
+const MAX_RESEND_MS = 1_000;
+/** Weight of a new RTT sample (RFC 6298 §2's alpha). */
+const RTT_ALPHA = 1 / 8;
 const RTP_CLOCK_PER_MS = 90; // H.264 RTP clock, 90 kHz (RFC 6184 §8.2.1)
 
 /**
@@ -89,6 +101,13 @@ export class VideoWriter {
   readonly #sentTimestamp = new Uint32Array(HISTORY);
   readonly #sentSeq = new Int32Array(HISTORY).fill(-1);
   readonly #sentMarker = new Uint8Array(HISTORY);
+  /** When each held packet was last sent again on NACK (-Infinity: never). */
+  readonly #resentAt = new Float64Array(HISTORY).fill(-Infinity);
+  /** Our last sender reports: their middle 32 bits of NTP time (RFC 3550 §6.4.1 LSR) and when they left. */
+  readonly #srNtp = new Uint32Array(SR_KEPT);
+  readonly #srAt = new Float64Array(SR_KEPT).fill(-1);
+  #srNext = 0;
+  #rttMs: number | undefined;
   /** The RTP header of the packet being sent (RFC 3550 §5.1): version 2, no CSRC, no extension. */
   readonly #header = Buffer.alloc(12);
   #seq = Math.floor(Math.random() * 0x10000);
@@ -101,8 +120,11 @@ export class VideoWriter {
   #srTimer: NodeJS.Timeout | undefined;
   #rtxWindowStart = 0;
   #rtxInWindow = 0;
-  /** Packets sent again on NACK, NACKed ones no longer held, and ones refused over the rate limit. */
-  readonly stats = { retransmitted: 0, unavailable: 0, limited: 0 };
+  /**
+   * Packets sent again on NACK, NACKed ones no longer held, ones refused over the rate limit, and ones
+   * asked for again within a round trip of their last retransmission (not sent: the copy is on its way).
+   */
+  readonly stats = { retransmitted: 0, unavailable: 0, limited: 0, repeated: 0 };
 
   constructor(sink: RtpSink, opts: VideoWriterOptions) {
     this.#sink = sink;
@@ -148,26 +170,56 @@ export class VideoWriter {
     return true;
   }
 
-  /** Sends again the packets a NACK lists that are still held (RFC 4585 §6.2.1). */
+  /** The round-trip time to this viewer from its receiver reports, ms (smoothed); undefined before one. */
+  get rttMs(): number | undefined {
+    return this.#rttMs;
+  }
+
+  /**
+   * Sends again the packets a NACK lists that are still held (RFC 4585 §6.2.1), each at most once per
+   * round trip: as libwebrtc's sender (RtpPacketHistory) does, a repeated request for a packet sent
+   * again less than an RTT ago is ignored, since that copy cannot have arrived yet.
+   */
   retransmit(seqs: readonly number[]): void {
-    const now = this.#o.now ? this.#o.now() : performance.now();
+    const now = this.#now();
     if (now - this.#rtxWindowStart >= 1_000) {
       this.#rtxWindowStart = now;
       this.#rtxInWindow = 0;
     }
+    const hold = Math.min(MAX_RESEND_MS, Math.max(MIN_RESEND_MS, this.#rttMs ?? 0));
     for (const seq of seqs.slice(0, MAX_NACKED)) {
       const slot = seq & (HISTORY - 1);
       const payload = this.#sentPayload[slot];
       if (payload && this.#sentSeq[slot] === seq) {
+        if (now - this.#resentAt[slot]! < hold) {
+          this.stats.repeated++;
+          continue;
+        }
         if (++this.#rtxInWindow > MAX_RETRANSMIT_PER_S) {
           this.stats.limited++;
           continue;
         }
+        this.#resentAt[slot] = now;
         this.stats.retransmitted++;
         this.#transmit(payload, this.#sentTimestamp[slot]!, this.#sentMarker[slot] === 1, seq);
       } else {
         this.stats.unavailable++;
       }
+    }
+  }
+
+  /**
+   * A report block about this stream from the viewer (RFC 3550 §6.4.1): with the LSR of one of our
+   * sender reports and the delay since it (DLSR, 1/65536 s), the round trip is now − sent − DLSR.
+   */
+  receiverReport(lsr: number, dlsr: number): void {
+    if (lsr === 0) return; // no sender report received yet
+    for (let i = 0; i < SR_KEPT; i++) {
+      if (this.#srNtp[i] !== lsr >>> 0 || this.#srAt[i]! < 0) continue;
+      const rtt = this.#now() - this.#srAt[i]! - dlsr / 65.536;
+      if (!(rtt >= 0 && rtt < 60_000)) return;
+      this.#rttMs = this.#rttMs === undefined ? rtt : this.#rttMs + RTT_ALPHA * (rtt - this.#rttMs);
+      return;
     }
   }
 
@@ -188,6 +240,7 @@ export class VideoWriter {
     this.#sentTimestamp[slot] = sent.timestamp;
     this.#sentSeq[slot] = seq;
     this.#sentMarker[slot] = sent.marker ? 1 : 0;
+    this.#resentAt[slot] = -Infinity;
     this.#packets = (this.#packets + 1) >>> 0;
     this.#octets = (this.#octets + sent.payload.length) >>> 0;
     this.#lastTimestamp = sent.timestamp;
@@ -197,6 +250,10 @@ export class VideoWriter {
       this.#srTimer = setInterval(() => this.#report(), SR_INTERVAL_MS);
       this.#srTimer.unref();
     }
+  }
+
+  #now(): number {
+    return this.#o.now ? this.#o.now() : performance.now();
   }
 
   #transmit(payload: Buffer, timestamp: number, marker: boolean, seq: number): void {
@@ -217,10 +274,14 @@ export class VideoWriter {
     const octetCount = this.#octets;
     const send = (w: WeriftModule): void => {
       if (!this.#srTimer) return; // closed meanwhile
+      const ntpTimestamp = synced ? synced.ntp : w.ntpTime();
+      this.#srNtp[this.#srNext] = Number((ntpTimestamp >> 16n) & 0xffffffffn);
+      this.#srAt[this.#srNext] = this.#now();
+      this.#srNext = (this.#srNext + 1) % SR_KEPT;
       const sr = new w.RtcpSrPacket({
         ssrc: this.#sink.ssrc,
         senderInfo: new w.RtcpSenderInfo({
-          ntpTimestamp: synced ? synced.ntp : w.ntpTime(),
+          ntpTimestamp,
           rtpTimestamp,
           packetCount,
           octetCount,

@@ -1,4 +1,5 @@
-import type { MediaStreamTrack, RTCRtpTransceiver } from 'werift';
+import { randomUUID } from 'node:crypto';
+import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import type { Logger } from '../../util/index.js';
 import { parseAudioSection, type AudioFrame, type ViewerAudioCodec } from './audio-codecs.js';
 import { AudioWriter } from './audio-writer.js';
@@ -96,4 +97,16 @@ export class PeerAudio {
     this.#closed = true;
     this.#writer?.close();
   }
+}
+
+/**
+ * Puts the camera's video and audio in one media stream (`a=msid:<stream> <track>` with the same
+ * stream id, RFC 8830 §2): a browser lines up the playout of tracks by the sender reports only
+ * within one stream (Chromium's sync group is the stream id). werift's senders carry no stream unless
+ * given one, which leaves the pairing of the two tracks to the browser's defaults.
+ */
+export function oneMediaStream(pc: RTCPeerConnection): void {
+  const id = `camgate-${randomUUID()}`;
+  for (const t of pc.getTransceivers())
+    if (t.direction === 'sendonly' || t.direction === 'sendrecv') t.sender.streamId = id;
 }

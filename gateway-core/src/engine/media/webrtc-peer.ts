@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { RTCPeerConnection, RTCSessionDescription, RTCRtpTransceiver } from 'werift';
@@ -14,13 +13,14 @@ import {
   videoSection,
   type H264Payload,
 } from './h264-sdp.js';
-import { validateCandidate, type RemoteCandidate } from './ice-candidate.js';
+import type { RemoteCandidate } from './ice-candidate.js';
+import { IceTrickle, kurentoIceState, type IceCandidateInfo } from './ice-trickle.js';
 import { DtlsSrtpSink } from './dtls-srtp-sink.js';
 import { feedbackListener } from './rtcp-feedback.js';
 import { VideoWriter } from './video-writer.js';
 import type { AudioFrame, ViewerAudioCodec } from './audio-codecs.js';
 import { SyncAnchor, ViewerClock } from './lip-sync.js';
-import { PeerAudio } from './webrtc-audio.js';
+import { oneMediaStream, PeerAudio } from './webrtc-audio.js';
 import { buildPeerConfig, OFFER_H264 } from './werift-config.js';
 import { loadWerift, type WeriftModule } from './werift-lazy.js';
 import {
@@ -28,13 +28,6 @@ import {
   type ResolvedWebRtcPeerOptions,
   type WebRtcPeerOptions,
 } from './webrtc-peer-options.js';
-
-/** A local ICE candidate as Kurento's `IceCandidateFound` event carries it. */
-export interface IceCandidateInfo {
-  candidate: string;
-  sdpMid: string;
-  sdpMLineIndex: number;
-}
 
 export interface WebRtcPeerEvents {
   iceCandidate: [IceCandidateInfo];
@@ -45,19 +38,6 @@ export interface WebRtcPeerEvents {
   /** Talk-back: one Opus packet of the viewer's voice (RTP payload, RFC 7587; 48 kHz timestamp). */
   voice: [{ payload: Buffer; timestamp: number }];
 }
-
-// Kurento IceComponentState names for werift's RTCIceConnectionState.
-const ICE_STATE: Record<string, string> = {
-  new: 'DISCONNECTED',
-  checking: 'CONNECTING',
-  connected: 'CONNECTED',
-  completed: 'READY',
-  failed: 'FAILED',
-  disconnected: 'DISCONNECTED',
-  closed: 'DISCONNECTED',
-};
-
-const MAX_REMOTE_CANDIDATES = 256; // a browser sends < 20; more is hostile
 
 type Phase = 'NEW' | 'NEGOTIATING' | 'NEGOTIATED' | 'CLOSING' | 'CLOSED';
 
@@ -81,12 +61,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
   #unsubs: (() => void)[] = [];
   /** setLocalDescription runs in the background (werift awaits gathering in it). */
   #sld: Promise<void> | undefined;
-  #gatherRequested = false;
-  #gatheringDone = false;
-  #gatherDoneEmitted = false;
-  #pendingLocal: IceCandidateInfo[] = [];
-  #pendingRemote: RemoteCandidate[] = [];
-  #remoteCount = 0;
+  readonly #ice: IceTrickle;
   #connected = false;
   #flowing = false;
   #lastSentAt = 0;
@@ -102,6 +77,12 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     this.#audio = new PeerAudio(this.#clock, this.#log);
     // Talk-back (docs/engine.md "Talking back"): the viewer's voice, for a WebRtcEndpoint connected into a player.
     this.#audio.onVoice = (payload, timestamp) => this.emit('voice', { payload, timestamp });
+    const hooks = {
+      candidate: (c: IceCandidateInfo) => this.emit('iceCandidate', c),
+      gatheringDone: () => this.emit('iceGatheringDone'),
+      open: () => this.#phase !== 'CLOSED',
+    };
+    this.#ice = new IceTrickle(hooks, this.#log, this.#o.interfaceAddress);
   }
 
   /** The audio codecs this viewer takes (empty: no audio section, or none of ours), after negotiation. */
@@ -140,7 +121,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
         pc.getTransceivers().find((x) => x.kind === 'audio'),
         sdp,
       );
-      oneStream(pc);
+      oneMediaStream(pc);
       const answer = await pc.createAnswer();
       this.#audio.negotiated(answer.sdp, true);
       this.#startLocal(pc, answer);
@@ -159,7 +140,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
       const t = pc.addTransceiver('video', { direction: 'sendonly' });
       this.#attach(t);
       this.#audio.addToOffer((kind) => pc.addTransceiver(kind, { direction: 'sendonly' }));
-      oneStream(pc);
+      oneMediaStream(pc);
       const offer = await pc.createOffer();
       this.#startLocal(pc, offer);
       return offer.sdp;
@@ -194,12 +175,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     if (this.#phase === 'CLOSING' || this.#phase === 'CLOSED') {
       throw new CamgateError('CAMGATE_ENGINE_STATE', 'the WebRTC peer is closed');
     }
-    if (this.#gatherRequested) return;
-    this.#gatherRequested = true;
-    const pending = this.#pendingLocal;
-    this.#pendingLocal = [];
-    for (const c of pending) this.emit('iceCandidate', c);
-    this.#maybeGatheringDone();
+    this.#ice.gather();
   }
 
   /** Adds one remote candidate. `.local` (mDNS) candidates are dropped; see README.md in this folder. */
@@ -207,27 +183,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     if (this.#phase === 'CLOSING' || this.#phase === 'CLOSED') {
       throw new CamgateError('CAMGATE_ENGINE_STATE', 'the WebRTC peer is closed');
     }
-    const cand = validateCandidate(c);
-    if (cand.candidate === '') return; // end-of-candidates (RFC 8838 §8.2): nothing to do
-    if (++this.#remoteCount > MAX_REMOTE_CANDIDATES) {
-      throw new CamgateError('CAMGATE_ENGINE_ICE', `more than ${MAX_REMOTE_CANDIDATES} remote ICE candidates`);
-    }
-    // Chromium hides host addresses behind mDNS names (draft-ietf-mmusic-mdns-ice-candidates).
-    // werift has no switch to turn its mDNS resolver off and would multicast a query to
-    // 224.0.0.251 for each: we drop them. The browser's checks still reach our candidates and
-    // werift learns its address as peer-reflexive (RFC 8445 §7.3.1.3).
-    if (/\s[^\s]+\.local\s/i.test(cand.candidate)) {
-      this.#log.debug('dropped mDNS ICE candidate', {
-        candidate: cand.candidate.replace(/\s[^\s]+\.local\s/i, ' <mdns> '),
-      });
-      return;
-    }
-    const pc = this.#pc;
-    if (!pc || !pc.remoteDescription) {
-      this.#pendingRemote.push(cand);
-      return;
-    }
-    await this.#applyRemote(pc, cand);
+    await this.#ice.remote(c, this.#pc);
   }
 
   /** Sends one access unit (live or replayed) to this viewer; non-IDR units before the first IDR are dropped. */
@@ -278,8 +234,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     this.#gop.reset();
     this.#writer?.close();
     this.#audio.close();
-    this.#pendingLocal = [];
-    this.#pendingRemote = [];
+    this.#ice.clear();
     const pc = this.#pc;
     if (pc) {
       try {
@@ -336,26 +291,9 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     const pc = new w.RTCPeerConnection(buildPeerConfig(w, this.#o, payload));
     this.#pc = pc;
     const subs = [
-      pc.onIceCandidate.subscribe((c) => {
-        if (!c || typeof c.candidate !== 'string' || c.candidate === '') return;
-        // werift binds every host socket to interfaceAddress but, when that address is not
-        // in its own interface list (loopback never is), still labels candidates with the
-        // other interfaces' addresses. Those candidates would be false: advertise only ours.
-        const ifAddr = this.#o.interfaceAddress;
-        if (ifAddr && c.candidate.split(' ')[4] !== ifAddr) {
-          this.#log.debug('skipped a local candidate outside interfaceAddress');
-          return;
-        }
-        const info: IceCandidateInfo = {
-          candidate: c.candidate,
-          sdpMid: c.sdpMid ?? '0',
-          sdpMLineIndex: c.sdpMLineIndex ?? 0,
-        };
-        if (this.#gatherRequested) this.emit('iceCandidate', info);
-        else this.#pendingLocal.push(info);
-      }),
+      pc.onIceCandidate.subscribe((c) => this.#ice.local(c)),
       pc.iceConnectionStateChange.subscribe((s) => {
-        this.emit('iceComponentState', { streamId: 1, componentId: 1, state: ICE_STATE[s] ?? 'DISCONNECTED' });
+        this.emit('iceComponentState', { streamId: 1, componentId: 1, state: kurentoIceState(s) });
       }),
       pc.connectionStateChange.subscribe((s) => this.#onConnectionState(s)),
     ];
@@ -383,6 +321,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     const onRtcp = feedbackListener(sender.ssrc, {
       nack: (lost) => writer.retransmit(lost),
       keyframe: (kind) => this.#onKeyframeRequest(kind),
+      report: (lsr, dlsr) => writer.receiverReport(lsr, dlsr),
     });
     const a = sender.onRtcp.subscribe(onRtcp);
     const b = t.receiver.onRtcp.subscribe(onRtcp);
@@ -398,8 +337,7 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     this.#sld = pc.setLocalDescription(desc).then(
       () => {
         if (desc.type === 'answer') this.#phase = 'NEGOTIATED';
-        this.#gatheringDone = true;
-        this.#maybeGatheringDone();
+        this.#ice.localDone();
       },
       (err: unknown) => {
         this.#log.warn('setLocalDescription failed', { err });
@@ -409,32 +347,8 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
     this.#sld.catch(() => undefined); // observed by close() and processAnswer()
   }
 
-  #maybeGatheringDone(): void {
-    if (this.#gatherRequested && this.#gatheringDone && !this.#gatherDoneEmitted && this.#phase !== 'CLOSED') {
-      this.#gatherDoneEmitted = true;
-      this.emit('iceGatheringDone');
-    }
-  }
-
   #flushRemote(): void {
-    const pc = this.#pc;
-    if (!pc) return;
-    const pending = this.#pendingRemote;
-    this.#pendingRemote = [];
-    for (const c of pending) void this.#applyRemote(pc, c).catch(() => undefined);
-  }
-
-  async #applyRemote(pc: RTCPeerConnection, c: RemoteCandidate): Promise<void> {
-    try {
-      await pc.addIceCandidate(c);
-    } catch (err) {
-      const e = new CamgateError(
-        'CAMGATE_ENGINE_ICE',
-        `invalid ICE candidate: ${(err as Error)?.message ?? String(err)}`,
-      );
-      this.#log.debug('remote candidate rejected', { err: e });
-      throw e;
-    }
+    if (this.#pc) this.#ice.flush(this.#pc);
   }
 
   #onConnectionState(s: string): void {
@@ -485,16 +399,4 @@ export class WebRtcPeer extends EventEmitter<WebRtcPeerEvents> {
       this.emit('mediaFlowOut', 'NOT_FLOWING');
     }
   }
-}
-
-/**
- * Puts the camera's video and audio in one media stream (`a=msid:<stream> <track>` with the same
- * stream id, RFC 8830 §2): a browser lines up the playout of tracks by the sender reports only
- * within one stream (Chromium's sync group is the stream id). werift's senders carry no stream unless
- * given one, which leaves the pairing of the two tracks to the browser's defaults.
- */
-function oneStream(pc: RTCPeerConnection): void {
-  const id = `camgate-${randomUUID()}`;
-  for (const t of pc.getTransceivers())
-    if (t.direction === 'sendonly' || t.direction === 'sendrecv') t.sender.streamId = id;
 }
