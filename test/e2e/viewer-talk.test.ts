@@ -119,9 +119,11 @@ describe('push-to-talk in the viewer page (Chromium fake microphone)', () => {
       const hz = heardHz(rec);
       // Never more sound than time held (each voice packet goes to the camera once); slowness only lowers it.
       assert.ok((rec.packets - before) * 0.02 <= heldS * 1.1 + 1, `${rec.packets - before} packets in ${heldS} s`);
-      t.diagnostic(`PCMA back channel: ${rec.packets} packets, tone at ${hz} Hz; load ${loadavg()[0]!.toFixed(2)}`);
+      t.diagnostic(
+        `PCMA back channel: ${rec.packets} packets, tone at ${hz.toFixed(1)} Hz; load ${loadavg()[0]!.toFixed(2)}`,
+      );
       assert.equal(rec.codec, 'PCMA');
-      assert.ok(Math.abs(hz - MIC_HZ) <= 20, `the camera heard ${hz} Hz`);
+      assert.ok(Math.abs(hz - MIC_HZ) <= 20, `the camera heard ${hz.toFixed(1)} Hz`);
       const idle = await until(
         () => talkState(page, id),
         (s) => s.state === 'idle',
@@ -272,10 +274,10 @@ describe('push-to-talk in the viewer page (Chromium fake microphone)', () => {
       // 1024 samples per AAC packet at 16 kHz: never more sound than time held.
       assert.ok(rec.packets * 0.064 <= heldS * 1.1 + 1, `${rec.packets} packets in ${heldS} s`);
       t.diagnostic(
-        `AAC back channel after 70 s: ${rec.packets} packets, tone at ${hz} Hz; load ${loadavg()[0]!.toFixed(2)}`,
+        `AAC back channel after 70 s: ${rec.packets} packets, tone at ${hz.toFixed(1)} Hz; load ${loadavg()[0]!.toFixed(2)}`,
       );
       assert.equal(rec.codec, 'AAC');
-      assert.ok(Math.abs(hz - MIC_HZ) <= 20, `the camera heard ${hz} Hz`);
+      assert.ok(Math.abs(hz - MIC_HZ) <= 20, `the camera heard ${hz.toFixed(1)} Hz`);
       await page.context().close();
     },
   );
