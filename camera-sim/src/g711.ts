@@ -4,6 +4,8 @@
  * out (and back). A-law works on the 13 most significant bits (§2, Table 1a),
  * μ-law on 14 bits with a bias of 33 (Table 2a); the even bits of A-law and
  * all bits of μ-law are inverted on the line, as the Recommendation requires.
+ * The one G.711 of the repository: the tests of the other packages use it through the package face
+ * (`g711Encode`, `g711Decode`) rather than keep copies (the core's engine has none: FFmpeg does its G.711).
  */
 
 export type G711Law = 'PCMA' | 'PCMU';

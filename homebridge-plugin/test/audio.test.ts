@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
-import { startCameraSim } from '@camgate/camera-sim';
+import { startCameraSim, type CameraSimOptions } from '@camgate/camera-sim';
 import { HttpClient } from 'hap-controller';
 import { RtpHeader, RtpPacket, SrtcpSession, SrtpSession } from 'werift';
 import { decodeOpus, encodeOpusTone, startSrtpReceiver, toneFrequency, waitUntil } from '@camgate/test-helpers';
@@ -20,7 +20,6 @@ import {
   selectedConfigTlv,
   setupEndpointsTlv,
   startHomebridge,
-  type RunningHomebridge,
 } from './helpers/homebridge.js';
 
 const SVC_RTP_STREAM = '00000110-0000-1000-8000-0026BB765291';
@@ -59,8 +58,27 @@ async function audioPort(t: TestContext) {
 
 const isRtcp = (m: Buffer): boolean => m[1]! >= 192 && m[1]! <= 223;
 
-/** Pairs, finds the one camera accessory, and returns what a stream needs. */
-async function pairedCamera(t: TestContext, hb: RunningHomebridge) {
+/**
+ * A simulated camera (`sim` on top of CAM) as the plugin's one camera (`entry`), in a real Homebridge that
+ * hap-controller pairs with; returns the camera, Homebridge, and the stream characteristics a controller uses.
+ */
+async function pairedCamera(
+  t: TestContext,
+  sim: Partial<CameraSimOptions>,
+  entry: { id: string; name: string; talkBack?: boolean },
+) {
+  const cam = await startCameraSim({ ...CAM, ...sim });
+  t.after(() => cam.close());
+  const hb = await startHomebridge(t, 'homebridge', [
+    {
+      platform: 'Camgate',
+      name: 'camgate',
+      cameras: [{ ...entry, url: cam.url, username: CAM.username, password: CAM.password }],
+      media: { interfaceAddress: '127.0.0.1' },
+      audit: { enabled: false },
+    },
+  ]);
+  await hb.waitForLine(new RegExp(`\\[${entry.name}\\] added`));
   const setupClient = new HttpClient(hb.username, '127.0.0.1', hb.port);
   await setupClient.pairSetup(hb.pin);
   const client = new HttpClient(hb.username, '127.0.0.1', hb.port, setupClient.getLongTermData()!, {
@@ -72,6 +90,8 @@ async function pairedCamera(t: TestContext, hb: RunningHomebridge) {
   const chars = camera.services.filter((s) => norm(s.type) === SVC_RTP_STREAM)[0]!.characteristics;
   const iid = (type: string) => `${camera.aid}.${chars.find((c) => norm(c.type) === type)!.iid}`;
   return {
+    cam,
+    hb,
     client,
     setup: iid(CH_SETUP_ENDPOINTS),
     selected: iid(CH_SELECTED_CONFIG),
@@ -79,24 +99,50 @@ async function pairedCamera(t: TestContext, hb: RunningHomebridge) {
   };
 }
 
+/**
+ * Starts a stream with sound as an Apple device does: its video port (an SRTP receiver) and audio port, its
+ * own audio key, then the selected configuration with `audio`; waits for the plugin's `soundLine` and video.
+ */
+async function startSoundStream(
+  t: TestContext,
+  p: Awaited<ReturnType<typeof pairedCamera>>,
+  audio: { sampleRate: 0 | 1 | 2; packetTimeMs: number; payloadType: number }, // HAP: 0 8 kHz, 1 16 kHz, 2 24 kHz
+  soundLine: RegExp,
+) {
+  const videoKey = randomBytes(30);
+  const ourAudioKey = randomBytes(30);
+  const rx = await startSrtpReceiver(t, videoKey);
+  const ear = await audioPort(t);
+  const sessionId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex');
+  await p.client.setCharacteristics({
+    [p.setup]: setupEndpointsTlv({
+      sessionId,
+      address: '127.0.0.1',
+      videoPort: rx.port,
+      audioPort: ear.port,
+      videoKey: videoKey.subarray(0, 16),
+      videoSalt: videoKey.subarray(16),
+      audioKey: ourAudioKey.subarray(0, 16),
+      audioSalt: ourAudioKey.subarray(16),
+    }),
+  });
+  const read = await p.client.getCharacteristics([p.setup]);
+  const resp = parseSetupEndpointsResponse((read.characteristics as { value: string }[])[0]!.value);
+  await p.client.setCharacteristics({
+    [p.selected]: selectedConfigTlv({ sessionId, command: 1, payloadType: 99, mtu: 1000, audio }),
+  });
+  await p.hb.waitForLine(soundLine);
+  await rx.waitForAccessUnits(3);
+  return { ear, resp, ourAudioKey, sessionId };
+}
+
 describe('homebridge-camgate sound', () => {
   it(
     'streams the camera tone as SRTP Opus 24 kHz that FFmpeg decodes, and keeps it flowing for 90 s',
     { timeout: 240_000 },
     async (t) => {
-      const cam = await startCameraSim({ ...CAM, audio: { codec: 'AAC', toneHz: 1000 } });
-      t.after(() => cam.close());
-      const hb = await startHomebridge(t, 'homebridge', [
-        {
-          platform: 'Camgate',
-          name: 'camgate',
-          cameras: [{ id: 'door', name: 'Door', url: cam.url, username: CAM.username, password: CAM.password }],
-          media: { interfaceAddress: '127.0.0.1' },
-          audit: { enabled: false },
-        },
-      ]);
-      await hb.waitForLine(/\[Door\] added/);
-      const { client, setup, selected, supportedAudio } = await pairedCamera(t, hb);
+      const door = await pairedCamera(t, { audio: { codec: 'AAC', toneHz: 1000 } }, { id: 'door', name: 'Door' });
+      const { client, hb, selected, supportedAudio } = door;
       // The accessory advertises Opus (HAP AudioCodecType 3) and no AAC-ELD (2).
       const sup = await client.getCharacteristics([supportedAudio]);
       const tlv = Buffer.from((sup.characteristics as { value: string }[])[0]!.value, 'base64');
@@ -104,39 +150,15 @@ describe('homebridge-camgate sound', () => {
       assert.equal(tlv[2], 1); // … its codec type entry
       assert.equal(tlv[4], 3, 'Opus');
 
-      const videoKey = Buffer.concat([randomBytes(16), randomBytes(14)]);
-      const ourAudioKey = Buffer.concat([randomBytes(16), randomBytes(14)]);
-      const rx = await startSrtpReceiver(t, videoKey);
-      const ear = await audioPort(t);
-      const sessionId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex');
-      await client.setCharacteristics({
-        [setup]: setupEndpointsTlv({
-          sessionId,
-          address: '127.0.0.1',
-          videoPort: rx.port,
-          audioPort: ear.port,
-          videoKey: videoKey.subarray(0, 16),
-          videoSalt: videoKey.subarray(16),
-          audioKey: ourAudioKey.subarray(0, 16),
-          audioSalt: ourAudioKey.subarray(16),
-        }),
-      });
-      const read = await client.getCharacteristics([setup]);
-      const resp = parseSetupEndpointsResponse((read.characteristics as { value: string }[])[0]!.value);
+      const { ear, resp, ourAudioKey, sessionId } = await startSoundStream(
+        t,
+        door,
+        { sampleRate: 2, packetTimeMs: 20, payloadType: 110 }, // Opus 24 kHz, 20 ms
+        /sound: Opus 24 kHz, 20 ms packets/,
+      );
       assert.equal(resp.status, 0);
       assert.notEqual(resp.audioPort, resp.videoPort, 'audio on its own port');
       assert.equal(resp.audioKeyAndSalt.length, 30);
-      await client.setCharacteristics({
-        [selected]: selectedConfigTlv({
-          sessionId,
-          command: 1,
-          payloadType: 99,
-          mtu: 1000,
-          audio: { sampleRate: 2, packetTimeMs: 20, payloadType: 110 }, // Opus 24 kHz, 20 ms
-        }),
-      });
-      await hb.waitForLine(/sound: Opus 24 kHz, 20 ms packets/);
-      await rx.waitForAccessUnits(3);
 
       // What arrives decrypts with the key the accessory announced for its audio (SRTP and SRTCP).
       const srtp = new SrtpSession(srtpConfig(resp.audioKeyAndSalt));
@@ -197,62 +219,18 @@ describe('homebridge-camgate sound', () => {
     "talks back: SRTP Opus sent to the accessory's audio port reaches the camera's back channel",
     { timeout: 180_000 },
     async (t) => {
-      const cam = await startCameraSim({
-        ...CAM,
-        audio: { codec: 'PCMA', toneHz: 1000 },
-        backchannel: { codec: 'PCMA' },
-      });
-      t.after(() => cam.close());
-      const hb = await startHomebridge(t, 'homebridge', [
-        {
-          platform: 'Camgate',
-          name: 'camgate',
-          cameras: [
-            {
-              id: 'gate',
-              name: 'Gate',
-              url: cam.url,
-              username: CAM.username,
-              password: CAM.password,
-              talkBack: true,
-            },
-          ],
-          media: { interfaceAddress: '127.0.0.1' },
-          audit: { enabled: false },
-        },
-      ]);
-      await hb.waitForLine(/\[Gate\] added/);
-      const { client, setup, selected } = await pairedCamera(t, hb);
-      const videoKey = randomBytes(30);
-      const ourAudioKey = randomBytes(30);
-      const rx = await startSrtpReceiver(t, videoKey);
-      const ear = await audioPort(t);
-      const sessionId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex');
-      await client.setCharacteristics({
-        [setup]: setupEndpointsTlv({
-          sessionId,
-          address: '127.0.0.1',
-          videoPort: rx.port,
-          audioPort: ear.port,
-          videoKey: videoKey.subarray(0, 16),
-          videoSalt: videoKey.subarray(16),
-          audioKey: ourAudioKey.subarray(0, 16),
-          audioSalt: ourAudioKey.subarray(16),
-        }),
-      });
-      const read = await client.getCharacteristics([setup]);
-      const resp = parseSetupEndpointsResponse((read.characteristics as { value: string }[])[0]!.value);
-      await client.setCharacteristics({
-        [selected]: selectedConfigTlv({
-          sessionId,
-          command: 1,
-          payloadType: 99,
-          mtu: 1000,
-          audio: { sampleRate: 1, packetTimeMs: 20, payloadType: 110 }, // Opus 16 kHz
-        }),
-      });
-      await hb.waitForLine(/sound: Opus 16 kHz, 20 ms packets, talk-back on/);
-      await rx.waitForAccessUnits(3);
+      const gate = await pairedCamera(
+        t,
+        { audio: { codec: 'PCMA', toneHz: 1000 }, backchannel: { codec: 'PCMA' } },
+        { id: 'gate', name: 'Gate', talkBack: true },
+      );
+      const { cam, hb } = gate;
+      const { ear, resp, ourAudioKey } = await startSoundStream(
+        t,
+        gate,
+        { sampleRate: 1, packetTimeMs: 20, payloadType: 110 }, // Opus 16 kHz
+        /sound: Opus 16 kHz, 20 ms packets, talk-back on/,
+      );
 
       // The user's voice as the Apple device sends it: Opus at 16 kHz RTP clock, SRTP with the controller's
       // audio key, from the address the stream goes to, paced at 20 ms.
@@ -290,19 +268,7 @@ describe('homebridge-camgate sound', () => {
   );
 
   it('a camera without sound streams video alone, with no error', { timeout: 120_000 }, async (t) => {
-    const cam = await startCameraSim(CAM);
-    t.after(() => cam.close());
-    const hb = await startHomebridge(t, 'homebridge', [
-      {
-        platform: 'Camgate',
-        name: 'camgate',
-        cameras: [{ id: 'shed', name: 'Shed', url: cam.url, username: CAM.username, password: CAM.password }],
-        media: { interfaceAddress: '127.0.0.1' },
-        audit: { enabled: false },
-      },
-    ]);
-    await hb.waitForLine(/\[Shed\] added/);
-    const { client, setup, selected } = await pairedCamera(t, hb);
+    const { client, hb, setup, selected } = await pairedCamera(t, {}, { id: 'shed', name: 'Shed' });
     const key = randomBytes(30);
     const rx = await startSrtpReceiver(t, key);
     const ear = await audioPort(t);

@@ -3,6 +3,10 @@
  * `encodeOpusTone` gives the Opus packets of a sine tone, `decodeOpus` turns
  * received Opus packets back into PCM, through an Ogg Opus file (RFC 7845)
  * written here, and `toneFrequency` finds the tone in the PCM.
+ * The engine has an Ogg Opus writer of its own (engine/media/ogg-opus-writer.ts, for the talk-back pipe to
+ * FFmpeg), but @camgate/core's faces do not export it and exporting an engine internal only for tests would
+ * widen the public API; it is also fixed to libopus' pre-skip (312), where this file's 0 keeps every decoded
+ * sample. So the few lines of Ogg paging stand twice, on purpose.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -8,29 +8,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
-import { addUser } from '@camgate/core';
-import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
-import {
-  startStack,
-  GATEWAY_ID,
-  type Stack,
-  launchChromium,
-  signIn,
-  stats,
-  untilOnPage as until,
-  watch,
-} from '@camgate/test-helpers';
+import { GATEWAY_ID, type Stack, signIn, stats, untilOnPage as until, watch } from '@camgate/test-helpers';
+import { startViewerStack, tile, type ViewerStack } from './helpers/viewer-stack.js';
 
-const CAM_USER = 'admin';
 const CAM_PASSWORD = 'audio-e2e-Cam-pw-4Tz';
 const ALICE = { name: 'alice', password: 'alice-Pass-9Kd4' };
 const BOB = { name: 'bob', password: 'bob-Pass-2Lm7' };
-const loopbackOnly = (c: string): boolean => c.split(' ')[4] === '127.0.0.1';
 
 /** FFmpeg children of this process (the engine runs in it) that encode Opus: the audio transcoders. */
 async function opusChildren(): Promise<number[]> {
@@ -55,8 +42,6 @@ async function cpuSeconds(pid: number): Promise<number> {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime in clock ticks (proc(5)), 100 Hz
 }
-
-const tile = (id: string): string => `.tile[data-id="${id}"]`;
 
 /** The loudest frequency of the tile's <audio> stream, through an AnalyserNode created in the page. */
 function dominantFrequency(page: Page, id: string): Promise<{ hz: number; db: number }> {
@@ -112,43 +97,30 @@ function soundButton(
 }
 
 describe('camera sound in the viewer page (Chromium)', () => {
-  let aac: CameraSim;
-  let pcma: CameraSim;
-  let silent: CameraSim;
+  let v: ViewerStack;
   let stack: Stack;
   let browser: Browser;
-  let dir: string;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'camgate-viewer-audio-'));
-    const usersFile = join(dir, 'users.json');
-    await addUser(usersFile, { ...ALICE, cameras: [`${GATEWAY_ID}/*`] });
-    await addUser(usersFile, { ...BOB, cameras: [`${GATEWAY_ID}/porch`] });
-    const video = { username: CAM_USER, password: CAM_PASSWORD, width: 320, height: 240, fps: 25, gopSeconds: 2 };
-    aac = await startCameraSim({ ...video, audio: { codec: 'AAC', toneHz: 1000 } });
-    pcma = await startCameraSim({ ...video, audio: { codec: 'PCMA', toneHz: 1000 } });
-    silent = await startCameraSim(video);
-    const cam = (id: string, c: CameraSim) => ({
-      id,
-      name: id,
-      url: c.url,
-      username: CAM_USER,
-      password: CAM_PASSWORD,
+    v = await startViewerStack({
+      name: 'viewer-audio',
+      cameraPassword: CAM_PASSWORD,
+      video: { width: 320, height: 240, fps: 25, gopSeconds: 2 },
+      cameras: {
+        porch: { audio: { codec: 'AAC', toneHz: 1000 } },
+        door: { audio: { codec: 'PCMA', toneHz: 1000 } },
+        attic: {}, // no microphone
+      },
+      users: [
+        { ...ALICE, cameras: [`${GATEWAY_ID}/*`] },
+        { ...BOB, cameras: [`${GATEWAY_ID}/porch`] },
+      ],
+      chromiumArgs: async () => ['--use-fake-ui-for-media-stream'],
     });
-    stack = await startStack({
-      cameras: [cam('porch', aac), cam('door', pcma), cam('attic', silent)],
-      engine: { interfaceAddress: '127.0.0.1' },
-      hub: { viewer: { usersFile, acceptBrowserCandidate: loopbackOnly } },
-    });
-    browser = await launchChromium(['--use-fake-ui-for-media-stream']);
+    ({ stack, browser } = v);
   });
 
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-    await Promise.all([aac?.close(), pcma?.close(), silent?.close()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => v?.close());
 
   it(
     'AAC camera: muted by default, Sound by keyboard, 1 kHz heard for 90 s, one FFmpeg for two viewers, gone after both',

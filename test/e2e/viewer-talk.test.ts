@@ -11,53 +11,26 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
-import { addUser } from '@camgate/core';
-import { startCameraSim, type CameraSim } from '@camgate/camera-sim';
-import {
-  startStack,
-  GATEWAY_ID,
-  type Stack,
-  launchChromium,
-  signIn,
-  untilOnPage as until,
-  watch,
-} from '@camgate/test-helpers';
+import type { BackchannelRecording, CameraSim } from '@camgate/camera-sim';
+import { dominantFrequency, GATEWAY_ID, type Stack, signIn, untilOnPage as until, watch } from '@camgate/test-helpers';
+import { startViewerStack, tile, type ViewerStack } from './helpers/viewer-stack.js';
 
 const run = promisify(execFile);
-const CAM_USER = 'admin';
 const CAM_PASSWORD = 'talk-e2e-Cam-pw-8Qw';
 const ALICE = { name: 'alice', password: 'alice-Pass-9Kd4' }; // may talk, all cameras
 const BOB = { name: 'bob', password: 'bob-Pass-2Lm7' }; // may talk, porch
 const CAROL = { name: 'carol', password: 'carol-Pass-5Zx1' }; // watches porch, may not talk
 const MIC_HZ = 700;
-const loopbackOnly = (c: string): boolean => c.split(' ')[4] === '127.0.0.1';
-const tile = (id: string): string => `.tile[data-id="${id}"]`;
 
-/** The strongest frequency (10 Hz steps) of the last second of `pcm`, by DFT magnitude. */
-function strongest(pcm: Int16Array, rate: number): number {
-  const s = pcm.subarray(Math.max(0, pcm.length - rate));
-  let best = 0;
-  let bestPower = -1;
-  for (let f = 100; f < rate / 2; f += 10) {
-    let re = 0;
-    let im = 0;
-    const w = (2 * Math.PI * f) / rate;
-    for (let i = 0; i < s.length; i++) {
-      re += s[i]! * Math.cos(w * i);
-      im -= s[i]! * Math.sin(w * i);
-    }
-    if (re * re + im * im > bestPower) {
-      bestPower = re * re + im * im;
-      best = f;
-    }
-  }
-  return best;
+/** The strongest frequency of the last second the camera recorded. */
+function heardHz(rec: BackchannelRecording): number {
+  const rate = rec.sampleRate;
+  return dominantFrequency(rec.pcm.subarray(Math.max(0, rec.pcm.length - rate)), rate, { maxSamples: rate });
 }
 
 function talkState(page: Page, id: string): Promise<{ hidden: boolean; state: string; text: string }> {
@@ -77,51 +50,43 @@ async function holdWithMouse(page: Page, id: string): Promise<void> {
 describe('push-to-talk in the viewer page (Chromium fake microphone)', () => {
   let porch: CameraSim; // PCMA back channel
   let garage: CameraSim; // AAC back channel
-  let attic: CameraSim; // no speaker
+  let v: ViewerStack;
   let stack: Stack;
   let browser: Browser;
-  let dir: string;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'camgate-viewer-talk-'));
-    const wav = join(dir, 'mic.wav');
-    await run('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `sine=frequency=${MIC_HZ}:duration=10`],
-      ...['-ac', '1', '-ar', '48000', '-c:a', 'pcm_s16le', wav],
-    ]);
-    const usersFile = join(dir, 'users.json');
-    await addUser(usersFile, { ...ALICE, cameras: [`${GATEWAY_ID}/*`], talk: true });
-    await addUser(usersFile, { ...BOB, cameras: [`${GATEWAY_ID}/porch`], talk: true });
-    await addUser(usersFile, { ...CAROL, cameras: [`${GATEWAY_ID}/porch`] });
-    const video = { username: CAM_USER, password: CAM_PASSWORD, width: 320, height: 240, fps: 15, gopSeconds: 2 };
-    porch = await startCameraSim({ ...video, backchannel: { codec: 'PCMA' } });
-    garage = await startCameraSim({ ...video, backchannel: { codec: 'AAC', sampleRate: 16000 } });
-    attic = await startCameraSim(video);
-    const cam = (id: string, c: CameraSim) => ({
-      id,
-      name: id,
-      url: c.url,
-      username: CAM_USER,
-      password: CAM_PASSWORD,
+    v = await startViewerStack({
+      name: 'viewer-talk',
+      cameraPassword: CAM_PASSWORD,
+      video: { width: 320, height: 240, fps: 15, gopSeconds: 2 },
+      cameras: {
+        porch: { backchannel: { codec: 'PCMA' } },
+        garage: { backchannel: { codec: 'AAC', sampleRate: 16000 } },
+        attic: {}, // no speaker
+      },
+      users: [
+        { ...ALICE, cameras: [`${GATEWAY_ID}/*`], talk: true },
+        { ...BOB, cameras: [`${GATEWAY_ID}/porch`], talk: true },
+        { ...CAROL, cameras: [`${GATEWAY_ID}/porch`] },
+      ],
+      chromiumArgs: async (dir) => {
+        const wav = join(dir, 'mic.wav');
+        await run('ffmpeg', [
+          ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `sine=frequency=${MIC_HZ}:duration=10`],
+          ...['-ac', '1', '-ar', '48000', '-c:a', 'pcm_s16le', wav],
+        ]);
+        return [
+          '--use-fake-device-for-media-stream',
+          '--use-fake-ui-for-media-stream',
+          `--use-file-for-fake-audio-capture=${wav}`,
+        ];
+      },
     });
-    stack = await startStack({
-      cameras: [cam('porch', porch), cam('garage', garage), cam('attic', attic)],
-      engine: { interfaceAddress: '127.0.0.1' },
-      hub: { viewer: { usersFile, acceptBrowserCandidate: loopbackOnly } },
-    });
-    browser = await launchChromium([
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wav}`,
-    ]);
+    ({ stack, browser } = v);
+    ({ porch, garage } = v.cameras as Record<'porch' | 'garage', CameraSim>);
   });
 
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-    await Promise.all([porch?.close(), garage?.close(), attic?.close()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => v?.close());
 
   it(
     'holding the button sends the microphone to a PCMA back channel; releasing stops it',
@@ -151,12 +116,14 @@ describe('push-to-talk in the viewer page (Chromium fake microphone)', () => {
       await page.mouse.up();
       const heldS = (performance.now() - held) / 1000;
       const rec = await porch.backchannelRecording();
-      const hz = strongest(rec.pcm, rec.sampleRate);
+      const hz = heardHz(rec);
       // Never more sound than time held (each voice packet goes to the camera once); slowness only lowers it.
       assert.ok((rec.packets - before) * 0.02 <= heldS * 1.1 + 1, `${rec.packets - before} packets in ${heldS} s`);
-      t.diagnostic(`PCMA back channel: ${rec.packets} packets, tone at ${hz} Hz; load ${loadavg()[0]!.toFixed(2)}`);
+      t.diagnostic(
+        `PCMA back channel: ${rec.packets} packets, tone at ${hz.toFixed(1)} Hz; load ${loadavg()[0]!.toFixed(2)}`,
+      );
       assert.equal(rec.codec, 'PCMA');
-      assert.ok(Math.abs(hz - MIC_HZ) <= 20, `the camera heard ${hz} Hz`);
+      assert.ok(Math.abs(hz - MIC_HZ) <= 20, `the camera heard ${hz.toFixed(1)} Hz`);
       const idle = await until(
         () => talkState(page, id),
         (s) => s.state === 'idle',
@@ -303,14 +270,14 @@ describe('push-to-talk in the viewer page (Chromium fake microphone)', () => {
       for (let i = 1; i < counts.length; i++) assert.ok(counts[i]! > counts[i - 1]!, `packets kept coming: ${counts}`);
       const heldS = (performance.now() - held) / 1000;
       const rec = await garage.backchannelRecording();
-      const hz = strongest(rec.pcm, rec.sampleRate);
+      const hz = heardHz(rec);
       // 1024 samples per AAC packet at 16 kHz: never more sound than time held.
       assert.ok(rec.packets * 0.064 <= heldS * 1.1 + 1, `${rec.packets} packets in ${heldS} s`);
       t.diagnostic(
-        `AAC back channel after 70 s: ${rec.packets} packets, tone at ${hz} Hz; load ${loadavg()[0]!.toFixed(2)}`,
+        `AAC back channel after 70 s: ${rec.packets} packets, tone at ${hz.toFixed(1)} Hz; load ${loadavg()[0]!.toFixed(2)}`,
       );
       assert.equal(rec.codec, 'AAC');
-      assert.ok(Math.abs(hz - MIC_HZ) <= 20, `the camera heard ${hz} Hz`);
+      assert.ok(Math.abs(hz - MIC_HZ) <= 20, `the camera heard ${hz.toFixed(1)} Hz`);
       await page.context().close();
     },
   );

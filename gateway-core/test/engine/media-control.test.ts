@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RTCPeerConnection } from 'werift';
-import { startCameraSim } from '@camgate/camera-sim';
-import { connectClient, startEngine, type Kc } from '../helpers/engine.js';
+import { cameraPipeline } from '../helpers/camera-pipeline.js';
+import type { Kc } from '../helpers/engine.js';
 import { loopbackViewerConfig } from '../helpers/webrtc-viewer.js';
 
 const PASSWORD = 'engine-cam-pass-4d2e';
@@ -26,11 +26,7 @@ describe('KurentoEngine with the media plane', () => {
     'raises Error on the player when the camera refuses the password, without leaking it',
     { timeout: 30_000 },
     async (t) => {
-      const cam = await startCameraSim(CAM);
-      t.after(() => cam.close());
-      const { engine, logs } = await startEngine(t, { interfaceAddress: '127.0.0.1' });
-      const client = await connectClient(t, engine.url);
-      const pipeline = await client.create('MediaPipeline');
+      const { cam, engine, logs, client, pipeline } = await cameraPipeline(t, CAM);
       const wrong = 'wrong-cam-pass-88';
       const player = await pipeline.create('PlayerEndpoint', {
         uri: cam.url.replace('rtsp://', `rtsp://admin:${wrong}@`),
@@ -53,11 +49,7 @@ describe('KurentoEngine with the media plane', () => {
     'answers a browser offer, trickles candidates and flows the camera to the viewer',
     { timeout: 30_000 },
     async (t) => {
-      const cam = await startCameraSim(CAM);
-      t.after(() => cam.close());
-      const { engine } = await startEngine(t, { interfaceAddress: '127.0.0.1' });
-      const client = await connectClient(t, engine.url);
-      const pipeline = await client.create('MediaPipeline');
+      const { cam, engine, client, pipeline } = await cameraPipeline(t, CAM);
       const player = await pipeline.create('PlayerEndpoint', { uri: cam.urlWithCredentials });
       const webrtc = await pipeline.create('WebRtcEndpoint');
 

@@ -6,12 +6,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { g711Decode } from '@camgate/camera-sim';
+import { dominantFrequency, encodeOpusTone, oggPackets } from '@camgate/test-helpers';
 import { TalkBack, type BackchannelInfo, type BackchannelTarget } from '../../src/engine/media/talkback.js';
 import { AdtsSplitter, G711Packetizer, RtpClock } from '../../src/engine/media/talkback-packetizer.js';
 import { OggOpusWriter, oggCrc } from '../../src/engine/media/ogg-opus-writer.js';
 import { opusPacketSamples } from '../../src/engine/media/ogg-opus.js';
 import { hasCode } from '../../src/util/index.js';
-import { alawToLinear, oggPackets, opusTonePackets, strongestFrequency, ulawToLinear } from '../helpers/talk-audio.js';
+
+/** 20 ms Opus packets (RFC 7587 payloads) of a `hz` sine, `seconds` long, encoded by FFmpeg's libopus. */
+async function opusTonePackets(hz: number, seconds: number): Promise<Buffer[]> {
+  return (await encodeOpusTone({ hz, seconds })).map((p) => p.payload);
+}
 
 const PCMA: BackchannelInfo = { codec: 'PCMA', encodingName: 'PCMA', payloadType: 8, clockRate: 8000, channels: 1 };
 
@@ -128,9 +134,8 @@ describe('TalkBack', () => {
           const step = (target.sent[i]!.ts - target.sent[i - 1]!.ts) >>> 0;
           assert.equal(step, 160, `packet ${i}: no gap while the talker talks`);
         }
-        const decode = codec === 'PCMA' ? alawToLinear : ulawToLinear;
-        const pcm = target.sent.slice(10).flatMap(({ payload }) => [...payload].map(decode));
-        const f = strongestFrequency(pcm, 8000);
+        const pcm = g711Decode(codec, Buffer.concat(target.sent.slice(10).map(({ payload }) => payload)));
+        const f = dominantFrequency(pcm.subarray(0, 8000), 8000); // the first second
         assert.ok(Math.abs(f - 1000) <= 20, `tone at ${f} Hz`);
       });
     }
@@ -201,7 +206,7 @@ describe('TalkBack', () => {
         child.stdin!.end(adts);
       });
       const samples = Array.from({ length: pcm.length / 2 }, (_, i) => pcm.readInt16LE(i * 2)).slice(4000);
-      const f = strongestFrequency(samples, 16000);
+      const f = dominantFrequency(samples.slice(0, 16000), 16000, { maxSamples: 16000 }); // the first second
       assert.ok(Math.abs(f - 1000) <= 20, `tone at ${f} Hz`);
     });
   });
@@ -267,7 +272,7 @@ describe('TalkBack', () => {
       const crc = page.readUInt32LE(22);
       page.writeUInt32LE(0, 22);
       assert.equal(oggCrc(page), crc);
-      assert.deepEqual(oggPackets(Buffer.concat([headers, page]))[2], toc20ms);
+      assert.deepEqual(oggPackets(Buffer.concat([headers, page]))[0], toc20ms, 'after OpusHead and OpusTags');
       assert.equal(w.packet(Buffer.alloc(0)), undefined);
     });
   });

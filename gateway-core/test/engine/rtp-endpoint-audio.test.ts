@@ -24,10 +24,17 @@ import { TalkRelay } from '../../src/engine/elements/talk-relay.js';
 import type { RtspSourceHandleLike, TalkSessionLike } from '../../src/engine/media-plane.js';
 import { KurentoClient } from '../../src/kurento/index.js';
 import { CamgateError, createLogger } from '../../src/util/index.js';
-import { connectClient, startEngine } from '../helpers/engine.js';
+import { cameraPipeline } from '../helpers/camera-pipeline.js';
+import { connectClient, startEngine, type Kc } from '../helpers/engine.js';
 
 const CAM = { username: 'admin', password: 'rtp-audio-pass-1c2d', width: 160, height: 96, fps: 25 };
 const Sdes = kurentoClient.getComplexType('SDES') as new (d: Record<string, string>) => object;
+
+/** An RtpEndpoint whose SRTP master key and salt are `key` (SDES, RFC 4568). */
+const sdesRtpEndpoint = (pipeline: Kc, key: Buffer): Promise<Kc> =>
+  pipeline.create('RtpEndpoint', {
+    crypto: new Sdes({ crypto: 'AES_128_CM_HMAC_SHA1_80', keyBase64: key.toString('base64') }),
+  });
 
 const srtpConfig = (key: Buffer) => ({
   profile: 1, // AES_CM_128_HMAC_SHA1_80
@@ -68,16 +75,10 @@ describe('RtpEndpoint (sound)', () => {
     'offers Opus beside H.264, takes a 24 kHz sendrecv answer; a camera without sound streams video alone',
     { timeout: 60_000 },
     async (t) => {
-      const cam = await startCameraSim(CAM);
-      t.after(() => cam.close());
-      const { engine, logs } = await startEngine(t, { interfaceAddress: '127.0.0.1' });
-      const client = await connectClient(t, engine.url);
-      const pipeline = await client.create('MediaPipeline');
+      const { cam, logs, pipeline } = await cameraPipeline(t, CAM);
       const player = await pipeline.create('PlayerEndpoint', { uri: cam.urlWithCredentials });
       const key = randomBytes(30);
-      const rtp = await pipeline.create('RtpEndpoint', {
-        crypto: new Sdes({ crypto: 'AES_128_CM_HMAC_SHA1_80', keyBase64: key.toString('base64') }),
-      });
+      const rtp = await sdesRtpEndpoint(pipeline, key);
       const offer: string = await rtp.generateOffer();
       const video = /^m=video (\d+) /m.exec(offer)!;
       const audio = /^m=audio (\d+) RTP\/SAVP 111\r$/m.exec(offer);
@@ -103,16 +104,10 @@ describe('RtpEndpoint (sound)', () => {
 
   for (const codec of ['AAC', 'PCMA'] as const) {
     it(`sends a ${codec} camera's tone as SRTP Opus at HomeKit's 24 kHz clock`, { timeout: 90_000 }, async (t) => {
-      const cam = await startCameraSim({ ...CAM, audio: { codec, toneHz: 1000 } });
-      t.after(() => cam.close());
-      const { engine } = await startEngine(t, { interfaceAddress: '127.0.0.1' });
-      const client = await connectClient(t, engine.url);
-      const pipeline = await client.create('MediaPipeline');
+      const { cam, pipeline } = await cameraPipeline(t, { ...CAM, audio: { codec, toneHz: 1000 } });
       const player = await pipeline.create('PlayerEndpoint', { uri: cam.urlWithCredentials });
       const key = randomBytes(30);
-      const rtp = await pipeline.create('RtpEndpoint', {
-        crypto: new Sdes({ crypto: 'AES_128_CM_HMAC_SHA1_80', keyBase64: key.toString('base64') }),
-      });
+      const rtp = await sdesRtpEndpoint(pipeline, key);
       const offer: string = await rtp.generateOffer();
       const audioSsrc = Number([...offer.matchAll(/^a=ssrc:(\d+) /gm)][1]![1]);
       const rx = await startSrtpReceiver(t, key);
@@ -211,16 +206,12 @@ describe('RtpEndpoint (sound)', () => {
     const client = await connectClient(t, engine.url);
     const pipeline = await client.create('MediaPipeline');
     const key = randomBytes(30);
-    const rtp = await pipeline.create('RtpEndpoint', {
-      crypto: new Sdes({ crypto: 'AES_128_CM_HMAC_SHA1_80', keyBase64: key.toString('base64') }),
-    });
+    const rtp = await sdesRtpEndpoint(pipeline, key);
     const answer: string = await rtp.processOffer(withAudio(receiverSdp(40_000, { key }), 40_002, key, 'recvonly'));
     assert.match(answer, /^m=audio \d+ RTP\/SAVP 110\r$/m);
     assert.match(answer, /^a=rtpmap:110 opus\/24000\/2\r$/m);
     // An offer whose audio is another codec: video alone, no failure.
-    const other = await pipeline.create('RtpEndpoint', {
-      crypto: new Sdes({ crypto: 'AES_128_CM_HMAC_SHA1_80', keyBase64: key.toString('base64') }),
-    });
+    const other = await sdesRtpEndpoint(pipeline, key);
     const pcmu = receiverSdp(40_010, { key }) + 'm=audio 40012 RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
     const a2: string = await other.processOffer(pcmu);
     assert.match(a2, /^m=video /m);

@@ -1,46 +1,14 @@
 /**
- * Audio for RTSP tests: G.711 A-law both ways and μ-law out (ITU-T G.711), a sine tone,
- * and AAC both ways through FFmpeg (a child process with an argument array):
+ * Audio for RTSP tests: a sine tone, and AAC both ways through FFmpeg (a child process with an argument array):
  * access units decoded (fed as ADTS), PCM encoded into raw access units.
- * The dominant frequency comes from @camgate/test-helpers. For the engine's tests:
+ * The dominant frequency comes from @camgate/test-helpers, G.711 (ITU-T G.711) from the simulated camera's
+ * codec (@camgate/camera-sim), so tests and simulator share one implementation. For the engine's tests:
  * AAC clips made by FFmpeg split into raw access units, and G.711 tones in 20 ms frames.
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { g711Encode, type G711Law } from '@camgate/camera-sim';
 import { adtsFrame, parseAudioSpecificConfig } from '../../src/rtsp/aac.js';
-
-/** ITU-T G.711 A-law byte → 16-bit linear sample. */
-export function alawToLinear(a: number): number {
-  const v = a ^ 0x55;
-  const exponent = (v >> 4) & 7;
-  const mantissa = v & 0x0f;
-  let t = exponent === 0 ? (mantissa << 4) + 8 : ((mantissa << 4) + 0x108) << (exponent - 1);
-  if ((v & 0x80) === 0) t = -t;
-  return t;
-}
-
-/** 16-bit linear sample → ITU-T G.711 A-law byte. */
-export function linearToAlaw(sample: number): number {
-  let s = Math.max(-32768, Math.min(32767, Math.round(sample)));
-  const sign = s >= 0 ? 0x80 : 0;
-  if (s < 0) s = -s - 1;
-  let exponent = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = exponent === 0 ? (s >> 4) & 0x0f : (s >> (exponent + 3)) & 0x0f;
-  return (sign | (exponent << 4) | mantissa) ^ 0x55;
-}
-
-/** 16-bit linear sample → ITU-T G.711 μ-law byte (bias 0x84, §B). */
-export function linearToUlaw(sample: number): number {
-  let s = Math.max(-32635, Math.min(32635, Math.round(sample)));
-  const sign = s < 0 ? 0x80 : 0;
-  if (s < 0) s = -s;
-  s += 0x84;
-  let exponent = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = (s >> (exponent + 3)) & 0x0f;
-  return ~(sign | (exponent << 4) | mantissa) & 0xff;
-}
 
 /** `seconds` of a sine at `hz`, amplitude `amp` (of full scale), as 16-bit samples. */
 export function sine(hz: number, sampleRate: number, seconds: number, amp = 0.3, phase = 0): Int16Array {
@@ -175,16 +143,10 @@ export async function aacTone(hz: number, seconds: number, sampleRate = 16000): 
 }
 
 /** A G.711 tone in 20 ms frames (160 samples at 8 kHz, RFC 3551 §4.5.14), starting at sample `from`. */
-export function g711Tone(law: 'PCMA' | 'PCMU', hz: number, frames: number, from = 0): Buffer[] {
-  const enc = law === 'PCMA' ? linearToAlaw : linearToUlaw;
-  const out: Buffer[] = [];
-  for (let f = 0; f < frames; f++) {
-    const b = Buffer.alloc(160);
-    for (let i = 0; i < 160; i++) {
-      const n = from + f * 160 + i;
-      b[i] = enc(Math.round(12000 * Math.sin((2 * Math.PI * hz * n) / 8000)));
-    }
-    out.push(b);
-  }
-  return out;
+export function g711Tone(law: G711Law, hz: number, frames: number, from = 0): Buffer[] {
+  const pcm = Int16Array.from({ length: frames * 160 }, (_, i) =>
+    Math.round(12000 * Math.sin((2 * Math.PI * hz * (from + i)) / 8000)),
+  );
+  const octets = g711Encode(law, pcm);
+  return Array.from({ length: frames }, (_, f) => octets.subarray(f * 160, (f + 1) * 160));
 }

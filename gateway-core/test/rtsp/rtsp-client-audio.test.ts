@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { g711Decode, g711Encode } from '@camgate/camera-sim';
 import { dominantFrequency, until } from '@camgate/test-helpers';
 import { RtspClient } from '../../src/rtsp/rtsp-client.js';
 import type { RtspClientOptions } from '../../src/rtsp/rtsp-client-options.js';
@@ -17,7 +18,7 @@ import type { RtspAudioFrame, RtspNotice, RtspSenderReport } from '../../src/rts
 import { createLogger, memorySink } from '../../src/util/logger.js';
 import { startEncoderCamera } from '../helpers/encoder-camera.js';
 import type { EncoderCameraOptions } from '../helpers/encoder-camera.js';
-import { alawToLinear, decodeAac, linearToAlaw, pcmFromBytes, rms, sine } from '../helpers/audio.js';
+import { decodeAac, pcmFromBytes, rms, sine } from '../helpers/audio.js';
 
 interface Pulled {
   client: RtspClient;
@@ -53,8 +54,7 @@ async function pull(t: TestContext, cam: EncoderCameraOptions, opts: RtspClientO
 
 /** A-law frames in timestamp order, decoded, with no gap between them. */
 function alawPcm(frames: RtspAudioFrame[]): Int16Array {
-  const bytes = Buffer.concat(frames.map((f) => f.payload));
-  return Int16Array.from(bytes, alawToLinear);
+  return g711Decode('PCMA', Buffer.concat(frames.map((f) => f.payload)));
 }
 
 describe('RtspClient audio (GStreamer RTSP server)', () => {
@@ -174,7 +174,7 @@ describe('RtspClient audio (GStreamer RTSP server)', () => {
 
     // 2.5 s of 700 Hz in 20 ms packets, paced as a microphone would send them.
     const tone = sine(700, 8000, 2.5, 0.4);
-    const alaw = Buffer.from(Array.from(tone, linearToAlaw));
+    const alaw = g711Encode('PCMA', tone);
     let sent = 0;
     for (let at = 0; at + 160 <= alaw.length; at += 160) {
       assert.equal(client.sendBackchannel(alaw.subarray(at, at + 160), 90_000 + at), true);

@@ -5,12 +5,12 @@
 import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCameraSim } from '@camgate/camera-sim';
+import { g711Decode, g711Encode, startCameraSim } from '@camgate/camera-sim';
 import { dominantFrequency, until } from '@camgate/test-helpers';
 import { RtspClient } from '../../src/rtsp/rtsp-client.js';
 import { aacRtpPayload, type RtspAudioFrame, type RtspSenderReport } from '../../src/rtsp/index.js';
 import { createLogger, memorySink } from '../../src/util/logger.js';
-import { alawToLinear, decodeAac, encodeAac, linearToUlaw, sine } from '../helpers/audio.js';
+import { decodeAac, encodeAac, sine } from '../helpers/audio.js';
 
 type SimOptions = Parameters<typeof startCameraSim>[0];
 
@@ -55,7 +55,7 @@ describe('RtspClient audio against the simulated camera', () => {
       30_000,
       '1.5 s of A-law',
     );
-    const pcm = Int16Array.from(Buffer.concat(frames.map((f) => f.payload)), alawToLinear);
+    const pcm = g711Decode('PCMA', Buffer.concat(frames.map((f) => f.payload)));
     const hz = dominantFrequency(pcm, 8000);
     assert.ok(Math.abs(hz - 800) <= 10, `dominant ${hz} Hz, want 800`);
     await until(
@@ -91,7 +91,7 @@ describe('RtspClient audio against the simulated camera', () => {
     assert.equal(client.backchannelInfo?.codec, 'PCMU');
     assert.equal(client.backchannelInfo?.payloadType, 0);
     const tone = sine(600, 8000, 2, 0.4);
-    const ulaw = Buffer.from(Array.from(tone, linearToUlaw));
+    const ulaw = g711Encode('PCMU', tone);
     const packets = Array.from({ length: ulaw.length / 160 }, (_, i) => ulaw.subarray(i * 160, (i + 1) * 160));
     await sendPaced(client, packets, 160, 20);
     const rec = await until(
