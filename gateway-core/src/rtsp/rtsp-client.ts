@@ -252,7 +252,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const describe = expectOk('DESCRIBE', url, await this.#audio.describe(conn, url));
     const base = contentBase(describe, url);
     const sdp = parseSdp(describe.body.toString('utf8'));
-    const track = selectVideoTrack(sdp, base, this.#opts.acceptH265()); // its errors pass #fail's redaction
+    const track = selectVideoTrack(sdp, base, () => this.#opts.acceptH265()); // errors: redacted by #fail
 
     // RFC 2326 §10.12, §12.39: ask for RTP/RTCP on channels 0-1 of this connection.
     const setup = expectOk(

@@ -32,9 +32,10 @@ export type RtspVideoTrack = SdpH264Track | SdpH265Track;
 
 /**
  * The video track to SETUP: H.264 first (it needs no conversion), else H.265 when `acceptH265`.
+ * `acceptH265` is asked only when the camera offers H.265 alone (the engine's answer remembers a refusal).
  * Throws CAMGATE_RTSP_UNSUPPORTED for anything this client cannot read.
  */
-export function selectVideoTrack(sdp: SdpSession, base: string, acceptH265: boolean): RtspVideoTrack {
+export function selectVideoTrack(sdp: SdpSession, base: string, acceptH265: () => boolean): RtspVideoTrack {
   const track = findH264Track(sdp, base) ?? h265Track(findH265Track(sdp, base), acceptH265);
   if (!track) throw new CamgateError('CAMGATE_RTSP_UNSUPPORTED', 'the camera offers no H.264 video track');
   if ('packetizationMode' in track && track.packetizationMode > 1) {
@@ -44,9 +45,9 @@ export function selectVideoTrack(sdp: SdpSession, base: string, acceptH265: bool
   return track;
 }
 
-function h265Track(track: SdpH265Track | undefined, acceptH265: boolean): SdpH265Track | undefined {
+function h265Track(track: SdpH265Track | undefined, acceptH265: () => boolean): SdpH265Track | undefined {
   if (!track) return undefined;
-  if (!acceptH265) {
+  if (!acceptH265()) {
     throw new CamgateError('CAMGATE_RTSP_UNSUPPORTED', 'the camera sends H.265 video; only H.264 video is supported');
   }
   // RFC 7798 §4.4: with sprop-max-don-diff > 0 every packet carries a DONL field, which we do not read.
