@@ -19,7 +19,7 @@ import {
   type UpnpOptions,
 } from '../exposure/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
-import { auditCamera } from './flag-service.js';
+import { auditCamera } from './audit-schedule.js';
 
 /** What the responder needs of the `Gateway`: its control messages and its announce. */
 export interface ExposureResponderGateway {

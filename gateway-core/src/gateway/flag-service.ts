@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { FlagStore, MqttBridge, sanitizeFlag, type FlagTransition, type MqttBridgeOptions } from '../alerts/index.js';
 import type { CameraConfig, GatewayConfig } from '../config/index.js';
-import { LanAudit, type AuditCamera, type AuditResult, type LanAuditOptions } from '../exposure/index.js';
+import type { AuditResult } from '../exposure/index.js';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import { HubFlagSync, type HubFlagTunnel } from './hub-flag-sync.js';
 import { TakeoverWatch, type TunnelStateSource } from './takeover-watch.js';
 import { CompromiseWatch, type ConntrackWatchOptions } from './compromise-watch.js';
 import type { GatewayCameraState } from './camera-state.js';
 import type { TunnelState } from '../tunnel/index.js';
+import { AuditSchedule, auditCamera, buildAudit, type GatewayAuditOptions } from './audit-schedule.js';
 
 /** Where flags go over MQTT: a broker `url`, or `embedded: true` for an aedes broker on 127.0.0.1. */
 export interface GatewayMqttOptions {
@@ -29,20 +30,6 @@ export interface GatewayMqttOptions {
   tls?: MqttBridgeOptions['tls'];
   /** Wait between reconnect attempts, ms (the bridge's default when unset). */
   reconnectMs?: number;
-}
-
-/** The LAN audit's schedule and checks. */
-export interface GatewayAuditOptions {
-  /** Time between audits, in ms. */
-  intervalMs?: number;
-  /** UPnP IGD mapping check; an object aims SSDP at a unicast address (and port). */
-  upnp?: boolean | { ssdpAddress?: string; ssdpPort?: number; discoverTimeoutMs?: number };
-  /** Telnet check on each camera. */
-  telnet?: boolean;
-  /** Factory-default credentials check (opt-in: it logs in to the cameras). */
-  defaultCredentials?: boolean;
-  /** Run one audit right after start (besides the schedule). */
-  onStart?: boolean;
 }
 
 /** Compromise behaviour (docs/exposure.md "Compromise behaviour"): the canary's reports and the connection table. */
@@ -126,13 +113,9 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
   readonly gatewayId: string;
   /** The compromise watch when `compromise` is set (its `canarySocket` is where `camgate canary` reports). */
   readonly compromise: CompromiseWatch | undefined;
-  readonly #audit: LanAudit | undefined;
-  readonly #auditOpts: GatewayAuditOptions;
+  readonly #audit: AuditSchedule | undefined;
   readonly #log: Logger;
   readonly #control: FlagServiceOptions['control'];
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<AuditResult> | undefined;
-  #abort = new AbortController();
   #state: 'idle' | 'running' | 'closed' = 'idle';
   #takeover: TakeoverWatch | undefined;
   readonly #hubSync: HubFlagSync | undefined;
@@ -162,8 +145,19 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     this.compromise = compromise;
     compromise?.on('error', (err) => this.#report(err));
     this.#log = log;
-    this.#auditOpts = opts.audit === false ? {} : (opts.audit ?? {});
-    this.#audit = opts.audit === false ? undefined : buildAudit(opts, store, log);
+    if (opts.audit !== false) {
+      const a = opts.audit ?? {};
+      const d = DEFAULT_FLAG_SERVICE_OPTIONS;
+      this.#audit = new AuditSchedule({
+        audit: buildAudit(opts.gatewayId, opts.cameras, a, store, log),
+        intervalMs: a.intervalMs ?? d.auditIntervalMs,
+        jitter: d.auditJitter,
+        onStart: a.onStart ?? d.auditOnStart,
+        logger: log,
+        onResult: (r) => this.emit('audit', r),
+        onError: (err) => this.#report(err),
+      });
+    }
     this.#control = opts.control;
     store.on('transition', this.#onTransition);
     // Runtime failures are already logged; they reach 'error' only for a caller that listens, never as an
@@ -277,9 +271,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
   start(): void {
     if (this.#state !== 'idle') return;
     this.#state = 'running';
-    if (!this.#audit) return;
-    if (this.#auditOpts.onStart ?? DEFAULT_FLAG_SERVICE_OPTIONS.auditOnStart) this.#scheduled();
-    else this.#schedule();
+    this.#audit?.start();
   }
 
   /** Runs the LAN audit now; while one runs, returns that one. */
@@ -287,17 +279,7 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     if (this.#state === 'closed')
       return Promise.reject(new CamgateError('CAMGATE_FLAGS_CLOSED', 'flag service is closed'));
     if (!this.#audit) return Promise.reject(new CamgateError('CAMGATE_AUDIT_DISABLED', 'the LAN audit is turned off'));
-    if (this.#running) return this.#running;
-    const run = this.#audit.run({ signal: this.#abort.signal }).then((r) => {
-      this.emit('audit', r);
-      return r;
-    });
-    this.#running = run;
-    const done = (): void => {
-      if (this.#running === run) this.#running = undefined;
-    };
-    run.then(done, done);
-    return run;
+    return this.#audit.runNow();
   }
 
   /**
@@ -322,42 +304,20 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
     return undefined;
   }
 
-  #schedule(): void {
-    if (this.#state !== 'running') return;
-    clearTimeout(this.#timer);
-    const base = this.#auditOpts.intervalMs ?? DEFAULT_FLAG_SERVICE_OPTIONS.auditIntervalMs;
-    const jitter = DEFAULT_FLAG_SERVICE_OPTIONS.auditJitter;
-    this.#timer = setTimeout(() => this.#scheduled(), Math.round(base * (1 + jitter * (2 * Math.random() - 1))));
-    this.#timer.unref();
-  }
-
   #report(err: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', err);
-  }
-
-  #scheduled(): void {
-    this.#timer = undefined;
-    this.auditNow()
-      .catch((err: unknown) => {
-        if (this.#state !== 'running') return;
-        this.#log.warn('scheduled LAN audit failed', { error: err });
-        this.#report(err instanceof Error ? err : new Error(String(err)));
-      })
-      .finally(() => this.#schedule());
   }
 
   /** Stops the schedule and a running audit, publishes `offline`, closes the store. Idempotent. */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    clearTimeout(this.#timer);
     this.#control?.off('control', this.#onControl);
     this.#hubSync?.close();
     this.#takeover?.close();
     this.#control?.off('cameraState', this.#onCameraState);
     this.#control?.off('state', this.#onTunnelState);
-    this.#abort.abort();
-    await this.#running?.catch(() => undefined);
+    await this.#audit?.close();
     try {
       await this.compromise?.close();
     } catch (err) {
@@ -375,33 +335,6 @@ export class FlagService extends EventEmitter<FlagServiceEvents> {
       this.#log.warn('closing the flag store failed', { error: err });
     }
   }
-}
-
-/** The audit's view of a camera: its LAN host and RTSP port (RFC 2326 §3.2: 554 by default; rtsps 322). */
-export function auditCamera(c: CameraConfig): AuditCamera {
-  const url = new URL(c.url);
-  const port = url.port ? Number(url.port) : url.protocol === 'rtsps:' ? 322 : 554;
-  return {
-    id: c.id,
-    name: c.name,
-    host: c.host ?? url.hostname.replace(/^\[|\]$/g, ''),
-    rtsp: { port, path: url.pathname },
-  };
-}
-
-function buildAudit(opts: FlagServiceOptions, store: FlagStore, log: Logger): LanAudit {
-  const a = opts.audit === false ? {} : (opts.audit ?? {});
-  const upnp: LanAuditOptions['upnp'] =
-    typeof a.upnp === 'object' ? { enabled: true, ...a.upnp } : { enabled: a.upnp !== false };
-  return new LanAudit({
-    gatewayId: opts.gatewayId,
-    cameras: opts.cameras.map(auditCamera),
-    flags: store,
-    telnet: { enabled: a.telnet !== false },
-    upnp,
-    defaultCredentials: { enabled: a.defaultCredentials === true },
-    logger: log.child('audit'),
-  });
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {

@@ -7,10 +7,10 @@ export {
   DEFAULT_FLAG_SERVICE_OPTIONS,
   type FlagServiceOptions,
   type FlagServiceEvents,
-  type GatewayAuditOptions,
   type GatewayCompromiseOptions,
   type GatewayMqttOptions,
 } from './flag-service.js';
+export { type GatewayAuditOptions } from './audit-schedule.js';
 export { HubFlagSync, type HubFlagSyncOptions } from './hub-flag-sync.js';
 export { TakeoverWatch, DEFAULT_TAKEOVER_WATCH_OPTIONS, type TakeoverWatchOptions } from './takeover-watch.js';
 export {

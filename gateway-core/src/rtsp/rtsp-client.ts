@@ -17,39 +17,25 @@ import { CamgateError } from '../util/errors.js';
 import { defaultLogger } from '../util/logger.js';
 import type { Logger } from '../util/logger.js';
 import { redactString } from '../util/redact.js';
-import { H264Depacketizer, NAL_TYPE, nalType } from './h264-rtp.js';
 import type { H264AccessUnit } from './h264-rtp.js';
-import { H265_NAL_TYPE, H265Depacketizer, h265NalType, insertH265ParameterSets } from './h265-rtp.js';
-import { RtspAudioSession, interleavedChannels } from './rtsp-audio.js';
+import { RtspAudioSession } from './rtsp-audio.js';
 import type { RtspNotice, RtspSenderReport } from './rtsp-audio.js';
 import type { RtspAudioFrame } from './audio-rtp.js';
 import type { RtspAudioInfo } from './sdp-audio.js';
 import { RtspConnection } from './rtsp-connection.js';
 import { getHeader } from './rtsp-message.js';
-import type { RtspResponse } from './rtsp-message.js';
+import { FATAL_RTSP_ERRORS, contentBase, expectOk, videoChannels } from './rtsp-response.js';
 import { parseRtspUrl } from './rtsp-url.js';
 import type { ParsedRtspUrl } from './rtsp-url.js';
-import { findH264Track, findH265Track, parseSdp, resolveControl } from './sdp.js';
-import type { SdpH264Track, SdpH265Track } from './sdp.js';
-import { insertParameterSets, validateClientOptions } from './rtsp-client-options.js';
+import { parseSdp, resolveControl } from './sdp.js';
+import { validateClientOptions } from './rtsp-client-options.js';
 import type { ResolvedRtspClientOptions, RtspClientOptions } from './rtsp-client-options.js';
+import { RtspVideoDepacketizer, selectVideoTrack } from './rtsp-video.js';
+import type { RtspVideoInfo } from './rtsp-video.js';
+
+export type { RtspVideoInfo } from './rtsp-video.js';
 
 export type RtspClientState = 'connecting' | 'playing' | 'retrying' | 'failed' | 'closed';
-
-/** What a viewer pipeline needs to know about the camera's video. */
-export interface RtspVideoInfo {
-  /** H.265 only when the `acceptH265` option allowed it; its access units then carry H.265 NAL units. */
-  codec: 'H264' | 'H265';
-  payloadType: number;
-  clockRate: number;
-  profileLevelId?: string;
-  /** From sprop-parameter-sets (RFC 6184 §8.1) or sprop-sps/sprop-pps (RFC 7798 §7.1), when the SDP has them. */
-  sps?: Buffer;
-  pps?: Buffer;
-  /** H.265 only: sprop-vps (RFC 7798 §7.1). */
-  vps?: Buffer;
-  packetizationMode?: number;
-}
 
 export interface RtspClientEvents {
   state: [state: RtspClientState, detail: { error?: CamgateError; nextRetryMs?: number }];
@@ -69,14 +55,6 @@ export interface RtspClientEvents {
   /** Audio the client could not set up (codec, refusal, no back channel); once per client, also logged. */
   notice: [notice: RtspNotice];
 }
-
-/** Errors that a retry cannot fix. */
-const FATAL = new Set([
-  'CAMGATE_RTSP_AUTH',
-  'CAMGATE_RTSP_NOT_FOUND',
-  'CAMGATE_RTSP_UNSUPPORTED',
-  'CAMGATE_RTSP_STATUS',
-]);
 
 export class RtspClient extends EventEmitter<RtspClientEvents> {
   readonly #target: ParsedRtspUrl;
@@ -100,13 +78,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #rtpChannel = -1;
   #playUrl = '';
   #keepAliveMethod = 'OPTIONS';
-  #depacketizer: H264Depacketizer;
-  /** Set while the current stream is H.265: its units go through this instead. */
-  #h265: H265Depacketizer | undefined;
-  /** Latest parameter sets: in-band ones replace the SDP's as they arrive. */
-  #sps: Buffer | undefined;
-  #pps: Buffer | undefined;
-  #vps: Buffer | undefined;
+  readonly #depacketizer: RtspVideoDepacketizer;
   #closePromise: Promise<void> | undefined;
   readonly #audio: RtspAudioSession;
 
@@ -116,7 +88,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.#target = parseRtspUrl(url);
     this.#opts = validateClientOptions(opts);
     this.#log = opts.logger ?? defaultLogger('rtsp');
-    this.#depacketizer = new H264Depacketizer({ maxAccessUnitBytes: this.#opts.maxAccessUnitBytes });
+    this.#depacketizer = new RtspVideoDepacketizer(this.#opts.maxAccessUnitBytes);
     this.#audio = new RtspAudioSession({
       audio: this.#opts.audio,
       backchannel: this.#opts.backchannel,
@@ -258,8 +230,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       return;
     }
     this.#conn = conn;
-    this.#depacketizer.reset();
-    this.#h265 = undefined; // the next DESCRIBE chooses the codec afresh
+    this.#depacketizer.reset(); // the next DESCRIBE chooses the codec afresh
     this.#rtpChannel = -1;
     this.#gotVideo = false;
     this.#audio.reset(conn);
@@ -278,104 +249,32 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const pub = options.status === 200 ? (getHeader(options.headers, 'public') ?? '') : '';
     this.#keepAliveMethod = /\bGET_PARAMETER\b/.test(pub) ? 'GET_PARAMETER' : 'OPTIONS';
 
-    const describe = this.#expectOk('DESCRIBE', await this.#audio.describe(conn, url));
-    const base = this.#contentBase(describe, url);
+    const describe = expectOk('DESCRIBE', url, await this.#audio.describe(conn, url));
+    const base = contentBase(describe, url);
     const sdp = parseSdp(describe.body.toString('utf8'));
-    const track = findH264Track(sdp, base) ?? this.#h265Track(findH265Track(sdp, base));
-    if (!track) throw this.#err('CAMGATE_RTSP_UNSUPPORTED', 'the camera offers no H.264 video track');
-    if ('packetizationMode' in track && track.packetizationMode > 1) {
-      throw this.#err('CAMGATE_RTSP_UNSUPPORTED', `packetization-mode ${track.packetizationMode} is not supported`);
-    }
+    const track = selectVideoTrack(sdp, base, () => this.#opts.acceptH265()); // errors: redacted by #fail
 
     // RFC 2326 §10.12, §12.39: ask for RTP/RTCP on channels 0-1 of this connection.
-    const setup = this.#expectOk(
+    const setup = expectOk(
       'SETUP',
+      url,
       await conn.request('SETUP', track.controlUrl, {
         Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
         ...this.#audio.requireHeaders(),
       }),
     );
     conn.adoptSession(setup);
-    const channels = this.#interleavedChannels(setup);
+    const channels = videoChannels(setup);
     this.#rtpChannel = channels[0];
-    this.#publishVideo(track);
+    this.#video = this.#depacketizer.use(track);
+    this.emit('video', this.#video);
     await this.#audio.setup(conn, sdp, base, channels);
 
     this.#playUrl = resolveControl(sdp.control, base);
-    this.#expectOk('PLAY', await conn.request('PLAY', this.#playUrl, this.#audio.playHeaders()));
+    expectOk('PLAY', url, await conn.request('PLAY', this.#playUrl, this.#audio.playHeaders()));
     if (conn !== this.#conn || this.#state === 'closed') return;
     this.#startTimers(conn);
     this.#setState('playing');
-  }
-
-  /** RFC 2326 §C.1.1: Content-Base, else Content-Location, else the request URL; never with userinfo. */
-  #contentBase(res: RtspResponse, requestUrl: string): string {
-    const raw = getHeader(res.headers, 'content-base') ?? getHeader(res.headers, 'content-location');
-    if (!raw) return requestUrl;
-    try {
-      return parseRtspUrl(raw).url;
-    } catch {
-      return requestUrl; // not an rtsp URL: ignore it rather than send requests somewhere odd
-    }
-  }
-
-  /** Video `[rtp, rtcp]` channels; 0-1 when the camera's answer does not say. */
-  #interleavedChannels(setup: RtspResponse): [number, number] {
-    const transport = getHeader(setup.headers, 'transport') ?? '';
-    if (transport && !/RTP\/AVP\/TCP/i.test(transport)) {
-      throw this.#err('CAMGATE_RTSP_UNSUPPORTED', 'the camera did not accept RTP over TCP');
-    }
-    return interleavedChannels(setup) ?? [0, 1];
-  }
-
-  /** An H.265 track we may play, or a clear refusal (H.264 tracks are preferred: they need no conversion). */
-  #h265Track(track: SdpH265Track | undefined): SdpH265Track | undefined {
-    if (!track) return undefined;
-    if (!this.#opts.acceptH265()) {
-      throw this.#err('CAMGATE_RTSP_UNSUPPORTED', 'the camera sends H.265 video; only H.264 video is supported');
-    }
-    // RFC 7798 §4.4: with sprop-max-don-diff > 0 every packet carries a DONL field, which we do not read.
-    if (track.maxDonDiff > 0) throw this.#err('CAMGATE_RTSP_UNSUPPORTED', 'H.265 with DONL is not supported');
-    return track;
-  }
-
-  #publishVideo(track: SdpH264Track | SdpH265Track): void {
-    if (!('packetizationMode' in track)) {
-      const info: RtspVideoInfo = { codec: 'H265', payloadType: track.payloadType, clockRate: track.clockRate };
-      if (track.vps) info.vps = track.vps;
-      if (track.sps) info.sps = track.sps;
-      if (track.pps) info.pps = track.pps;
-      this.#video = info;
-      this.#h265 = new H265Depacketizer({ maxAccessUnitBytes: this.#opts.maxAccessUnitBytes });
-      this.#vps = track.vps;
-      this.#sps = track.sps;
-      this.#pps = track.pps;
-      this.emit('video', info);
-      return;
-    }
-    this.#h265 = undefined;
-    const info: RtspVideoInfo = {
-      codec: 'H264',
-      payloadType: track.payloadType,
-      clockRate: track.clockRate,
-      packetizationMode: track.packetizationMode,
-    };
-    if (track.profileLevelId) info.profileLevelId = track.profileLevelId;
-    if (track.sps) info.sps = track.sps;
-    if (track.pps) info.pps = track.pps;
-    this.#video = info;
-    this.#sps = track.sps;
-    this.#pps = track.pps;
-    this.emit('video', info);
-  }
-
-  #expectOk(method: string, res: RtspResponse): RtspResponse {
-    if (res.status >= 200 && res.status < 300) return res;
-    const what = `${method} ${this.#target.url}: ${res.status} ${res.reason}`;
-    if (res.status === 404) throw this.#err('CAMGATE_RTSP_NOT_FOUND', what);
-    if (res.status === 461) throw this.#err('CAMGATE_RTSP_UNSUPPORTED', what); // §11.4.14 Unsupported Transport
-    // 5xx (busy, too many sessions) may pass; other 4xx will not.
-    throw this.#err(res.status >= 500 ? 'CAMGATE_RTSP_SERVER' : 'CAMGATE_RTSP_STATUS', what);
   }
 
   #startTimers(conn: RtspConnection): void {
@@ -412,32 +311,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       this.#stallTimer?.refresh();
     }
     this.emit('rtp', data);
-    if (this.#h265) {
-      this.#onH265(this.#h265, data);
-      return;
-    }
-    for (const au of this.#depacketizer.pushAll(data)) {
+    for (const au of this.#depacketizer.push(data)) {
       this.#attempt = 0; // media flows: the next drop starts the backoff afresh
-      for (const n of au.nalus) {
-        const t = nalType(n);
-        if (t === NAL_TYPE.SPS) this.#sps = n;
-        else if (t === NAL_TYPE.PPS) this.#pps = n;
-      }
-      if (au.keyframe) insertParameterSets(au, this.#sps, this.#pps);
-      this.emit('accessUnit', au);
-    }
-  }
-
-  #onH265(depacketizer: H265Depacketizer, data: Buffer): void {
-    for (const au of depacketizer.pushAll(data)) {
-      this.#attempt = 0;
-      for (const n of au.nalus) {
-        const t = h265NalType(n);
-        if (t === H265_NAL_TYPE.VPS) this.#vps = n;
-        else if (t === H265_NAL_TYPE.SPS) this.#sps = n;
-        else if (t === H265_NAL_TYPE.PPS) this.#pps = n;
-      }
-      if (au.keyframe) insertH265ParameterSets(au, { vps: this.#vps, sps: this.#sps, pps: this.#pps });
       this.emit('accessUnit', au);
     }
   }
@@ -454,7 +329,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const old = this.#conn;
     this.#conn = undefined;
     old?.close();
-    if (FATAL.has(error.code)) {
+    if (FATAL_RTSP_ERRORS.has(error.code)) {
       this.#log.warn('camera stream failed', { error });
       this.#setState('failed', { error });
       return;

@@ -17,12 +17,11 @@
  * into it. So a gap in the camera's audio stays a gap and the camera's
  * sender reports still place every Opus packet (lip-sync.ts).
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../../util/index.js';
 import { adtsHeader, parseAudioSpecificConfig, type AacConfig } from './adts.js';
 import type { CameraAudioInfo } from './audio-codecs.js';
+import { FfmpegChild } from './ffmpeg-child.js';
 import { OggOpusReader } from './ogg-opus.js';
 
 export interface OpusTranscoderOptions {
@@ -54,7 +53,6 @@ export interface OpusTranscoderEvents {
 
 /** Input frames remembered for timing, at most (a second of AAC is ~47 frames). */
 const MAX_PENDING_FRAMES = 512;
-const STDERR_TAIL = 2048;
 const OPUS_RATE = 48_000;
 
 /** The codecs this transcoder reads. */
@@ -117,8 +115,6 @@ export function opusTranscoderArgs(input: CameraAudioInfo, bitrate: number): str
   ];
 }
 
-type Child = ChildProcessByStdio<Writable, Readable, Readable>;
-
 interface InputMark {
   /** Sample position at 48 kHz where this input frame starts. */
   start: number;
@@ -138,16 +134,13 @@ export class OpusTranscoder extends EventEmitter<OpusTranscoderEvents> {
   readonly #aac: AacConfig | undefined;
   /** 48 kHz samples per input sample. */
   readonly #scale: number;
-  #child: Child | undefined;
+  readonly #ffmpeg: FfmpegChild;
   #reader = new OggOpusReader();
   #marks: InputMark[] = [];
   #inPos = 0;
   #outPos = 0;
   #lastTs: number | undefined;
   #extended = 0;
-  #restartTimer: NodeJS.Timeout | undefined;
-  #attempt = 0;
-  #stderr = '';
   #closed = false;
   readonly stats = { framesIn: 0, packetsOut: 0, droppedIn: 0, restarts: 0 };
 
@@ -184,24 +177,35 @@ export class OpusTranscoder extends EventEmitter<OpusTranscoderEvents> {
     };
     this.#aac = codec === 'AAC' ? parseAudioSpecificConfig(opts.input.config!) : undefined;
     this.#scale = OPUS_RATE / (this.#aac ? this.#aac.sampleRate : 8000);
-    this.#spawn();
+    this.#ffmpeg = new FfmpegChild({
+      ffmpegPath: this.#o.ffmpegPath,
+      args: () => opusTranscoderArgs(this.#o.input, this.#o.bitrate),
+      name: 'audio transcoder',
+      logger: this.#o.logger,
+      restart: this.#o.restart,
+      onStart: () => this.#reset(),
+      onOutput: (chunk) => this.#onOutput(chunk),
+      onRestarting: (delay, detail) => {
+        this.stats.restarts++;
+        this.emit('restarting', delay, detail);
+      },
+    });
   }
 
   /** True while an FFmpeg process runs. */
   get running(): boolean {
-    return this.#child !== undefined;
+    return this.#ffmpeg.running;
   }
 
   /** The FFmpeg process id, while one runs (tests measure its CPU). */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#ffmpeg.pid;
   }
 
   /** Feeds one camera frame (AAC: a raw access unit; G.711: the RTP payload). False when dropped. */
   write(payload: Buffer, timestamp: number): boolean {
-    const child = this.#child;
-    if (!child || this.#closed) return false;
-    if (child.stdin.writableLength > this.#o.maxPendingBytes) {
+    if (!this.#ffmpeg.running || this.#closed) return false;
+    if (this.#ffmpeg.pendingBytes > this.#o.maxPendingBytes) {
       this.stats.droppedIn++;
       return false;
     }
@@ -220,8 +224,8 @@ export class OpusTranscoder extends EventEmitter<OpusTranscoderEvents> {
     this.#mark(timestamp);
     this.#inPos += samples * this.#scale;
     this.stats.framesIn++;
-    if (head) child.stdin.write(head);
-    child.stdin.write(payload);
+    if (head) this.#ffmpeg.write(head);
+    this.#ffmpeg.write(payload);
     return true;
   }
 
@@ -229,9 +233,7 @@ export class OpusTranscoder extends EventEmitter<OpusTranscoderEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#restartTimer);
-    this.#restartTimer = undefined;
-    this.#kill();
+    this.#ffmpeg.stop();
   }
 
   #mark(ts: number): void {
@@ -253,28 +255,16 @@ export class OpusTranscoder extends EventEmitter<OpusTranscoderEvents> {
     return m.timestamp + Math.round(((pos - m.start) / OPUS_RATE) * clock);
   }
 
-  #spawn(): void {
-    const args = opusTranscoderArgs(this.#o.input, this.#o.bitrate);
-    const child = spawn(this.#o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], shell: false });
-    this.#child = child;
+  /** A new FFmpeg process: its Ogg stream and sample positions start afresh. */
+  #reset(): void {
     this.#reader = new OggOpusReader();
     this.#marks = [];
     this.#inPos = 0;
     this.#outPos = 0;
     this.#lastTs = undefined;
-    this.#stderr = '';
-    child.stdin.on('error', () => undefined); // EPIPE when FFmpeg exits: 'exit' deals with it
-    child.stdout.on('data', (chunk: Buffer) => this.#onOutput(child, chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-STDERR_TAIL);
-    });
-    child.on('error', (err) => this.#onExit(child, `cannot run FFmpeg: ${err.message}`));
-    child.on('exit', (code, signal) => this.#onExit(child, signal ? `killed by ${signal}` : `exit code ${code}`));
-    this.#o.logger.debug('audio transcoder started', { pid: child.pid, input: this.#o.input.codec });
   }
 
-  #onOutput(child: Child, chunk: Buffer): void {
-    if (child !== this.#child) return;
+  #onOutput(chunk: Buffer): void {
     for (const p of this.#reader.push(chunk)) {
       const pos = this.#outPos - this.#reader.preSkip;
       this.#outPos += p.samples;
@@ -282,39 +272,8 @@ export class OpusTranscoder extends EventEmitter<OpusTranscoderEvents> {
       const ts = this.#timestampAt(pos);
       if (ts === undefined) continue;
       this.stats.packetsOut++;
-      this.#attempt = 0; // it works: a later crash starts the backoff afresh
+      this.#ffmpeg.healthy(); // it works: a later crash starts the backoff afresh
       this.emit('packet', { payload: p.packet, timestamp: ((ts % 2 ** 32) + 2 ** 32) % 2 ** 32, samples: p.samples });
     }
-  }
-
-  #onExit(child: Child, why: string): void {
-    if (child !== this.#child) return;
-    this.#child = undefined;
-    if (this.#closed) return;
-    const { initialMs, maxMs } = this.#o.restart;
-    const delay = Math.min(maxMs, initialMs * 2 ** Math.min(this.#attempt, 20));
-    this.#attempt++;
-    this.stats.restarts++;
-    const lines = this.#stderr.split('\n').filter((l) => l.trim() !== '');
-    const last = lines.at(-1)?.slice(0, 200);
-    const detail = `${why}${last ? `: ${last}` : ''}`;
-    this.#o.logger.warn('audio transcoder (FFmpeg) stopped; restarting', { detail, nextRetryMs: delay });
-    this.emit('restarting', delay, detail);
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      if (!this.#closed) this.#spawn();
-    }, delay);
-  }
-
-  #kill(): void {
-    const child = this.#child;
-    this.#child = undefined;
-    if (!child) return;
-    try {
-      child.stdin.destroy();
-    } catch {
-      // already closed
-    }
-    child.kill('SIGKILL'); // nothing of its output is wanted any more
   }
 }

@@ -8,17 +8,16 @@
  * (talkback-packetizer.ts) and sent with `sendBackchannel` on the camera's
  * RTSP session.
  *
- * FFmpeg is started with `spawn` and an argument array (no shell), only while
+ * FFmpeg is started with `spawn` and an argument array (no shell, ffmpeg-child.ts), only while
  * a TalkSession is open, and killed when it closes. The lock is released on
  * `close()`, when FFmpeg fails, when the talker sends nothing for
  * `idleTimeoutMs` (a peer that vanished without a close), and on
  * `TalkBack.close()`.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import type { Readable, Writable } from 'node:stream';
 import { CamgateError, defaultLogger, type Logger } from '../../util/index.js';
+import { FfmpegChild } from './ffmpeg-child.js';
 import { OggOpusWriter } from './ogg-opus-writer.js';
 import {
   AAC_FRAME_SAMPLES,
@@ -98,7 +97,7 @@ export function talkbackFfmpegArgs(info: BackchannelInfo, aacBitrate: number): s
 export class TalkSession extends EventEmitter<{ close: [reason: string]; error: [err: CamgateError] }> {
   readonly talkerId: string;
   readonly info: BackchannelInfo;
-  #child: ChildProcessByStdio<Writable, Readable, Readable> | undefined;
+  readonly #ffmpeg: FfmpegChild;
   readonly #ogg = new OggOpusWriter(randomBytes(4).readUInt32BE(0));
   readonly #cut: G711Packetizer | AdtsSplitter;
   readonly #clock: RtpClock;
@@ -121,17 +120,15 @@ export class TalkSession extends EventEmitter<{ close: [reason: string]; error: 
     this.#onEnd = onEnd;
     this.#cut = info.codec === 'AAC' ? new AdtsSplitter() : new G711Packetizer(info.clockRate, o.packetMs);
     this.#clock = new RtpClock(info.clockRate);
-    const child = spawn(o.ffmpegPath, talkbackFfmpegArgs(info, o.aacBitrate), { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.#child = child;
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 2000) stderr += d.toString('utf8');
-    });
-    child.stdout.on('data', (d: Buffer) => this.#fromFfmpeg(d));
-    child.stdin.on('error', (err) => o.logger.debug('talk-back FFmpeg stdin', { err }));
-    child.on('error', (err) => this.#fail(`FFmpeg could not start: ${err.message}`));
-    child.on('exit', (code, signal) => {
-      if (!this.#closed) this.#fail(`FFmpeg ended (${signal ?? `exit ${code}`}): ${stderr.trim().slice(0, 300)}`);
+    // Not restarted: a talker whose FFmpeg fails gets an error and the lock is released.
+    this.#ffmpeg = new FfmpegChild({
+      ffmpegPath: o.ffmpegPath,
+      args: () => talkbackFfmpegArgs(info, o.aacBitrate),
+      name: 'talk-back',
+      logger: o.logger,
+      restart: false,
+      onOutput: (d) => this.#fromFfmpeg(d),
+      onExit: (detail) => this.#fail(`FFmpeg ended (${detail})`),
     });
     this.#write(this.#ogg.headers());
     this.#armIdle();
@@ -161,27 +158,16 @@ export class TalkSession extends EventEmitter<{ close: [reason: string]; error: 
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#idle);
-    const child = this.#child;
-    this.#child = undefined;
-    if (child) {
-      try {
-        child.stdin.destroy();
-      } catch (err) {
-        this.#o.logger.debug('closing FFmpeg stdin failed', { err });
-      }
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    this.#ffmpeg.stop();
     this.#onEnd();
     this.emit('close', reason);
   }
 
   #write(buf: Buffer): void {
-    const child = this.#child;
-    if (!child || child.stdin.destroyed) return;
-    this.#queued += buf.length;
-    child.stdin.write(buf, () => {
+    const written = this.#ffmpeg.write(buf, () => {
       this.#queued -= buf.length;
     });
+    if (written) this.#queued += buf.length;
   }
 
   #fromFfmpeg(chunk: Buffer): void {

@@ -18,14 +18,13 @@
  * camera's own timing — including for B-frame input, whose timestamps arrive
  * out of order.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
 import type { H264AccessUnit } from '../../rtsp/index.js';
 import type { Logger } from '../../util/index.js';
 import { AnnexBSplitter, H264AccessUnitAssembler, hasIdr, toAnnexB } from './annexb.js';
+import { FfmpegChild } from './ffmpeg-child.js';
 
 export interface TranscoderOptions {
   /** The FFmpeg executable (see findFfmpeg). */
@@ -60,8 +59,6 @@ export interface TranscoderEvents {
 
 /** Timestamps waiting for their output frame, at most (more means FFmpeg dropped frames: forget the oldest). */
 const MAX_PENDING_TIMESTAMPS = 256;
-/** Bytes of FFmpeg's stderr kept for the log line of a crash. */
-const STDERR_TAIL = 2048;
 
 let ffmpegLookup: string | null | undefined;
 
@@ -140,8 +137,6 @@ export function transcoderArgs(inputCodec: 'H264' | 'H265', fps: number): string
   ];
 }
 
-type Child = ChildProcessByStdio<Writable, Readable, Readable>;
-
 /**
  * Runs FFmpeg for one camera while it is open; `close()` kills it. Exits on
  * its own (crash, bad input) restart it with backoff.
@@ -151,7 +146,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
     fps: number;
     restart: { initialMs: number; maxMs: number };
   };
-  #child: Child | undefined;
+  readonly #ffmpeg: FfmpegChild;
   #splitter: AnnexBSplitter;
   #assembler = new H264AccessUnitAssembler();
   /** Input timestamps (extended past 32-bit wrap) not yet given to an output frame, ascending. */
@@ -160,9 +155,6 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
   #extended = 0;
   /** Input is dropped until the next keyframe (FFmpeg just started, or fell behind). */
   #needKeyframe = true;
-  #restartTimer: NodeJS.Timeout | undefined;
-  #attempt = 0;
-  #stderr = '';
   #closed = false;
   readonly stats = { framesIn: 0, framesOut: 0, droppedIn: 0, restarts: 0 };
 
@@ -192,12 +184,25 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
       },
     };
     this.#splitter = new AnnexBSplitter(this.#o.maxOutputNaluBytes);
-    this.#spawn();
+    this.#ffmpeg = new FfmpegChild({
+      ffmpegPath: this.#o.ffmpegPath,
+      args: () => transcoderArgs(this.#o.inputCodec, this.#o.fps),
+      name: 'transcoder',
+      logger: this.#o.logger,
+      restart: this.#o.restart,
+      onStart: () => this.#reset(),
+      onOutput: (chunk) => this.#onOutput(chunk),
+      onExit: () => this.#flush(),
+      onRestarting: (delay, detail) => {
+        this.stats.restarts++;
+        this.emit('restarting', delay, detail);
+      },
+    });
   }
 
   /** True while an FFmpeg process runs. */
   get running(): boolean {
-    return this.#child !== undefined;
+    return this.#ffmpeg.running;
   }
 
   /**
@@ -205,13 +210,12 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
    * Returns false when it was dropped (FFmpeg starting or behind: input resumes at the next keyframe).
    */
   write(au: H264AccessUnit): boolean {
-    const child = this.#child;
-    if (!child || this.#closed) return false;
+    if (!this.#ffmpeg.running || this.#closed) return false;
     if (this.#needKeyframe && !au.keyframe) {
       this.stats.droppedIn++;
       return false;
     }
-    if (child.stdin.writableLength > this.#o.maxPendingBytes) {
+    if (this.#ffmpeg.pendingBytes > this.#o.maxPendingBytes) {
       // FFmpeg cannot keep up (CPU): drop rather than grow, and resume where a decoder can.
       if (!this.#needKeyframe) this.#o.logger.warn('transcoder falls behind: dropping video to the next keyframe');
       this.#needKeyframe = true;
@@ -221,7 +225,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
     this.#needKeyframe = false;
     this.#pushTimestamp(au.timestamp);
     this.stats.framesIn++;
-    child.stdin.write(toAnnexB(au.nalus));
+    this.#ffmpeg.write(toAnnexB(au.nalus));
     return true;
   }
 
@@ -229,33 +233,19 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#restartTimer);
-    this.#restartTimer = undefined;
-    this.#kill();
+    this.#ffmpeg.stop();
   }
 
-  #spawn(): void {
-    const args = transcoderArgs(this.#o.inputCodec, this.#o.fps);
-    const child = spawn(this.#o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], shell: false });
-    this.#child = child;
+  /** A new FFmpeg process: its output starts afresh, and its input at a keyframe. */
+  #reset(): void {
     this.#splitter = new AnnexBSplitter(this.#o.maxOutputNaluBytes);
     this.#assembler = new H264AccessUnitAssembler();
     this.#timestamps = [];
     this.#lastIn = undefined;
     this.#needKeyframe = true;
-    this.#stderr = '';
-    child.stdin.on('error', () => undefined); // EPIPE when FFmpeg exits: the 'exit' handler deals with it
-    child.stdout.on('data', (chunk: Buffer) => this.#onOutput(child, chunk));
-    child.stderr.on('data', (chunk: Buffer) => {
-      this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-STDERR_TAIL);
-    });
-    child.on('error', (err) => this.#onExit(child, `cannot run FFmpeg: ${err.message}`));
-    child.on('exit', (code, signal) => this.#onExit(child, signal ? `killed by ${signal}` : `exit code ${code}`));
-    this.#o.logger.debug('transcoder started', { pid: child.pid, input: this.#o.inputCodec, fps: this.#o.fps });
   }
 
-  #onOutput(child: Child, chunk: Buffer): void {
-    if (child !== this.#child) return;
+  #onOutput(chunk: Buffer): void {
     for (const nalu of this.#splitter.push(chunk)) {
       const nalus = this.#assembler.push(nalu);
       if (nalus) this.#emitUnit(nalus);
@@ -266,7 +256,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
     const ts = this.#timestamps.shift();
     const timestamp = ts !== undefined ? ts % 2 ** 32 : 0;
     this.stats.framesOut++;
-    this.#attempt = 0; // it works: a later crash starts the backoff afresh
+    this.#ffmpeg.healthy(); // it works: a later crash starts the backoff afresh
     this.emit('accessUnit', { nalus, timestamp, keyframe: hasIdr(nalus) });
   }
 
@@ -287,45 +277,13 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
     if (list.length > MAX_PENDING_TIMESTAMPS) list.shift();
   }
 
-  #onExit(child: Child, why: string): void {
-    if (child !== this.#child) return;
-    this.#child = undefined;
+  /** FFmpeg exited on its own: what it still held goes out. */
+  #flush(): void {
     for (const n of this.#splitter.flush()) {
       const nalus = this.#assembler.push(n);
       if (nalus) this.#emitUnit(nalus);
     }
     const last = this.#assembler.flush();
     if (last) this.#emitUnit(last);
-    if (this.#closed) return;
-    const { initialMs, maxMs } = this.#o.restart;
-    const delay = Math.min(maxMs, initialMs * 2 ** Math.min(this.#attempt, 20));
-    this.#attempt++;
-    this.stats.restarts++;
-    const detail = `${why}${this.#stderrLine()}`;
-    this.#o.logger.warn('transcoder (FFmpeg) stopped; restarting', { detail, nextRetryMs: delay });
-    this.emit('restarting', delay, detail);
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      if (!this.#closed) this.#spawn();
-    }, delay);
-  }
-
-  #stderrLine(): string {
-    const lines = this.#stderr.split('\n').filter((l) => l.trim() !== '');
-    const last = lines.at(-1)?.slice(0, 200);
-    return last ? `: ${last}` : '';
-  }
-
-  #kill(): void {
-    const child = this.#child;
-    this.#child = undefined;
-    if (!child) return;
-    try {
-      child.stdin.destroy();
-    } catch {
-      // already closed
-    }
-    // SIGKILL: nothing of its output is wanted any more, and FFmpeg may be stuck in a blocking write.
-    child.kill('SIGKILL');
   }
 }
