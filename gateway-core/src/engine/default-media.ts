@@ -12,7 +12,7 @@ export interface DefaultMediaPlaneOptions {
   rtsp?: RtspClientOptions;
 }
 
-type MediaModule = typeof import('./media/index.js');
+type MediaModule = Pick<typeof import('./media/index.js'), 'SharedRtspSources' | 'WebRtcPeer' | 'RtpSender'>;
 
 /**
  * The engine's own media plane: shared RTSP pulls and werift peers (src/engine/media). Its code (the RTSP
@@ -29,8 +29,9 @@ export function createDefaultMediaPlane(opts: DefaultMediaPlaneOptions): MediaPl
     return media;
   };
   const load = async (): Promise<void> => {
-    const mod = await import('./media/index.js');
-    const sources = new mod.SharedRtspSources({
+    const { SharedRtspSources, WebRtcPeer, RtpSender } = await import('./media/index.js');
+    const mod = { SharedRtspSources, WebRtcPeer, RtpSender };
+    const sources = new SharedRtspSources({
       logger: opts.logger.child('sources'),
       ...(opts.rtsp ? { rtsp: opts.rtsp } : {}),
     });
