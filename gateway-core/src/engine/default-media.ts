@@ -16,7 +16,7 @@ type MediaModule = Pick<typeof import('./media/index.js'), 'SharedRtspSources' |
 
 /**
  * The engine's own media plane: shared RTSP pulls and werift peers (src/engine/media). Its code (the RTSP
- * client, GOP cache, stream conditioner, senders: about 60 modules, ~5 MB of RSS) is loaded by the first
+ * client, GOP cache, stream conditioner, senders: about 60 modules, 2–5 MB of RSS) is loaded by the first
  * `create` (`ready`), not at start: an engine nobody uses yet stays small (issue 17, media/README.md).
  */
 export function createDefaultMediaPlane(opts: DefaultMediaPlaneOptions): MediaPlane {
