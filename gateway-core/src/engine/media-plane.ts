@@ -142,6 +142,11 @@ export interface RtpSenderLike extends EventEmitter {
 
 /** What the engine needs from a media plane: shared sources and a peer factory. */
 export interface MediaPlane {
+  /**
+   * Loads what the plane's objects need (a plane whose code is loaded lazily, default-media.ts); the engine
+   * awaits it before every `create`, so `sources.acquire`, `createPeer` and `createRtpSender` can be synchronous.
+   */
+  ready?(): Promise<void>;
   readonly sources: RtspSourcesLike;
   createPeer(opts: WebRtcPeerLikeOptions): WebRtcPeerLike;
   /** RtpEndpoint media; a plane without it makes RtpEndpoint answer NOT_IMPLEMENTED. */

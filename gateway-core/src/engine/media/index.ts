@@ -1,5 +1,6 @@
 /** The built-in engine's media plane: shared RTSP pulls with a GOP cache, and WebRTC viewers (werift). */
-export { SharedRtspSources, type RtspSourceHandle } from './shared-rtsp-sources.js';
+export { SharedRtspSources } from './shared-rtsp-sources.js';
+export type { RtspSourceHandle } from './rtsp-source-handle.js';
 export { StreamConditioner, NOTICE_MESSAGES, type StreamNotice } from './stream-conditioner.js';
 export { Transcoder, findFfmpeg, transcoderArgs } from './transcoder.js';
 export { NonReferenceFilter } from './bframe-filter.js';

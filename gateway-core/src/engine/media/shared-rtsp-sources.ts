@@ -6,70 +6,15 @@ import { GopCache } from './gop-cache.js';
 import type { ReplayedAccessUnit } from './access-unit.js';
 import { CameraStatusTracker, type CameraStatus } from './camera-status.js';
 import { StreamConditioner, type StreamConditionerOptions, type StreamNotice } from './stream-conditioner.js';
-import type { AudioFrame, CameraAudioInfo } from './audio-codecs.js';
-import { attachSourceAudio, type AudioSubscribeOptions, type SourceAudio } from './source-audio.js';
-import type { CameraClock } from './lip-sync.js';
-import type { OpusTranscoderOptions } from './opus-transcoder.js';
 import { findFfmpeg } from './transcoder.js';
-import { SourceTalk } from './talkback-source.js';
-import type { TalkSession } from './talkback.js';
-
-export type RtspSourceState = 'connecting' | 'playing' | 'retrying' | 'failed';
-
-export interface RtspSourceHandleEvents {
-  state: [state: string, detail: { error?: CamgateError }];
-  /** What a person should be told about the camera changed (camera-status.ts). */
-  status: [status: CameraStatus];
-  /**
-   * Viewers do not get the camera's stream as it is (transcoded, frames dropped) or cannot get it at all:
-   * `CAMGATE_STREAM_TRANSCODING` | `CAMGATE_STREAM_BFRAMES_DROPPED` | `CAMGATE_STREAM_UNSUPPORTED`, in plain words.
-   */
-  notice: [notice: StreamNotice];
-}
-
-/** One user's reference to a shared camera pull. */
-export interface RtspSourceHandle extends EventEmitter<RtspSourceHandleEvents> {
-  /** 'connecting' | 'playing' | 'retrying' | 'failed' (see the `state` event for the error). */
-  readonly state: string;
-  /** The camera's video description (profile, SDP parameter sets) once DESCRIBE succeeded. */
-  readonly videoInfo: RtspVideoInfo | undefined;
-  /** What the gateway said about this camera (its id, transcode mode); undefined when it said nothing. */
-  readonly profile: CameraProfile | undefined;
-  /** connecting / live / reconnecting / unreachable with a plain-words reason (the `status` event reports changes). */
-  readonly status: CameraStatus;
-  /**
-   * This reference is (or no longer is) being watched: while any handle of a camera is watched,
-   * its reconnects are fast (RtspClient.setWatched). Players call it as sinks connect and go.
-   */
-  setWatched(watched: boolean): void;
-  /** The latest notice of the current stream (see the `notice` event); undefined when there is none. */
-  readonly notice: StreamNotice | undefined;
-  /**
-   * Calls `sink` at once with the cached GOP (SPS/PPS + IDR + the frames after it,
-   * marked `replay: true`), then with every live access unit. Without a cached GOP,
-   * live units are held back until the next IDR. Returns the (idempotent) unsubscribe.
-   */
-  subscribe(sink: (au: H264AccessUnit) => void): () => void;
-  /** The camera's audio track (after SETUP), or undefined: no audio, or not known yet. */
-  readonly audioInfo: CameraAudioInfo | undefined;
-  /**
-   * Calls `sink` with the camera's audio frames from now on (no replay). With `accept`, G.711 passes
-   * untouched when listed and anything else comes as Opus from the camera's one FFmpeg child
-   * (started for the first such subscriber, stopped after the last); see source-audio.ts.
-   * Returns the (idempotent) unsubscribe.
-   */
-  subscribeAudio(sink: (frame: AudioFrame) => void, opts?: AudioSubscribeOptions): () => void;
-  /** `subscribeAudio(sink, { accept: ['OPUS'] })`: Opus whatever the camera sends (HomeKit, RFC 7587 payloads). */
-  acquireOpus(sink: (frame: AudioFrame) => void): () => void;
-  /**
-   * Talks through the camera's speaker (its ONVIF back channel, talkback.ts): one talker per camera, throws
-   * CAMGATE_ENGINE_TALK_BUSY when someone else talks and CAMGATE_ENGINE_NO_BACKCHANNEL when it has none.
-   * Sessions still open when this handle is released are closed.
-   */
-  openTalk(talkerId: string): TalkSession;
-  /** Drops this reference; the last release closes the RTSP session. Idempotent. */
-  release(): void;
-}
+import {
+  attachSourceAudioTalk,
+  HandleAudioTalk,
+  type RtspSourceAudioTalk,
+  type SharedSourceAudioOptions,
+  type SourceAudioTalk,
+} from './shared-source-audio-talk.js';
+import type { RtspSourceHandle, RtspSourceHandleEvents, RtspSourceState } from './rtsp-source-handle.js';
 
 export interface SharedRtspSourcesOptions {
   /** Options for every RtspClient (timeouts, backoff, limits). */
@@ -79,10 +24,7 @@ export interface SharedRtspSourcesOptions {
   /** Where FFmpeg is and how the transcoder restarts (tests); default: `ffmpeg` on PATH. */
   conditioner?: Pick<StreamConditionerOptions, 'ffmpeg' | 'transcoder'>;
   /** The audio transcoder (AAC → Opus): FFmpeg path (default: the conditioner's, else `ffmpeg` on PATH) and restarts. */
-  audio?: { ffmpeg?: () => string | undefined } & Pick<
-    OpusTranscoderOptions,
-    'bitrate' | 'restart' | 'maxPendingBytes'
-  >;
+  audio?: SharedSourceAudioOptions;
   logger?: Logger;
 }
 
@@ -99,7 +41,7 @@ interface Subscriber {
 }
 
 /** One camera pull, shared by every handle on the same uri. */
-class Source {
+class Source implements SourceAudioTalk {
   readonly client: RtspClient;
   readonly gop: GopCache;
   readonly handles = new Set<Handle>();
@@ -110,12 +52,10 @@ class Source {
   readonly status = new CameraStatusTracker();
   /** Makes the camera's stream playable by browsers (transcoder, B-frame filter); passthrough for plain H.264. */
   readonly conditioner: StreamConditioner;
-  /** The camera's audio and its shared Opus transcoder (source-audio.ts). */
-  readonly audio: SourceAudio;
-  /** The camera's sender reports, for lip sync (lip-sync.ts). */
-  readonly clock: CameraClock;
-  /** Talking back through the camera's speaker (talkback-source.ts). */
-  readonly talk: SourceTalk;
+  /** The camera's audio, its sender reports (lip sync) and talk-back: shared-source-audio-talk.ts. */
+  readonly audio: SourceAudioTalk['audio'];
+  readonly clock: SourceAudioTalk['clock'];
+  readonly talk: SourceAudioTalk['talk'];
   readonly #log: Logger;
 
   constructor(
@@ -166,18 +106,18 @@ class Source {
     this.conditioner.on('notice', (notice) => {
       for (const h of this.handles) h.emit('notice', notice);
     });
-    ({ audio: this.audio, clock: this.clock } = attachSourceAudio(this.client, {
+    ({
+      audio: this.audio,
+      clock: this.clock,
+      talk: this.talk,
+    } = attachSourceAudioTalk(this.client, {
       ffmpeg: audioOpts?.ffmpeg ?? conditionerOpts?.ffmpeg ?? (() => findFfmpeg()),
-      transcoder: audioOpts,
-      logger: camLog.child('audio'),
+      audio: audioOpts,
+      logger: camLog,
       notice: (notice) => {
         for (const h of this.handles) h.emit('notice', notice);
       },
     }));
-    this.talk = new SourceTalk(this.client, {
-      ffmpeg: audioOpts?.ffmpeg ?? conditionerOpts?.ffmpeg ?? (() => findFfmpeg()),
-      logger: camLog.child('talk'),
-    });
   }
 
   /** Closes the camera pull and its transcoder. */
@@ -248,8 +188,7 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
   readonly #source: Source;
   readonly #onRelease: (h: Handle) => void;
   readonly #mine = new Set<Subscriber>();
-  readonly #audioUnsubs = new Set<() => void>();
-  readonly #talks = new Set<TalkSession>();
+  readonly #audioTalk: HandleAudioTalk;
   #released = false;
   #watched = false;
 
@@ -257,6 +196,7 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
     super();
     this.#source = source;
     this.#onRelease = onRelease;
+    this.#audioTalk = new HandleAudioTalk(source, () => this.#released);
   }
 
   get state(): string {
@@ -309,41 +249,28 @@ class Handle extends EventEmitter<RtspSourceHandleEvents> implements RtspSourceH
     };
   }
 
-  get audioInfo(): CameraAudioInfo | undefined {
-    return this.#source.audio.info;
+  get audioInfo(): RtspSourceAudioTalk['audioInfo'] {
+    return this.#audioTalk.audioInfo;
   }
 
-  subscribeAudio(sink: (frame: AudioFrame) => void, opts?: AudioSubscribeOptions): () => void {
-    if (this.#released)
-      throw new CamgateError('CAMGATE_ENGINE_STATE', 'subscribeAudio on a released RTSP source handle');
-    const unsub = this.#source.audio.subscribe(sink, opts);
-    this.#audioUnsubs.add(unsub);
-    return () => {
-      this.#audioUnsubs.delete(unsub);
-      unsub();
-    };
+  subscribeAudio(...args: Parameters<RtspSourceAudioTalk['subscribeAudio']>): () => void {
+    return this.#audioTalk.subscribeAudio(...args);
   }
 
-  acquireOpus(sink: (frame: AudioFrame) => void): () => void {
-    return this.subscribeAudio(sink, { accept: ['OPUS'] });
+  acquireOpus(sink: Parameters<RtspSourceAudioTalk['acquireOpus']>[0]): () => void {
+    return this.#audioTalk.acquireOpus(sink);
   }
 
-  openTalk(talkerId: string): TalkSession {
-    if (this.#released) throw new CamgateError('CAMGATE_ENGINE_STATE', 'openTalk on a released RTSP source handle');
-    const session = this.#source.talk.open(talkerId);
-    this.#talks.add(session);
-    session.once('close', () => this.#talks.delete(session));
-    return session;
+  openTalk(talkerId: string): ReturnType<RtspSourceAudioTalk['openTalk']> {
+    return this.#audioTalk.openTalk(talkerId);
   }
 
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    for (const t of [...this.#talks]) t.close('released');
+    this.#audioTalk.release(); // talk sessions closed, audio subscriptions ended
     for (const s of this.#mine) this.#source.subscribers.delete(s);
     this.#mine.clear();
-    for (const u of this.#audioUnsubs) u();
-    this.#audioUnsubs.clear();
     this.#watched = false;
     this.#onRelease(this);
   }
