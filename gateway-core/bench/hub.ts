@@ -319,7 +319,10 @@ try {
       break;
     }
     if (Date.now() - h.readyAt > STORM_TIMEOUT_MS) {
-      throw new Error(`storm: only ${back.length} of ${GATEWAYS} back: ${JSON.stringify(s.states)}`);
+      // Reported, not fatal: the viewer's figures of a storm that did not settle are still worth having.
+      say(`storm: only ${back.length} of ${GATEWAYS} back after ${STORM_TIMEOUT_MS} ms: ${JSON.stringify(s.states)}`);
+      out.storm_back_at_timeout = back.length;
+      break;
     }
     if (Date.now() - lastSay >= 5_000) {
       lastSay = Date.now();
@@ -336,8 +339,10 @@ try {
     out.storm_signin_ms_median = r0(median(probes));
     out.storm_signin_ms_max = r0(Math.max(...probes));
   }
-  out.storm_settle_ms = settled - h.readyAt;
-  out.storm_total_ms = settled - killedAt;
+  if (settled) {
+    out.storm_settle_ms = settled - h.readyAt;
+    out.storm_total_ms = settled - killedAt;
+  }
   out.hub_cpu_pct_storm = r1(storm.pct);
   out.hub_cpu_s_storm = r2(storm.cpuS);
   out.load_storm = load1();

@@ -36,7 +36,7 @@ export const DEFAULT_REPLACED_BACKOFF = { initialMs: 5_000, maxMs: 300_000 } as 
 const REPLACED_STREAK_RESET_MS = 3_600_000; // 1 h
 
 /** The largest `Retry-After` (seconds) a hub's busy answer is believed; more is taken as this. */
-export const MAX_RETRY_AFTER_S = 600;
+const MAX_RETRY_AFTER_S = 600;
 
 /**
  * The TunnelClient's retry delays: exponential backoff with jitter for a gateway that has not connected,

@@ -51,7 +51,9 @@ export function resolveDialTarget(
   }
   const pin = o.tls?.fingerprint256 !== undefined ? normaliseFingerprint(o.tls.fingerprint256) : undefined;
   if (o.localAddress !== undefined && (typeof o.localAddress !== 'string' || isIP(o.localAddress) === 0)) {
-    throw new TypeError(`${owner}: option localAddress must be an IPv4 or IPv6 address, got ${describe(o.localAddress)}`);
+    throw new TypeError(
+      `${owner}: option localAddress must be an IPv4 or IPv6 address, got ${describe(o.localAddress)}`,
+    );
   }
   return {
     url,
@@ -71,7 +73,10 @@ export function resolveDialTarget(
 export function dialHub(
   t: DialTarget,
   delays: ReconnectDelays,
-  on: { open: (ws: WebSocket) => void; fail: (ws: WebSocket | undefined, f: DialFailure, retryAfterMs?: number) => void },
+  on: {
+    open: (ws: WebSocket) => void;
+    fail: (ws: WebSocket | undefined, f: DialFailure, retryAfterMs?: number) => void;
+  },
 ): WebSocket | undefined {
   let failure: DialFailure | undefined;
   let retryAfterMs: number | undefined;
@@ -115,7 +120,11 @@ export function dialHub(
     ws.terminate();
   });
   const onEarlyClose = (): void =>
-    on.fail(ws, failure ?? { code: 'CAMGATE_TUNNEL_CONNECT', reason: 'connection closed during handshake' }, retryAfterMs);
+    on.fail(
+      ws,
+      failure ?? { code: 'CAMGATE_TUNNEL_CONNECT', reason: 'connection closed during handshake' },
+      retryAfterMs,
+    );
   ws.once('close', onEarlyClose);
   ws.once('open', () => {
     ws.off('close', onEarlyClose);

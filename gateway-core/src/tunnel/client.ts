@@ -17,12 +17,7 @@ import {
   type ReplacedBackoffOptions,
   type TunnelBackoffOptions,
 } from './backoff.js';
-import {
-  checkInt,
-  resolveCommonOptions,
-  type ResolvedCommonOptions,
-  type TunnelCommonOptions,
-} from './options.js';
+import { checkInt, resolveCommonOptions, type ResolvedCommonOptions, type TunnelCommonOptions } from './options.js';
 import { Wire } from './wire.js';
 
 export interface TunnelClientOptions extends TunnelCommonOptions {

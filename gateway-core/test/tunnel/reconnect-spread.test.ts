@@ -96,7 +96,10 @@ describe('tunnel reconnect spread', () => {
   });
 
   it('a hub at maxPendingHandshakes answers 503 with Retry-After, and the gateway waits that long plus jitter', async (t: TestContext) => {
-    const hub = await startHub({ gw1: SECRET }, { maxPendingHandshakes: 1, busyRetryAfterS: 1, helloTimeoutMs: 30_000 });
+    const hub = await startHub(
+      { gw1: SECRET },
+      { maxPendingHandshakes: 1, busyRetryAfterS: 1, helloTimeoutMs: 30_000 },
+    );
     t.after(() => hub.close());
     // One connection upgraded but silent holds the only handshake place.
     const silent = new WebSocket(hub.url);
