@@ -1,43 +1,24 @@
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { CamgateError, defaultLogger, type Logger } from '../util/index.js';
 import type { Channel } from './channel.js';
 import { CHANNEL_CLOSE, FrameType, TUNNEL_CLOSE } from './constants.js';
-import {
-  checkHubUrl,
-  describeConnectError,
-  normaliseFingerprint,
-  tlsClientOptions,
-  verifyPin,
-  type TunnelTlsOptions,
-} from './client-tls.js';
+import { dialHub, resolveDialTarget, type DialTarget } from './client-dial.js';
+import type { TunnelTlsOptions } from './client-tls.js';
 import { decodeJson, type Frame } from './frame.js';
 import { parseWelcome } from './handshake.js';
 import { ScramClient, startClientHandshake } from './client-auth.js';
 import { Link } from './link.js';
 import { GATEWAY_ID_PATTERN } from './auth.js';
 import {
-  checkInt,
-  checkNumber,
-  describe,
-  resolveCommonOptions,
-  type ResolvedCommonOptions,
-  type TunnelCommonOptions,
-} from './options.js';
+  DEFAULT_BACKOFF,
+  DEFAULT_REPLACED_BACKOFF,
+  ReconnectDelays,
+  type ReplacedBackoffOptions,
+  type TunnelBackoffOptions,
+} from './backoff.js';
+import { checkInt, resolveCommonOptions, type ResolvedCommonOptions, type TunnelCommonOptions } from './options.js';
 import { Wire } from './wire.js';
-
-export interface TunnelBackoffOptions {
-  /** First retry delay. */
-  initialMs?: number;
-  /** Upper bound of any retry delay (jitter included). */
-  maxMs?: number;
-  /** Growth per failed attempt. */
-  factor?: number;
-  /** Random spread as a fraction of the delay (0.25 = ±25 %), so many gateways do not return in lockstep. */
-  jitter?: number;
-}
 
 export interface TunnelClientOptions extends TunnelCommonOptions {
   /** Hub tunnel URL, `wss://hub.example/tunnel` (ws:// only to loopback or with allowInsecure). */
@@ -70,19 +51,18 @@ export interface TunnelClientOptions extends TunnelCommonOptions {
    * `initialMs`, doubling with each takeover in a row, up to `maxMs`. Slower
    * than the normal backoff so two holders of one secret do not flap fast.
    */
-  replacedBackoff?: { initialMs?: number; maxMs?: number };
+  replacedBackoff?: ReplacedBackoffOptions;
+  /** Source of the retry delays' randomness, in [0, 1) (tests inject one). Default: Math.random. */
+  random?: () => number;
 }
 
 export const DEFAULT_TUNNEL_CLIENT_OPTIONS = {
-  backoff: { initialMs: 250, maxMs: 2_000, factor: 2, jitter: 0.25 }, // 250 ms doubling to 2 s, ±25 %
+  backoff: DEFAULT_BACKOFF, // 250 ms doubling to 2 s ±25 %; after a lost tunnel, random within 10 s
   resumeGraceMs: 60_000, // 60 s, like the hub
   handshakeTimeoutMs: 10_000, // 10 s
   rateLimitedRetryMs: 30_000, // 30 s
-  replacedBackoff: { initialMs: 5_000, maxMs: 300_000 }, // 5 s doubling to 5 min
+  replacedBackoff: DEFAULT_REPLACED_BACKOFF, // 5 s doubling to 5 min
 } as const;
-
-/** After this long without a takeover, the next one starts the replaced backoff from `initialMs` again. */
-const REPLACED_STREAK_RESET_MS = 3_600_000; // 1 h
 
 export type TunnelState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
 export interface TunnelStateInfo {
@@ -113,28 +93,20 @@ export class TunnelClient extends EventEmitter<{
   channel: [Channel];
   control: [unknown];
 }> {
-  readonly #url: string;
+  readonly #target: DialTarget;
   readonly #gatewayId: string;
   readonly #scram: ScramClient;
   readonly #announce: () => unknown;
-  readonly #pin: string | undefined;
-  readonly #tls: TunnelTlsOptions | undefined;
-  readonly #localAddress: string | undefined;
   readonly #opts: ResolvedCommonOptions;
-  readonly #backoff: Required<TunnelBackoffOptions>;
+  readonly #delays: ReconnectDelays;
   readonly #resumeGraceMs: number;
-  readonly #handshakeTimeoutMs: number;
   readonly #rateLimitedRetryMs: number;
-  readonly #replacedBackoff: { initialMs: number; maxMs: number };
-  #takeovers = 0;
-  #lastTakeoverAt = 0;
   readonly #log: Logger;
   readonly #link: Link;
   #state: TunnelState = 'idle';
   #hubMediaRelays: readonly string[] = [];
   #ws: WebSocket | undefined;
   #wire: Wire | undefined;
-  #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
@@ -146,10 +118,6 @@ export class TunnelClient extends EventEmitter<{
     super();
     const owner = 'TunnelClient';
     if (opts === null || typeof opts !== 'object') throw new TypeError(`${owner}: options must be an object`);
-    if (opts.allowInsecure !== undefined && typeof opts.allowInsecure !== 'boolean') {
-      throw new TypeError(`${owner}: option allowInsecure must be a boolean`);
-    }
-    this.#url = checkHubUrl(opts.url, opts.allowInsecure === true).href;
     if (typeof opts.gatewayId !== 'string' || !GATEWAY_ID_PATTERN.test(opts.gatewayId)) {
       throw new TypeError(`${owner}: option gatewayId must be 1-128 characters of A-Z a-z 0-9 . _ -`);
     }
@@ -159,43 +127,18 @@ export class TunnelClient extends EventEmitter<{
     if (opts.announce !== undefined && typeof opts.announce !== 'function') {
       throw new TypeError(`${owner}: option announce must be a function returning a JSON value`);
     }
-    if (opts.tls !== undefined && (opts.tls === null || typeof opts.tls !== 'object')) {
-      throw new TypeError(`${owner}: option tls must be an object`);
-    }
-    if (opts.tls?.ca !== undefined && typeof opts.tls.ca !== 'string' && !Buffer.isBuffer(opts.tls.ca)) {
-      throw new TypeError(`${owner}: option tls.ca must be a PEM string or Buffer`);
-    }
-    this.#pin = opts.tls?.fingerprint256 !== undefined ? normaliseFingerprint(opts.tls.fingerprint256) : undefined;
-    this.#tls = opts.tls;
-    if (opts.localAddress !== undefined && (typeof opts.localAddress !== 'string' || isIP(opts.localAddress) === 0)) {
-      throw new TypeError(
-        `${owner}: option localAddress must be an IPv4 or IPv6 address, got ${describe(opts.localAddress)}`,
-      );
-    }
-    this.#localAddress = opts.localAddress;
     this.#gatewayId = opts.gatewayId;
     this.#scram = new ScramClient(opts.secret);
     this.#announce = opts.announce ?? (() => null);
     this.#opts = resolveCommonOptions(owner, opts);
-    const b = { ...DEFAULT_TUNNEL_CLIENT_OPTIONS.backoff, ...(opts.backoff ?? {}) };
-    this.#backoff = {
-      initialMs: checkInt(owner, 'backoff.initialMs', b.initialMs, 1, 3_600_000),
-      maxMs: checkInt(owner, 'backoff.maxMs', b.maxMs, 1, 3_600_000),
-      factor: checkNumber(owner, 'backoff.factor', b.factor, 1, 100),
-      jitter: checkNumber(owner, 'backoff.jitter', b.jitter, 0, 1),
-    };
-    if (this.#backoff.maxMs < this.#backoff.initialMs) {
-      throw new RangeError(`${owner}: option backoff.maxMs (${b.maxMs}) must be >= backoff.initialMs (${b.initialMs})`);
-    }
+    this.#delays = new ReconnectDelays(owner, opts.backoff, opts.replacedBackoff, opts.random ?? Math.random);
     const d = DEFAULT_TUNNEL_CLIENT_OPTIONS;
     this.#resumeGraceMs = checkInt(owner, 'resumeGraceMs', opts.resumeGraceMs ?? d.resumeGraceMs, 0, 86_400_000);
-    this.#handshakeTimeoutMs = checkInt(
-      owner,
-      'handshakeTimeoutMs',
-      opts.handshakeTimeoutMs ?? d.handshakeTimeoutMs,
-      10,
-      600_000,
-    );
+    this.#target = resolveDialTarget(owner, {
+      ...opts,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs ?? d.handshakeTimeoutMs,
+      maxPayload: this.#opts.maxFrameBytes,
+    });
     this.#rateLimitedRetryMs = checkInt(
       owner,
       'rateLimitedRetryMs',
@@ -203,16 +146,6 @@ export class TunnelClient extends EventEmitter<{
       1,
       86_400_000,
     );
-    const rb = { ...d.replacedBackoff, ...(opts.replacedBackoff ?? {}) };
-    this.#replacedBackoff = {
-      initialMs: checkInt(owner, 'replacedBackoff.initialMs', rb.initialMs, 1, 86_400_000),
-      maxMs: checkInt(owner, 'replacedBackoff.maxMs', rb.maxMs, 1, 86_400_000),
-    };
-    if (this.#replacedBackoff.maxMs < this.#replacedBackoff.initialMs) {
-      throw new RangeError(
-        `${owner}: option replacedBackoff.maxMs (${rb.maxMs}) must be >= replacedBackoff.initialMs (${rb.initialMs})`,
-      );
-    }
     this.#log = opts.logger ?? defaultLogger('gateway:tunnel');
     this.#link = new Link('gateway', this.#opts, this.#log, {
       onOpen: (ch) => {
@@ -294,46 +227,17 @@ export class TunnelClient extends EventEmitter<{
 
   #dial(): void {
     this.#retryTimer = undefined;
-    let failure: { code: string; reason: string } | undefined;
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(this.#url, {
-        maxPayload: this.#opts.maxFrameBytes,
-        handshakeTimeout: this.#handshakeTimeoutMs,
-        perMessageDeflate: false,
-        followRedirects: false,
-        ...(this.#localAddress !== undefined ? { localAddress: this.#localAddress } : {}),
-        ...tlsClientOptions(this.#tls, this.#pin),
-      });
-    } catch (err) {
-      this.#retry(describeConnectError(err));
-      return;
-    }
+    const ws = dialHub(this.#target, this.#delays, {
+      open: (sock) => {
+        if (this.#ws === sock) this.#onOpen(sock);
+      },
+      fail: (sock, failure, retryAfterMs) => {
+        if (sock !== this.#ws) return;
+        this.#ws = undefined;
+        this.#retry(failure, retryAfterMs);
+      },
+    });
     this.#ws = ws;
-    ws.on('upgrade', (res) => {
-      // With a pin, the certificate is checked here, before hello (and the secret) is sent.
-      if (!this.#pin) return;
-      try {
-        verifyPin(res.socket as TLSSocket, this.#pin);
-      } catch (err) {
-        failure = describeConnectError(err);
-        ws.terminate();
-      }
-    });
-    ws.on('error', (err) => {
-      failure ??= describeConnectError(err);
-    });
-    const onEarlyClose = (): void => {
-      if (this.#ws !== ws) return;
-      this.#ws = undefined;
-      this.#retry(failure ?? { code: 'CAMGATE_TUNNEL_CONNECT', reason: 'connection closed during handshake' });
-    };
-    ws.once('close', onEarlyClose);
-    ws.once('open', () => {
-      ws.off('close', onEarlyClose);
-      if (this.#ws !== ws) return;
-      this.#onOpen(ws);
-    });
   }
 
   #onOpen(ws: WebSocket): void {
@@ -352,8 +256,8 @@ export class TunnelClient extends EventEmitter<{
     });
     this.#handshakeTimer = setTimeout(() => {
       this.#handshakeTimer = undefined;
-      void wire.close(TUNNEL_CLOSE.PROTOCOL, `no welcome within ${this.#handshakeTimeoutMs} ms`);
-    }, this.#handshakeTimeoutMs);
+      void wire.close(TUNNEL_CLOSE.PROTOCOL, `no welcome within ${this.#target.handshakeTimeoutMs} ms`);
+    }, this.#target.handshakeTimeoutMs);
   }
 
   /** The gateway refuses the hub: no retry, state `refused` with CAMGATE_TUNNEL_AUTH and `reason`. */
@@ -402,7 +306,7 @@ export class TunnelClient extends EventEmitter<{
     this.#link.attach(wire, resumed ? w.recv : 0);
     if (this.#graceTimer) clearTimeout(this.#graceTimer);
     this.#graceTimer = undefined;
-    this.#attempt = 0;
+    this.#delays.connected();
     this.#log.info('tunnel connected', { resumed });
     this.#setState('connected', {});
   }
@@ -415,6 +319,7 @@ export class TunnelClient extends EventEmitter<{
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     if (this.#state === 'closed') return;
+    if (this.#state === 'connected') this.#delays.lost();
     const local = this.#refusal;
     this.#refusal = undefined;
     const refusal = local ?? (REFUSALS[code] ? { code: REFUSALS[code], reason } : undefined);
@@ -442,35 +347,20 @@ export class TunnelClient extends EventEmitter<{
 
   /** 4409: the hub serves another client that proved this gateway's secret. Say so, and take the link back. */
   #onReplaced(reason: string): void {
-    const now = Date.now();
-    if (now - this.#lastTakeoverAt > REPLACED_STREAK_RESET_MS) this.#takeovers = 0;
-    this.#lastTakeoverAt = now;
-    const { initialMs, maxMs } = this.#replacedBackoff;
-    const base = Math.min(maxMs, initialMs * 2 ** Math.min(this.#takeovers, 32));
-    this.#takeovers++;
-    const delay = Math.max(1, Math.min(maxMs, Math.round(base * (1 + this.#backoff.jitter * (2 * Math.random() - 1)))));
+    const { delayMs: delay, takeovers } = this.#delays.replaced(Date.now());
     // The hub now serves the other client: whatever ran on our channels is gone.
     this.#link.reset(CHANNEL_CLOSE.SESSION_LOST, 'tunnel session lost: another client took over this gateway');
     this.#log.error("tunnel taken over: another client connected with this gateway's secret; reconnecting", {
       reason,
-      takeovers: this.#takeovers,
+      takeovers,
       nextRetryMs: delay,
     });
     this.#retry({ code: TUNNEL_REPLACED_CODE, reason: reason || 'replaced by another connection' }, delay);
   }
 
-  /** Next delay: initial·factorⁿ, capped at maxMs, then jittered downward-or-upward but never above maxMs. */
-  #nextDelay(): number {
-    const { initialMs, maxMs, factor, jitter } = this.#backoff;
-    const base = Math.min(maxMs, initialMs * factor ** Math.min(this.#attempt, 64));
-    this.#attempt++;
-    const spread = 1 + jitter * (2 * Math.random() - 1);
-    return Math.max(1, Math.min(maxMs, Math.round(base * spread)));
-  }
-
   #retry(info: { code: string; reason: string }, delayMs?: number): void {
     if (this.#state === 'closed' || this.#state === 'refused') return;
-    const nextRetryMs = delayMs ?? this.#nextDelay();
+    const nextRetryMs = delayMs ?? this.#delays.next();
     this.#log.info('tunnel down, retrying', { ...info, nextRetryMs });
     if (this.#link.session && !this.#graceTimer) {
       this.#graceTimer = setTimeout(() => {

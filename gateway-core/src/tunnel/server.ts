@@ -40,6 +40,14 @@ export interface TunnelServerOptions extends TunnelCommonOptions {
   helloTimeoutMs?: number;
   /** Connections from one address that may be waiting for hello/authentication at once; beyond it HTTP 429. */
   maxPendingHellosPerIp?: number;
+  /**
+   * Gateway connections, from all addresses together, that may be in their handshake (upgraded, hello or
+   * proof pending) at once. Beyond it the upgrade is answered HTTP 503 with `Retry-After: busyRetryAfterS`,
+   * which TunnelClient honours with jitter: a storm of returning gateways queues outside, not in the hub.
+   */
+  maxPendingHandshakes?: number;
+  /** The `Retry-After` (s) of that 503. */
+  busyRetryAfterS?: number;
   /** Failed authentications from one address within authFailureWindowMs before it gets 4429. */
   maxAuthFailuresPerIp?: number;
   /** Sliding window for maxAuthFailuresPerIp. */
@@ -55,6 +63,8 @@ export const DEFAULT_TUNNEL_SERVER_OPTIONS = {
   resumeGraceMs: 60_000, // 60 s
   helloTimeoutMs: 5_000, // 5 s
   maxPendingHellosPerIp: 8,
+  maxPendingHandshakes: 64,
+  busyRetryAfterS: 2, // s: a turned-away gateway returns 2-4 s later (TunnelClient adds up to 100 %)
   maxAuthFailuresPerIp: 10,
   authFailureWindowMs: 60_000, // 60 s
 } as const;
@@ -80,6 +90,9 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
   readonly #wss: WebSocketServer;
   readonly #peers = new Map<string, TunnelPeer>();
   readonly #handshakes = new Set<Wire>();
+  /** Upgrades accepted whose handshake has not finished (counted from the upgrade, before the WebSocket). */
+  #pending = 0;
+  #busyAnswers = 0;
   readonly #limiter: AddressLimiter;
   readonly #clientAddress: (req: IncomingMessage) => string;
   #state: State = 'running';
@@ -112,6 +125,14 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
         1,
         100_000,
       ),
+      maxPendingHandshakes: checkInt(
+        owner,
+        'maxPendingHandshakes',
+        opts.maxPendingHandshakes ?? d.maxPendingHandshakes,
+        1,
+        1_000_000,
+      ),
+      busyRetryAfterS: checkInt(owner, 'busyRetryAfterS', opts.busyRetryAfterS ?? d.busyRetryAfterS, 1, 600),
       maxAuthFailuresPerIp: checkInt(
         owner,
         'maxAuthFailuresPerIp',
@@ -149,21 +170,36 @@ export class TunnelServer extends EventEmitter<TunnelServerEvents> {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    if (this.#pending >= this.#opts.maxPendingHandshakes) {
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${this.#opts.busyRetryAfterS}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
+      this.#busyAnswers++;
+      return;
+    }
     const ip = this.#clientAddress(req);
     if (!this.#limiter.acquirePending(ip)) {
       this.#log.warn('too many pending hellos', { remoteAddress: ip });
       socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    this.#pending++;
     let released = false;
     const release = (): void => {
-      if (!released) this.#limiter.releasePending(ip);
+      if (released) return;
       released = true;
+      this.#limiter.releasePending(ip);
+      this.#pending--;
     };
     socket.once('close', release);
     this.#wss.handleUpgrade(req, socket, head, (ws) =>
       this.#onConnection(ws, ip, release, (gatewayId) => this.emit('authenticated', socket, gatewayId)),
     );
+  }
+
+  /** Handshakes in progress, and upgrades turned away with 503 because there were maxPendingHandshakes. */
+  handshakeStats(): { pending: number; busyAnswers: number } {
+    return { pending: this.#pending, busyAnswers: this.#busyAnswers };
   }
 
   peer(gatewayId: string): TunnelPeer | undefined {

@@ -24,7 +24,7 @@ type KClient = Awaited<ReturnType<typeof kurentoClient>>;
 type KObject = any;
 
 /** Fast reconnects so the tests spend their time in the outage, not in backoff. */
-const FAST_TUNNEL = { backoff: { initialMs: 50, maxMs: 250 } };
+const FAST_TUNNEL = { backoff: { initialMs: 50, maxMs: 250, reconnectWindowMs: 250 } };
 /** Engine sessions outlive any test: whatever is released, the gateway released. */
 const ENGINE_GC_MS = 600_000;
 

@@ -71,9 +71,9 @@ export async function startHub(
   };
 }
 
-/** A TunnelClient with fast test defaults (short backoff). */
+/** A TunnelClient with fast test defaults (short backoff, and a short spread of the retries after a lost tunnel). */
 export function makeClient(opts: Partial<TunnelClientOptions> & { url: string; gatewayId: string; secret: string }) {
-  return new TunnelClient({ backoff: { initialMs: 20, maxMs: 100 }, ...opts });
+  return new TunnelClient({ backoff: { initialMs: 20, maxMs: 100, reconnectWindowMs: 100 }, ...opts });
 }
 
 /** Resolves when `client` reaches `state` (immediately if it already is); rejects on 'refused' when not expected. */
