@@ -4,7 +4,7 @@
  * and how fast a viewer sees the first picture.
  *
  * - camera: the simulator at 1280x720, 25 fps, an IDR every 4 s (a real camera's GOP);
- * - engine: alone in a child process (test/bench/media-engine-child.ts), so
+ * - engine: `camgate engine` from the built CLI, alone in its process (test/bench/engine-process.ts), so
  *   /proc/<pid>/stat utime+stime and /proc/<pid>/status VmRSS are its own;
  * - first frame: tabs of one headless Chromium that decode and present (what a person sees),
  *   driven with the official kurento-client (engine, KMS) or Janus's HTTP API (janus-viewer.ts);
@@ -25,12 +25,9 @@
  * `--quick` (development only): fewer tries and rounds, no 16-viewer row.
  * Loopback only, bounded (a watchdog ends the run), everything it starts is stopped.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { RtspClient } from '@camgate/core/rtsp-wire';
 import { startCameraSim } from '@camgate/camera-sim';
 import {
@@ -42,6 +39,7 @@ import {
   type ConfigurableViewerStats,
 } from '@camgate/test-helpers';
 import { measureAacRow } from './media-audio.js';
+import { startEngineProcess } from './engine-process.js';
 import { JANUS_INSTALL_HINT, startJanus } from './janus.js';
 import { JANUS_VIEWER_HTML, watchJanus } from './janus-viewer.js';
 import { KMS_INSTALL_HINT, startKmsPeer } from './kms-peer.js';
@@ -130,24 +128,10 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => cam.close());
 
-    // The engine in its own process.
-    const childPath = fileURLToPath(new URL('./media-engine-child.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', childPath], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    cleanups.push(async () => {
-      child.stdin!.end();
-      const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(kill);
-    });
-    const first = await Promise.race([
-      new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)),
-      exited.then(() => {
-        throw new Error('bench: the engine child exited before listening');
-      }),
-    ]);
-    const { url: engineUrl, build } = JSON.parse(first) as { url: string; build: string };
-    const enginePid = child.pid!;
+    // The engine in its own process, started as a user starts it.
+    const engineProc = await startEngineProcess();
+    cleanups.push(() => engineProc.close());
+    const { url: engineUrl, pid: enginePid } = engineProc;
 
     const site = await servePage(CONFIGURABLE_VIEWER_HTML);
     cleanups.push(() => site.close());
@@ -171,7 +155,7 @@ async function main(): Promise<void> {
     const open = openWith(client);
 
     out(
-      `bench:media — engine (${build} build, pid ${enginePid}), camera sim 1280x720 ${CAMERA_FPS} fps, IDR every 4 s`,
+      `bench:media — engine ("camgate engine", dist build, pid ${enginePid}), camera sim 1280x720 ${CAMERA_FPS} fps, IDR every 4 s`,
     );
     out(
       `  host: ${cpus().length} cores, load average ${loadavg()
