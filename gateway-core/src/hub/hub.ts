@@ -3,78 +3,19 @@ import type { Flag } from '../alerts/index.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { TunnelServer, type TunnelPeer, type TunnelServerOptions } from '../tunnel/index.js';
+import { TunnelServer, type TunnelPeer } from '../tunnel/index.js';
 import { CamgateError, addressKey, defaultLogger, isLoopbackHost, type Logger } from '../util/index.js';
-import { ClientAddressResolver, type ForwardedHeader } from './abuse/client-address.js';
-import { ConnectionGuard, type ConnectionLimits } from './abuse/connection-guard.js';
-import { DEFAULT_HUB_TIMEOUTS, httpServerTimeouts, resolveTimeouts, type HubTimeouts } from './abuse/timeouts.js';
+import { ClientAddressResolver } from './abuse/client-address.js';
+import { ConnectionGuard } from './abuse/connection-guard.js';
+import { httpServerTimeouts, resolveTimeouts } from './abuse/timeouts.js';
 import { HubApi } from './api.js';
-import type { ApiAuthLimits } from './api-auth.js';
-import { ExposureService, type ExposureServiceConfig } from './exposure-service.js';
-import { GatewayDirectory, type GatewayRecord } from './gateway-directory.js';
+import { ExposureService } from './exposure-service.js';
+import { GatewayDirectory } from './gateway-directory.js';
 import { GatewayFlagBoard } from './gateway-flags.js';
+import { DEFAULT_HUB_OPTIONS, type HubOptions } from './hub-options.js';
 import { KurentoEndpoint } from './kurento-endpoint.js';
-import { ViewerApp, type ViewerOptions } from './viewer/index.js';
-import { TurnCredentialMinter, type TurnIceServer, type TurnOptions } from './turn.js';
-
-export interface HubOptions {
-  /** Where gateways and browsers reach the hub (`/tunnel`, `/api/`). Port 0 picks a free port. */
-  listen?: { host?: string; port?: number };
-  /** PEM certificate and key: the hub then serves https/wss. */
-  tls?: { cert: string | Buffer; key: string | Buffer };
-  /** Serve plain http/ws on a non-loopback address. Only for a hub behind a TLS-terminating proxy. */
-  allowInsecure?: boolean;
-  /** Where the per-gateway Kurento endpoints listen; loopback only. Port 0 picks a free port. */
-  kurento?: { host?: string; port?: number };
-  gateways?: GatewayRecord[];
-  /** The API tokens, as `camgate hub add-token` stores them (`ID:scrypt$…`); id-less hashes are refused. */
-  apiTokenHashes?: string[];
-  /** Failed API authentications per client before backoff (429), and concurrent scrypt checks per client. */
-  apiAuthLimits?: ApiAuthLimits;
-  /**
-   * Reverse proxies (addresses or CIDR ranges) whose forwarded header names the client. Only connections
-   * from these use the forwarded address — for rate limits, tunnel limits and logs; they are also exempt
-   * from the per-address connection cap. Default: none (the socket's address is the client).
-   */
-  trustedProxies?: string[];
-  /** The header the trusted proxies write: `x-forwarded-for` (default) or `forwarded` (RFC 7239). */
-  forwardedHeader?: ForwardedHeader;
-  /** Caps on open and unauthenticated connections (see abuse/connection-guard.ts). */
-  connections?: ConnectionLimits;
-  /** How long slow clients are waited for. */
-  timeouts?: HubTimeouts;
-  /** `Strict-Transport-Security` max-age on a TLS hub (s); 0 sends none. */
-  hstsMaxAgeS?: number;
-  /** Tunnel tuning (limits, heartbeat, resume grace) passed to the TunnelServer. */
-  tunnel?: Omit<TunnelServerOptions, 'lookupVerifier' | 'logger'>;
-  maxMessageBytes?: number;
-  /** Log every message on the Kurento endpoints, both ways, at debug (`camgate hub --verbose`). */
-  logFrames?: boolean;
-  /**
-   * TURN relay for viewers and the media backend: time-limited credentials are
-   * minted from coturn's `static-auth-secret` (TURN REST scheme, see turn.ts).
-   * Without it no relay is offered (fine when viewer and media share a network).
-   */
-  turn?: TurnOptions;
-  /** The outside exposure monitor (scans each online gateway's public address); off when unset. */
-  exposure?: ExposureServiceConfig;
-  /**
-   * The viewer web app (`/`, `/login`, `/logout`, `/static/*`, `/viewer/ws`): users file, session TTL, hooks.
-   * Off when unset. Its ICE servers default to this hub's TURN credentials (`iceServersFor`).
-   */
-  viewer?: ViewerOptions;
-  logger?: Logger;
-}
-
-export const DEFAULT_HUB_OPTIONS = {
-  /** Flag changes within this window reach the viewer pages as one update. */
-  flagRefreshMs: 100, // ms: a scan or a gateway snapshot changes several flags at once
-  listen: { host: '127.0.0.1', port: 8443 },
-  kurento: { host: '127.0.0.1', port: 8889 },
-  maxMessageBytes: 1024 * 1024, // 1 MiB
-  timeouts: DEFAULT_HUB_TIMEOUTS,
-  hstsMaxAgeS: 31_536_000, // 1 year (RFC 6797 §6.1.1; what hstspreload.org asks for)
-} as const;
+import { ViewerApp } from './viewer/index.js';
+import { TurnCredentialMinter, type TurnIceServer } from './turn.js';
 
 export interface HubEvents {
   /** A gateway came online or went offline. */

@@ -1,4 +1,5 @@
-export { Hub, DEFAULT_HUB_OPTIONS, type HubOptions, type HubEvents } from './hub.js';
+export { Hub, type HubEvents } from './hub.js';
+export { DEFAULT_HUB_OPTIONS, type HubOptions } from './hub-options.js';
 export { type HubTimeouts } from './abuse/timeouts.js';
 export { ApiTokenVerifier, mintApiToken } from './api-tokens.js';
 export { ClientAddressResolver } from './abuse/client-address.js';
@@ -6,13 +7,8 @@ export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './abuse/connec
 export { GatewayDirectory } from './gateway-directory.js';
 export { type GatewayStatus } from './api.js';
 export { ApiAuthGuard, DEFAULT_API_AUTH_LIMITS, type ApiAuthLimits } from './api-auth.js';
-export {
-  ExposureService,
-  DEFAULT_EXPOSURE_SERVICE_OPTIONS,
-  type ExposureServiceConfig,
-  type ExposureServiceEvents,
-  type ExposureView,
-} from './exposure-service.js';
+export { ExposureService, type ExposureServiceEvents, type ExposureView } from './exposure-service.js';
+export { DEFAULT_EXPOSURE_SERVICE_OPTIONS, type ExposureServiceConfig } from './exposure-options.js';
 export {
   TurnCredentialMinter,
   mintTurnCredentials,
