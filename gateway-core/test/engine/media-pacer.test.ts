@@ -128,6 +128,15 @@ function nalu(type: number, size: number, fill: number): Buffer {
 
 describe('VideoWriter', () => {
   const logger = createLogger('test', () => undefined);
+  /** A writer whose clock the test moves (`clock.now`, ms), with room for `bufferBytes` in its pacer. */
+  const clockedWriter = (sender: RecordingSink, clock: { now: number }, bufferBytes = 1 << 20): VideoWriter =>
+    new VideoWriter(sender, {
+      payloadType: 102,
+      mtu: 1000,
+      pacing: { bitrate: 1e9, burstBytes: bufferBytes, maxQueueBytes: bufferBytes },
+      logger,
+      now: () => clock.now,
+    });
   const make = (maxQueueBytes = 1 << 20) => {
     const sender = new RecordingSink();
     const w = new VideoWriter(sender, {
@@ -195,14 +204,8 @@ describe('VideoWriter', () => {
   });
   it('sends every packet with the viewer SSRC and payload type; NACKed packets again, as they were', () => {
     const sender = new RecordingSink();
-    let now = 5_000;
-    const w = new VideoWriter(sender, {
-      payloadType: 102,
-      mtu: 1000,
-      pacing: { bitrate: 1e9, burstBytes: 1 << 20, maxQueueBytes: 1 << 20 },
-      logger,
-      now: () => now,
-    });
+    const clock = { now: 5_000 };
+    const w = clockedWriter(sender, clock);
     w.write({ nalus: [nalu(5, 3500, 9)], timestamp: 0, keyframe: true });
     const sent = sender.packets.slice();
     assert.equal(sent.length, 4);
@@ -222,7 +225,7 @@ describe('VideoWriter', () => {
     w.retransmit([second]);
     assert.equal(sender.packets.length, 5, 'asked again at once: the copy is on its way');
     assert.equal(w.stats.repeated, 1);
-    now += 10;
+    clock.now += 10;
     w.retransmit([second, second]);
     assert.equal(sender.packets.length, 6, 'asked again a hold (10 ms before any RTT) later: sent again, once');
     assert.deepEqual(w.stats, { retransmitted: 2, unavailable: 1, limited: 0, repeated: 2 });
@@ -231,14 +234,8 @@ describe('VideoWriter', () => {
 
   it('caps what NACKs may make it send: 256 packets a NACK, 1024 a second', () => {
     const sender = new RecordingSink();
-    let now = 5_000;
-    const w = new VideoWriter(sender, {
-      payloadType: 102,
-      mtu: 1000,
-      pacing: { bitrate: 1e9, burstBytes: 1 << 22, maxQueueBytes: 1 << 22 },
-      logger,
-      now: () => now,
-    });
+    const clock = { now: 5_000 };
+    const w = clockedWriter(sender, clock, 1 << 22);
     w.write({ nalus: [nalu(5, 1_600_000, 9)], timestamp: 0, keyframe: true });
     const seqs = sender.packets.map((p) => p.header.sequenceNumber);
     assert.ok(seqs.length > 1536 && seqs.length < 2048, 'all held for NACKs');
@@ -247,7 +244,7 @@ describe('VideoWriter', () => {
     for (let i = 1; i < 6; i++) w.retransmit(seqs.slice(256 * i, 256 * (i + 1)));
     assert.equal(w.stats.retransmitted, 1024, 'at most 1024 retransmissions a second, however many NACKs come');
     assert.equal(w.stats.limited, 256 * 6 - 1024);
-    now += 1_000;
+    clock.now += 1_000;
     w.retransmit([seqs[1400]!]);
     assert.equal(w.stats.retransmitted, 1025, 'a new second, a new budget');
     w.close();
@@ -255,14 +252,8 @@ describe('VideoWriter', () => {
 
   it('holds a repeated NACK for one round trip, measured from the receiver reports', async () => {
     const sender = new RecordingSink();
-    let now = 1_000;
-    const w = new VideoWriter(sender, {
-      payloadType: 102,
-      mtu: 1000,
-      pacing: { bitrate: 1e9, burstBytes: 1 << 20, maxQueueBytes: 1 << 20 },
-      logger,
-      now: () => now,
-    });
+    const clock = { now: 1_000 };
+    const w = clockedWriter(sender, clock);
     w.write({ nalus: [nalu(5, 10, 1)], timestamp: 0, keyframe: true });
     for (let i = 0; i < 100 && sender.reports.length === 0; i++) await sleep(50);
     const sr = sender.reports[0] as RtcpSrPacket;
@@ -270,17 +261,17 @@ describe('VideoWriter', () => {
     assert.equal(w.rttMs, undefined);
     // The viewer got the report 30 ms after it left and answered 20 ms later (DLSR in 1/65536 s).
     const lsr = compactNtp(sr.senderInfo.ntpTimestamp);
-    now += 50;
+    clock.now += 50;
     w.receiverReport((lsr + 1) >>> 0, 20 * 65.536);
     assert.equal(w.rttMs, undefined, 'an LSR that is none of our reports is ignored');
     w.receiverReport(lsr, 20 * 65.536);
     assert.ok(Math.abs(w.rttMs! - 30) < 1e-6, `RTT 30 ms, got ${w.rttMs}`);
     const seq = sender.packets[0]!.header.sequenceNumber;
     w.retransmit([seq]);
-    now += 20;
+    clock.now += 20;
     w.retransmit([seq]);
     assert.equal(w.stats.repeated, 1, 'asked again within the RTT: not sent');
-    now += 10;
+    clock.now += 10;
     w.retransmit([seq]);
     assert.equal(w.stats.retransmitted, 2, 'a round trip later: sent again');
     w.close();
