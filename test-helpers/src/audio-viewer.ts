@@ -152,8 +152,10 @@ window.startSync = () => {
 /**
  * Audio minus video, in ms, for the last `keep` of `marks` sync marks seen by a page opened on
  * `AV_SYNC_VIEWER_HTML` once it plays both tracks. Each flash is paired with the nearest beep (marks
- * are seconds apart, so the nearest is its own). The first marks are left out: the browser's jitter
- * buffers adapt over the first seconds. Bounded by `timeoutMs`.
+ * are seconds apart, so the nearest is its own). A flash shown later than 1 s after the last beep heard
+ * is not paired yet: its own beep may still be on its way (it would otherwise meet the previous mark's
+ * beep, a whole mark period away). The first marks are left out: the browser's jitter buffers adapt
+ * over the first seconds. Bounded by `timeoutMs`.
  */
 export async function measureAvOffsets(
   viewer: AudioViewer,
@@ -165,18 +167,22 @@ export async function measureAvOffsets(
   type S = { sync: { flashes: number[]; beeps: number[] } };
   const read = (): Promise<S['sync']> => viewer.page.evaluate(() => (globalThis as unknown as S).sync);
   let last = await read();
+  // Flashes whose beep has had time to be heard (within the ±1 s a mark is paired over).
+  const pairable = (s: S['sync']): number[] => s.flashes.filter((f) => f <= (s.beeps.at(-1) ?? -Infinity) + 1_000);
   await waitUntil(
     async () => {
       last = await read();
-      return last.flashes.length >= marks && last.beeps.length >= marks;
+      return pairable(last).length >= marks && last.beeps.length >= marks;
     },
     `${marks} flashes and beeps`,
     timeoutMs,
   ).catch((err: unknown) => {
     throw new Error(`${(err as Error).message} (saw ${last.flashes.length} flashes, ${last.beeps.length} beeps)`);
   });
-  return last.flashes.slice(-keep).map((f) => {
-    const b = last.beeps.reduce((best, x) => (Math.abs(x - f) < Math.abs(best - f) ? x : best));
-    return Math.round(b - f);
-  });
+  return pairable(last)
+    .slice(-keep)
+    .map((f) => {
+      const b = last.beeps.reduce((best, x) => (Math.abs(x - f) < Math.abs(best - f) ? x : best));
+      return Math.round(b - f);
+    });
 }
