@@ -50,6 +50,8 @@ export class ViewerConnection {
   #windowStart = 0;
   #windowCount = 0;
   #closed = false;
+  /** What this page was last sent, per kind: a push that changes nothing is not sent again. */
+  readonly #lastSent = new Map<'cameras' | 'flags', string>();
 
   constructor(ws: WebSocket, session: Session, user: UserRecord, ice: ViewerIceConfig, deps: ViewerConnectionDeps) {
     this.#ws = ws;
@@ -61,8 +63,8 @@ export class ViewerConnection {
     ws.on('close', () => void this.close());
     ws.on('error', (err) => deps.logger.debug('viewer socket error', { err }));
     this.#send({ type: 'hello', user: user.name, iceServers: ice.browser as unknown as JsonObject[] });
-    this.sendCameras();
-    this.sendFlags();
+    this.sendCameras(undefined, true);
+    this.sendFlags(undefined, true);
   }
 
   /** Players open on this connection. */
@@ -70,18 +72,29 @@ export class ViewerConnection {
     return this.#streams.size;
   }
 
-  /** Sends the camera list (on connect, on request, and when a gateway comes or goes); `status` may be shared. */
-  sendCameras(status: readonly GatewayStatus[] = this.#deps.gatewayStatus()): void {
+  /**
+   * Sends the camera list (on connect, on request, and when a gateway comes or goes); `status` may be shared.
+   * A push that would repeat the list this page already has is dropped unless `always` (connect, request):
+   * after a hub restart a page granted two homes hears of those two, not of every home coming back.
+   */
+  sendCameras(status: readonly GatewayStatus[] = this.#deps.gatewayStatus(), always = false): void {
     const cameras = camerasFor(this.#user.cameras, status, this.#deps.exposureFor);
     if (this.#deps.talkUrl) for (const c of cameras) if (mayTalk(this.#user, c.gateway, c.camera)) c.talk = true;
-    this.#send({ type: 'cameras', cameras: cameras as unknown as JsonObject[] });
+    this.#sendChanged({ type: 'cameras', cameras: cameras as unknown as JsonObject[] }, always);
   }
 
-  /** Sends the raised flags this person may see (on connect, on request, and when flags change). */
-  sendFlags(status?: readonly GatewayStatus[]): void {
+  /** Sends the raised flags this person may see (on connect, on request, and when flags change); like the list. */
+  sendFlags(status?: readonly GatewayStatus[], always = false): void {
     const flagsFor = this.#deps.flagsFor;
     const flags = flagsFor ? viewerFlagsFor(this.#user.cameras, status ?? this.#deps.gatewayStatus(), flagsFor) : [];
-    this.#send({ type: 'flags', flags: flags as unknown as JsonObject[] });
+    this.#sendChanged({ type: 'flags', flags: flags as unknown as JsonObject[] }, always);
+  }
+
+  #sendChanged(msg: JsonObject & { type: 'cameras' | 'flags' }, always: boolean): void {
+    const text = JSON.stringify(msg);
+    if (!always && this.#lastSent.get(msg.type) === text) return;
+    this.#lastSent.set(msg.type, text);
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(text);
   }
 
   #send(msg: JsonObject): void {
@@ -124,8 +137,8 @@ export class ViewerConnection {
   #dispatch(msg: BrowserMessage): void {
     switch (msg.type) {
       case 'list':
-        this.sendCameras();
-        return this.sendFlags();
+        this.sendCameras(undefined, true);
+        return this.sendFlags(undefined, true);
       case 'stop':
         void this.#streams.get(msg.id)?.stop();
         return;
