@@ -5,6 +5,7 @@
  * them do not starve a small host the way 16 Chromium decoders do. Driven
  * with the official kurento-client, as the gateway drives the engine.
  *
+ * argv: engine URL, camera URL, and optionally SO_RCVBUF bytes for the viewers' sockets.
  * stdin, one command a line: `open N` (adds N viewers), `close` (closes all),
  * `stats`; stdout, one JSON line per command. Loopback only.
  */
@@ -12,7 +13,9 @@ import { createInterface } from 'node:readline';
 import kurentoClient from 'kurento-client';
 import { ProtectionProfileAes128CmHmacSha1_80, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 
-const [engineUrl, cameraUrl] = process.argv.slice(2) as [string, string];
+const [engineUrl, cameraUrl, rcvbuf] = process.argv.slice(2) as [string, string, string | undefined];
+/** SO_RCVBUF for each viewer's UDP socket (bytes; 0: the system default, as a browser gets it). */
+const RCVBUF = Number(rcvbuf ?? 0);
 // kurento-client ships no types.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Kc = any;
@@ -81,6 +84,16 @@ async function open(): Promise<Viewer> {
   await player.connect(webrtc);
   const answer: string = await webrtc.processOffer(offer.sdp);
   await sld;
+  if (RCVBUF > 0) {
+    // One werift process reads 16 viewers' sockets in turn; with the default buffer (208 KiB) a keyframe
+    // sent to all of them overflows the sockets it has not got to yet: loss the engine then retransmits.
+    for (const t of pc.getTransceivers()) {
+      const ice = t.sender.transport.iceTransport.connection as unknown as {
+        protocols: { transport?: { socket?: { setRecvBufferSize?(n: number): void } } }[];
+      };
+      for (const p of ice.protocols) p.transport?.socket?.setRecvBufferSize?.(RCVBUF);
+    }
+  }
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   // werift prefers AEAD_AES_128_GCM as DTLS server; Chromium ends up with AES_CM_128_HMAC_SHA1_80, the
   // profile the engine encrypts itself (dtls-srtp-sink.ts). Offer only that one, so the engine does

@@ -1,5 +1,6 @@
 /**
- * `npm run build && node --import tsx test/bench/engine-load.ts [--viewers 1,16 --rounds 2 --node-flags "…" --cpu-prof DIR --json]
+ * `npm run build && node --import tsx test/bench/engine-load.ts [--viewers 1,16 --rounds 2 --node-flags "…" --cpu-prof DIR --heap
+ * --viewer-rcvbuf BYTES --json]
  * [--base OTHER/gateway-core/dist/engine/index.js --base-node-flags "…"]`: the built-in engine's own CPU
  * and memory, for profiling it (issue 17); with --base, another build beside this one, measured in turns.
  *
@@ -9,10 +10,13 @@
  * - camera: the simulator at 1280x720, 25 fps, an IDR every 4 s (as bench:media);
  * - viewers: werift receivers that decode nothing, in another process
  *   (engine-load-viewers.ts), so 16 of them run at full rate on a small host;
- *   the received frame rate is printed beside the CPU.
+ *   the received frame and packet rates are printed beside the CPU (packets beyond the stream's own are
+ *   retransmissions: loss in the viewers' process, which reads 16 sockets in turn; `--viewer-rcvbuf`
+ *   gives their sockets a larger SO_RCVBUF, up to net.core.rmem_max).
  *
  * Prints idle RSS, RSS with one and two cameras pulled (kept warm, no viewer),
- * then per viewer count CPU % of one core (median of the rounds) and RSS.
+ * then per viewer count CPU % of one core (median of the rounds) and RSS; with --heap (engines run with
+ * --expose-gc) also RSS, V8 heap and array buffers after a full GC, what the viewers retain.
  * Loopback only, bounded by a watchdog; stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,6 +38,8 @@ const { values: args } = parseArgs({
     base: { type: 'string' },
     'base-node-flags': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
+    heap: { type: 'boolean', default: false },
+    'viewer-rcvbuf': { type: 'string', default: '0' },
     window: { type: 'string', default: '12000' },
     json: { type: 'boolean', default: false },
   },
@@ -99,6 +105,8 @@ interface Engine {
   pid: number;
   url: string;
   ask(cmd: string): Promise<Record<string, unknown>>;
+  /** After a full GC (--heap): RSS, V8 heap (reserved, used) and array buffers, MiB. */
+  retained(): Promise<Record<string, unknown>>;
 }
 
 async function main(): Promise<void> {
@@ -119,6 +127,7 @@ async function main(): Promise<void> {
     /** One engine child and its viewers child; `entry` is another build's engine (--base). */
     const startEngine = async (name: string, entry: string | undefined, nodeFlags: string[]): Promise<Engine> => {
       const flags = [...nodeFlags];
+      if (args.heap) flags.push('--expose-gc');
       if (args['cpu-prof']) flags.push('--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}/${name}`);
       const engine = spawn(process.execPath, [...flags, here('./engine-load-child.mjs'), ...(entry ? [entry] : [])], {
         stdio: ['pipe', 'pipe', 'inherit'],
@@ -130,10 +139,11 @@ async function main(): Promise<void> {
         await engineExited;
         clearTimeout(kill);
       });
-      const { url } = (await lines(engine).next()) as { url: string };
+      const el = lines(engine);
+      const { url } = (await el.next()) as { url: string };
       const viewers = spawn(
         process.execPath,
-        ['--import', 'tsx', here('./engine-load-viewers.ts'), url, cams[0]!.urlWithCredentials],
+        ['--import', 'tsx', here('./engine-load-viewers.ts'), url, cams[0]!.urlWithCredentials, args['viewer-rcvbuf']],
         { stdio: ['pipe', 'pipe', 'inherit'] },
       );
       cleanups.push(() => viewers.stdin!.end());
@@ -146,7 +156,11 @@ async function main(): Promise<void> {
         return r;
       };
       out(`  engine ${name}: pid ${engine.pid}, ${entry ?? 'this build'}, node flags [${flags.join(' ')}]`);
-      return { name, pid: engine.pid!, url, ask };
+      const retained = (): Promise<Record<string, unknown>> => {
+        engine.kill('SIGUSR2');
+        return el.next();
+      };
+      return { name, pid: engine.pid!, url, ask, retained };
     };
     out(`bench:engine-load: load ${loadavg()[0]!.toFixed(2)}`);
     const engines: Engine[] = [];
@@ -187,7 +201,7 @@ async function main(): Promise<void> {
     await sleep(2_000);
 
     // CPU with viewers: the engines in turns, window by window, so host drift falls on both.
-    const rows: Record<string, { cpu: number[]; rss: number[]; fps: number[] }> = {};
+    const rows: Record<string, { cpu: number[]; rss: number[]; fps: number[]; pps: number[]; heap: number[] }> = {};
     for (let round = 0; round < ROUNDS; round++) {
       for (const n of VIEWERS) {
         for (const e of engines) {
@@ -198,17 +212,27 @@ async function main(): Promise<void> {
             await sleep(500);
           }
           await sleep(2_000);
-          const f0 = (await e.ask('stats')).frames as number[];
+          const before = await e.ask('stats');
           const s = await sample(e.pid, WINDOW_MS);
-          const f1 = (await e.ask('stats')).frames as number[];
-          const fps = median(f1.map((f, i) => (f - f0[i]!) / (WINDOW_MS / 1000)));
-          const row = (rows[`${e.name}_${n}`] ??= { cpu: [], rss: [], fps: [] });
+          const after = await e.ask('stats');
+          const rate = (k: string): number => {
+            const [a, b] = [before[k] as number[], after[k] as number[]];
+            return median(b.map((x, i) => (x - a[i]!) / (WINDOW_MS / 1000)));
+          };
+          const fps = rate('frames');
+          // Packets a viewer received per second: the stream's own plus the retransmissions that arrived.
+          const pps = rate('packets');
+          const row = (rows[`${e.name}_${n}`] ??= { cpu: [], rss: [], fps: [], pps: [], heap: [] });
           row.cpu.push(s.cpuPct);
           row.rss.push(s.rssMb);
           row.fps.push(fps);
+          row.pps.push(pps);
+          const kept = args.heap ? await e.retained() : undefined;
+          if (kept) row.heap.push(kept.heapUsed as number);
           out(
             `  round ${round + 1}, ${e.name}, ${n} viewer(s): ${r1(s.cpuPct)} % CPU, ${r1(s.rssMb)} MiB RSS, ` +
-              `${r1(fps)} fps received (median), load ${loadavg()[0]!.toFixed(2)}`,
+              `${r1(fps)} fps and ${Math.round(pps)} packets/s received (medians), load ${loadavg()[0]!.toFixed(2)}` +
+              (kept ? `; after a full GC: ${JSON.stringify(kept)}` : ''),
           );
           await e.ask('close');
           await sleep(1_500);
@@ -221,6 +245,8 @@ async function main(): Promise<void> {
         [`${k}_viewers_cpu_pct_rounds`]: row.cpu.map(r1),
         [`${k}_viewers_rss_mb`]: r1(median(row.rss)),
         [`${k}_viewers_fps`]: r1(median(row.fps)),
+        [`${k}_viewers_packets_per_s`]: Math.round(median(row.pps)),
+        ...(row.heap.length ? { [`${k}_viewers_heap_used_mb_after_gc`]: r1(median(row.heap)) } : {}),
       });
     }
     result.load_average_1m = r1(loadavg()[0]!);
