@@ -7,30 +7,8 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { Connection } from 'werift';
 import { sendDatagram } from '../../src/engine/media/ice-datagram.js';
-
-const LOOPBACK = {
-  useIpv4: true,
-  useIpv6: false,
-  useTcp: false,
-  interfaceAddresses: { udp4: '127.0.0.1' },
-  additionalHostAddresses: ['127.0.0.1'],
-};
-
-async function connectedPair(): Promise<{ a: Connection; b: Connection }> {
-  const a = new Connection(true, LOOPBACK);
-  const b = new Connection(false, LOOPBACK);
-  await Promise.all([a.gatherCandidates(), b.gatherCandidates()]);
-  a.setRemoteParams({ iceLite: false, usernameFragment: b.localUsername, password: b.localPassword });
-  b.setRemoteParams({ iceLite: false, usernameFragment: a.localUsername, password: a.localPassword });
-  for (const c of b.localCandidates) await a.addRemoteCandidate(c);
-  for (const c of a.localCandidates) await b.addRemoteCandidate(c);
-  await a.addRemoteCandidate(undefined);
-  await b.addRemoteCandidate(undefined);
-  await Promise.all([a.connect(), b.connect()]);
-  return { a, b };
-}
+import { connectedPair } from '../helpers/ice-pair.js';
 
 const noError = (err: unknown): void => assert.fail(`unexpected send error: ${String(err)}`);
 

@@ -1,6 +1,7 @@
 import type { RTCRtpSender, RtcpPacket, SrtpSession } from 'werift';
 import type { Logger } from '../../util/index.js';
-import { sendDatagram } from './ice-datagram.js';
+import { queuedSends, sendDatagram } from './ice-datagram.js';
+import { SendRing } from './send-ring.js';
 import { SrtpProtector } from './srtp.js';
 import { loadedWerift, loadWerift, type WeriftModule } from './werift-lazy.js';
 import type { RtpSink } from './video-writer.js';
@@ -24,6 +25,8 @@ export class DtlsSrtpSink implements RtpSink {
   /** The werift SRTP session our protector was keyed from; werift makes a new one when DTLS is redone. */
   #keyedFrom: SrtpSession | undefined;
   #protector: SrtpProtector | undefined;
+  /** Where packets sent on our own socket path are built (`send-ring.ts`); werift's path gets new buffers. */
+  readonly ring = new SendRing();
   readonly #onSendError = (err: unknown): void => this.#log.debug('sending SRTP failed', { err });
 
   constructor(sender: RTCRtpSender, logger: Logger) {
@@ -52,10 +55,14 @@ export class DtlsSrtpSink implements RtpSink {
       else void loadWerift().then((m) => send(m, Buffer.from(header)));
       return;
     }
-    const packet = this.#protector.protectParts(header, payload);
+    const connection = transport.iceTransport.connection;
+    const queued = queuedSends(connection);
+    const work = this.#protector.workBytes(header.length + payload.length);
+    const out = queued === undefined ? undefined : this.ring.take(work, queued);
+    const packet = this.#protector.protectParts(header, payload, out);
     transport.bytesSent += packet.length;
     transport.packetsSent++;
-    sendDatagram(transport.iceTransport.connection, packet, this.#onSendError);
+    sendDatagram(connection, packet, this.#onSendError);
   }
 
   sendRtcp(packets: RtcpPacket[]): void {

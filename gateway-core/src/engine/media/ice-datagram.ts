@@ -58,6 +58,18 @@ export function sendDatagram(connection: IceConnection, data: Buffer, onError: (
   return 'socket';
 }
 
+/**
+ * Datagrams still queued in libuv on the socket `sendDatagram` would use now
+ * (`getSendQueueCount`), or undefined when it would not use one of its own
+ * (werift's path, which may hold a datagram across async steps).
+ */
+export function queuedSends(connection: IceConnection): number | undefined {
+  const pair = connection.nominated;
+  const to = pair ? directTarget(pair) : null;
+  if (!to || typeof connection.canSendApplicationData !== 'function') return undefined;
+  return typeof to.socket.getSendQueueCount === 'function' ? to.socket.getSendQueueCount() : undefined;
+}
+
 function directTarget(pair: CandidatePair): { socket: Socket; port: number; host: string } | null {
   let target = direct.get(pair);
   if (target !== undefined) return target;

@@ -138,11 +138,18 @@ export class SrtpProtector {
     return this.protectParts(rtp.subarray(0, headerLen), rtp.subarray(headerLen));
   }
 
+  /** Bytes `protectParts` works in for a packet of `rtpBytes` (header and payload): what an `out` must hold. */
+  workBytes(rtpBytes: number): number {
+    return SHA1_BLOCK_BYTES + rtpBytes + Math.max(4, this.tagLength);
+  }
+
   /**
    * `protect()` for a packet in two parts: its complete RTP header (fixed
    * part, CSRCs, extension) and its payload. Neither is kept or changed.
+   * With `out` (at least `workBytes` long) the packet is built in it and the
+   * result is a view of it, instead of a new buffer per packet.
    */
-  protectParts(header: Buffer, payload: Buffer): Buffer {
+  protectParts(header: Buffer, payload: Buffer, out?: Buffer): Buffer {
     if (header.length < 12 || header[0]! >> 6 !== 2) {
       throw new CamgateError('CAMGATE_ENGINE_SRTP', 'not an RTP v2 header');
     }
@@ -156,7 +163,9 @@ export class SrtpProtector {
     // (RFC 2104: H(K^opad || H(K^ipad || m)), m = authenticated portion || ROC, RFC 3711 §4.2)
     // is one call; the tag then takes the ROC's place and the packet is a slice of it.
     const len = header.length + payload.length;
-    const buf = Buffer.allocUnsafe(SHA1_BLOCK_BYTES + len + Math.max(4, this.tagLength));
+    const work = this.workBytes(len);
+    if (out && out.length < work) throw new RangeError(`SrtpProtector: out must hold ${work} bytes`);
+    const buf = out ?? Buffer.allocUnsafe(work);
     this.#ipad.copy(buf, 0);
     header.copy(buf, SHA1_BLOCK_BYTES);
     const at = SHA1_BLOCK_BYTES + header.length;
