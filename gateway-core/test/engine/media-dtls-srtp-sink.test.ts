@@ -18,27 +18,10 @@ import {
   type RtcpPacket,
 } from 'werift';
 import { DtlsSrtpSink } from '../../src/engine/media/dtls-srtp-sink.js';
+import { keyPair } from '../helpers/dtls-srtp.js';
 import { loadWerift } from '../../src/engine/media/werift-lazy.js';
 import { buildRtpPacket } from '../../src/rtsp/index.js';
 import { createLogger } from '../../src/util/index.js';
-
-type Profile = typeof ProtectionProfileAes128CmHmacSha1_80 | typeof ProtectionProfileAeadAes128Gcm;
-
-/** Both ends of one DTLS-SRTP session, as werift derives them after the handshake. */
-function keyPair(profile: Profile): { sender: SrtpSession; viewer: SrtpSession } {
-  const keyLen = 16;
-  const saltLen = profile === ProtectionProfileAes128CmHmacSha1_80 ? 14 : 12;
-  const [ka, sa, kb, sb] = [randomBytes(keyLen), randomBytes(saltLen), randomBytes(keyLen), randomBytes(saltLen)];
-  const sender = new SrtpSession({
-    profile,
-    keys: { localMasterKey: ka, localMasterSalt: sa, remoteMasterKey: kb, remoteMasterSalt: sb },
-  });
-  const viewer = new SrtpSession({
-    profile,
-    keys: { localMasterKey: kb, localMasterSalt: sb, remoteMasterKey: ka, remoteMasterSalt: sa },
-  });
-  return { sender, viewer };
-}
 
 /** werift's RTCRtpSender as far as the sink reaches into it: its SSRC and DTLS transport. */
 class FakeSender {

@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { ProtectionProfileAes128CmHmacSha1_80, RtpPacket, SrtpSession, type RTCRtpSender } from 'werift';
+import { ProtectionProfileAes128CmHmacSha1_80, RtpPacket, type RTCRtpSender } from 'werift';
 import { DtlsSrtpSink } from '../../src/engine/media/dtls-srtp-sink.js';
 import { SendRing } from '../../src/engine/media/send-ring.js';
 import { loadWerift } from '../../src/engine/media/werift-lazy.js';
 import { buildRtpPacket } from '../../src/rtsp/index.js';
 import { createLogger } from '../../src/util/index.js';
+import { keyPair } from '../helpers/dtls-srtp.js';
 import { connectedPair } from '../helpers/ice-pair.js';
 
 describe('SendRing', () => {
@@ -58,16 +59,7 @@ describe('DtlsSrtpSink on a real ICE pair', () => {
     async (t) => {
       const { a, b } = await connectedPair();
       t.after(() => Promise.all([a.close(), b.close()]));
-      const [ka, sa, kb, sb] = [randomBytes(16), randomBytes(14), randomBytes(16), randomBytes(14)];
-      const profile = ProtectionProfileAes128CmHmacSha1_80;
-      const ours = new SrtpSession({
-        profile,
-        keys: { localMasterKey: ka, localMasterSalt: sa, remoteMasterKey: kb, remoteMasterSalt: sb },
-      });
-      const viewer = new SrtpSession({
-        profile,
-        keys: { localMasterKey: kb, localMasterSalt: sb, remoteMasterKey: ka, remoteMasterSalt: sa },
-      });
+      const { sender: ours, viewer } = keyPair(ProtectionProfileAes128CmHmacSha1_80);
       const ssrc = 0x5e1f0001;
       // werift's RTCRtpSender as far as the sink reaches into it, on agent a's real connection.
       const sender = {
@@ -92,6 +84,7 @@ describe('DtlsSrtpSink on a real ICE pair', () => {
           sequenceNumber: seq,
           timestamp: seq * 3600,
           ssrc,
+          marker: false,
           payload: Buffer.alloc(0),
         });
         sink.sendRtp(header, payload);
