@@ -41,12 +41,12 @@ const direct = new WeakMap<CandidatePair, { socket: Socket; port: number; host: 
  */
 export function sendDatagram(connection: IceConnection, data: Buffer, onError: (err: unknown) => void): DatagramPath {
   const pair = connection.nominated;
-  const to = pair ? directTarget(pair) : null;
-  if (!pair || !to || typeof connection.canSendApplicationData !== 'function') {
+  const to = directPath(connection);
+  if (!pair || !to) {
     connection.send(data).catch(onError);
     return 'werift';
   }
-  if (!connection.canSendApplicationData() || pair.protocol.transport?.closed) return 'dropped';
+  if (!connection.canSendApplicationData!() || pair.protocol.transport?.closed) return 'dropped';
   try {
     to.socket.send(data, to.port, to.host);
   } catch (err) {
@@ -64,10 +64,14 @@ export function sendDatagram(connection: IceConnection, data: Buffer, onError: (
  * (werift's path, which may hold a datagram across async steps).
  */
 export function queuedSends(connection: IceConnection): number | undefined {
+  return directPath(connection)?.socket.getSendQueueCount();
+}
+
+/** The socket and address `sendDatagram` sends on itself, or null when datagrams take werift's path. */
+function directPath(connection: IceConnection): { socket: Socket; port: number; host: string } | null {
   const pair = connection.nominated;
-  const to = pair ? directTarget(pair) : null;
-  if (!to || typeof connection.canSendApplicationData !== 'function') return undefined;
-  return typeof to.socket.getSendQueueCount === 'function' ? to.socket.getSendQueueCount() : undefined;
+  if (!pair || typeof connection.canSendApplicationData !== 'function') return null;
+  return directTarget(pair);
 }
 
 function directTarget(pair: CandidatePair): { socket: Socket; port: number; host: string } | null {
