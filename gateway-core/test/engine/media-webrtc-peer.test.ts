@@ -59,6 +59,12 @@ describe('WebRtcPeer', () => {
       assert.ok(viewer.receivedCandidates.length > 0, 'local candidates trickled after gatherCandidates()');
       for (const c of viewer.receivedCandidates) assert.match(c, /^candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host/);
       assert.ok(viewer.sentCandidates.length > 0, 'remote candidates trickled to the peer');
+      // werift, as DTLS server, chose AES-GCM: the engine's own protector (srtp-gcm.ts) made what it decrypted.
+      const keyed = sink.records.filter((r) => r.msg === 'SRTP keyed');
+      assert.deepEqual(
+        keyed.map((r) => r.fields.profile),
+        ['AEAD_AES_128_GCM'],
+      );
     });
 
     it('gives two viewers independent streams (own SSRC, own timeline)', { timeout: 30_000 }, async (t) => {

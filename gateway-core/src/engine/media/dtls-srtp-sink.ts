@@ -3,28 +3,41 @@ import type { Logger } from '../../util/index.js';
 import { queuedSends, sendDatagram } from './ice-datagram.js';
 import { SendRing } from './send-ring.js';
 import { SrtpProtector } from './srtp.js';
+import { SrtpGcmProtector } from './srtp-gcm.js';
 import { loadedWerift, loadWerift, type WeriftModule } from './werift-lazy.js';
 import type { RtpSink } from './video-writer.js';
 
-/** SRTP_AES128_CM_HMAC_SHA1_80, the DTLS-SRTP profile number (RFC 5764 §4.1.2) werift's sessions carry. */
+/** DTLS-SRTP profile numbers werift's sessions carry: RFC 5764 §4.1.2 and RFC 7714 §14.2. */
 const PROFILE_AES128_CM_HMAC_SHA1_80 = 0x0001;
+const PROFILE_AEAD_AES_128_GCM = 0x0007;
+
+const PROFILE_NAMES = new Map([
+  [PROFILE_AES128_CM_HMAC_SHA1_80, 'AES_CM_128_HMAC_SHA1_80'],
+  [PROFILE_AEAD_AES_128_GCM, 'AEAD_AES_128_GCM'],
+]);
+
+/** What builds a viewer's SRTP packets in our send ring: one of the two profiles WebRTC peers choose. */
+type Protector = Pick<SrtpProtector, 'workBytes' | 'protectParts'>;
 
 /**
  * A viewer's RTP leaves through werift's DTLS transport: the SRTP keys are
  * the ones its DTLS handshake negotiated and the packets go out on the ICE
  * pair it selected (through the TURN relay when that is the pair). Only the
- * encryption is ours: for the AES_CM_128_HMAC_SHA1_80 profile, packets are
- * protected by `SrtpProtector`, which costs half of werift's SRTP per
- * packet (werift creates a cipher and an HMAC object for each one, and
- * this runs once per packet per viewer). For any other profile werift's own
- * `sendRtp` is used. RTCP (sender reports) always goes through werift.
+ * encryption is ours: AES_CM_128_HMAC_SHA1_80 (what Chromium chooses) by
+ * `SrtpProtector`, which costs half of werift's SRTP per packet (werift
+ * creates a cipher and an HMAC object for each one, and this runs once per
+ * packet per viewer), and AEAD_AES_128_GCM (what werift and Firefox choose)
+ * by `SrtpGcmProtector`; both build the packet in the send ring and send it
+ * on the pair's socket, where werift's `sendRtp` allocates per packet at
+ * every step. Another profile would go through werift's `sendRtp`. RTCP
+ * (sender reports) always goes through werift.
  */
 export class DtlsSrtpSink implements RtpSink {
   readonly #sender: RTCRtpSender;
   readonly #log: Logger;
   /** The werift SRTP session our protector was keyed from; werift makes a new one when DTLS is redone. */
   #keyedFrom: SrtpSession | undefined;
-  #protector: SrtpProtector | undefined;
+  #protector: Protector | undefined;
   /** Where packets sent on our own socket path are built (`send-ring.ts`); werift's path gets new buffers. */
   readonly ring = new SendRing();
   readonly #onSendError = (err: unknown): void => this.#log.debug('sending SRTP failed', { err });
@@ -72,12 +85,13 @@ export class DtlsSrtpSink implements RtpSink {
   #key(session: SrtpSession): void {
     this.#keyedFrom = session;
     const { profile, keys } = session.config;
+    const keyAndSalt = Buffer.concat([keys.localMasterKey, keys.localMasterSalt]);
     this.#protector =
       profile === PROFILE_AES128_CM_HMAC_SHA1_80
-        ? new SrtpProtector('AES_128_CM_HMAC_SHA1_80', Buffer.concat([keys.localMasterKey, keys.localMasterSalt]))
-        : undefined;
-    this.#log.debug('SRTP keyed', {
-      profile: this.#protector ? 'AES_CM_128_HMAC_SHA1_80' : `werift profile ${profile}`,
-    });
+        ? new SrtpProtector('AES_128_CM_HMAC_SHA1_80', keyAndSalt)
+        : profile === PROFILE_AEAD_AES_128_GCM
+          ? new SrtpGcmProtector(keyAndSalt)
+          : undefined;
+    this.#log.debug('SRTP keyed', { profile: PROFILE_NAMES.get(profile) ?? `werift profile ${profile}` });
   }
 }

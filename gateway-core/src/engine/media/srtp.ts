@@ -64,13 +64,38 @@ function rtpHeaderLength(pkt: Buffer): number {
   return len;
 }
 
+/** What a sender knows of one SSRC's packet indices: the highest it sent (RFC 3711 §3.3.1). */
+export interface SentIndex {
+  seq: number;
+  roc: number;
+}
+
+/**
+ * The rollover counter of a packet this sender sends (RFC 3711 §3.3.1), and
+ * `s` moved on to it when it is the newest. New packets come in order and the
+ * counter grows when the sequence number wraps; a packet sent again on NACK is
+ * older than the newest and keeps the counter it had, which is estimated as a
+ * receiver would (Appendix A). RFC 7714 §4 keeps the same index for AEAD.
+ */
+export function senderRollover(s: SentIndex, seq: number): number {
+  let roc = s.roc;
+  if (s.seq < 0x8000) {
+    if (seq - s.seq > 0x8000 && roc > 0) roc--;
+  } else if (s.seq - 0x8000 > seq) {
+    roc = (roc + 1) >>> 0;
+  }
+  if (roc > s.roc || (roc === s.roc && seq > s.seq)) {
+    s.seq = seq;
+    s.roc = roc;
+  }
+  return roc;
+}
+
 /** Packets whose keystream is computed in one go: AES runs once per window, not once per packet. */
 const WINDOW = 32;
 
 /** One SSRC's state: its highest index sent, and keystream computed ahead for the packets after it. */
-interface Stream {
-  seq: number;
-  roc: number;
+interface Stream extends SentIndex {
   /** Keystream of indices [from, from + WINDOW), `stride` bytes each. */
   keystream: Int32Array | undefined;
   from: number;
@@ -158,7 +183,7 @@ export class SrtpProtector {
     const seq = header.readUInt16BE(2);
     const ssrc = header.readUInt32BE(8);
     const stream = this.#stream(ssrc, seq);
-    const roc = this.#rollover(stream, seq);
+    const roc = senderRollover(stream, seq);
     // One buffer: ipad || header || encrypted payload || ROC, so the inner hash of the HMAC
     // (RFC 2104: H(K^opad || H(K^ipad || m)), m = authenticated portion || ROC, RFC 3711 §4.2)
     // is one call; the tag then takes the ROC's place and the packet is a slice of it.
@@ -200,26 +225,6 @@ export class SrtpProtector {
       this.#streams.set(ssrc, s);
     }
     return s;
-  }
-
-  /**
-   * The rollover counter of a packet this sender sends (RFC 3711 §3.3.1).
-   * New packets come in order and the counter grows when the sequence number
-   * wraps; a packet sent again on NACK is older than the newest and keeps the
-   * counter it had, which is estimated as a receiver would (Appendix A).
-   */
-  #rollover(s: Stream, seq: number): number {
-    let roc = s.roc;
-    if (s.seq < 0x8000) {
-      if (seq - s.seq > 0x8000 && roc > 0) roc--;
-    } else if (s.seq - 0x8000 > seq) {
-      roc = (roc + 1) >>> 0;
-    }
-    if (roc > s.roc || (roc === s.roc && seq > s.seq)) {
-      s.seq = seq;
-      s.roc = roc;
-    }
-    return roc;
   }
 
   /**
