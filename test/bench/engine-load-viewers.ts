@@ -11,7 +11,8 @@
  */
 import { createInterface } from 'node:readline';
 import kurentoClient from 'kurento-client';
-import { ProtectionProfileAes128CmHmacSha1_80, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { chromiumSrtpProfiles } from './werift-srtp.js';
 
 const [engineUrl, cameraUrl, rcvbuf] = process.argv.slice(2) as [string, string, string | undefined];
 /** SO_RCVBUF for each viewer's UDP socket (bytes; 0: the system default, as a browser gets it). */
@@ -95,12 +96,7 @@ async function open(): Promise<Viewer> {
     }
   }
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-  // werift prefers AEAD_AES_128_GCM as DTLS server; Chromium ends up with AES_CM_128_HMAC_SHA1_80, the
-  // profile the engine encrypts itself (dtls-srtp-sink.ts). Offer only that one, so the engine does
-  // here what it does for a browser.
-  for (const t of pc.getTransceivers()) {
-    (t.sender.transport as unknown as { srtpProfiles: number[] }).srtpProfiles = [ProtectionProfileAes128CmHmacSha1_80];
-  }
+  chromiumSrtpProfiles(pc); // what the engine does for a browser (werift-srtp.ts)
   await webrtc.gatherCandidates();
   await player.play();
   return v;

@@ -87,7 +87,7 @@ export async function measureRow(peer: Peer, n: number, o: RowOptions): Promise<
         // Node's event loop is its main thread; Janus and KMS work in many threads, so their split says nothing.
         (peer.name === 'engine' ? ` (event loop ${round(s.mainThreadPct)})` : '') +
         `, ${round(s.rssMb)} MiB RSS; received ${round(row.fpsPerViewer)} fps per viewer (median, slowest ${round(row.fpsMin)}), ` +
-        `${round(row.lossPct, 2)} % packets lost`,
+        `${round(row.lossPct, 2)} % packets lost; SRTP ${[...new Set(s1.map((x) => x.srtpProfile || '?'))].join(', ')}`,
     );
     if (row.fpsPerViewer < 0.8 * o.cameraFps) {
       o.out(

@@ -9,6 +9,7 @@
  * and measure something else.
  *
  * Candidates other than 127.0.0.1 ones, the server's and the receiver's own, are dropped.
+ * SRTP: the profile Chromium negotiates (werift-srtp.ts).
  *
  * Protocol: one JSON object per line on stdin (`{ id, op, ... }`), one answer
  * per line on stdout (`{ id, ok, ... }` or `{ id, error }`). Exits when stdin closes.
@@ -16,6 +17,7 @@
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RTCPeerConnection, RTCRtpCodecParameters, type RTCIceCandidate } from 'werift';
+import { chromiumSrtpProfiles, srtpProfileOf } from './werift-srtp.js';
 
 type Req = {
   id: number;
@@ -147,6 +149,7 @@ async function handle(q: Req): Promise<Record<string, unknown>> {
       const r = make(q.rx);
       r.pc.addTransceiver('video', { direction: 'recvonly' });
       await r.pc.setLocalDescription(await r.pc.createOffer());
+      chromiumSrtpProfiles(r.pc);
       await gathered(r.pc);
       return { sdp: loopbackOnly(r.pc.localDescription!.sdp) };
     }
@@ -154,6 +157,7 @@ async function handle(q: Req): Promise<Record<string, unknown>> {
       // The server offers (Janus): answer it, candidates gathered into the answer.
       const r = make(q.rx);
       await r.pc.setRemoteDescription({ type: 'offer', sdp: loopbackOnly(q.sdp!) });
+      chromiumSrtpProfiles(r.pc);
       await r.pc.setLocalDescription(await r.pc.createAnswer());
       await gathered(r.pc);
       return { sdp: loopbackOnly(r.pc.localDescription!.sdp) };
@@ -178,6 +182,7 @@ async function handle(q: Req): Promise<Record<string, unknown>> {
         startedAt: r.startedAt,
         firstFrameAt: r.firstFrameAt,
         connectionState: r.pc.connectionState,
+        srtpProfile: srtpProfileOf(r.pc),
         errors: r.errors.slice(-3),
       };
     }

@@ -38,6 +38,8 @@ export interface ReceiverStats {
   /** Date.now() at the first complete frame (0 before). */
   firstFrameAt: number;
   connectionState: string;
+  /** The DTLS-SRTP profile negotiated ('' before the handshake). */
+  srtpProfile: string;
   errors: string[];
 }
 
