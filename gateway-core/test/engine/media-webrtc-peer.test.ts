@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:dgram';
 import { GenericNack, RtcpTransportLayerFeedback } from 'werift';
 import { WebRtcPeer } from '../../src/engine/media/index.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
@@ -175,6 +176,54 @@ describe('WebRtcPeer', () => {
       },
     );
 
+    it(
+      'keeps a werift viewer decrypting across the RTP sequence number wrap (AES-GCM, rollover counter)',
+      { timeout: 60_000 },
+      async (t) => {
+        const sink = memorySink();
+        const peer = new WebRtcPeer({ ...LOOPBACK, logger: createLogger('test', sink) });
+        t.after(() => peer.close());
+        // 10 packets a frame, 8 frames every 20 ms: ~4,000 packets/s, under the pacer's 100 Mbit/s, so
+        // the wrap (at most 65,536 packets after a random first sequence number) comes within ~17 s.
+        const src = new SyntheticH264(250, 12_000);
+        const viewer = await connectViewer(peer);
+        t.after(() => viewer.close());
+        // The viewer shares this event loop with the engine: a 4 MiB socket buffer (Linux caps it at
+        // net.core.rmem_max) rides out a stalled loop, so no burst of loss hides the packets after the wrap.
+        type Holder = { connection?: { protocols?: { transport?: { socket?: Socket } }[] } };
+        for (const ice of viewer.pc.iceTransports as unknown as Holder[]) {
+          for (const p of ice.connection?.protocols ?? []) p.transport?.socket?.setRecvBufferSize(4 * 1024 * 1024);
+        }
+        let last = -1;
+        let ausAtWrap = -1;
+        let firstAfterWrap = -1;
+        let afterWrap = 0;
+        // onReceiveRtp fires only for packets werift authenticated and decrypted. With a wrong rollover
+        // counter the packets right after the wrap fail; werift's receiver counts a wrap only for a
+        // sequence number under 100, so from 100 on it would agree with that wrong counter again: what
+        // shows the counter right is that packets 0-99 arrive.
+        viewer.pc.getTransceivers()[0]!.receiver.tracks[0]!.onReceiveRtp.subscribe((rtp) => {
+          const seq = rtp.header.sequenceNumber;
+          if (ausAtWrap < 0 && last > 65_000 && seq < 500) {
+            ausAtWrap = viewer.aus.length;
+            firstAfterWrap = seq;
+          }
+          if (ausAtWrap >= 0) afterWrap++;
+          last = seq;
+        });
+        const pump = setInterval(() => {
+          for (let i = 0; i < 8; i++) peer.feed(src.next());
+        }, 20);
+        t.after(() => clearInterval(pump));
+        await viewer.waitFor((v) => ausAtWrap >= 0 && afterWrap >= 3_000 && v.aus.length >= ausAtWrap + 200);
+        assert.ok(firstAfterWrap < 100, `the packets right after the wrap decrypt (first one: ${firstAfterWrap})`);
+        const after = viewer.aus.slice(ausAtWrap).map(frameNumber);
+        for (let i = 1; i < after.length; i++) assert.ok(after[i]! > after[i - 1]!, 'frames after the wrap in order');
+        const keyed = sink.records.filter((r) => r.msg === 'SRTP keyed').map((r) => r.fields.profile);
+        assert.deepEqual(keyed, ['AEAD_AES_128_GCM']);
+        t.diagnostic(`${viewer.packets} packets, ${afterWrap} after the wrap, ${after.length} frames after it`);
+      },
+    );
     it('reports NOT_FLOWING when the camera stops feeding', { timeout: 30_000 }, async (t) => {
       const peer = new WebRtcPeer({ ...LOOPBACK, flowTimeoutMs: 200 });
       t.after(() => peer.close());
