@@ -5,7 +5,8 @@
  * them do not starve a small host the way 16 Chromium decoders do. Driven
  * with the official kurento-client, as the gateway drives the engine.
  *
- * argv: engine URL, camera URL, and optionally SO_RCVBUF bytes for the viewers' sockets.
+ * argv: engine URL, camera URL, and optionally SO_RCVBUF bytes for the viewers' sockets and the SRTP
+ * profile they offer (`cm`, as Chromium ends up with, or `gcm`, werift's own preference).
  * stdin, one command a line: `open N` (adds N viewers), `close` (closes all),
  * `stats`; stdout, one JSON line per command. Loopback only.
  */
@@ -14,7 +15,7 @@ import kurentoClient from 'kurento-client';
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import { chromiumSrtpProfiles } from './werift-srtp.js';
 
-const [engineUrl, cameraUrl, rcvbuf] = process.argv.slice(2) as [string, string, string | undefined];
+const [engineUrl, cameraUrl, rcvbuf, srtp] = process.argv.slice(2) as [string, string, string?, string?];
 /** SO_RCVBUF for each viewer's UDP socket (bytes; 0: the system default, as a browser gets it). */
 const RCVBUF = Number(rcvbuf ?? 0);
 // kurento-client ships no types.
@@ -96,7 +97,7 @@ async function open(): Promise<Viewer> {
     }
   }
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-  chromiumSrtpProfiles(pc); // what the engine does for a browser (werift-srtp.ts)
+  if (srtp !== 'gcm') chromiumSrtpProfiles(pc); // what the engine does for a browser (werift-srtp.ts)
   await webrtc.gatherCandidates();
   await player.play();
   return v;

@@ -1,6 +1,6 @@
 /**
  * `npm run build && node --import tsx test/bench/engine-load.ts [--viewers 1,16 --rounds 2 --node-flags "…" --cpu-prof DIR --heap
- * --viewer-rcvbuf BYTES --json]
+ * --viewer-rcvbuf BYTES --viewer-srtp cm|gcm --json]
  * [--base OTHER/gateway-core/dist/engine/index.js --base-node-flags "…"]`: the built-in engine's own CPU
  * and memory, for profiling it (issue 17); with --base, another build beside this one, measured in turns.
  *
@@ -12,7 +12,8 @@
  *   (engine-load-viewers.ts), so 16 of them run at full rate on a small host;
  *   the received frame and packet rates are printed beside the CPU (packets beyond the stream's own are
  *   retransmissions: loss in the viewers' process, which reads 16 sockets in turn; `--viewer-rcvbuf`
- *   gives their sockets a larger SO_RCVBUF, up to net.core.rmem_max).
+ *   gives their sockets a larger SO_RCVBUF, up to net.core.rmem_max); they negotiate AES_CM_128_HMAC_SHA1_80
+ *   as Chromium does, or with `--viewer-srtp gcm` AEAD_AES_128_GCM, werift's and Firefox's preference.
  *
  * Prints idle RSS, RSS with one and two cameras pulled (kept warm, no viewer),
  * then per viewer count CPU % of one core (median of the rounds) and RSS; with --heap (engines run with
@@ -40,10 +41,12 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     heap: { type: 'boolean', default: false },
     'viewer-rcvbuf': { type: 'string', default: '0' },
+    'viewer-srtp': { type: 'string', default: 'cm' },
     window: { type: 'string', default: '12000' },
     json: { type: 'boolean', default: false },
   },
 });
+if (!['cm', 'gcm'].includes(args['viewer-srtp'])) throw new Error('--viewer-srtp must be cm or gcm');
 const VIEWERS = args.viewers.split(',').map(Number);
 const ROUNDS = Number(args.rounds);
 const WINDOW_MS = Number(args.window); // three GOPs of the camera: three keyframes per window
@@ -143,7 +146,15 @@ async function main(): Promise<void> {
       const { url } = (await el.next()) as { url: string };
       const viewers = spawn(
         process.execPath,
-        ['--import', 'tsx', here('./engine-load-viewers.ts'), url, cams[0]!.urlWithCredentials, args['viewer-rcvbuf']],
+        [
+          '--import',
+          'tsx',
+          here('./engine-load-viewers.ts'),
+          url,
+          cams[0]!.urlWithCredentials,
+          args['viewer-rcvbuf'],
+          args['viewer-srtp'],
+        ],
         { stdio: ['pipe', 'pipe', 'inherit'] },
       );
       cleanups.push(() => viewers.stdin!.end());
@@ -162,7 +173,9 @@ async function main(): Promise<void> {
       };
       return { name, pid: engine.pid!, url, ask, retained };
     };
-    out(`bench:engine-load: load ${loadavg()[0]!.toFixed(2)}`);
+    out(
+      `bench:engine-load: load ${loadavg()[0]!.toFixed(2)}, viewers' SRTP ${args['viewer-srtp'] === 'gcm' ? 'AEAD_AES_128_GCM' : 'AES_CM_128_HMAC_SHA1_80'}`,
+    );
     const engines: Engine[] = [];
     if (args.base)
       engines.push(await startEngine('base', args.base, args['base-node-flags'].split(' ').filter(Boolean)));
