@@ -51,8 +51,8 @@ export async function servePage(html: string): Promise<{ url: string; close: () 
 }
 
 /**
- * A recvonly WebRTC viewer page. `window.viewer` offers, takes the answer and
- * remote candidates, hands its own 127.0.0.1 candidates to `window.sendCandidate`
+ * A recvonly WebRTC viewer page. `window.viewer` offers and takes the answer
+ * (or answers an offer), takes remote candidates, hands its own 127.0.0.1 candidates to `window.sendCandidate`
  * (bound by `exposeViewer`), and reports decoding stats and a picture hash.
  */
 export const VIEWER_PAGE_HTML = `<!doctype html>
@@ -62,7 +62,7 @@ export const VIEWER_PAGE_HTML = `<!doctype html>
 const pc = new RTCPeerConnection({ iceServers: [] });
 const video = document.getElementById('v');
 pc.addTransceiver('video', { direction: 'recvonly' });
-pc.ontrack = (e) => { video.srcObject = new MediaStream([e.track]); };
+pc.ontrack = (e) => { if (e.track.kind === 'video') video.srcObject = new MediaStream([e.track]); };
 pc.onicecandidate = (e) => {
   if (!e.candidate || !e.candidate.candidate) return;
   if (e.candidate.candidate.split(' ')[4] !== '127.0.0.1') return; // loopback only
@@ -71,6 +71,10 @@ pc.onicecandidate = (e) => {
 window.viewer = {
   async offer() { const o = await pc.createOffer(); await pc.setLocalDescription(o); return o.sdp; },
   async answer(sdp) { await pc.setRemoteDescription({ type: 'answer', sdp }); },
+  async answerOffer(sdp) {
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    const a = await pc.createAnswer(); await pc.setLocalDescription(a); return a.sdp;
+  },
   async addCandidate(c) { await pc.addIceCandidate(c); },
   async stats() {
     const r = await pc.getStats();
@@ -84,7 +88,8 @@ window.viewer = {
     out.senderReports = 0; out.senderPackets = 0;
     r.forEach((s) => { if (s.type === 'remote-outbound-rtp' && s.kind === 'video') { out.senderReports = s.reportsSent || 0; out.senderPackets = s.packetsSent || 0; } });
     out.connectionState = pc.connectionState; out.iceConnectionState = pc.iceConnectionState; out.dtls = [];
-    r.forEach((s) => { if (s.type === 'transport') out.dtls.push(s.dtlsState + '/' + s.iceState); });
+    out.srtpCipher = '';
+    r.forEach((s) => { if (s.type === 'transport') { out.dtls.push(s.dtlsState + '/' + s.iceState); out.srtpCipher = s.srtpCipher || out.srtpCipher; } });
     return out;
   },
   pictureHash() {
@@ -113,11 +118,14 @@ export interface ViewerStats {
   iceConnectionState: string;
   /** `dtlsState/iceState` per transport. */
   dtls: string[];
+  /** The DTLS-SRTP profile in use (`SRTP_AES128_CM_SHA1_80`, `SRTP_AEAD_AES_128_GCM`), '' before the handshake. */
+  srtpCipher: string;
 }
 
 interface ViewerApi {
   offer(): Promise<string>;
   answer(sdp: string): Promise<void>;
+  answerOffer(sdp: string): Promise<string>;
   addCandidate(c: unknown): Promise<void>;
   stats(): Promise<ViewerStats>;
   pictureHash(): string;
@@ -128,6 +136,8 @@ export interface ViewerPage {
   page: Page;
   offer(): Promise<string>;
   answer(sdp: string): Promise<void>;
+  /** The other way round: the server offers, the page answers (it is then the DTLS client). */
+  answerOffer(sdp: string): Promise<string>;
   addCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void>;
   stats(): Promise<ViewerStats>;
   /** FNV-1a of the current video frame drawn on a canvas, with `:WxH`; '' before the first frame. */
@@ -149,6 +159,7 @@ export async function openViewerPage(
     page,
     offer: () => page.evaluate(() => (globalThis as unknown as W).viewer.offer()),
     answer: (sdp) => page.evaluate((s) => (globalThis as unknown as W).viewer.answer(s), sdp),
+    answerOffer: (sdp) => page.evaluate((s) => (globalThis as unknown as W).viewer.answerOffer(s), sdp),
     addCandidate: (c) => page.evaluate((x) => (globalThis as unknown as W).viewer.addCandidate(x), c),
     stats: () => page.evaluate(() => (globalThis as unknown as W).viewer.stats()),
     pictureHash: () => page.evaluate(() => (globalThis as unknown as W).viewer.pictureHash()),

@@ -13,7 +13,7 @@
  *   the received frame and packet rates are printed beside the CPU (packets beyond the stream's own are
  *   retransmissions: loss in the viewers' process, which reads 16 sockets in turn; `--viewer-rcvbuf`
  *   gives their sockets a larger SO_RCVBUF, up to net.core.rmem_max); they negotiate AES_CM_128_HMAC_SHA1_80
- *   as Chromium does, or with `--viewer-srtp gcm` AEAD_AES_128_GCM, werift's and Firefox's preference.
+ *   as Chromium does, or with `--viewer-srtp gcm` AEAD_AES_128_GCM, werift's preference.
  *
  * Prints idle RSS, RSS with one and two cameras pulled (kept warm, no viewer),
  * then per viewer count CPU % of one core (median of the rounds) and RSS; with --heap (engines run with

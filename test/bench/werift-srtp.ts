@@ -3,9 +3,11 @@
  * for it; these reach into its transports (werift 0.25 internals).
  *
  * The receivers offer only AES_CM_128_HMAC_SHA1_80, the profile Chromium
- * ends up with against the engine, Janus and KMS. werift's own preference,
- * AEAD_AES_128_GCM, costs a sender more per packet (a GCM cipher per packet,
- * engine/media/README.md "SRTP") and is not what most viewers negotiate.
+ * picks when it offers (as the hub's viewer page does), so every server sends
+ * what it sends to such a browser. werift's own preference, AEAD_AES_128_GCM,
+ * costs the engine about twice as much per packet (a GCM cipher per packet,
+ * engine/media/README.md "SRTP"); `bench:engine-load --viewer-srtp gcm`
+ * measures it.
  */
 import { ProtectionProfileAes128CmHmacSha1_80, type RTCPeerConnection } from 'werift';
 

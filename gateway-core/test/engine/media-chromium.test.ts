@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SharedRtspSources, WebRtcPeer } from '../../src/engine/media/index.js';
+import { createLogger, memorySink } from '../../src/util/index.js';
 import { startCameraSim } from '@camgate/camera-sim';
 import { launchChromium, openViewerPage, servePage, VIEWER_PAGE_HTML, type ViewerStats } from '@camgate/test-helpers';
 
@@ -82,6 +83,51 @@ describe('WebRtcPeer -> Chromium', () => {
       const s3 = await stats();
       assert.ok(s3.senderReports > 0, 'Chromium received sender reports');
       assert.ok(s3.senderPackets > 0, 'with the count of packets sent');
+      // Chromium offered, so it is the DTLS server and chose the profile: AES-CM (srtp.ts).
+      assert.equal(s3.srtpCipher, 'SRTP_AES128_CM_HMAC_SHA1_80');
+    },
+  );
+
+  it(
+    "Chromium answering the engine's offer negotiates AES-GCM and decodes what the engine encrypts",
+    { timeout: 90_000 },
+    async (t) => {
+      // A Kurento client's generateOffer(): the engine's werift is then the DTLS server and picks AES-GCM
+      // from what Chromium offers, so Chromium's own SRTP (libsrtp) checks srtp-gcm.ts.
+      const cam = await startCameraSim({ username: 'admin', password: 'gcm-cam-pw', width: 320, height: 240 });
+      t.after(() => cam.close());
+      const sources = new SharedRtspSources({});
+      t.after(() => sources.close());
+      const handle = sources.acquire(cam.urlWithCredentials);
+      t.after(() => handle.release());
+      const log = memorySink();
+      const peer = new WebRtcPeer({ iceServers: [], interfaceAddress: '127.0.0.1', logger: createLogger('t', log) });
+      t.after(() => peer.close());
+      t.after(handle.subscribe((au) => peer.feed(au)));
+      const site = await servePage(VIEWER_PAGE_HTML);
+      t.after(() => site.close());
+      const browser = await launchChromium();
+      t.after(() => browser.close());
+      const viewer = await openViewerPage(browser, site.url, (c) => {
+        peer.addIceCandidate(c).catch(() => undefined);
+      });
+      peer.on('iceCandidate', (c) => {
+        viewer.addCandidate(c).catch(() => undefined);
+      });
+      await peer.processAnswer(await viewer.answerOffer(await peer.generateOffer()));
+      await peer.gatherCandidates();
+
+      let st = await viewer.stats();
+      while (st.framesDecoded < 100) {
+        await sleep(200);
+        st = await viewer.stats();
+      }
+      const h1 = await viewer.pictureHash();
+      await sleep(1000);
+      assert.notEqual(await viewer.pictureHash(), h1, 'the picture changes');
+      assert.equal(st.srtpCipher, 'SRTP_AEAD_AES_128_GCM');
+      const keyed = log.records.filter((r) => r.msg === 'SRTP keyed').map((r) => r.fields.profile);
+      assert.deepEqual(keyed, ['AEAD_AES_128_GCM'], "the engine's own GCM protector, not werift's sendRtp");
     },
   );
 });

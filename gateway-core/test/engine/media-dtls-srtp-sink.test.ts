@@ -2,8 +2,8 @@
  * DtlsSrtpSink: what it sends on the ICE connection is SRTP that werift,
  * keyed as the viewer's end of the DTLS session, decrypts, in both profiles
  * WebRTC peers negotiate. (Chromium, in media-chromium.test.ts, negotiates
- * AES_CM_128_HMAC_SHA1_80 and plays it; werift viewers choose
- * AEAD_AES_128_GCM when they are the DTLS server.)
+ * AES_CM_128_HMAC_SHA1_80 when it offers and AEAD_AES_128_GCM when the
+ * engine does, and plays both.)
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

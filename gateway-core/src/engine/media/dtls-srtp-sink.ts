@@ -23,11 +23,12 @@ type Protector = Pick<SrtpProtector, 'workBytes' | 'protectParts'>;
  * A viewer's RTP leaves through werift's DTLS transport: the SRTP keys are
  * the ones its DTLS handshake negotiated and the packets go out on the ICE
  * pair it selected (through the TURN relay when that is the pair). Only the
- * encryption is ours: AES_CM_128_HMAC_SHA1_80 (what Chromium chooses) by
- * `SrtpProtector`, which costs half of werift's SRTP per packet (werift
- * creates a cipher and an HMAC object for each one, and this runs once per
- * packet per viewer), and AEAD_AES_128_GCM (what werift and Firefox choose)
- * by `SrtpGcmProtector`; both build the packet in the send ring and send it
+ * encryption is ours: AES_CM_128_HMAC_SHA1_80 (what Chromium picks when it
+ * offers) by `SrtpProtector`, which costs half of werift's SRTP per packet
+ * (werift creates a cipher and an HMAC object for each one, and this runs
+ * once per packet per viewer), and AEAD_AES_128_GCM (what werift picks as
+ * the DTLS server: when the engine offers, or a werift viewer does) by
+ * `SrtpGcmProtector`; both build the packet in the send ring and send it
  * on the pair's socket, where werift's `sendRtp` allocates per packet at
  * every step. Another profile would go through werift's `sendRtp`. RTCP
  * (sender reports) always goes through werift.

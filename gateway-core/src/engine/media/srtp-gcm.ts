@@ -1,6 +1,7 @@
 /**
  * SRTP sender side for AEAD_AES_128_GCM (RFC 7714), the DTLS-SRTP profile
- * werift and Firefox prefer when they choose. `SrtpProtector` (srtp.ts)
+ * werift picks when it is the DTLS server (the engine's own werift when the
+ * engine offers, a werift viewer when it offers). `SrtpProtector` (srtp.ts)
  * does AES_CM_128_HMAC_SHA1_80; this is its counterpart with the same
  * `workBytes`/`protectParts` shape, so `DtlsSrtpSink` builds either kind of
  * packet in its send ring and sends it on the ICE pair's socket. The tests
