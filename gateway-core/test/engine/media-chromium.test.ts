@@ -1,43 +1,55 @@
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SharedRtspSources, WebRtcPeer } from '../../src/engine/media/index.js';
 import { createLogger, memorySink } from '../../src/util/index.js';
 import { startCameraSim } from '@camgate/camera-sim';
-import { launchChromium, openViewerPage, servePage, VIEWER_PAGE_HTML, type ViewerStats } from '@camgate/test-helpers';
+import {
+  launchChromium,
+  openViewerPage,
+  servePage,
+  VIEWER_PAGE_HTML,
+  type ViewerPage,
+  type ViewerStats,
+} from '@camgate/test-helpers';
+
+/**
+ * The simulated 320x240 camera fed into a new WebRtcPeer, and a Chromium viewer page wired to it
+ * (candidates both ways, loopback only); everything is closed after the test.
+ */
+async function cameraToChromium(
+  t: TestContext,
+  password: string,
+): Promise<{ peer: WebRtcPeer; viewer: ViewerPage; log: ReturnType<typeof memorySink> }> {
+  const cam = await startCameraSim({ username: 'admin', password, width: 320, height: 240, fps: 25, gopSeconds: 2 });
+  t.after(() => cam.close());
+  const sources = new SharedRtspSources({ rtsp: { backoff: { initialMs: 50, maxMs: 200 } } });
+  t.after(() => sources.close());
+  const handle = sources.acquire(cam.urlWithCredentials);
+  t.after(() => handle.release());
+  const log = memorySink();
+  const peer = new WebRtcPeer({ iceServers: [], interfaceAddress: '127.0.0.1', logger: createLogger('t', log) });
+  t.after(() => peer.close());
+  t.after(handle.subscribe((au) => peer.feed(au)));
+  const site = await servePage(VIEWER_PAGE_HTML);
+  t.after(() => site.close());
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const viewer = await openViewerPage(browser, site.url, (c) => {
+    peer.addIceCandidate(c).catch(() => undefined);
+  });
+  peer.on('iceCandidate', (c) => {
+    viewer.addCandidate(c).catch(() => undefined);
+  });
+  return { peer, viewer, log };
+}
 
 describe('WebRtcPeer -> Chromium', () => {
   it(
     'Chromium decodes the simulated camera: framesDecoded grows and the picture changes',
     { timeout: 90_000 },
     async (t) => {
-      const cam = await startCameraSim({
-        username: 'admin',
-        password: 'chromium-cam-pw',
-        width: 320,
-        height: 240,
-        fps: 25,
-        gopSeconds: 2,
-      });
-      t.after(() => cam.close());
-      const sources = new SharedRtspSources({ rtsp: { backoff: { initialMs: 50, maxMs: 200 } } });
-      t.after(() => sources.close());
-      const handle = sources.acquire(cam.urlWithCredentials);
-      t.after(() => handle.release());
-      const peer = new WebRtcPeer({ iceServers: [], interfaceAddress: '127.0.0.1' });
-      t.after(() => peer.close());
-      t.after(handle.subscribe((au) => peer.feed(au)));
-
-      const site = await servePage(VIEWER_PAGE_HTML);
-      t.after(() => site.close());
-      const browser = await launchChromium();
-      t.after(() => browser.close());
-      const viewer = await openViewerPage(browser, site.url, (c) => {
-        peer.addIceCandidate(c).catch(() => undefined);
-      });
-      peer.on('iceCandidate', (c) => {
-        viewer.addCandidate(c).catch(() => undefined);
-      });
+      const { peer, viewer } = await cameraToChromium(t, 'chromium-cam-pw');
 
       const offer = await viewer.offer();
       assert.doesNotMatch(offer, /profile-level-id=64/, 'Chromium 156 offers no High profile');
@@ -94,26 +106,7 @@ describe('WebRtcPeer -> Chromium', () => {
     async (t) => {
       // A Kurento client's generateOffer(): the engine's werift is then the DTLS server and picks AES-GCM
       // from what Chromium offers, so Chromium's own SRTP (libsrtp) checks srtp-gcm.ts.
-      const cam = await startCameraSim({ username: 'admin', password: 'gcm-cam-pw', width: 320, height: 240 });
-      t.after(() => cam.close());
-      const sources = new SharedRtspSources({});
-      t.after(() => sources.close());
-      const handle = sources.acquire(cam.urlWithCredentials);
-      t.after(() => handle.release());
-      const log = memorySink();
-      const peer = new WebRtcPeer({ iceServers: [], interfaceAddress: '127.0.0.1', logger: createLogger('t', log) });
-      t.after(() => peer.close());
-      t.after(handle.subscribe((au) => peer.feed(au)));
-      const site = await servePage(VIEWER_PAGE_HTML);
-      t.after(() => site.close());
-      const browser = await launchChromium();
-      t.after(() => browser.close());
-      const viewer = await openViewerPage(browser, site.url, (c) => {
-        peer.addIceCandidate(c).catch(() => undefined);
-      });
-      peer.on('iceCandidate', (c) => {
-        viewer.addCandidate(c).catch(() => undefined);
-      });
+      const { peer, viewer, log } = await cameraToChromium(t, 'gcm-cam-pw');
       await peer.processAnswer(await viewer.answerOffer(await peer.generateOffer()));
       await peer.gatherCandidates();
 
