@@ -75,7 +75,7 @@ export interface SentIndex {
  * `s` moved on to it when it is the newest. New packets come in order and the
  * counter grows when the sequence number wraps; a packet sent again on NACK is
  * older than the newest and keeps the counter it had, which is estimated as a
- * receiver would (Appendix A). RFC 7714 §4 keeps the same index for AEAD.
+ * receiver would (Appendix A). RFC 7714 §8.1 puts the same counter in its IV.
  */
 export function senderRollover(s: SentIndex, seq: number): number {
   let roc = s.roc;
