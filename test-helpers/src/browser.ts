@@ -118,7 +118,7 @@ export interface ViewerStats {
   iceConnectionState: string;
   /** `dtlsState/iceState` per transport. */
   dtls: string[];
-  /** The DTLS-SRTP profile in use (`SRTP_AES128_CM_SHA1_80`, `SRTP_AEAD_AES_128_GCM`), '' before the handshake. */
+  /** The DTLS-SRTP profile in use (`SRTP_AES128_CM_HMAC_SHA1_80`, `SRTP_AEAD_AES_128_GCM`), '' before the handshake. */
   srtpCipher: string;
 }
 
